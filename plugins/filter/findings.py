@@ -1,0 +1,65 @@
+# Copyright: (c) 2026, Financial Stronghold operations team
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Jinja2 filters that let roles build and weigh findings with the collection's own model.
+
+Each filter is documented in the YAML file of the same name beside this one.
+"""
+
+from __future__ import annotations
+
+from ansible.errors import AnsibleFilterError
+
+from ansible_collections.stronghold.ops.plugins.module_utils._findings import (
+    FindingError,
+    make_finding,
+    parse_duration,
+    parse_percent,
+    parse_size,
+    severity_at_least,
+    severity_for_value,
+    worst_severity,
+)
+
+
+def _wrap(func):
+    def wrapper(*args, **kwargs):
+        try:
+            return func(*args, **kwargs)
+        except FindingError as exc:
+            raise AnsibleFilterError("%s: %s" % (func.__name__, exc))
+    wrapper.__name__ = func.__name__
+    wrapper.__doc__ = func.__doc__
+    return wrapper
+
+
+def finding(check, target, severity, summary, details=None):
+    return make_finding(check, target, severity, summary, details)
+
+
+def threshold_severity(value, warning=None, critical=None, direction="above"):
+    return severity_for_value(value, warning=warning, critical=critical, direction=direction)
+
+
+def duration_seconds(value):
+    return parse_duration(value)
+
+
+def size_bytes(value):
+    return parse_size(value)
+
+
+def percent(value):
+    return parse_percent(value)
+
+
+class FilterModule:
+    def filters(self):
+        return {
+            "finding": _wrap(finding),
+            "worst_severity": _wrap(worst_severity),
+            "severity_at_least": _wrap(severity_at_least),
+            "threshold_severity": _wrap(threshold_severity),
+            "duration_seconds": _wrap(duration_seconds),
+            "size_bytes": _wrap(size_bytes),
+            "percent": _wrap(percent),
+        }

@@ -1,0 +1,244 @@
+# Copyright: (c) 2026, Financial Stronghold operations team
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+#
+# This module util is PRIVATE to the stronghold.ops collection: its interface may change
+# between any two releases. Do not import it from outside the collection.
+"""The findings model shared by every check of the collection.
+
+A finding is a plain dict ``{check, target, severity, summary, details}``. Severities are
+ordered ``ok < info < warning < critical``. Thresholds are user options, so this file also
+parses the human forms they come in: durations (``26h``), sizes (``10G``) and percentages
+(``85%``).
+"""
+
+from __future__ import annotations
+
+import math
+import re
+
+SEVERITIES = ("ok", "info", "warning", "critical")
+_RANK = {name: rank for rank, name in enumerate(SEVERITIES)}
+
+# "never" is accepted wherever a severity threshold decides whether something fails or alerts.
+FAIL_ON_CHOICES = ("critical", "warning", "info", "never")
+
+FINDING_KEYS = ("check", "target", "severity", "summary", "details")
+
+
+class FindingError(ValueError):
+    """A finding, severity or threshold value is malformed."""
+
+
+def severity_rank(severity):
+    """Return the rank of a severity name (ok=0 .. critical=3)."""
+    try:
+        return _RANK[severity]
+    except (KeyError, TypeError):
+        raise FindingError(
+            "unknown severity %r: expected one of %s" % (severity, ", ".join(SEVERITIES))
+        )
+
+
+def _severity_of(item):
+    if isinstance(item, dict):
+        return item.get("severity")
+    return item
+
+
+def worst_severity(items):
+    """Return the worst severity among findings (dicts) or severity names; ``ok`` when empty."""
+    worst = "ok"
+    for item in items or ():
+        severity = _severity_of(item)
+        if severity_rank(severity) > _RANK[worst]:
+            worst = severity
+    return worst
+
+
+def severity_at_least(severity, threshold):
+    """True when ``severity`` reaches ``threshold``; a threshold of ``never`` is never reached."""
+    if threshold == "never":
+        return False
+    return severity_rank(severity) >= severity_rank(threshold)
+
+
+def make_finding(check, target, severity, summary, details=None):
+    """Build a validated finding."""
+    return validate_finding(
+        {"check": check, "target": target, "severity": severity, "summary": summary, "details": details}
+    )
+
+
+def validate_finding(finding):
+    """Return a normalised copy of ``finding`` or raise FindingError saying what is wrong."""
+    if not isinstance(finding, dict):
+        raise FindingError("a finding must be a mapping, got %s" % type(finding).__name__)
+    unknown = sorted(set(finding) - set(FINDING_KEYS))
+    if unknown:
+        raise FindingError("a finding has unknown keys: %s" % ", ".join(unknown))
+    for key in ("check", "target", "summary"):
+        value = finding.get(key)
+        if not isinstance(value, str) or not value.strip():
+            raise FindingError("a finding needs a non-empty string %r (got %r)" % (key, value))
+    severity_rank(finding.get("severity"))
+    details = finding.get("details")
+    if details is None:
+        details = {}
+    if not isinstance(details, dict):
+        raise FindingError("the details of finding %r must be a mapping" % finding["check"])
+    return {
+        "check": finding["check"],
+        "target": finding["target"],
+        "severity": finding["severity"],
+        "summary": finding["summary"],
+        "details": details,
+    }
+
+
+def sort_findings(findings):
+    """Worst first; stable within a severity so the order of the checks is kept."""
+    return sorted(findings, key=lambda f: -severity_rank(f["severity"]))
+
+
+def count_by_severity(findings):
+    counts = dict((name, 0) for name in SEVERITIES)
+    for finding in findings:
+        counts[finding["severity"]] += 1
+    return counts
+
+
+# --- thresholds -----------------------------------------------------------------------------
+
+def severity_for_value(value, warning=None, critical=None, direction="above"):
+    """Classify a measurement against optional warning/critical thresholds.
+
+    ``direction=above``: worse when larger (disk usage, response time); a value strictly above
+    a threshold reaches it, as the runbook says "> 85 %". ``direction=below``: worse when
+    smaller (days left on a certificate); strictly below reaches it.
+    """
+    if direction not in ("above", "below"):
+        raise FindingError("direction must be 'above' or 'below', got %r" % (direction,))
+    value = _number(value, "value")
+    warning = None if warning is None else _number(warning, "warning")
+    critical = None if critical is None else _number(critical, "critical")
+    if warning is not None and critical is not None:
+        if direction == "above" and warning > critical:
+            raise FindingError("warning threshold %s is above the critical threshold %s" % (warning, critical))
+        if direction == "below" and warning < critical:
+            raise FindingError("warning threshold %s is below the critical threshold %s" % (warning, critical))
+
+    def reached(threshold):
+        if threshold is None:
+            return False
+        return value > threshold if direction == "above" else value < threshold
+
+    if reached(critical):
+        return "critical"
+    if reached(warning):
+        return "warning"
+    return "ok"
+
+
+def _number(value, name):
+    if isinstance(value, bool):
+        raise FindingError("%s must be a number, got a boolean" % name)
+    if isinstance(value, (int, float)):
+        number = float(value)
+    else:
+        try:
+            number = float(str(value).strip())
+        except ValueError:
+            raise FindingError("%s must be a number, got %r" % (name, value))
+    if math.isnan(number) or math.isinf(number):
+        raise FindingError("%s must be a finite number, got %r" % (name, value))
+    return number
+
+
+_DURATION_UNITS = {
+    "ms": 0.001,
+    "s": 1, "sec": 1, "second": 1, "seconds": 1,
+    "m": 60, "min": 60, "minute": 60, "minutes": 60,
+    "h": 3600, "hour": 3600, "hours": 3600,
+    "d": 86400, "day": 86400, "days": 86400,
+    "w": 604800, "week": 604800, "weeks": 604800,
+}
+_DURATION_PART = re.compile(r"(\d+(?:\.\d+)?)\s*([a-z]+)")
+
+
+def parse_duration(value):
+    """Seconds (float) from ``90``, ``"90s"``, ``"26h"``, ``"1d12h"``, ``"1h 30m"``, ``"500ms"``.
+
+    A bare number is seconds. Negative durations are refused.
+    """
+    if isinstance(value, bool):
+        raise FindingError("a duration must be a number of seconds or a string such as '26h', got a boolean")
+    if isinstance(value, (int, float)):
+        if value < 0:
+            raise FindingError("a duration cannot be negative: %r" % (value,))
+        return float(value)
+    text = str(value).strip().lower()
+    if not text:
+        raise FindingError("a duration cannot be empty")
+    try:
+        number = float(text)
+    except ValueError:
+        pass
+    else:
+        if number < 0:
+            raise FindingError("a duration cannot be negative: %r" % (value,))
+        return number
+    total = 0.0
+    position = 0
+    for match in _DURATION_PART.finditer(text):
+        if text[position:match.start()].strip():
+            break
+        unit = match.group(2)
+        if unit not in _DURATION_UNITS:
+            raise FindingError("unknown duration unit %r in %r (use ms, s, m, h, d or w)" % (unit, value))
+        total += float(match.group(1)) * _DURATION_UNITS[unit]
+        position = match.end()
+    if position == 0 or text[position:].strip():
+        raise FindingError("cannot read %r as a duration (examples: 90s, 15m, 26h, 1d12h)" % (value,))
+    return total
+
+
+_SIZE = re.compile(r"^(\d+(?:\.\d+)?)\s*([kmgtp]?)(i?)(b?)$")
+_SIZE_POWER = {"": 0, "k": 1, "m": 2, "g": 3, "t": 4, "p": 5}
+
+
+def parse_size(value):
+    """Bytes (int) from ``1024``, ``"512K"``, ``"10G"``, ``"10GiB"``, ``"1.5T"``, ``"10GB"``.
+
+    A bare unit letter and the ``iB`` forms are binary (1024), as ``df -h`` and ``du -h``
+    print them; the SI forms with a ``B`` (``kB``, ``MB``, ``GB``) are decimal (1000).
+    """
+    if isinstance(value, bool):
+        raise FindingError("a size must be a number of bytes or a string such as '10G', got a boolean")
+    if isinstance(value, (int, float)):
+        if value < 0:
+            raise FindingError("a size cannot be negative: %r" % (value,))
+        return int(value)
+    text = str(value).strip().lower()
+    match = _SIZE.match(text)
+    if not match:
+        raise FindingError("cannot read %r as a size (examples: 512M, 10G, 10GiB, 1.5T)" % (value,))
+    number, prefix, binary, byte = match.groups()
+    base = 1000 if (byte and not binary and prefix) else 1024
+    if binary and not prefix:
+        raise FindingError("cannot read %r as a size (examples: 512M, 10G, 10GiB, 1.5T)" % (value,))
+    return int(float(number) * base ** _SIZE_POWER[prefix])
+
+
+def parse_percent(value):
+    """A percentage in [0, 100] from ``85``, ``85.5`` or ``"85%"``."""
+    if isinstance(value, bool):
+        raise FindingError("a percentage must be a number, got a boolean")
+    text = value
+    if isinstance(value, str):
+        text = value.strip()
+        if text.endswith("%"):
+            text = text[:-1].strip()
+    number = _number(text, "percentage")
+    if not 0 <= number <= 100:
+        raise FindingError("a percentage must lie between 0 and 100, got %r" % (value,))
+    return number
