@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from ansible.errors import AnsibleFilterError
 
+from ansible_collections.stronghold.ops.plugins.module_utils._compose_status import judge_services
 from ansible_collections.stronghold.ops.plugins.module_utils._findings import (
     FindingError,
     make_finding,
@@ -40,6 +41,10 @@ def threshold_severity(value, warning=None, critical=None, direction="above"):
     return severity_for_value(value, warning=warning, critical=critical, direction=direction)
 
 
+def compose_service_findings(containers, project, services, check="health.containers"):
+    return judge_services(containers, project, services, check=check)
+
+
 def duration_seconds(value):
     return parse_duration(value)
 
@@ -59,6 +64,7 @@ class FilterModule:
             "worst_severity": _wrap(worst_severity),
             "severity_at_least": _wrap(severity_at_least),
             "threshold_severity": _wrap(threshold_severity),
+            "compose_service_findings": _wrap(compose_service_findings),
             "duration_seconds": _wrap(duration_seconds),
             "size_bytes": _wrap(size_bytes),
             "percent": _wrap(percent),
