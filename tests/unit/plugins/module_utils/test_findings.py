@@ -1,0 +1,127 @@
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+from __future__ import annotations
+
+import pytest
+
+from ansible_collections.stronghold.ops.plugins.module_utils._findings import (
+    FindingError,
+    count_by_severity,
+    make_finding,
+    parse_duration,
+    parse_percent,
+    parse_size,
+    severity_at_least,
+    severity_for_value,
+    sort_findings,
+    validate_finding,
+    worst_severity,
+)
+
+
+def test_worst_severity_orders_ok_info_warning_critical():
+    assert worst_severity([]) == "ok"
+    assert worst_severity(["info", "ok"]) == "info"
+    assert worst_severity([{"severity": "warning"}, "info"]) == "warning"
+    assert worst_severity(["warning", {"severity": "critical"}, "ok"]) == "critical"
+
+
+def test_worst_severity_refuses_unknown_names():
+    with pytest.raises(FindingError, match="unknown severity 'fatal'"):
+        worst_severity(["ok", "fatal"])
+
+
+@pytest.mark.parametrize("severity, threshold, expected", [
+    ("critical", "critical", True),
+    ("warning", "critical", False),
+    ("warning", "warning", True),
+    ("critical", "warning", True),
+    ("info", "warning", False),
+    ("critical", "never", False),
+])
+def test_severity_at_least(severity, threshold, expected):
+    assert severity_at_least(severity, threshold) is expected
+
+
+def test_make_finding_normalises_details_and_validates():
+    finding = make_finding("health.http", "http://x/", "ok", "answered")
+    assert finding == {"check": "health.http", "target": "http://x/", "severity": "ok", "summary": "answered", "details": {}}
+    with pytest.raises(FindingError, match="non-empty string 'summary'"):
+        make_finding("health.http", "http://x/", "ok", "  ")
+    with pytest.raises(FindingError, match="unknown severity"):
+        make_finding("health.http", "http://x/", "CRITICAL", "down")
+    with pytest.raises(FindingError, match="details .* must be a mapping"):
+        make_finding("health.http", "http://x/", "ok", "up", details=["a"])
+
+
+def test_validate_finding_rejects_unknown_keys():
+    with pytest.raises(FindingError, match="unknown keys: colour"):
+        validate_finding({"check": "a", "target": "b", "severity": "ok", "summary": "c", "colour": "red"})
+
+
+def test_sort_and_count_put_worst_first_and_keep_order_within_a_severity():
+    findings = [make_finding("a", "t", "ok", "s"), make_finding("b", "t", "critical", "s"),
+                make_finding("c", "t", "warning", "s"), make_finding("d", "t", "critical", "s")]
+    assert [f["check"] for f in sort_findings(findings)] == ["b", "d", "c", "a"]
+    assert count_by_severity(findings) == {"ok": 1, "info": 0, "warning": 1, "critical": 2}
+
+
+@pytest.mark.parametrize("value, expected", [
+    (85, "ok"), (85.01, "warning"), (95, "warning"), (95.5, "critical"), ("96", "critical"),
+])
+def test_severity_for_value_above_is_strict_as_in_the_runbook(value, expected):
+    assert severity_for_value(value, warning=85, critical=95) == expected
+
+
+@pytest.mark.parametrize("days, expected", [(40, "ok"), (29.9, "warning"), (7, "warning"), (6.99, "critical"), (-1, "critical")])
+def test_severity_for_value_below_for_days_left(days, expected):
+    assert severity_for_value(days, warning=30, critical=7, direction="below") == expected
+
+
+def test_severity_for_value_rejects_thresholds_in_the_wrong_order():
+    with pytest.raises(FindingError, match="warning threshold 96.0 is above the critical threshold 95.0"):
+        severity_for_value(50, warning=96, critical=95)
+    with pytest.raises(FindingError, match="below the critical"):
+        severity_for_value(50, warning=5, critical=7, direction="below")
+    with pytest.raises(FindingError, match="value must be a number"):
+        severity_for_value("fast", warning=1)
+    with pytest.raises(FindingError, match="direction"):
+        severity_for_value(1, warning=1, direction="sideways")
+
+
+@pytest.mark.parametrize("text, seconds", [
+    (90, 90.0), ("90", 90.0), ("90s", 90.0), ("15m", 900.0), ("26h", 93600.0), ("1d12h", 129600.0),
+    ("1h 30m", 5400.0), ("500ms", 0.5), ("2w", 1209600.0), ("1.5h", 5400.0), ("3 days", 259200.0),
+])
+def test_parse_duration(text, seconds):
+    assert parse_duration(text) == pytest.approx(seconds)
+
+
+@pytest.mark.parametrize("text", ["", "soon", "26x", "h", "-5", -5, "5h later", True])
+def test_parse_duration_rejects(text):
+    with pytest.raises(FindingError):
+        parse_duration(text)
+
+
+@pytest.mark.parametrize("text, size", [
+    (1024, 1024), ("512", 512), ("512K", 512 * 1024), ("10G", 10 * 1024 ** 3), ("10GiB", 10 * 1024 ** 3),
+    ("10GB", 10 * 1000 ** 3), ("1.5T", int(1.5 * 1024 ** 4)), ("2 MiB", 2 * 1024 ** 2), ("100b", 100),
+])
+def test_parse_size(text, size):
+    assert parse_size(text) == size
+
+
+@pytest.mark.parametrize("text", ["ten", "10X", "-1", -1, "iB", "10 G B", False])
+def test_parse_size_rejects(text):
+    with pytest.raises(FindingError):
+        parse_size(text)
+
+
+@pytest.mark.parametrize("text, value", [(85, 85.0), ("85%", 85.0), (" 85.5 % ", 85.5), ("0", 0.0), (100, 100.0)])
+def test_parse_percent(text, value):
+    assert parse_percent(text) == value
+
+
+@pytest.mark.parametrize("text", ["101%", -1, "abc", "nan", True])
+def test_parse_percent_rejects(text):
+    with pytest.raises(FindingError):
+        parse_percent(text)
