@@ -24,8 +24,8 @@
 #
 # Environment:
 #  VENV                  venv holding ansible-core/ansible-test (default: <repo>/.venv)
-#  ANSIBLE_TEST_PYTHON   Python version passed as --python (default: 3.12)
-#  ANSIBLE_TEST_PASSENV  extra variable names (space or comma separated) handed to integration
+#  STRONGHOLD_TEST_PYTHON   Python version passed as --python (default: 3.12)
+#  STRONGHOLD_TEST_PASSENV  extra variable names (space or comma separated) handed to integration
 #                        targets; see "integration" below
 #
 # Integration and the environment: ansible-test runs ansible-playbook with a filtered
@@ -35,7 +35,7 @@
 # ansible-test loads as vars_files of every role target, as the dict `stronghold_test_env`.
 # Variables passed: DOCKER_HOST, DOCKER_TLS_VERIFY, DOCKER_CERT_PATH, DOCKER_API_VERSION,
 # CONTAINER_HOST, PGHOST, PGPORT, PGUSER, PGPASSWORD, PGDATABASE, every STRONGHOLD_*, and
-# the names in ANSIBLE_TEST_PASSENV, each only when set. Targets use it as
+# the names in STRONGHOLD_TEST_PASSENV, each only when set. Targets use it as
 #     environment: "{{ stronghold_test_env | default({}) }}"
 # or read single values, e.g. "{{ stronghold_test_env.DOCKER_HOST }}".
 #
@@ -45,7 +45,7 @@ set -euo pipefail
 
 REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd -P)"
 VENV="${VENV:-$REPO/.venv}"
-PYVER="${ANSIBLE_TEST_PYTHON:-3.12}"
+PYVER="${STRONGHOLD_TEST_PYTHON:-3.12}"
 PY="$VENV/bin/python"
 ANSIBLE_TEST="$VENV/bin/ansible-test"
 BUILD="$REPO/.build"
@@ -87,6 +87,7 @@ stage() {
 
     # Tracked + untracked-not-ignored files that exist in the work tree; never the venv or
     # the build dir (the checkout's .gitignore may not list them yet).
+    local list="$BUILD/.stage-files"
     (cd "$REPO" && git ls-files -z -co --exclude-standard) \
         | (cd "$REPO" && "$PY" -c '
 import os, sys
@@ -101,16 +102,18 @@ for p in sys.stdin.buffer.read().split(b"\0"):
         continue
     if os.path.lexists(p):  # tracked but deleted in the work tree: skip
         out.write(p + b"\0")
-') \
-        | (cd "$REPO" && tar --null --no-recursion -T - -cf -) \
-        | tar -C "$DEST" -xf -
+') >"$list"
+    (cd "$REPO" && tar --null --no-recursion -T "$list" -cf -) | tar -C "$DEST" -xf -
 
-    # A repository of its own, so ansible-test's git source provider lists exactly the
-    # staged files (otherwise it walks up to the checkout, where .build/ is ignored).
+    # A repository of its own whose index holds exactly the staged files: ansible-test lists
+    # content with git (ls-files --cached --others --exclude-standard) from the nearest .git
+    # upwards, which would otherwise be the checkout, where .build/ is ignored.
     if [ ! -d "$DEST/.git" ]; then
         git -C "$DEST" init -q
     fi
     printf '%s\n' '/tests/output/' '__pycache__/' '*.pyc' >"$DEST/.git/info/exclude"
+    rm -f "$DEST/.git/index"
+    git -C "$DEST" add -f --pathspec-from-file="$list" --pathspec-file-nul
 
     link_dependencies
 }
@@ -128,6 +131,8 @@ for name in (data.get("dependencies") or {}):
     print(name)
 EOF
 )"
+    # Drop links left from an earlier galaxy.yml.
+    find "$COLLECTIONS_ROOT" -mindepth 2 -maxdepth 2 -type l -exec rm -f {} +
     for dep in $deps; do
         ns="${dep%%.*}"
         nm="${dep#*.}"
@@ -206,8 +211,9 @@ import os, re, sys, yaml
 path = sys.argv[1]
 names = ["DOCKER_HOST", "DOCKER_TLS_VERIFY", "DOCKER_CERT_PATH", "DOCKER_API_VERSION",
          "CONTAINER_HOST", "PGHOST", "PGPORT", "PGUSER", "PGPASSWORD", "PGDATABASE"]
-names += sorted(n for n in os.environ if n.startswith("STRONGHOLD_"))
-names += [n for n in re.split(r"[\s,]+", os.environ.get("ANSIBLE_TEST_PASSENV", "")) if n]
+names += sorted(n for n in os.environ if n.startswith("STRONGHOLD_")
+                and n not in ("STRONGHOLD_TEST_PYTHON", "STRONGHOLD_TEST_PASSENV"))
+names += [n for n in re.split(r"[\s,]+", os.environ.get("STRONGHOLD_TEST_PASSENV", "")) if n]
 data = {}
 if os.path.exists(path):
     with open(path) as f:

@@ -2,6 +2,7 @@
 # Common helpers for lab.sh (sourced).
 
 LAB_ROOT="${STRONGHOLD_LAB_ROOT:-/var/lib/stronghold-lab}"
+LAB_PYTHON_FROM_ENV="${LAB_PYTHON:-}"
 LAB_PYTHON="${LAB_PYTHON:-python3}"
 LAB_PG_BIN="${LAB_PG_BIN:-/usr/lib/postgresql/15/bin}"
 LAB_PG_PORT=55432
@@ -54,7 +55,7 @@ detach() {
 
 pid_alive() { [[ -f $1 ]] && kill -0 "$(cat "$1")" 2>/dev/null; }
 
-as_postgres() { runuser -u postgres -- "$@"; }
+as_postgres() { (cd / && runuser -u postgres -- "$@"); }
 
 lab_psql() {  # superuser over the unix socket
     as_postgres "$LAB_PG_BIN/psql" -X -q -v ON_ERROR_STOP=1 -h "$LAB_PG_RUN" -p "$LAB_PG_PORT" -U postgres "$@"

@@ -1,0 +1,70 @@
+# stronghold.ops: the two commands of README.md, and the pieces they are made of.
+#   make demo   set up, bring up the lab, run the playbooks against it, show the report
+#   make test   sanity, lint, unit, integration and molecule tests against the lab
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := help
+
+REPO := $(abspath $(dir $(lastword $(MAKEFILE_LIST))))
+VENV ?= $(REPO)/.venv
+PY := $(VENV)/bin/python
+LAB_ROOT ?= /var/lib/stronghold-lab
+COLLECTIONS := $(REPO)/.build/collections
+# ansible-core 2.21 needs Python 3.12 on the controller; Debian 12's python3 is 3.11.
+PYTHON312 ?= $(shell command -v python3.12 2>/dev/null || ls -d $$(pyenv root 2>/dev/null || echo /root/.pyenv)/versions/3.12.*/bin/python 2>/dev/null | sort -V | tail -n 1)
+
+export ANSIBLE_CONFIG := $(REPO)/ansible.cfg
+export PATH := $(VENV)/bin:$(PATH)
+export STRONGHOLD_LAB_ROOT := $(LAB_ROOT)
+
+.PHONY: help venv collection-link lab lab-down lab-status demo test sanity lint units integration molecule changelog-lint
+
+help:
+	@echo "make demo      bring up the lab and run daily, weekly, monthly and rollback against it"
+	@echo "make test      every test: sanity, ansible-lint, units, integration, molecule"
+	@echo "make lab       bring up the local lab (idempotent); make lab-down removes it"
+
+$(VENV)/.installed: requirements.txt requirements-dev.txt
+	@if [ -z "$(PYTHON312)" ]; then echo "Python 3.12 not found (set PYTHON312=/path/to/python3.12)" >&2; exit 1; fi
+	test -x $(PY) || $(PYTHON312) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -r requirements-dev.txt
+	touch $@
+
+venv: $(VENV)/.installed
+
+# Playbooks run from the checkout find stronghold.ops through this link (see ansible.cfg).
+collection-link:
+	@mkdir -p $(COLLECTIONS)/ansible_collections/stronghold
+	@ln -sfn $(REPO) $(COLLECTIONS)/ansible_collections/stronghold/ops
+
+lab: venv
+	LAB_PYTHON=$(PY) $(REPO)/lab/lab.sh up
+
+lab-down:
+	$(REPO)/lab/lab.sh down
+
+lab-status:
+	$(REPO)/lab/lab.sh status
+
+demo: venv collection-link lab
+	$(REPO)/tests/demo.sh
+
+test: venv collection-link lab
+	$(REPO)/tests/run-all.sh
+
+sanity: venv
+	$(REPO)/tests/ansible-test.sh sanity
+
+lint: venv collection-link
+	cd $(REPO) && ansible-lint
+	cd $(REPO) && antsibull-changelog lint
+
+units: venv
+	$(REPO)/tests/ansible-test.sh units
+
+integration: venv
+	$(REPO)/tests/ansible-test.sh integration
+
+molecule: venv collection-link
+	cd $(REPO) && $(REPO)/tests/molecule.sh

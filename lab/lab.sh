@@ -1,0 +1,115 @@
+#!/usr/bin/env bash
+# Stronghold lab: a loopback-only stand-in for the production system the collection manages.
+#   lab/lab.sh up|down|status
+# Root directory: $STRONGHOLD_LAB_ROOT (default /var/lib/stronghold-lab). See lab/README.md.
+set -euo pipefail
+
+LAB_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+for _f in common packages postgres docker images app tls backups; do
+    # shellcheck source=/dev/null
+    source "$LAB_DIR/lib/$_f.sh"
+done
+
+ensure_lab_python() {
+    if [[ -z ${LAB_PYTHON_FROM_ENV:-} && ! -x ${LAB_PYTHON} && -x $LAB_DIR/../.venv/bin/python ]]; then
+        LAB_PYTHON="$LAB_DIR/../.venv/bin/python"
+    fi
+    local i
+    for ((i = 0; i < 120; i++)); do
+        if "$LAB_PYTHON" -c 'import cryptography' >/dev/null 2>&1; then
+            ok "LAB_PYTHON=$LAB_PYTHON ($("$LAB_PYTHON" -c 'import sys, cryptography; print(f"Python {sys.version.split()[0]}, cryptography {cryptography.__version__}")'))"
+            return 0
+        fi
+        ((i == 0)) && log "waiting for $LAB_PYTHON to have the cryptography package (up to 10 min)"
+        sleep 5
+    done
+    die "$LAB_PYTHON cannot import cryptography (set LAB_PYTHON to a Python with cryptography installed)"
+}
+
+safe_root() {
+    case "$LAB_ROOT" in
+        /*/*) ;;
+        *) die "refusing to use STRONGHOLD_LAB_ROOT=$LAB_ROOT (must be an absolute path at least two levels deep)" ;;
+    esac
+    [[ $LAB_ROOT != *..* ]] || die "refusing STRONGHOLD_LAB_ROOT with '..': $LAB_ROOT"
+}
+
+cmd_up() {
+    log "lab up: root $LAB_ROOT"
+    ensure_lab_python
+    ensure_packages
+    install -d -m 0755 "$LAB_ROOT" "$LAB_ROOT/build"
+    ensure_postgres
+    ensure_docker_engine
+    ensure_compose_plugin
+    ensure_base_image
+    ensure_app_images
+    write_app_config
+    ensure_app_running
+    ensure_ops_user
+    ensure_seed_data
+    ensure_log_traffic
+    ensure_tls
+    ensure_backups
+    log "lab up: done in $(( $(date +%s) - _lab_t0 ))s"
+}
+
+cmd_status() {
+    local bad=0 line
+    st() {  # name ok? detail
+        if [[ $2 == 0 ]]; then printf '  %-12s UP    %s\n' "$1" "$3"; else printf '  %-12s DOWN  %s\n' "$1" "$3"; bad=1; fi
+    }
+    echo "stronghold lab ($LAB_ROOT)"
+    pg_ready 2>/dev/null; st postgres $? "127.0.0.1:$LAB_PG_PORT, socket $LAB_PG_RUN, db $LAB_DB_NAME"
+    local eng="own dockerd"; [[ -L $LAB_DOCKER_SOCK ]] && eng="reused $LAB_SYSTEM_DOCKER_SOCK"
+    docker_answers "$LAB_DOCKER_SOCK"; st docker $? "$eng at $LAB_DOCKER_SOCK"
+    local svc state
+    for svc in web worker; do
+        state=$(dk inspect -f '{{.State.Status}}/{{if .State.Health}}{{.State.Health.Status}}{{end}}' \
+            "$LAB_COMPOSE_PROJECT-$svc-1" 2>/dev/null || echo missing)
+        [[ $state == running/healthy ]]; st "$svc" $? "container $LAB_COMPOSE_PROJECT-$svc-1: $state"
+    done
+    local code; code=$(app_health_code)
+    local tag=""; [[ -f $LAB_APP_DIR/.env ]] && tag=$(app_tag)
+    [[ $code == 200 ]]; st health $? "http://127.0.0.1:$LAB_APP_PORT/api/v1/health/ -> HTTP ${code:-none} (APP_TAG=${tag:-?})"
+    local p
+    for p in "${LAB_TLS_PORTS[@]}"; do
+        tls_port_answers "$p"; st "tls:$p" $? "127.0.0.1:$p"
+    done
+    local nb=0; [[ -d $LAB_BACKUP_DIR ]] && nb=$(find "$LAB_BACKUP_DIR" -maxdepth 1 -name 'backup_*.sql.gz' | wc -l)
+    ((nb > 0)); st backups $? "$nb backup(s) in $LAB_BACKUP_DIR"
+    return $bad
+}
+
+cmd_down() {
+    log "lab down: root $LAB_ROOT"
+    if [[ -d $LAB_ROOT ]]; then
+        compose_down
+        stop_tls_server
+        stop_postgres
+        stop_docker_engine
+        # Anything our dockerd left mounted under the root (normally nothing).
+        local m
+        while read -r m; do
+            umount -l "$m" 2>/dev/null || true
+        done < <(awk -v r="$LAB_ROOT/" 'index($2, r) == 1 {print $2}' /proc/mounts | sort -r)
+        rm -rf "$LAB_ROOT"
+        ok "removed $LAB_ROOT"
+    else
+        ok "nothing to do: $LAB_ROOT does not exist"
+    fi
+    log "lab down: done"
+}
+
+main() {
+    require_root
+    safe_root
+    case "${1:-}" in
+        up) cmd_up ;;
+        down) cmd_down ;;
+        status) cmd_status ;;
+        *) echo "usage: $0 up|down|status" >&2; exit 2 ;;
+    esac
+}
+
+main "$@"

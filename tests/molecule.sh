@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# Every molecule scenario under molecule/, against the lab (make lab must have run).
+# Molecule's prerun would install a copy of the collection into ~/.ansible/collections, where
+# a stale copy shadows later runs; the scenarios use the checkout through .build/collections.
+set -uo pipefail
+REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd -P)"
+cd "$REPO"
+export ANSIBLE_COLLECTIONS_PATH="$REPO/.build/collections:$(python -c 'import ansible_collections, os; print(os.path.dirname(list(ansible_collections.__path__)[0]))' 2>/dev/null)"
+status=0
+for scenario_dir in molecule/*/; do
+    scenario="$(basename "$scenario_dir")"
+    [ -f "${scenario_dir}molecule.yml" ] || continue
+    echo "=== molecule test -s ${scenario}"
+    if ! molecule test -s "$scenario"; then
+        echo "=== molecule scenario ${scenario} FAILED"
+        status=1
+    fi
+done
+exit "$status"
