@@ -21,7 +21,7 @@ SELECT ids.a[1 + (g * 7919) % array_length(ids.a, 1)],
        'TX' || lpad(g::text, 12, '0'),
        CASE WHEN g % 97 = 0 THEN 'failed' WHEN g % 11 = 0 THEN 'pending' ELSE 'posted' END,
        now() - make_interval(secs => (g * 97) % (365 * 86400))
-  FROM generate_series(1, 320000) AS g, ids;
+  FROM generate_series(1::bigint, 320000) AS g, ids;
 COMMIT;
 
 -- Fresh statistics, then ~1/7 of the rows rewritten: dead tuples for VACUUM to find later

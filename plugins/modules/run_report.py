@@ -166,7 +166,8 @@ from ansible_collections.stronghold.ops.plugins.module_utils._findings import (
 _RUN_NAME = re.compile(r"^[A-Za-z0-9._-]+$")
 _STAMP_FORMAT = "%Y%m%dT%H%M%SZ"
 _STAMPED = re.compile(r"^(\d{8}T\d{6}Z)(?:-\d+)?\.(json|md)$")
-_MARKDOWN_ESCAPE = re.compile(r"([\\`*_|<>\[\]])")
+# Underscores stay: CommonMark does not emphasise inside words (health_check).
+_MARKDOWN_ESCAPE = re.compile(r"([\\`*|<>\[\]])")
 
 
 def build_report(findings, host, run, fail_on, metadata, now):
@@ -203,6 +204,30 @@ def _md(text):
     return _MARKDOWN_ESCAPE.sub(r"\\\1", str(text)).replace("\n", " ")
 
 
+def _code(text):
+    fence = "``" if "`" in text else "`"
+    return "%s %s %s" % (fence, text, fence) if fence == "``" else "`%s`" % text
+
+
+def _render_details(details):
+    """Scalars inline, lists of text lines (command output) as a code block, the rest as JSON."""
+    lines = []
+    blocks = []
+    for key in sorted(details):
+        value = details[key]
+        if isinstance(value, list) and value and all(isinstance(v, str) for v in value):
+            blocks.append((key, value))
+        elif isinstance(value, str):
+            lines.append("- %s: %s" % (_md(key), _md(value)))
+        else:
+            lines.append("- %s: %s" % (_md(key), _code(json.dumps(value, sort_keys=True, default=str))))
+    for key, value in blocks:
+        lines.extend(["", "%s:" % _md(key), "", "~~~"])
+        lines.extend(line.replace("~~~", "~ ~ ~") for line in value)
+        lines.append("~~~")
+    return lines
+
+
 def render_markdown(report):
     """A summary a person reads first: verdict, counts, then every finding worst first."""
     summary = report["summary"]
@@ -236,11 +261,7 @@ def render_markdown(report):
             lines.append("### %s: %s (%s)" % (finding["severity"].upper(), _md(finding["check"]), _md(finding["target"])))
             lines.append("")
             lines.append(_md(finding["summary"]))
-            for key in sorted(finding["details"]):
-                value = finding["details"][key]
-                if not isinstance(value, str):
-                    value = json.dumps(value, sort_keys=True, default=str)
-                lines.append("- %s: %s" % (_md(key), _md(value)))
+            lines.extend(_render_details(finding["details"]))
             lines.append("")
     if report["metadata"]:
         lines.append("## Run")
