@@ -55,29 +55,38 @@ cmd_up() {
 }
 
 cmd_status() {
-    local bad=0 line
-    st() {  # name ok? detail
-        if [[ $2 == 0 ]]; then printf '  %-12s UP    %s\n' "$1" "$3"; else printf '  %-12s DOWN  %s\n' "$1" "$3"; bad=1; fi
+    local bad=0
+    st() {  # NAME DETAIL CMD... : run CMD, print UP/DOWN
+        local name=$1 detail=$2; shift 2
+        if "$@" >/dev/null 2>&1; then
+            printf '  %-10s UP    %s\n' "$name" "$detail"
+        else
+            printf '  %-10s DOWN  %s\n' "$name" "$detail"
+            bad=1
+        fi
     }
     echo "stronghold lab ($LAB_ROOT)"
-    pg_ready 2>/dev/null; st postgres $? "127.0.0.1:$LAB_PG_PORT, socket $LAB_PG_RUN, db $LAB_DB_NAME"
-    local eng="own dockerd"; [[ -L $LAB_DOCKER_SOCK ]] && eng="reused $LAB_SYSTEM_DOCKER_SOCK"
-    docker_answers "$LAB_DOCKER_SOCK"; st docker $? "$eng at $LAB_DOCKER_SOCK"
+    st postgres "127.0.0.1:$LAB_PG_PORT, socket dir $LAB_PG_RUN, db $LAB_DB_NAME" pg_ready
+    local eng="own dockerd"
+    [[ -L $LAB_DOCKER_SOCK ]] && eng="reused engine $LAB_SYSTEM_DOCKER_SOCK"
+    st docker "$eng via $LAB_DOCKER_SOCK" docker_answers "$LAB_DOCKER_SOCK"
     local svc state
     for svc in web worker; do
         state=$(dk inspect -f '{{.State.Status}}/{{if .State.Health}}{{.State.Health.Status}}{{end}}' \
             "$LAB_COMPOSE_PROJECT-$svc-1" 2>/dev/null || echo missing)
-        [[ $state == running/healthy ]]; st "$svc" $? "container $LAB_COMPOSE_PROJECT-$svc-1: $state"
+        st "$svc" "container $LAB_COMPOSE_PROJECT-$svc-1: $state" test "$state" = running/healthy
     done
-    local code; code=$(app_health_code)
-    local tag=""; [[ -f $LAB_APP_DIR/.env ]] && tag=$(app_tag)
-    [[ $code == 200 ]]; st health $? "http://127.0.0.1:$LAB_APP_PORT/api/v1/health/ -> HTTP ${code:-none} (APP_TAG=${tag:-?})"
+    local code tag="?"
+    code=$(app_health_code)
+    [[ -f $LAB_APP_DIR/.env ]] && tag=$(app_tag)
+    st health "http://127.0.0.1:$LAB_APP_PORT/api/v1/health/ -> HTTP $code (APP_TAG=$tag)" test "$code" = 200
     local p
     for p in "${LAB_TLS_PORTS[@]}"; do
-        tls_port_answers "$p"; st "tls:$p" $? "127.0.0.1:$p"
+        st "tls:$p" "https://127.0.0.1:$p" tls_port_answers "$p"
     done
-    local nb=0; [[ -d $LAB_BACKUP_DIR ]] && nb=$(find "$LAB_BACKUP_DIR" -maxdepth 1 -name 'backup_*.sql.gz' | wc -l)
-    ((nb > 0)); st backups $? "$nb backup(s) in $LAB_BACKUP_DIR"
+    local nb=0
+    [[ -d $LAB_BACKUP_DIR ]] && nb=$(find "$LAB_BACKUP_DIR" -maxdepth 1 -name 'backup_*.sql.gz' | wc -l)
+    st backups "$nb backup(s) in $LAB_BACKUP_DIR" test "$nb" -gt 0
     return $bad
 }
 
