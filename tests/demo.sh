@@ -3,7 +3,7 @@
 # what the daily one says. Called by `make demo` once the lab is up.
 set -uo pipefail
 REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd -P)"
-cd "$REPO"
+cd "$REPO" || exit 2
 INVENTORY="${INVENTORY:-$REPO/inventories/lab}"
 REPORTS="$(ansible-inventory -i "$INVENTORY" --host lab 2>/dev/null | python3 -c 'import json,sys; print(json.load(sys.stdin).get("report_dir",""))')"
 status=0

@@ -4,8 +4,10 @@
 # a stale copy shadows later runs; the scenarios use the checkout through .build/collections.
 set -uo pipefail
 REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd -P)"
-cd "$REPO"
-export ANSIBLE_COLLECTIONS_PATH="$REPO/.build/collections:$(python -c 'import ansible_collections, os; print(os.path.dirname(list(ansible_collections.__path__)[0]))' 2>/dev/null)"
+cd "$REPO" || exit 2
+# The community collections come from the `ansible` package in the venv.
+bundled="$(python -c 'import ansible_collections, os; print(os.path.dirname(list(ansible_collections.__path__)[0]))')"
+export ANSIBLE_COLLECTIONS_PATH="$REPO/.build/collections:$bundled"
 status=0
 for scenario_dir in molecule/*/; do
     scenario="$(basename "$scenario_dir")"

@@ -3,7 +3,7 @@
 # script fails when any did. Called by `make test` after the lab is up.
 set -uo pipefail
 REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd -P)"
-cd "$REPO"
+cd "$REPO" || exit 2
 
 suites=(sanity lint units integration molecule)
 passed=0

@@ -9,7 +9,7 @@ DOCUMENTATION = r"""
 module: http_check
 short_description: Check an HTTP health endpoint for status, body and response time, as a finding
 version_added: 0.1.0
-author: Financial Stronghold operations team
+author: Financial Stronghold operations team (@nullroute-commits)
 description:
   - Sends O(samples) requests to a health endpoint such as C(/api/v1/health/), times each with a
     monotonic clock in milliseconds (M(ansible.builtin.uri) reports whole seconds only), and
@@ -70,12 +70,17 @@ options:
     description: Name of the check in the finding.
     type: str
     default: health.http
+extends_documentation_fragment:
+  - ansible.builtin.action_common_attributes
 attributes:
   check_mode:
     support: full
     details: The requests are read-only and are sent in check mode too.
   diff_mode:
     support: none
+  platform:
+    support: full
+    platforms: posix
 """
 
 EXAMPLES = r"""

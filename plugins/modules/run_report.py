@@ -9,7 +9,7 @@ DOCUMENTATION = r"""
 module: run_report
 short_description: Write the run report of one host from its findings (JSON and Markdown)
 version_added: 0.1.0
-author: Financial Stronghold operations team
+author: Financial Stronghold operations team (@nullroute-commits)
 description:
   - Turns the findings that the roles of a run collected for one host into a run report
     an on-call person can read, as a JSON document for machines and a Markdown summary for people,
@@ -69,12 +69,17 @@ options:
         inventory, AWX job id, check mode).
     type: dict
     default: {}
+extends_documentation_fragment:
+  - ansible.builtin.action_common_attributes
 attributes:
   check_mode:
     support: full
     details: In check mode nothing is written; RV(paths) says where the report would go.
   diff_mode:
     support: none
+  platform:
+    support: full
+    platforms: posix
 notes:
   - A new report is written at every run, so the task reports C(changed) whenever it writes.
 """
@@ -165,7 +170,8 @@ from ansible_collections.stronghold.ops.plugins.module_utils._findings import (
 
 _RUN_NAME = re.compile(r"^[A-Za-z0-9._-]+$")
 _STAMP_FORMAT = "%Y%m%dT%H%M%SZ"
-_STAMPED = re.compile(r"^(\d{8}T\d{6}Z)(?:-\d+)?\.(json|md)$")
+# A run is named by its UTC time stamp, with a counter when two runs share a second.
+_STAMPED = re.compile(r"^((\d{8}T\d{6}Z)(?:-(\d+))?)\.(json|md)$")
 # Underscores stay: CommonMark does not emphasise inside words (health_check).
 _MARKDOWN_ESCAPE = re.compile(r"([\\`*|<>\[\]])")
 
@@ -276,8 +282,12 @@ def plan_retention(existing_names, keep):
     """Names of stamped report files to delete so that ``keep`` runs remain (the newest)."""
     if keep <= 0:
         return []
-    stamps = sorted(set(m.group(1) for m in (_STAMPED.match(n) for n in existing_names) if m), reverse=True)
-    doomed = set(stamps[keep:])
+    runs = set()
+    for match in (_STAMPED.match(n) for n in existing_names):
+        if match:
+            runs.add((match.group(2), int(match.group(3) or 0), match.group(1)))
+    newest_first = [run[2] for run in sorted(runs, reverse=True)]
+    doomed = set(newest_first[keep:])
     return sorted(n for n in existing_names if _STAMPED.match(n) and _STAMPED.match(n).group(1) in doomed)
 
 

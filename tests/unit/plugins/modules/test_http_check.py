@@ -29,7 +29,7 @@ def test_fast_answers_are_ok_and_use_the_median():
 
 
 def test_slow_median_warns_and_max_statistic_sees_the_outlier():
-    finding, _ = judge(URL, [answered(ms=600), answered(ms=700), answered(ms=650)], ["2xx"], None, 500, None, "median", "health.http")
+    finding, dummy = judge(URL, [answered(ms=600), answered(ms=700), answered(ms=650)], ["2xx"], None, 500, None, "median", "health.http")
     assert finding["severity"] == "warning"
     assert "above the 500 ms warning threshold" in finding["summary"]
     finding, elapsed = judge(URL, [answered(ms=10), answered(ms=2500), answered(ms=30)], ["2xx"], None, 500, 2000, "max", "health.http")
@@ -37,12 +37,12 @@ def test_slow_median_warns_and_max_statistic_sees_the_outlier():
 
 
 def test_any_failed_request_is_critical():
-    finding, _ = judge(URL, [answered(), refused(), answered()], ["2xx"], None, 500, None, "median", "health.http")
+    finding, dummy = judge(URL, [answered(), refused(), answered()], ["2xx"], None, 500, None, "median", "health.http")
     assert finding["severity"] == "critical"
     assert finding["summary"].startswith("1 of 3 requests failed: request 2: [Errno 111] Connection refused (connect)")
-    finding, _ = judge(URL, [answered(status=503)], ["2xx"], None, 500, None, "median", "health.http")
+    finding, dummy = judge(URL, [answered(status=503)], ["2xx"], None, 500, None, "median", "health.http")
     assert finding["severity"] == "critical" and "status 503 not accepted" in finding["summary"]
-    finding, _ = judge(URL, [answered(body='{"status": "degraded"}')], ["2xx"], re.compile('"status": "ok"'), 500, None, "median", "health.http")
+    finding, dummy = judge(URL, [answered(body='{"status": "degraded"}')], ["2xx"], re.compile('"status": "ok"'), 500, None, "median", "health.http")
     assert finding["severity"] == "critical" and "body does not match" in finding["summary"]
 
 

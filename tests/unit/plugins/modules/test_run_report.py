@@ -46,10 +46,16 @@ def test_markdown_of_an_empty_run_says_nothing_was_checked():
     assert "nothing was checked" in text
 
 
+def test_retention_orders_runs_of_the_same_second_by_their_counter():
+    names = ["20261101T000000Z.json", "20261101T000000Z-1.json", "20261101T000000Z-2.json", "20261101T000000Z-10.json"]
+    assert plan_retention(names, 2) == ["20261101T000000Z-1.json", "20261101T000000Z.json"]
+
+
 def test_retention_keeps_the_newest_runs_and_ignores_foreign_files():
     names = ["20261101T000000Z.json", "20261101T000000Z.md", "20261102T000000Z.json", "20261102T000000Z-1.json",
              "20261103T000000Z.md", "latest.json", "notes.txt"]
-    assert plan_retention(names, 2) == ["20261101T000000Z.json", "20261101T000000Z.md"]
+    assert plan_retention(names, 3) == ["20261101T000000Z.json", "20261101T000000Z.md"]
+    assert plan_retention(names, 2) == ["20261101T000000Z.json", "20261101T000000Z.md", "20261102T000000Z.json"]
     assert plan_retention(names, 0) == []
     assert plan_retention(names, 10) == []
 
