@@ -2,6 +2,8 @@
 # Stronghold lab: a loopback-only stand-in for the production system the collection manages.
 #   lab/lab.sh up|down|status
 # Root directory: $STRONGHOLD_LAB_ROOT (default /var/lib/stronghold-lab). See lab/README.md.
+# Variables such as _lab_t0 are assigned in the lib/*.sh files sourced below.
+# shellcheck disable=SC2154
 set -euo pipefail
 
 LAB_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)

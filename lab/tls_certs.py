@@ -1,4 +1,4 @@
-#!/usr/bin/env python3
+#!/usr/bin/env python
 """Lab CA and server certificates for the TLS endpoints (uses `cryptography`).
 
 usage: tls_certs.py DIR        -> prints "unchanged" or "generated"

@@ -1,4 +1,4 @@
-#!/usr/bin/env python3
+#!/usr/bin/env python
 """One process serving the lab certificates on loopback, a minimal HTTP answer per connection.
 
 usage: tls_server.py DIR [PIDFILE]   (127.0.0.1:18443 valid, :18444 expiring, :18445 wronghost)

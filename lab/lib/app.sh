@@ -1,4 +1,6 @@
 # shellcheck shell=bash
+# LAB_* settings come from lib/common.sh, sourced first by lab.sh.
+# shellcheck disable=SC2153
 # The Compose project financial-stronghold: config files, start, ops user, data, realistic logs.
 
 LAB_APP_UID=10001
@@ -115,7 +117,9 @@ ensure_log_traffic() {
         [[ $code == 500 ]] || die "error request ?$q returned HTTP $code (expected 500)"
     done
     sleep 1
-    local f=$(grep -c 'failed_login' "$sec") e=$(grep -c 'ERROR' "$LAB_APP_DIR/logs/django_errors.log")
+    local f e
+    f=$(grep -c 'failed_login' "$sec")
+    e=$(grep -c 'ERROR' "$LAB_APP_DIR/logs/django_errors.log")
     ((f >= 15 && e >= 2)) || die "log lines missing (failed_login: $f, errors: $e)"
     ok "logs: $f failed_login lines in security.log, $e ERROR lines in django_errors.log"
 }

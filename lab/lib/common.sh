@@ -1,4 +1,6 @@
 # shellcheck shell=bash
+# The settings below are read by the other lib/*.sh files, which shellcheck checks one by one.
+# shellcheck disable=SC2034
 # Common helpers for lab.sh (sourced).
 
 LAB_ROOT="${STRONGHOLD_LAB_ROOT:-/var/lib/stronghold-lab}"

@@ -27,7 +27,7 @@ def check_migrations():
     executor = MigrationExecutor(connection)
     plan = executor.migration_plan(executor.loader.graph.leaf_nodes())
     if plan:
-        return False, f"{len(plan)} unapplied migration(s): " + ", ".join(f"{m.app_label}.{m.name}" for m, _ in plan[:5])
+        return False, f"{len(plan)} unapplied migration(s): " + ", ".join(f"{m.app_label}.{m.name}" for m, dummy in plan[:5])
     return True, f"all {len(executor.loader.applied_migrations)} migrations applied"
 
 
