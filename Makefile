@@ -11,7 +11,10 @@ PY := $(VENV)/bin/python
 LAB_ROOT ?= /var/lib/stronghold-lab
 COLLECTIONS := $(REPO)/.build/collections
 # ansible-core 2.21 needs Python 3.12 on the controller; Debian 12's python3 is 3.11.
-PYTHON312 ?= $(shell command -v python3.12 2>/dev/null || ls -d $$(pyenv root 2>/dev/null || echo /root/.pyenv)/versions/3.12.*/bin/python 2>/dev/null | sort -V | tail -n 1)
+# The first candidate that really runs 3.12 (a pyenv shim on PATH may name an inactive version).
+PYTHON312 ?= $(shell for c in $$(ls -d $$(pyenv root 2>/dev/null || echo $$HOME/.pyenv)/versions/3.12.*/bin/python 2>/dev/null | sort -rV) \
+	$$(command -v python3.12 2>/dev/null) /usr/bin/python3.12 /usr/local/bin/python3.12; do \
+	"$$c" -c 'import sys; sys.exit(sys.version_info[:2] != (3, 12))' 2>/dev/null && { echo "$$c"; break; }; done)
 
 export ANSIBLE_CONFIG := $(REPO)/ansible.cfg
 export PATH := $(VENV)/bin:$(PATH)
