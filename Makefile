@@ -20,7 +20,7 @@ export ANSIBLE_CONFIG := $(REPO)/ansible.cfg
 export PATH := $(VENV)/bin:$(PATH)
 export STRONGHOLD_LAB_ROOT := $(LAB_ROOT)
 
-.PHONY: help venv collection-link lab lab-down lab-status demo test sanity lint units integration molecule changelog-lint
+.PHONY: help venv collection-link lab lab-down lab-status demo test sanity lint units integration molecule bench
 
 help:
 	@echo "make demo      bring up the lab and run daily, weekly, monthly and rollback against it"
@@ -71,3 +71,6 @@ integration: venv
 
 molecule: venv collection-link
 	cd $(REPO) && $(REPO)/tests/molecule.sh
+
+bench: venv collection-link lab
+	$(PY) $(REPO)/bench/daily_health.py

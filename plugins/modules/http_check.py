@@ -72,6 +72,7 @@ options:
     default: health.http
 extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
+  - stronghold.ops.findings
 attributes:
   check_mode:
     support: full
