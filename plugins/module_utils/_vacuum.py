@@ -1,0 +1,262 @@
+# Copyright: (c) 2026, Financial Stronghold operations team
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+#
+# This module util is PRIVATE to the stronghold.ops collection: its interface may change
+# between any two releases. Do not import it from outside the collection.
+"""Which tables need VACUUM or ANALYZE, in which order, and with which command.
+
+Everything here is pure: the planner takes the statistics the module read from the server
+(one dict per table, the server's settings, what autovacuum is working on) and returns the
+plan as plain data, so unit tests feed it observed state without a server.
+"""
+
+from __future__ import annotations
+
+MODES = ("vacuum", "analyze", "vacuum_analyze", "freeze")
+
+# Default age above which freeze mode selects a table when min_xid_age is not given: well
+# below autovacuum_freeze_max_age (200M), so the monthly freeze runs before autovacuum's
+# anti-wraparound vacuum would, at a time of our choosing.
+DEFAULT_FREEZE_MIN_XID_AGE = 50000000
+
+# Server versions (server_version_num) from which VACUUM/ANALYZE options exist.
+OPTION_SINCE = {
+    "SKIP_LOCKED": 120000,
+    "TRUNCATE": 120000,
+    "PARALLEL": 130000,
+    "PROCESS_TOAST": 140000,
+    "BUFFER_USAGE_LIMIT": 160000,
+    "SKIP_DATABASE_STATS": 160000,
+}
+
+_SETTING_DEFAULTS = {
+    "autovacuum_vacuum_threshold": 50.0,
+    "autovacuum_vacuum_scale_factor": 0.2,
+    "autovacuum_vacuum_insert_threshold": 1000.0,
+    "autovacuum_vacuum_insert_scale_factor": 0.2,
+    "autovacuum_analyze_threshold": 50.0,
+    "autovacuum_analyze_scale_factor": 0.1,
+    "autovacuum_freeze_max_age": 200000000.0,
+    "autovacuum_multixact_freeze_max_age": 400000000.0,
+}
+
+
+def does_vacuum(mode):
+    return mode in ("vacuum", "vacuum_analyze", "freeze")
+
+
+def does_analyze(mode):
+    return mode in ("analyze", "vacuum_analyze")
+
+
+def parse_reloptions(reloptions):
+    """{'autovacuum_vacuum_scale_factor': '0.01', ...} from pg_class.reloptions."""
+    parsed = {}
+    for item in reloptions or []:
+        key, sep, value = item.partition("=")
+        if sep:
+            parsed[key.strip()] = value.strip()
+    return parsed
+
+
+def table_settings(settings, reloptions):
+    """The autovacuum parameters of one table: server settings overridden by its reloptions.
+
+    A reloption of -1 means "use the server setting", as in PostgreSQL.
+    """
+    effective = {}
+    overrides = parse_reloptions(reloptions)
+    for name, default in _SETTING_DEFAULTS.items():
+        value = settings.get(name, default)
+        if name in overrides:
+            try:
+                override = float(overrides[name])
+            except ValueError:
+                override = -1
+            if override >= 0:
+                value = override
+        effective[name] = float(value)
+    return effective
+
+
+def _latest(*stamps):
+    present = [s for s in stamps if s is not None]
+    return max(present) if present else None
+
+
+def evaluate_table(row, settings, opts, now):
+    """Reasons a table needs the chosen maintenance, and whether it is a wraparound risk.
+
+    ``row`` holds: xid_age, mxid_age, reltuples, n_live_tup, n_dead_tup, n_mod_since_analyze,
+    n_ins_since_vacuum (None before PostgreSQL 13), last_vacuum, last_autovacuum,
+    last_analyze, last_autoanalyze (datetimes or None), reloptions, total_bytes.
+    """
+    mode = opts["mode"]
+    eff = table_settings(settings, row.get("reloptions"))
+    reasons = []
+    reltuples = max(float(row.get("reltuples") or 0), 0.0)
+    dead = int(row.get("n_dead_tup") or 0)
+    live = int(row.get("n_live_tup") or 0)
+    xid_age = int(row.get("xid_age") or 0)
+    mxid_age = int(row.get("mxid_age") or 0)
+
+    wraparound = False
+    if xid_age > eff["autovacuum_freeze_max_age"]:
+        wraparound = True
+        reasons.append("wraparound: xid age %d > autovacuum_freeze_max_age %d" % (xid_age, eff["autovacuum_freeze_max_age"]))
+    if mxid_age > eff["autovacuum_multixact_freeze_max_age"]:
+        wraparound = True
+        reasons.append("wraparound: multixact age %d > autovacuum_multixact_freeze_max_age %d"
+                       % (mxid_age, eff["autovacuum_multixact_freeze_max_age"]))
+
+    min_xid_age = opts.get("min_xid_age")
+    if mode == "freeze" and min_xid_age is None:
+        min_xid_age = DEFAULT_FREEZE_MIN_XID_AGE
+    if does_vacuum(mode) and min_xid_age is not None and xid_age >= min_xid_age and not wraparound:
+        reasons.append("xid age %d >= min_xid_age %d" % (xid_age, min_xid_age))
+    if does_vacuum(mode) and opts.get("min_mxid_age") is not None and mxid_age >= opts["min_mxid_age"] and not wraparound:
+        reasons.append("multixact age %d >= min_mxid_age %d" % (mxid_age, opts["min_mxid_age"]))
+
+    if mode in ("vacuum", "vacuum_analyze"):
+        limit = eff["autovacuum_vacuum_threshold"] + eff["autovacuum_vacuum_scale_factor"] * reltuples
+        if dead > limit:
+            reasons.append("dead tuples %d > autovacuum threshold %.0f (%g + %g x %.0f rows)" % (
+                dead, limit, eff["autovacuum_vacuum_threshold"], eff["autovacuum_vacuum_scale_factor"], reltuples))
+        inserted = row.get("n_ins_since_vacuum")
+        if inserted is not None:
+            ins_limit = eff["autovacuum_vacuum_insert_threshold"] + eff["autovacuum_vacuum_insert_scale_factor"] * reltuples
+            if eff["autovacuum_vacuum_insert_threshold"] >= 0 and inserted > ins_limit:
+                reasons.append("rows inserted since vacuum %d > insert threshold %.0f" % (inserted, ins_limit))
+        if opts.get("min_dead_tuples") is not None or opts.get("min_dead_ratio") is not None:
+            ratio = 100.0 * dead / (dead + live) if dead + live else 0.0
+            floor = opts.get("min_dead_tuples") if opts.get("min_dead_tuples") is not None else 1
+            if dead >= max(floor, 1) and ratio >= (opts.get("min_dead_ratio") or 0.0):
+                limits = []
+                if opts.get("min_dead_tuples") is not None:
+                    limits.append("min_dead_tuples %d" % opts["min_dead_tuples"])
+                if opts.get("min_dead_ratio") is not None:
+                    limits.append("min_dead_ratio %g%%" % opts["min_dead_ratio"])
+                reasons.append("dead tuples %d (%.1f%% of rows) reach %s" % (dead, ratio, " and ".join(limits)))
+
+    if does_analyze(mode):
+        modified = int(row.get("n_mod_since_analyze") or 0)
+        if row.get("last_analyze") is None and row.get("last_autoanalyze") is None and (live > 0 or reltuples > 0 or dead > 0):
+            reasons.append("never analyzed")
+        limit = eff["autovacuum_analyze_threshold"] + eff["autovacuum_analyze_scale_factor"] * reltuples
+        if modified > limit:
+            reasons.append("rows modified since analyze %d > analyze threshold %.0f" % (modified, limit))
+        if opts.get("min_mod_since_analyze_ratio") is not None and modified > 0:
+            ratio = 100.0 * modified / max(live, reltuples, 1)
+            if ratio >= opts["min_mod_since_analyze_ratio"]:
+                reasons.append("rows modified since analyze %.1f%% >= min_mod_since_analyze_ratio %s%%" % (
+                    ratio, opts["min_mod_since_analyze_ratio"]))
+    return reasons, wraparound
+
+
+def last_maintained(row, mode):
+    if does_vacuum(mode):
+        return _latest(row.get("last_vacuum"), row.get("last_autovacuum"))
+    return _latest(row.get("last_analyze"), row.get("last_autoanalyze"))
+
+
+def plan_tables(rows, settings, opts, now, autovacuum_relids=None):
+    """Decide for every table in scope. Returns (selected, skipped), both lists of dicts.
+
+    ``autovacuum_relids`` maps relid -> True when the running autovacuum is an
+    anti-wraparound one, False otherwise. Selected tables come ordered: wraparound risk first
+    (oldest first), then by ``opts['order_by']`` (size or dead tuples), largest first.
+    """
+    autovacuum_relids = autovacuum_relids or {}
+    selected, skipped = [], []
+    for row in rows:
+        reasons, wraparound = evaluate_table(row, settings, opts, now)
+        entry = {
+            "database": row["database"],
+            "schema": row["schema"],
+            "table": row["table"],
+            "relid": row.get("relid"),
+            "total_bytes": int(row.get("total_bytes") or 0),
+            "n_dead_tup": int(row.get("n_dead_tup") or 0),
+            "n_live_tup": int(row.get("n_live_tup") or 0),
+            "xid_age": int(row.get("xid_age") or 0),
+            "mxid_age": int(row.get("mxid_age") or 0),
+            "wraparound": wraparound,
+            "reasons": reasons,
+        }
+        if opts["select"] == "all":
+            entry["reasons"] = ["select: all"] + reasons
+        else:
+            skip = None
+            if not reasons:
+                skip = "below every threshold"
+            elif not wraparound and opts.get("min_size") and entry["total_bytes"] < opts["min_size"]:
+                skip = "size %d bytes < min_size %d" % (entry["total_bytes"], opts["min_size"])
+            elif not wraparound and opts.get("skip_vacuumed_within"):
+                last = last_maintained(row, opts["mode"])
+                if last is not None and (now - last).total_seconds() < opts["skip_vacuumed_within"]:
+                    skip = "maintained %s, within skip_vacuumed_within" % last.isoformat()
+            if skip:
+                entry["skip_reason"] = skip
+                skipped.append(entry)
+                continue
+        relid = row.get("relid")
+        if relid in autovacuum_relids and not wraparound and not autovacuum_relids[relid]:
+            entry["skip_reason"] = "autovacuum is working on it"
+            skipped.append(entry)
+            continue
+        selected.append(entry)
+
+    weight = "n_dead_tup" if opts.get("order_by") == "dead_tuples" else "total_bytes"
+
+    def order(entry):
+        if entry["wraparound"]:
+            return (0, -entry["xid_age"], -entry[weight])
+        return (1, 0, -entry[weight])
+
+    selected.sort(key=order)
+    return selected, skipped
+
+
+def command_options(opts, server_version):
+    """The option list of the VACUUM or ANALYZE command, and warnings for dropped options.
+
+    Returns (command, options, warnings), options as (NAME, value-or-None) pairs; value is
+    a python value the caller turns into an SQL literal.
+    """
+    mode = opts["mode"]
+    options, warnings = [], []
+
+    def supported(name):
+        if server_version >= OPTION_SINCE.get(name, 0):
+            return True
+        warnings.append("%s is not supported by this server (PostgreSQL %d); dropped" % (name, server_version // 10000))
+        return False
+
+    if mode == "analyze":
+        command = "ANALYZE"
+    else:
+        command = "VACUUM"
+        if opts.get("full"):
+            options.append(("FULL", None))
+        if mode == "freeze":
+            options.append(("FREEZE", None))
+        if mode == "vacuum_analyze":
+            options.append(("ANALYZE", None))
+        if not opts.get("truncate", False) and not opts.get("full") and supported("TRUNCATE"):
+            options.append(("TRUNCATE", False))
+        if opts.get("parallel_workers") is not None and not opts.get("full") and supported("PARALLEL"):
+            options.append(("PARALLEL", int(opts["parallel_workers"])))
+        if server_version >= OPTION_SINCE["SKIP_DATABASE_STATS"]:
+            # PostgreSQL 16+: update datfrozenxid once per database at the end instead of
+            # after every table, as vacuumdb does.
+            options.append(("SKIP_DATABASE_STATS", None))
+    if opts.get("skip_locked", True) and supported("SKIP_LOCKED"):
+        options.append(("SKIP_LOCKED", None))
+    if opts.get("buffer_usage_limit") and supported("BUFFER_USAGE_LIMIT"):
+        options.append(("BUFFER_USAGE_LIMIT", opts["buffer_usage_limit"]))
+    return command, options, warnings
+
+
+def free_connections(max_connections, reserved, in_use, margin=2):
+    """Connections this run may open without crowding out the application."""
+    return max(0, int(max_connections) - int(reserved) - int(in_use) - margin)

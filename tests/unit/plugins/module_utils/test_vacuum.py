@@ -1,0 +1,145 @@
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The planner of pg_vacuum, fed with observed statistics (no server needed here; the
+module itself is tested against a real PostgreSQL in tests/integration/targets/pg_vacuum)."""
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+
+import pytest
+
+from ansible_collections.stronghold.ops.plugins.module_utils._vacuum import (
+    command_options,
+    evaluate_table,
+    free_connections,
+    plan_tables,
+    table_settings,
+)
+
+NOW = datetime(2026, 11, 27, 2, 0, tzinfo=timezone.utc)
+SETTINGS = {"autovacuum_vacuum_threshold": 50, "autovacuum_vacuum_scale_factor": 0.2,
+            "autovacuum_analyze_threshold": 50, "autovacuum_analyze_scale_factor": 0.1,
+            "autovacuum_freeze_max_age": 200000000, "autovacuum_multixact_freeze_max_age": 400000000,
+            "autovacuum_vacuum_insert_threshold": 1000, "autovacuum_vacuum_insert_scale_factor": 0.2}
+
+
+def table(name, **stats):
+    row = {"database": "app", "schema": "public", "table": name, "relid": abs(hash(name)) % 100000,
+           "reltuples": 10000, "n_live_tup": 10000, "n_dead_tup": 0, "n_mod_since_analyze": 0,
+           "n_ins_since_vacuum": 0, "xid_age": 1000, "mxid_age": 1, "total_bytes": 1 << 20,
+           "last_vacuum": None, "last_autovacuum": NOW - timedelta(days=1),
+           "last_analyze": None, "last_autoanalyze": NOW - timedelta(days=1), "reloptions": None}
+    row.update(stats)
+    return row
+
+
+def opts(**extra):
+    base = {"mode": "vacuum_analyze", "select": "needed", "order_by": "size"}
+    base.update(extra)
+    return base
+
+
+def test_autovacuum_formula_selects_and_says_why():
+    reasons, wraparound = evaluate_table(table("t", n_dead_tup=2051), SETTINGS, opts(), NOW)
+    assert not wraparound
+    assert reasons == ["dead tuples 2051 > autovacuum threshold 2050 (50 + 0.2 x 10000 rows)"]
+    assert evaluate_table(table("t", n_dead_tup=2050), SETTINGS, opts(), NOW)[0] == []
+
+
+def test_reloptions_override_the_server_settings():
+    row = table("hot", n_dead_tup=200, reloptions=["autovacuum_vacuum_scale_factor=0.01", "fillfactor=90"])
+    assert "autovacuum threshold 150" in evaluate_table(row, SETTINGS, opts(), NOW)[0][0]
+    assert table_settings(SETTINGS, ["autovacuum_vacuum_threshold=-1"])["autovacuum_vacuum_threshold"] == 50
+
+
+def test_explicit_dead_thresholds_need_both_count_and_ratio():
+    row = table("t", n_live_tup=9000, n_dead_tup=1000)  # 10 % dead, below the formula (2050)
+    assert evaluate_table(row, SETTINGS, opts(min_dead_ratio=5.0), NOW)[0]
+    assert evaluate_table(row, SETTINGS, opts(min_dead_ratio=5.0, min_dead_tuples=1000), NOW)[0]
+    assert not evaluate_table(row, SETTINGS, opts(min_dead_ratio=5.0, min_dead_tuples=1001), NOW)[0]
+    assert not evaluate_table(row, SETTINGS, opts(min_dead_ratio=11.0), NOW)[0]
+
+
+def test_analyze_reasons():
+    assert evaluate_table(table("t", last_autoanalyze=None), SETTINGS, opts(mode="analyze"), NOW)[0] == ["never analyzed"]
+    reasons = evaluate_table(table("t", n_mod_since_analyze=1051), SETTINGS, opts(mode="analyze"), NOW)[0]
+    assert reasons == ["rows modified since analyze 1051 > analyze threshold 1050"]
+    assert evaluate_table(table("t", n_mod_since_analyze=600), SETTINGS, opts(mode="analyze", min_mod_since_analyze_ratio=5), NOW)[0]
+    # analyze mode ignores dead tuples
+    assert evaluate_table(table("t", n_dead_tup=99999), SETTINGS, opts(mode="analyze"), NOW)[0] == []
+
+
+def test_freeze_mode_uses_xid_age_with_a_default():
+    assert evaluate_table(table("t", xid_age=60000000), SETTINGS, opts(mode="freeze"), NOW)[0] == [
+        "xid age 60000000 >= min_xid_age 50000000"]
+    assert evaluate_table(table("t", xid_age=40000000), SETTINGS, opts(mode="freeze"), NOW)[0] == []
+    assert evaluate_table(table("t", xid_age=40000000), SETTINGS, opts(mode="freeze", min_xid_age=1000), NOW)[0]
+
+
+def test_wraparound_is_flagged_and_goes_first_whatever_its_size():
+    rows = [table("big", n_dead_tup=5000, total_bytes=10 << 30),
+            table("old_small", xid_age=250000000, total_bytes=8192),
+            table("older_small", xid_age=300000000, total_bytes=8192),
+            table("medium", n_dead_tup=5000, total_bytes=1 << 30)]
+    selected, skipped = plan_tables(rows, SETTINGS, opts(), NOW)
+    assert [e["table"] for e in selected] == ["older_small", "old_small", "big", "medium"]
+    assert selected[0]["wraparound"] and selected[0]["reasons"][0].startswith("wraparound: xid age 300000000")
+    assert skipped == []
+
+
+def test_order_by_dead_tuples():
+    rows = [table("a", n_dead_tup=3000, total_bytes=10 << 30), table("b", n_dead_tup=9000, total_bytes=1 << 20)]
+    selected, dummy = plan_tables(rows, SETTINGS, opts(order_by="dead_tuples"), NOW)
+    assert [e["table"] for e in selected] == ["b", "a"]
+
+
+def test_filters_leave_out_small_and_recent_tables_but_never_wraparound():
+    rows = [table("small", n_dead_tup=5000, total_bytes=4096),
+            table("recent", n_dead_tup=5000, last_autovacuum=NOW - timedelta(hours=2)),
+            table("recent_but_old", xid_age=250000000, total_bytes=4096, last_autovacuum=NOW - timedelta(hours=2)),
+            table("clean")]
+    selected, skipped = plan_tables(rows, SETTINGS, opts(min_size=1 << 20, skip_vacuumed_within=6 * 3600), NOW)
+    assert [e["table"] for e in selected] == ["recent_but_old"]
+    reasons = dict((e["table"], e["skip_reason"]) for e in skipped)
+    assert reasons["small"].startswith("size 4096 bytes < min_size")
+    assert "within skip_vacuumed_within" in reasons["recent"]
+    assert reasons["clean"] == "below every threshold"
+
+
+def test_tables_autovacuum_works_on_are_left_alone_unless_wraparound():
+    rows = [table("busy", n_dead_tup=5000, relid=1), table("busy_old", xid_age=250000000, relid=2),
+            table("busy_anti_wrap", n_dead_tup=5000, relid=3)]
+    selected, skipped = plan_tables(rows, SETTINGS, opts(), NOW, {1: False, 2: False, 3: True})
+    assert sorted(e["table"] for e in selected) == ["busy_anti_wrap", "busy_old"]
+    assert skipped[0]["table"] == "busy" and skipped[0]["skip_reason"] == "autovacuum is working on it"
+
+
+def test_select_all_takes_every_table():
+    selected, skipped = plan_tables([table("a"), table("b", n_dead_tup=9999)], SETTINGS, opts(select="all"), NOW)
+    assert len(selected) == 2 and skipped == []
+    assert all(e["reasons"][0] == "select: all" for e in selected)
+
+
+@pytest.mark.parametrize("version, expected, warned", [
+    (150018, [("ANALYZE", None), ("TRUNCATE", False), ("SKIP_LOCKED", None)], ["BUFFER_USAGE_LIMIT"]),
+    (160004, [("ANALYZE", None), ("TRUNCATE", False), ("SKIP_DATABASE_STATS", None), ("SKIP_LOCKED", None),
+              ("BUFFER_USAGE_LIMIT", "256MB")], []),
+    (110022, [("ANALYZE", None)], ["TRUNCATE", "SKIP_LOCKED", "BUFFER_USAGE_LIMIT"]),
+])
+def test_command_options_follow_the_server_version(version, expected, warned):
+    command, options, warnings = command_options(opts(buffer_usage_limit="256MB"), version)
+    assert command == "VACUUM"
+    assert options == expected
+    assert [w.split()[0] for w in warnings] == warned
+
+
+def test_command_options_for_analyze_full_freeze_and_parallel():
+    assert command_options(opts(mode="analyze"), 150000)[:2] == ("ANALYZE", [("SKIP_LOCKED", None)])
+    assert command_options(opts(mode="vacuum", full=True), 150000)[1] == [("FULL", None), ("SKIP_LOCKED", None)]
+    assert command_options(opts(mode="freeze", truncate=True, parallel_workers=2), 150000)[1] == [
+        ("FREEZE", None), ("PARALLEL", 2), ("SKIP_LOCKED", None)]
+    assert command_options(opts(mode="vacuum", skip_locked=False), 150000)[1] == [("TRUNCATE", False)]
+
+
+def test_free_connections():
+    assert free_connections(100, 3, 10) == 85
+    assert free_connections(10, 3, 9) == 0
