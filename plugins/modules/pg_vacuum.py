@@ -815,7 +815,15 @@ class Vacuum:
             else:
                 severity, summary = "ok", "%d of %d planned table(s) processed (%s)" % (
                     counts["ok"], len(db["selected"]), p["mode"])
-            self.findings.append(make_finding("postgres.vacuum", db["database"], severity, summary, {"counts": counts}))
+            done = []
+            for entry in db["selected"]:
+                line = "%s.%s: %s in %.0f ms" % (entry["schema"], entry["table"], entry.get("status", "not_started"),
+                                                 entry.get("duration_ms", 0.0))
+                if entry.get("n_dead_tup_after") is not None:
+                    line += ", dead tuples %d -> %d" % (entry["n_dead_tup"], entry["n_dead_tup_after"])
+                done.append(line)
+            self.findings.append(make_finding("postgres.vacuum", db["database"], severity, summary,
+                                              {"counts": counts, "tables": done[:50]}))
 
     def flush_warnings(self):
         for warning in dict.fromkeys(self.warnings):

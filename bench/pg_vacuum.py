@@ -1,0 +1,337 @@
+#!/usr/bin/env python
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""pg_vacuum versus `vacuumdb -z -j2` on a database of 1000 tables, 5% of them bloated.
+
+The bench runs its own throwaway PostgreSQL 15 cluster (initdb as the postgres OS user in a
+temporary directory, 127.0.0.1:55450 and a socket in that directory, autovacuum = off so the
+bloat stays where the bench puts it); the lab's server is never touched. The cluster is stopped
+and removed at the end, also on Ctrl-C, SIGTERM or a failure.
+
+The database holds 1000 tables (id int primary key, v int, note text; 3000 rows each). Every
+20th table (50 tables, 5%) is "bloated": 900 rows updated and 300 deleted in one transaction,
+so 1200 dead tuples, above autovacuum's threshold of 50 + 0.2 x 3000 = 650.
+
+Two scenarios, each with N measured runs per side, alternating vacuumdb, pg_vacuum, vacuumdb,
+pg_vacuum, ... so machine noise hits both alike; the result is the ratio of the medians:
+
+  A. `pg_vacuum select: needed` (mode vacuum_analyze, jobs 2) against `vacuumdb -z -j2` on the
+     whole database. Product goal: at most 0.25x vacuumdb's wall time, with the same dead
+     tuples removed from the bloated tables.
+  B. `pg_vacuum select: all, jobs: 2` against `vacuumdb -z -j2`. Product goal: within 1.15x.
+
+The same starting state for both sides, before every measured run (set up, never timed):
+
+  * Once, after the build: every table is VACUUM ANALYZEd. Without that, the first pg_vacuum
+    run would find 1000 "never analyzed" tables and select them all, while a run that follows a
+    vacuumdb run would find their statistics fresh: the order of the runs would decide the
+    result. After it, the untouched tables are all-visible, have fresh statistics and no
+    changes since the last analyze; neither tool changes that (vacuumdb vacuums and analyzes
+    them again, pg_vacuum leaves them), so both sides find them alike in every run.
+  * Before each run, the 50 bloated tables are rebuilt identically: TRUNCATE, the same 3000
+    rows, VACUUM ANALYZE, then the same UPDATE + DELETE in one transaction (one transaction,
+    so no page pruning between the two statements changes the count). Then the system
+    catalogs are vacuumed (TRUNCATE and ANALYZE leave dead rows in pg_class and pg_statistic,
+    and a vacuumdb run leaves many more than a pg_vacuum run), a CHECKPOINT is taken (both
+    sides start with the same dirty buffers and full-page-write state), and the bench checks
+    the cumulative statistics: exactly 50 x 1200 dead tuples, all on the bloated tables.
+  * Server settings are the defaults (fsync and synchronous_commit on, as in production) but
+    autovacuum = off and checkpoints only when the bench asks for one (checkpoint_timeout 1h,
+    max_wal_size 4GB), so no background work lands inside one side's run.
+
+What each side runs, as a user would:
+
+  * vacuumdb: /usr/lib/postgresql/15/bin/vacuumdb -h 127.0.0.1 -p 55450 -U postgres -d bench
+    -z -j 2 (the binary itself, not Debian's perl wrapper, which would only add start-up time
+    to the reference). It also processes the ~60 system catalogs, which pg_vacuum leaves out.
+  * pg_vacuum: `ansible-playbook` on a one-task playbook (gather_facts: false, localhost,
+    connection local), with the repository's ansible.cfg. The wall time includes the Ansible
+    start-up a user pays; the module's own totals.duration_ms (the execution phase: from after
+    the connection, the catalog query and the plan to the end of the last table) is reported
+    next to it. The result is read through the builtin `tree` callback (JSON), not printed.
+
+After each run the bench reads sum(n_dead_tup) over the bloated tables (should be ~0 on
+both sides) and, for pg_vacuum, how many tables it planned and processed. Finally it measures
+where pg_vacuum's time goes: the Ansible floor (`ansible.builtin.ping` through the same kind
+of playbook), the same pg_vacuum task in check mode (start-up + connection + catalog query +
+plan, no VACUUM), and the execution phase above.
+
+Nothing here asserts a time: the bench reports, in Markdown, and exits 0 when it could measure.
+
+    .venv/bin/python bench/pg_vacuum.py [--runs 3] [--keep-going]     (make venv collection-link)
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+import psycopg
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+PGBIN = "/usr/lib/postgresql/15/bin"
+HOST, PORT, DB = "127.0.0.1", 55450, "bench"
+TABLES, ROWS, BLOAT_EVERY = 1000, 3000, 20
+UPDATED, DELETED = 900, 300  # id % 10 in (0, 1, 2) updated, id % 10 = 9 deleted
+DEAD_PER_TABLE = UPDATED + DELETED
+SERVER_OPTIONS = [
+    "-c", "port=%d" % PORT,
+    "-c", "listen_addresses=%s" % HOST,
+    "-c", "autovacuum=off",
+    "-c", "checkpoint_timeout=1h",
+    "-c", "max_wal_size=4GB",
+]
+
+
+def log(message):
+    print(message, file=sys.stderr, flush=True)
+
+
+def table_name(i):
+    return "t%04d" % i
+
+
+BLOATED = [table_name(i) for i in range(1, TABLES + 1) if i % BLOAT_EVERY == 0]
+
+
+def terminate(signum, frame):
+    raise SystemExit(128 + signum)
+
+
+class Cluster:
+    """A throwaway PostgreSQL 15 cluster, removed on exit whatever happens."""
+
+    def __init__(self):
+        self.root = None
+        self.started = False
+
+    def __enter__(self):
+        with socket.socket() as probe:
+            if probe.connect_ex((HOST, PORT)) == 0:
+                raise SystemExit("%s:%d is in use; the bench needs that port for its own cluster" % (HOST, PORT))
+        self.root = tempfile.mkdtemp(prefix="stronghold-bench-pg_vacuum-")
+        shutil.chown(self.root, "postgres", "postgres")
+        self.data = os.path.join(self.root, "data")
+        self.logfile = os.path.join(self.root, "server.log")
+        self.as_postgres([os.path.join(PGBIN, "initdb"), "-D", self.data, "-A", "trust", "-U", "postgres",
+                          "--no-sync", "-E", "UTF8", "--locale=C"])
+        options = " ".join(SERVER_OPTIONS + ["-c", "unix_socket_directories=%s" % self.root])
+        self.as_postgres([os.path.join(PGBIN, "pg_ctl"), "-D", self.data, "-l", self.logfile, "-w", "-t", "60",
+                          "-o", options, "start"])
+        self.started = True
+        return self
+
+    def as_postgres(self, command):
+        subprocess.run(["runuser", "-u", "postgres", "--"] + command, check=True,
+                       stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, cwd="/")
+
+    def __exit__(self, *exc):
+        signal.signal(signal.SIGINT, signal.SIG_IGN)  # a second Ctrl-C must not skip the clean-up
+        try:
+            if self.started:
+                subprocess.run(["runuser", "-u", "postgres", "--", os.path.join(PGBIN, "pg_ctl"), "-D", self.data,
+                                "-m", "immediate", "-w", "stop"], cwd="/",
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        finally:
+            if self.root:
+                shutil.rmtree(self.root, ignore_errors=True)
+            signal.signal(signal.SIGINT, signal.default_int_handler)
+        return False
+
+
+def connect(dbname=DB):
+    return psycopg.connect(host=HOST, port=PORT, user="postgres", dbname=dbname, autocommit=True)
+
+
+def fill_sql(name):
+    return "INSERT INTO %s SELECT g, g %% 97, md5(g::text) FROM generate_series(1, %d) g" % (name, ROWS)
+
+
+def build():
+    start = time.monotonic()
+    with connect("postgres") as conn:
+        conn.execute("CREATE DATABASE %s" % DB)
+    with connect() as conn:
+        for first in range(1, TABLES + 1, 50):  # 50 tables per transaction: few enough locks
+            with conn.transaction():
+                for i in range(first, min(first + 50, TABLES + 1)):
+                    conn.execute("CREATE TABLE %s (id int PRIMARY KEY, v int NOT NULL, note text NOT NULL)" % table_name(i))
+                    conn.execute(fill_sql(table_name(i)))
+    # Every table vacuumed and analyzed once (see the docstring), then the bloat.
+    vacuumdb()
+    reset_bloat()
+    log("built %d tables x %d rows (%d bloated) in %.1f s" % (TABLES, ROWS, len(BLOATED), time.monotonic() - start))
+
+
+def reset_bloat():
+    """The same starting state before every measured run (not timed)."""
+    with connect() as conn:
+        for name in BLOATED:
+            conn.execute("TRUNCATE %s" % name)
+            conn.execute(fill_sql(name))
+            conn.execute("VACUUM (ANALYZE) %s" % name)
+            with conn.transaction():
+                conn.execute("UPDATE %s SET v = v + 1 WHERE id %% 10 < 3" % name)
+                conn.execute("DELETE FROM %s WHERE id %% 10 = 9" % name)
+        catalogs = [r[0] for r in conn.execute(
+            "SELECT c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
+            "WHERE n.nspname = 'pg_catalog' AND c.relkind = 'r' ORDER BY 1")]
+        for name in catalogs:
+            conn.execute("VACUUM pg_catalog.%s" % name)
+        conn.execute("CHECKPOINT")
+        conn.execute("SELECT pg_stat_force_next_flush()")
+    expected = len(BLOATED) * DEAD_PER_TABLE
+    deadline = time.monotonic() + 15
+    while True:
+        bloated, elsewhere, modified = state()
+        if (bloated, elsewhere, modified) == (expected, 0, 0) or time.monotonic() > deadline:
+            break
+        time.sleep(0.2)
+    if (bloated, elsewhere, modified) != (expected, 0, 0):
+        raise SystemExit("reset did not reach the starting state: %d dead tuples on the bloated tables (expected %d), "
+                         "%d dead and %d modified-since-analyze elsewhere" % (bloated, expected, elsewhere, modified))
+
+
+def state():
+    """(dead tuples on the bloated tables, dead tuples on the others, rows modified since analyze on the others)."""
+    with connect() as conn:
+        row = conn.execute(
+            "SELECT COALESCE(sum(n_dead_tup) FILTER (WHERE relname = ANY(%s)), 0)::bigint,"
+            "       COALESCE(sum(n_dead_tup) FILTER (WHERE relname <> ALL(%s)), 0)::bigint,"
+            "       COALESCE(sum(n_mod_since_analyze) FILTER (WHERE relname <> ALL(%s)), 0)::bigint "
+            "FROM pg_stat_user_tables WHERE schemaname = 'public'", [BLOATED, BLOATED, BLOATED]).fetchone()
+    return tuple(int(v) for v in row)
+
+
+def vacuumdb():
+    start = time.monotonic()
+    subprocess.run([os.path.join(PGBIN, "vacuumdb"), "-h", HOST, "-p", str(PORT), "-U", "postgres", "-d", DB,
+                    "-z", "-j", "2", "-q"], check=True, stdout=subprocess.DEVNULL, cwd=REPO)
+    return time.monotonic() - start
+
+
+class Ansible:
+    def __init__(self, workdir):
+        self.workdir = workdir
+        self.tree = os.path.join(workdir, "tree")
+        self.env = dict(os.environ, ANSIBLE_CONFIG=os.path.join(REPO, "ansible.cfg"),
+                        ANSIBLE_CALLBACKS_ENABLED="ansible.builtin.tree", ANSIBLE_CALLBACK_TREE_DIR=self.tree,
+                        ANSIBLE_NOCOLOR="1")
+        self.env["PATH"] = os.path.join(REPO, ".venv", "bin") + os.pathsep + self.env.get("PATH", "")
+
+    def playbook(self, name, task):
+        path = os.path.join(self.workdir, name + ".yml")
+        play = [{"name": name, "hosts": "localhost", "connection": "local", "gather_facts": False,
+                 "vars": {"ansible_python_interpreter": "{{ ansible_playbook_python }}"}, "tasks": [task]}]
+        with open(path, "w") as handle:
+            json.dump(play, handle, indent=1)  # JSON is YAML
+        return path
+
+    def run(self, path, check=False):
+        """(wall seconds, module result) of one ansible-playbook run."""
+        shutil.rmtree(self.tree, ignore_errors=True)
+        command = ["ansible-playbook", path] + (["--check"] if check else [])
+        start = time.monotonic()
+        done = subprocess.run(command, cwd=REPO, env=self.env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        wall = time.monotonic() - start
+        result = {}
+        if os.path.exists(os.path.join(self.tree, "localhost")):
+            with open(os.path.join(self.tree, "localhost")) as handle:
+                result = json.load(handle)
+        if done.returncode != 0 or result.get("failed"):
+            raise SystemExit("ansible-playbook %s failed (rc %d):\n%s" % (path, done.returncode, done.stdout[-4000:]))
+        return wall, result
+
+
+def pg_vacuum_task(select):
+    return {"name": "pg_vacuum select=%s" % select, "stronghold.ops.pg_vacuum": {
+        "login_host": HOST, "login_port": PORT, "login_user": "postgres", "login_db": DB,
+        "mode": "vacuum_analyze", "select": select, "jobs": 2}}
+
+
+def scenario(label, ansible, book, runs, warmup):
+    rows = {"vacuumdb": [], "pg_vacuum": [], "internal": [], "dead_vacuumdb": [], "dead_pg_vacuum": [], "processed": []}
+    for run in range(-warmup, runs):
+        reset_bloat()
+        v_wall = vacuumdb()
+        v_dead = state()[0]
+        reset_bloat()
+        m_wall, result = ansible.run(book)
+        m_dead = state()[0]
+        totals = result.get("totals", {})
+        tag = "warm-up" if run < 0 else "run %d" % (run + 1)
+        log("%s %s: vacuumdb %.2f s (dead after %d) | pg_vacuum %.2f s wall, %.0f ms internal, %d/%d tables ok "
+            "(dead after %d)" % (label, tag, v_wall, v_dead, m_wall, totals.get("duration_ms", 0),
+                                 totals.get("ok", 0), totals.get("planned", 0), m_dead))
+        if run < 0:
+            continue
+        rows["vacuumdb"].append(v_wall)
+        rows["pg_vacuum"].append(m_wall)
+        rows["internal"].append(totals.get("duration_ms", 0) / 1000.0)
+        rows["dead_vacuumdb"].append(v_dead)
+        rows["dead_pg_vacuum"].append(m_dead)
+        rows["processed"].append("%d/%d" % (totals.get("ok", 0), totals.get("planned", 0)))
+    return rows
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=3, help="measured runs per side and scenario (default 3)")
+    parser.add_argument("--warmup", type=int, default=1, help="unmeasured runs per side first (default 1)")
+    args = parser.parse_args()
+    if os.geteuid() != 0:
+        raise SystemExit("run as root: the bench starts its own cluster as the postgres OS user (runuser)")
+    signal.signal(signal.SIGTERM, terminate)
+    signal.signal(signal.SIGHUP, terminate)
+    with Cluster() as cluster:
+        log("cluster in %s, %s:%d" % (cluster.root, HOST, PORT))
+        build()
+        ansible = Ansible(cluster.root)
+        needed = ansible.playbook("needed", pg_vacuum_task("needed"))
+        everything = ansible.playbook("all", pg_vacuum_task("all"))
+        ping = ansible.playbook("ping", {"name": "ping", "ansible.builtin.ping": {}})
+        a = scenario("A", ansible, needed, args.runs, args.warmup)
+        b = scenario("B", ansible, everything, args.runs, args.warmup)
+
+        # Where pg_vacuum's time goes: the Ansible floor and the plan alone (check mode).
+        reset_bloat()
+        floors, plans = [], []
+        for _ in range(args.runs):
+            floors.append(ansible.run(ping)[0])
+            plans.append(ansible.run(needed, check=True)[0])
+        floor, plan = statistics.median(floors), statistics.median(plans)
+
+    med = statistics.median
+    print("| scenario | vacuumdb -z -j2 | pg_vacuum wall (ansible-playbook) | pg_vacuum totals.duration_ms | "
+          "ratio (wall) | goal | met |")
+    print("| --- | --- | --- | --- | --- | --- | --- |")
+    for label, rows, goal in (("A: select needed, jobs 2", a, 0.25), ("B: select all, jobs 2", b, 1.15)):
+        ratio = med(rows["pg_vacuum"]) / med(rows["vacuumdb"])
+        print("| %s | %.2f s | %.2f s | %.2f s | %.2f | <= %.2f | %s |" % (
+            label, med(rows["vacuumdb"]), med(rows["pg_vacuum"]), med(rows["internal"]), ratio, goal,
+            "met" if ratio <= goal else "not met"))
+    print()
+    print("Medians of %d runs per side, alternating vacuumdb and pg_vacuum, bloat re-created before each run." % args.runs)
+    print("Dead tuples left on the %d bloated tables (of %d before each run): A vacuumdb %s, pg_vacuum %s; "
+          "B vacuumdb %s, pg_vacuum %s." % (len(BLOATED), len(BLOATED) * DEAD_PER_TABLE, a["dead_vacuumdb"],
+                                            a["dead_pg_vacuum"], b["dead_vacuumdb"], b["dead_pg_vacuum"]))
+    print("Tables processed ok/planned by pg_vacuum: A %s, B %s." % (a["processed"], b["processed"]))
+    print()
+    print("| where pg_vacuum's wall time goes (scenario A) | median |")
+    print("| --- | --- |")
+    print("| ansible-playbook floor (one ansible.builtin.ping task) | %.2f s |" % floor)
+    print("| connection, catalog query and plan (check mode wall - floor) | %.2f s |" % (plan - floor))
+    print("| execution phase (totals.duration_ms) | %.2f s |" % med(a["internal"]))
+    print("| rest (module start-up, result, run wall - check wall - execution) | %.2f s |" % (
+        med(a["pg_vacuum"]) - plan - med(a["internal"])))
+
+
+if __name__ == "__main__":
+    main()
