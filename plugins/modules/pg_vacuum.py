@@ -165,7 +165,7 @@ options:
     default: false
   max_runtime:
     description:
-      - Time budget such as V(30m): no new table starts once it is spent; tables not started are
+      - Time budget such as V(30m). No new table starts once it is spent; tables not started are
         reported as C(not_started) and RV(budget_exhausted) is true. Running commands finish.
     type: str
   cost_delay:
@@ -789,8 +789,8 @@ class Vacuum:
                                 for e in db["selected"])
                 last = max([s for s in (row.get("last_vacuum"), row.get("last_autovacuum")) if s is not None], default=None)
                 if not just_done and (last is None or (self.now - last).total_seconds() > self.durations["stale_after"]):
-                    stale.append("%s.%s (%d dead, last vacuum %s)" % (row["schema"], row["table"], row["n_dead_tup"],
-                                                                     last.isoformat() if last else "never"))
+                    stale.append("%s.%s (%d dead, last vacuum %s)" % (
+                        row["schema"], row["table"], row["n_dead_tup"], last.isoformat() if last else "never"))
             if stale:
                 self.findings.append(make_finding(
                     "postgres.vacuum_stale", db["database"], "warning",
