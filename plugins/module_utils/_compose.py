@@ -1,0 +1,230 @@
+# Copyright: (c) 2026, Financial Stronghold operations team
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+#
+# This module util is PRIVATE to the stronghold.ops collection: its interface may change
+# between any two releases. Do not import it from outside the collection.
+"""Docker Compose v2 and the Docker CLI, with every version quirk in this one file.
+
+Compose has no stable output format (community.docker's docs say so); the readers below
+accept the shapes seen across v2 releases and say which release each quirk belongs to.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+import subprocess
+
+MIN_COMPOSE = (2, 18, 0)
+_VERSION = re.compile(r"v?(\d+)\.(\d+)\.(\d+)")
+# Compose reads these from the environment and they would silently change which files,
+# project or profiles a command acts on; the module passes all of them explicitly.
+COMPOSE_ENV = ("COMPOSE_FILE", "COMPOSE_PROJECT_NAME", "COMPOSE_PROFILES", "COMPOSE_ENV_FILES",
+               "COMPOSE_PATH_SEPARATOR", "COMPOSE_IGNORE_ORPHANS", "COMPOSE_REMOVE_ORPHANS")
+_INTERPOLATION = re.compile(r"\$\{?([A-Za-z_][A-Za-z0-9_]*)")
+
+
+class ComposeError(Exception):
+    def __init__(self, message, command=None, rc=None, stderr=None):
+        super().__init__(message)
+        self.command = command
+        self.rc = rc
+        self.stderr = stderr
+
+
+def parse_version(text):
+    match = _VERSION.search(text or "")
+    return tuple(int(x) for x in match.groups()) if match else None
+
+
+def interpolated_names(texts):
+    """Variable names a Compose file interpolates (${VAR}, ${VAR:-x}, $VAR)."""
+    names = set()
+    for text in texts:
+        names.update(_INTERPOLATION.findall(text.replace("$$", "")))
+    return names
+
+
+def clean_environment(base_env, compose_texts, docker_host=None, keep=()):
+    """The environment for Compose: shell variables the files interpolate are removed, so the
+    project's env files decide, not whatever the caller's shell exported (a TAG left in the
+    shell turned a rollback into a no-op in spoo-me/spoo#353)."""
+    env = dict(base_env)
+    removed = []
+    for name in sorted(interpolated_names(compose_texts) | set(COMPOSE_ENV)):
+        if name in env and name not in keep:
+            removed.append(name)
+            del env[name]
+    if docker_host:
+        env["DOCKER_HOST"] = docker_host
+    return env, removed
+
+
+class Compose:
+    """One Compose project, driven through the CLI."""
+
+    def __init__(self, project_src, files, env_files, profiles, project_name, env, compose_command=None, docker_command="docker"):
+        self.project_src = project_src
+        self.files = files
+        self.env_files = env_files
+        self.profiles = profiles
+        self.project_name = project_name
+        self.env = env
+        self.docker = docker_command
+        self.commands = []
+        self._images = {}
+        self.base = list(compose_command) if compose_command else None
+
+    def run(self, argv, check=True, record=True, timeout=None):
+        if record:
+            self.commands.append(" ".join(argv))
+        try:
+            proc = subprocess.run(argv, cwd=self.project_src, env=self.env, capture_output=True, text=True,
+                                  timeout=timeout, check=False)
+        except FileNotFoundError:
+            raise ComposeError("command not found: %s" % argv[0], command=argv)
+        except subprocess.TimeoutExpired:
+            raise ComposeError("%s did not finish within %s s" % (" ".join(argv[:4]), timeout), command=argv)
+        if check and proc.returncode != 0:
+            # Compose prints progress lines first and the reason last.
+            lines = [line.strip() for line in proc.stderr.splitlines() if line.strip()]
+            raise ComposeError("`%s` failed (rc %d): %s" % (" ".join(argv[argv.index("--ansi") + 3:] if "--ansi" in argv else argv),
+                                                            proc.returncode, lines[-1] if lines else "no output"),
+                               command=argv, rc=proc.returncode, stderr=proc.stderr)
+        return proc
+
+    # --- which Compose ---------------------------------------------------------------------
+    def detect(self):
+        """Find Compose v2 and return its version; refuse v1 with a way out."""
+        candidates = [self.base] if self.base else [[self.docker, "compose"], ["docker-compose"]]
+        seen = []
+        for base in candidates:
+            try:
+                proc = self.run(base + ["version"], check=False, record=False, timeout=60)
+            except ComposeError as exc:
+                seen.append(str(exc))
+                continue
+            output = (proc.stdout + proc.stderr).strip()
+            version = parse_version(output)
+            if proc.returncode != 0 or version is None:
+                seen.append("%s: %s" % (" ".join(base), output.splitlines()[0] if output else "rc %d" % proc.returncode))
+                continue
+            if version[0] < 2:
+                raise ComposeError(
+                    "%s is Compose v1 (%s), which reached end of life in 2023 and is not supported; install Compose v2 "
+                    "(the docker-compose-plugin package, or the docker-compose v2 binary in ~/.docker/cli-plugins/) and use "
+                    "`docker compose`" % (" ".join(base), ".".join(str(v) for v in version)))
+            if version < MIN_COMPOSE:
+                raise ComposeError("%s is Compose %s; version %s or later is needed" % (
+                    " ".join(base), ".".join(str(v) for v in version), ".".join(str(v) for v in MIN_COMPOSE)))
+            self.base = base
+            self.version = version
+            return version
+        raise ComposeError("Compose v2 not found (%s)" % "; ".join(seen))
+
+    def project_args(self, extra_files=()):
+        args = list(self.base)
+        args += ["--ansi", "never", "--project-directory", self.project_src]
+        if self.project_name:
+            args += ["-p", self.project_name]
+        for name in list(self.files) + list(extra_files):
+            args += ["-f", name]
+        for name in self.env_files:
+            args += ["--env-file", name]
+        for name in self.profiles:
+            args += ["--profile", name]
+        return args
+
+    # --- read ------------------------------------------------------------------------------
+    def config(self):
+        proc = self.run(self.project_args() + ["config", "--format", "json"])
+        try:
+            return json.loads(proc.stdout)
+        except ValueError:
+            raise ComposeError("compose config did not return JSON: %s" % proc.stdout[:200])
+
+    def ps(self):
+        proc = self.run(self.project_args() + ["ps", "--all", "--format", "json"])
+        return parse_ps(proc.stdout)
+
+    def inspect_containers(self, ids):
+        if not ids:
+            return []
+        proc = self.run([self.docker, "container", "inspect"] + list(ids))
+        return json.loads(proc.stdout)
+
+    def inspect_image(self, reference):
+        """The image as the engine knows it, or None when it is not present locally."""
+        if reference in self._images:
+            return self._images[reference]
+        proc = self.run([self.docker, "image", "inspect", reference], check=False)
+        data = json.loads(proc.stdout) if proc.returncode == 0 else None
+        image = data[0] if data else None
+        if image is not None:
+            self._images[reference] = image
+        return image
+
+    def pull(self, reference):
+        self.run([self.docker, "pull", reference], timeout=1800)
+
+    # --- act -------------------------------------------------------------------------------
+    def up(self, services, override_path):
+        # --no-deps: only the named services; --pull never: the images were checked present;
+        # --no-build: a rollback never builds. Never `down`, never `-v`.
+        self.run(self.project_args([override_path]) + ["up", "-d", "--no-deps", "--pull", "never", "--no-build"]
+                 + list(services), timeout=900)
+
+
+def parse_ps(stdout):
+    """Containers from `compose ps --format json`.
+
+    Compose before 2.21.0 printed one JSON array; 2.21.0 and later print one object per line.
+    """
+    text = stdout.strip()
+    if not text:
+        return []
+    if text.startswith("["):
+        return json.loads(text)
+    return [json.loads(line) for line in text.splitlines() if line.strip()]
+
+
+def files_hash(project_src, files):
+    digest = hashlib.sha256()
+    for name in files:
+        path = name if os.path.isabs(name) else os.path.join(project_src, name)
+        with open(path, "rb") as handle:
+            digest.update(handle.read())
+    return digest.hexdigest()
+
+
+def default_compose_files(project_src):
+    for name in ("compose.yaml", "compose.yml", "docker-compose.yml", "docker-compose.yaml"):
+        if os.path.exists(os.path.join(project_src, name)):
+            return [name]
+    return []
+
+
+def container_summary(container):
+    """What matters of `docker container inspect` for a rollback."""
+    state = container.get("State") or {}
+    health = (state.get("Health") or {}).get("Status")
+    labels = (container.get("Config") or {}).get("Labels") or {}
+    return {
+        "id": container.get("Id", "")[:12],
+        "name": (container.get("Name") or "").lstrip("/"),
+        "service": labels.get("com.docker.compose.service"),
+        "oneoff": labels.get("com.docker.compose.oneoff", "False") == "True",
+        "reference": (container.get("Config") or {}).get("Image"),
+        "image_id": container.get("Image"),
+        "status": state.get("Status"),
+        "health": health or "none",
+        "started_at": state.get("StartedAt"),
+        "restart_count": container.get("RestartCount", 0),
+    }
+
+
+def image_summary(image, reference):
+    digests = image.get("RepoDigests") or []
+    return {"reference": reference, "image_id": image.get("Id"), "digest": digests[0] if digests else None}

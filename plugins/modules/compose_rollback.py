@@ -1,0 +1,752 @@
+#!/usr/bin/python
+# Copyright: (c) 2026, Financial Stronghold operations team
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+---
+module: compose_rollback
+short_description: Record Compose releases and return to one, without down, gated on health
+version_added: 0.1.0
+author: Financial Stronghold operations team (@nullroute-commits)
+description:
+  - Keeps a history of the releases of a Docker Compose v2 project (per service the image
+    reference, image id and repository digest, the Compose files' hash, the time, whether it
+    was healthy) and returns the project to one of them, as C(kubectl rollout undo) does for
+    Kubernetes. Replaces the runbook's Quick Rollback (C(down), pull C(:previous), C(up)).
+  - V(state=recorded) snapshots what runs now as a release; deploys call it after a healthy
+    deploy. V(state=rolled_back) returns to the last healthy release before the current one,
+    to a named O(release), or to explicit O(images). V(state=deployed) moves to explicit
+    O(images) with the same safety and records the result.
+  - It never runs C(down) and never removes volumes. It pins the target images by id (a re-pushed
+    tag cannot change what comes back) in a generated override file and recreates only the
+    services whose image changes (C(up -d --no-deps --pull never)). Shell variables that the
+    Compose files interpolate are removed from Compose's environment, so a C(TAG) left in the
+    shell cannot turn the rollback into a no-op.
+  - Before touching anything, every target image must be present locally (or is pulled when
+    O(pull=true)) and an exclusive lock on the project is taken.
+  - Health gate. Waits for the containers' health (honouring C(start_period), and not failing on
+    the first unhealthy probe), then checks O(health_url), then verifies that every container
+    runs the target image id. When that fails, O(on_failure=restore) puts the previous images
+    back and checks health again; RV(recovered) and RV(rollback_failed) say plainly what happened.
+extends_documentation_fragment:
+  - ansible.builtin.action_common_attributes
+attributes:
+  check_mode:
+    support: full
+    details: The plan is built from read-only calls (C(compose config), C(compose ps), C(docker inspect)); C(--dry-run) is never used.
+  diff_mode:
+    support: full
+    details: Shows the image of every service before and after, and the history entry to be written.
+  platform:
+    support: full
+    platforms: posix
+options:
+  project_src:
+    description: Directory of the Compose project (its files and C(.env)).
+    type: path
+    required: true
+  files:
+    description: Compose files relative to O(project_src), merged in order; Compose's default file names when empty.
+    type: list
+    elements: path
+    default: []
+  env_files:
+    description: Environment files passed with C(--env-file); C(.env) in O(project_src) when empty, as Compose does.
+    type: list
+    elements: path
+    default: []
+  profiles:
+    description: Compose profiles to enable.
+    type: list
+    elements: str
+    default: []
+  project_name:
+    description: Project name; the C(name) of the Compose files, or Compose's default, when omitted.
+    type: str
+  services:
+    description:
+      - Services in scope; every service with an image when empty. With O(images), the services
+        are the keys of O(images).
+    type: list
+    elements: str
+    default: []
+  state:
+    description:
+      - V(rolled_back) returns to a release, V(deployed) moves to O(images) and records the
+        result, V(recorded) records what runs now.
+    type: str
+    choices: [rolled_back, deployed, recorded]
+    default: rolled_back
+  release:
+    description: Id of the release to return to (see RV(history)); the default is the last healthy release before the current one.
+    type: str
+  images:
+    description:
+      - Explicit target images per service, as references (C(repo:tag), C(repo@sha256:...)) or
+        image ids. Without a history, this is how the runbook's convention is followed (for
+        example C({web: financial-stronghold:previous})); nothing is ever guessed.
+    type: dict
+  history_path:
+    description: The release history file; C(.stronghold/releases.json) under O(project_src) by default.
+    type: path
+  history_size:
+    description: Releases kept in the history (the oldest are dropped).
+    type: int
+    default: 10
+  note:
+    description: Text stored with a recorded release (who deployed, the AWX job, the change).
+    type: str
+  lock_wait:
+    description: Seconds a run waits for another run on the same project to finish before failing.
+    type: float
+    default: 0
+  pull:
+    description: Pull a target image that is not present locally (by digest when the history has one).
+    type: bool
+    default: false
+  docker_host:
+    description: Docker engine to use (C(DOCKER_HOST)); the environment's or the default socket when omitted.
+    type: str
+  compose_command:
+    description:
+      - The Compose command as a list, for example V([docker, compose]) or V([/usr/local/bin/docker-compose]).
+        By default C(docker compose), then C(docker-compose); Compose v1 is refused.
+    type: list
+    elements: str
+  keep_env:
+    description: Shell variables the Compose files interpolate that are passed to Compose anyway.
+    type: list
+    elements: str
+    default: []
+  health_timeout:
+    description: Seconds to wait for the containers to be healthy after a change.
+    type: int
+    default: 120
+  unhealthy_grace:
+    description:
+      - Seconds an C(unhealthy) container may take to recover before the change is declared
+        failed (C(docker compose up --wait) gives up at the first unhealthy status).
+    type: int
+    default: 20
+  health_url:
+    description: HTTP endpoint checked after the containers are healthy, such as C(http://127.0.0.1:8000/api/v1/health/).
+    type: str
+  health_status:
+    description: Accepted HTTP statuses, codes or classes such as V(2xx).
+    type: list
+    elements: str
+    default: ['2xx']
+  health_body_pattern:
+    description: Regular expression the health body must match.
+    type: str
+  health_retries:
+    description: HTTP attempts before the endpoint is declared unhealthy.
+    type: int
+    default: 10
+  health_interval:
+    description: Seconds between HTTP attempts.
+    type: float
+    default: 2
+  health_request_timeout:
+    description: Seconds allowed for each HTTP attempt.
+    type: float
+    default: 5
+  health_validate_certs:
+    description: Verify the certificate of an https O(health_url).
+    type: bool
+    default: true
+  on_failure:
+    description:
+      - When the target release is unhealthy, V(restore) puts the previous images back and checks
+        health again; V(leave) stops there. Either way the task fails.
+    type: str
+    choices: [restore, leave]
+    default: restore
+notes:
+  - Rolling back images does not roll back the database; a release whose code needs migrations
+    the database no longer has is a database rollback (stronghold.ops.pg_restore).
+  - Requires Compose v2 (2.18 or later) and the Docker CLI on the host that runs the module.
+seealso:
+  - module: community.docker.docker_compose_v2
+"""
+
+EXAMPLES = r"""
+- name: Record the release that runs now (after a healthy deploy)
+  stronghold.ops.compose_rollback:
+    project_src: /opt/financial-stronghold
+    files: [docker-compose.production.yml]
+    state: recorded
+    health_url: http://127.0.0.1:8000/api/v1/health/
+    note: "deploy 1.4.2 by AWX job {{ awx_job_id | default('manual') }}"
+
+- name: Roll back to the previous healthy release
+  stronghold.ops.compose_rollback:
+    project_src: /opt/financial-stronghold
+    files: [docker-compose.production.yml]
+    health_url: http://127.0.0.1:8000/api/v1/health/
+  register: rollback
+
+- name: No history yet - follow the runbook's convention explicitly
+  stronghold.ops.compose_rollback:
+    project_src: /opt/financial-stronghold
+    files: [docker-compose.production.yml]
+    images:
+      web: financial-stronghold:previous
+    health_url: http://127.0.0.1:8000/api/v1/health/
+
+- name: Deploy a new tag; restored automatically when unhealthy
+  stronghold.ops.compose_rollback:
+    project_src: /opt/financial-stronghold
+    files: [docker-compose.production.yml]
+    state: deployed
+    images:
+      web: financial-stronghold:1.4.2
+      worker: financial-stronghold:1.4.2
+    health_url: http://127.0.0.1:8000/api/v1/health/
+"""
+
+RETURN = r"""
+from:
+  description: Per service, the image running before (reference, image_id, digest).
+  returned: always
+  type: dict
+  sample: {web: {reference: "financial-stronghold:1.1.0", image_id: "sha256:5d1e...", digest: null}}
+to:
+  description: Per service, the target image.
+  returned: always
+  type: dict
+  sample: {web: {reference: "financial-stronghold:1.0.0", image_id: "sha256:9a0c...", digest: null}}
+changed_services:
+  description: Services whose containers were (or would be) recreated.
+  returned: always
+  type: list
+  elements: str
+  sample: [web, worker]
+from_release:
+  description: Id of the release that matched what ran before, when it is in the history.
+  returned: always
+  type: str
+  sample: 20261127T101500Z-1a2b3c4d
+to_release:
+  description: Id of the target release (or of the release recorded).
+  returned: always
+  type: str
+  sample: 20261120T101500Z-9f8e7d6c
+health:
+  description: The health gate of the target (status, attempts, elapsed seconds, containers, http).
+  returned: when a change was applied or a release recorded
+  type: dict
+  sample: {status: healthy, attempts: 12, elapsed: 14.2, http: {status: 200, attempts: 1}}
+recovered:
+  description: The target was unhealthy and the previous images were restored and are healthy again.
+  returned: always
+  type: bool
+  sample: false
+rollback_failed:
+  description: The target was unhealthy (whether or not the previous state was restored).
+  returned: always
+  type: bool
+  sample: false
+restore_health:
+  description: The health gate after restoring the previous images.
+  returned: when the previous images were restored
+  type: dict
+  sample: {status: healthy, attempts: 8, elapsed: 9.1}
+actions:
+  description: What was done, in order.
+  returned: always
+  type: list
+  elements: str
+  sample: ["recreate web, worker with the target images", "containers healthy", "http 200"]
+commands:
+  description: The Compose and Docker commands run.
+  returned: always
+  type: list
+  elements: str
+  sample: ["docker compose --ansi never --project-directory /opt/fs -f docker-compose.production.yml ps --all --format json"]
+env_neutralised:
+  description: Shell variables removed from Compose's environment because the Compose files interpolate them.
+  returned: always
+  type: list
+  elements: str
+  sample: [APP_TAG]
+history:
+  description: The releases in the history after the run, newest last (id, time, healthy, references).
+  returned: always
+  type: list
+  elements: dict
+  sample: [{id: 20261127T101500Z-1a2b3c4d, recorded_at: "2026-11-27T10:15:00Z", healthy: true, services: {web: "financial-stronghold:1.1.0"}}]
+history_path:
+  description: The history file.
+  returned: always
+  type: str
+  sample: /opt/financial-stronghold/.stronghold/releases.json
+compose_version:
+  description: Version of Compose used.
+  returned: always
+  type: str
+  sample: 2.26.1
+"""
+
+import json
+import os
+import re
+import tempfile
+import time
+from datetime import datetime, timezone
+
+from ansible.module_utils.basic import AnsibleModule
+
+from ansible_collections.stronghold.ops.plugins.module_utils._compose import (
+    Compose,
+    ComposeError,
+    clean_environment,
+    container_summary,
+    default_compose_files,
+    files_hash,
+    image_summary,
+)
+from ansible_collections.stronghold.ops.plugins.module_utils._http_probe import probe, status_accepted, valid_status_spec
+from ansible_collections.stronghold.ops.plugins.module_utils._releases import (
+    HistoryError,
+    LockBusy,
+    ProjectLock,
+    choose_target,
+    load_history,
+    matches,
+    release_id,
+    save_history,
+)
+
+
+class Failure(Exception):
+    pass
+
+
+class Rollback:
+    def __init__(self, module):
+        self.module = module
+        self.p = module.params
+        self.actions = []
+
+    # --- setup -----------------------------------------------------------------------------
+    def validate(self):
+        p = self.p
+        problems = []
+        if not os.path.isdir(p["project_src"]):
+            problems.append("project_src %s is not a directory" % p["project_src"])
+        else:
+            for name in p["files"] + p["env_files"]:
+                path = name if os.path.isabs(name) else os.path.join(p["project_src"], name)
+                if not os.path.isfile(path):
+                    problems.append("%s not found in %s" % (name, p["project_src"]))
+        if p["state"] == "deployed" and not p["images"]:
+            problems.append("state deployed needs images (the target image of each service)")
+        if p["state"] == "recorded" and (p["images"] or p["release"]):
+            problems.append("state recorded records what runs now; images and release do not apply")
+        if p["images"] is not None:
+            if not p["images"]:
+                problems.append("images is empty")
+            for service, reference in p["images"].items():
+                if not isinstance(reference, str) or not reference.strip():
+                    problems.append("images.%s must be an image reference" % service)
+            if p["services"] and set(p["services"]) != set(p["images"]):
+                problems.append("with images, services are the keys of images; leave services empty")
+        for name in ("history_size",):
+            if p[name] < 1:
+                problems.append("%s must be at least 1" % name)
+        for name in ("health_timeout", "unhealthy_grace", "health_retries"):
+            if p[name] < 0:
+                problems.append("%s cannot be negative" % name)
+        if p["lock_wait"] < 0 or p["health_interval"] < 0 or p["health_request_timeout"] <= 0:
+            problems.append("lock_wait and health_interval cannot be negative, health_request_timeout must be positive")
+        bad = [s for s in p["health_status"] if not valid_status_spec(s)]
+        if bad:
+            problems.append("health_status must list HTTP codes or classes such as 2xx; bad: %s" % ", ".join(bad))
+        if p["health_url"] and not re.match(r"^https?://[^/:?#\s]+(:[0-9]{1,5})?([/?#]\S*)?$", p["health_url"]):
+            problems.append("health_url %r must be an http:// or https:// URL whose port, when given, is a number" % p["health_url"])
+        if p["health_body_pattern"]:
+            try:
+                re.compile(p["health_body_pattern"])
+            except re.error as exc:
+                problems.append("health_body_pattern is not a valid regular expression: %s" % exc)
+        if problems:
+            self.module.fail_json(msg="; ".join(problems))
+        self.files = p["files"] or default_compose_files(p["project_src"])
+        if not self.files:
+            self.module.fail_json(msg="no Compose file in %s; name it with files" % p["project_src"])
+        self.history_path = p["history_path"] or os.path.join(p["project_src"], ".stronghold", "releases.json")
+
+    def setup_compose(self):
+        p = self.p
+        texts = []
+        for name in self.files:
+            path = name if os.path.isabs(name) else os.path.join(p["project_src"], name)
+            with open(path, encoding="utf-8") as handle:
+                texts.append(handle.read())
+        env, removed = clean_environment(os.environ, texts, p["docker_host"], p["keep_env"])
+        self.env_neutralised = removed
+        self.compose = Compose(p["project_src"], self.files, p["env_files"], p["profiles"], p["project_name"], env,
+                               p["compose_command"])
+        self.compose.detect()
+
+    # --- observe ---------------------------------------------------------------------------
+    def observe(self):
+        config = self.compose.config()
+        self.project = self.p["project_name"] or config.get("name")
+        if not self.compose.project_name:
+            self.compose.project_name = self.project
+        declared = dict((name, svc.get("image")) for name, svc in (config.get("services") or {}).items())
+        if self.p["images"]:
+            wanted = list(self.p["images"])
+        elif self.p["services"]:
+            wanted = list(self.p["services"])
+        else:
+            wanted = sorted(name for name, image in declared.items() if image)
+        unknown = [s for s in wanted if s not in declared]
+        if unknown:
+            raise Failure("unknown service(s) %s in project %s; it has: %s" % (
+                ", ".join(unknown), self.project, ", ".join(sorted(declared))))
+        self.services = wanted
+        self.compose_hash = files_hash(self.p["project_src"], self.files)
+        containers = self.compose.inspect_containers([c["ID"] for c in self.compose.ps()])
+        self.containers = [container_summary(c) for c in containers if not container_summary(c)["oneoff"]]
+        current = {}
+        for service in self.services:
+            members = [c for c in self.containers if c["service"] == service]
+            if not members:
+                current[service] = None
+                continue
+            ids = set(c["image_id"] for c in members)
+            if len(ids) > 1:
+                raise Failure("service %s runs several images at once (%s); finish or undo that change first" % (
+                    service, ", ".join(sorted(ids))))
+            member = members[0]
+            image = self.compose.inspect_image(member["image_id"]) or {}
+            current[service] = {"reference": member["reference"], "image_id": member["image_id"],
+                                "digest": (image.get("RepoDigests") or [None])[0]}
+        self.current = current
+
+    def resolve_target(self, history):
+        """Per service {reference, image_id, digest}; the release it comes from, if any."""
+        p = self.p
+        current_ids = dict((s, (v or {}).get("image_id")) for s, v in self.current.items())
+        if p["images"]:
+            target = {}
+            for service, reference in p["images"].items():
+                image = self.compose.inspect_image(reference)
+                if image is None and p["pull"]:
+                    self.compose.pull(reference)
+                    self.actions.append("pulled %s" % reference)
+                    image = self.compose.inspect_image(reference)
+                if image is None:
+                    raise Failure("image %s for service %s is not present locally%s" % (
+                        reference, service, "" if p["pull"] else " (pull: true would pull it)"))
+                target[service] = image_summary(image, reference)
+            release = None
+            for entry in reversed(history["releases"]):
+                if matches(entry, dict((s, t["image_id"]) for s, t in target.items()), self.services):
+                    release = entry
+                    break
+            return target, release
+        if p["release"]:
+            found = [r for r in history["releases"] if r["id"] == p["release"]]
+            if not found:
+                known = ", ".join(r["id"] for r in history["releases"][-5:]) or "none"
+                raise Failure("release %s is not in the history %s (newest: %s)" % (p["release"], self.history_path, known))
+            release = found[0]
+            missing = [s for s in self.services if s not in release["services"]]
+            if missing:
+                raise Failure("release %s has no image for service(s) %s" % (release["id"], ", ".join(missing)))
+        else:
+            try:
+                release = choose_target(history["releases"], current_ids, self.services)
+            except HistoryError as exc:
+                raise Failure(str(exc))
+        target = {}
+        for service in self.services:
+            recorded = release["services"][service]
+            image = self.compose.inspect_image(recorded["image_id"])
+            if image is None and p["pull"] and (recorded.get("digest") or recorded.get("reference")):
+                self.compose.pull(recorded.get("digest") or recorded["reference"])
+                self.actions.append("pulled %s" % (recorded.get("digest") or recorded["reference"]))
+                image = self.compose.inspect_image(recorded["image_id"])
+            if image is None:
+                raise Failure("image %s (%s) of release %s for service %s is not present locally" % (
+                    recorded["image_id"], recorded.get("reference"), release["id"], service))
+            target[service] = {"reference": recorded.get("reference"), "image_id": image["Id"],
+                               "digest": recorded.get("digest")}
+        return target, release
+
+    # --- act -------------------------------------------------------------------------------
+    def apply(self, images, services):
+        """Recreate `services` with `images` (service -> image id) pinned in an override."""
+        directory = os.path.dirname(self.history_path)
+        os.makedirs(directory, mode=0o750, exist_ok=True)
+        fd, override = tempfile.mkstemp(prefix="override-", suffix=".json", dir=directory)
+        try:
+            with os.fdopen(fd, "w", encoding="utf-8") as handle:
+                json.dump({"services": dict((s, {"image": images[s], "pull_policy": "never"}) for s in services)}, handle)
+            self.compose.up(services, override)
+        finally:
+            os.unlink(override)
+
+    def wait_containers(self, expected):
+        """Wait until every container of the services runs its expected image and is healthy."""
+        p = self.p
+        start = time.monotonic()
+        attempts = 0
+        unhealthy_since = {}
+        while True:
+            attempts += 1
+            containers = [container_summary(c) for c in self.compose.inspect_containers(
+                [c["ID"] for c in self.compose.ps()])]
+            members = [c for c in containers if c["service"] in expected and not c["oneoff"]]
+            problems = []
+            for service in expected:
+                if not any(c["service"] == service for c in members):
+                    problems.append("%s has no container" % service)
+            now = time.monotonic()
+            failed = None
+            for container in members:
+                if container["status"] in ("exited", "dead") or (container["status"] == "restarting" and container["restart_count"] > 2):
+                    failed = "%s is %s" % (container["name"], container["status"])
+                elif container["status"] != "running":
+                    problems.append("%s is %s" % (container["name"], container["status"]))
+                elif container["health"] == "unhealthy":
+                    first = unhealthy_since.setdefault(container["id"], now)
+                    if now - first > p["unhealthy_grace"]:
+                        failed = "%s is unhealthy for more than %d s" % (container["name"], p["unhealthy_grace"])
+                    else:
+                        problems.append("%s is unhealthy" % container["name"])
+                elif container["health"] == "starting":
+                    problems.append("%s health is starting" % container["name"])
+                else:
+                    unhealthy_since.pop(container["id"], None)
+            elapsed = round(now - start, 1)
+            summary = {"attempts": attempts, "elapsed": elapsed, "containers": members}
+            if failed:
+                summary.update(status="unhealthy", reason=failed)
+                return summary
+            if not problems:
+                summary["status"] = "healthy"
+                return summary
+            if elapsed >= p["health_timeout"]:
+                summary.update(status="timeout", reason="after %d s: %s" % (p["health_timeout"], "; ".join(problems)))
+                return summary
+            time.sleep(1)
+
+    def check_http(self):
+        p = self.p
+        pattern = re.compile(p["health_body_pattern"]) if p["health_body_pattern"] else None
+        last = None
+        for attempt in range(1, max(p["health_retries"], 1) + 1):
+            last = probe(p["health_url"], timeout=p["health_request_timeout"], validate_certs=p["health_validate_certs"])
+            ok = status_accepted(last["status"], p["health_status"]) and (pattern is None or pattern.search(last["body"]))
+            if ok:
+                return {"status": last["status"], "attempts": attempt, "ok": True, "elapsed_ms": last["elapsed_ms"]}
+            if attempt < p["health_retries"]:
+                time.sleep(p["health_interval"])
+        reason = last["error"] or ("status %s" % last["status"] if not status_accepted(last["status"], p["health_status"])
+                                   else "body does not match %s" % p["health_body_pattern"])
+        return {"status": last["status"], "attempts": p["health_retries"], "ok": False, "reason": reason}
+
+    def gate(self, images):
+        """Container health, then HTTP, then the image ids: the verdict on `images`."""
+        health = self.wait_containers(list(images))
+        if health["status"] != "healthy":
+            return False, health, health["reason"]
+        if self.p["health_url"]:
+            http = self.check_http()
+            health["http"] = http
+            if not http["ok"]:
+                health["status"] = "unhealthy"
+                return False, health, "health URL %s: %s" % (self.p["health_url"], http["reason"])
+        wrong = ["%s runs %s, not %s" % (c["name"], c["image_id"], images[c["service"]])
+                 for c in health["containers"] if images.get(c["service"]) and c["image_id"] != images[c["service"]]]
+        if wrong:
+            health["status"] = "wrong_image"
+            return False, health, "; ".join(wrong)
+        return True, health, None
+
+    # --- history ---------------------------------------------------------------------------
+    def entry(self, images, healthy, when):
+        services = dict((s, dict(images[s])) for s in images)
+        return {"id": release_id(services, when), "recorded_at": when.strftime("%Y-%m-%dT%H:%M:%SZ"),
+                "healthy": healthy, "compose_hash": self.compose_hash, "services": services,
+                "note": self.p["note"] or ""}
+
+    def append(self, history, entry):
+        history["project"] = self.project
+        history["releases"].append(entry)
+        del history["releases"][:-self.p["history_size"]]
+        save_history(self.history_path, history)
+
+    def summary(self, history):
+        return [{"id": r["id"], "recorded_at": r.get("recorded_at"), "healthy": r.get("healthy"),
+                 "services": dict((s, v.get("reference")) for s, v in r["services"].items())} for r in history["releases"]]
+
+    # --- run -------------------------------------------------------------------------------
+    def run(self):
+        self.validate()
+        result = {"changed": False, "recovered": False, "rollback_failed": False, "actions": self.actions,
+                  "history_path": self.history_path, "from": {}, "to": {}, "changed_services": [],
+                  "from_release": None, "to_release": None}
+        try:
+            self.setup_compose()
+            result["compose_version"] = ".".join(str(v) for v in self.compose.version)
+            result["env_neutralised"] = self.env_neutralised
+            result["commands"] = self.compose.commands
+            with ProjectLock(self.history_path + ".lock", self.p["lock_wait"]):
+                self.observe()
+                history = load_history(self.history_path, self.project)
+                result["history"] = self.summary(history)
+                result["from"] = self.current
+                if self.p["state"] == "recorded":
+                    return self.record(history, result)
+                return self.roll(history, result)
+        except (ComposeError, HistoryError, LockBusy, Failure, OSError) as exc:
+            result["commands"] = getattr(getattr(self, "compose", None), "commands", [])
+            self.module.fail_json(msg=str(exc), **result)
+
+    def record(self, history, result):
+        missing = [s for s, v in self.current.items() if v is None]
+        if missing:
+            raise Failure("cannot record: no running container for service(s) %s" % ", ".join(missing))
+        images = dict((s, self.current[s]) for s in self.services)
+        ids = dict((s, v["image_id"]) for s, v in images.items())
+        healthy, health, reason = self.gate(ids)
+        result["health"] = health
+        when = datetime.now(timezone.utc)
+        entry = self.entry(images, healthy, when)
+        last = history["releases"][-1] if history["releases"] else None
+        if last and matches(last, ids, self.services) and last.get("healthy") == healthy \
+                and set(last["services"]) == set(self.services):
+            result.update(to_release=last["id"], to=images)
+            self.actions.append("already recorded as %s" % last["id"])
+            self.module.exit_json(**result)
+        result.update(changed=True, to_release=entry["id"], to=images,
+                      diff={"before": {"history": [r["id"] for r in history["releases"]]},
+                            "after": {"history": [r["id"] for r in history["releases"]] + [entry["id"]], "entry": entry}})
+        if not healthy:
+            self.module.warn("recorded release %s as unhealthy: %s" % (entry["id"], reason))
+        if not self.module.check_mode:
+            self.append(history, entry)
+            self.actions.append("recorded %s (%s)" % (entry["id"], "healthy" if healthy else "unhealthy"))
+        result["history"] = self.summary(history)
+        self.module.exit_json(**result)
+
+    def roll(self, history, result):
+        target, release = self.resolve_target(history)
+        from_release = None
+        current_ids = dict((s, (v or {}).get("image_id")) for s, v in self.current.items())
+        for entry in reversed(history["releases"]):
+            if matches(entry, current_ids, self.services):
+                from_release = entry["id"]
+                break
+        changed_services = [s for s in self.services if current_ids.get(s) != target[s]["image_id"]]
+        result.update(to=target, from_release=from_release, to_release=release["id"] if release else None,
+                      changed_services=changed_services)
+        when = datetime.now(timezone.utc)
+        new_entry = self.entry(target, True, when) if release is None else None
+        result["diff"] = {
+            "before": dict((s, (self.current[s] or {}).get("reference")) for s in self.services),
+            "after": dict((s, target[s]["reference"] or target[s]["image_id"]) for s in self.services),
+        }
+        if new_entry:
+            result["diff"]["after"]["history entry"] = new_entry
+        if not changed_services:
+            self.actions.append("every service already runs the target image")
+            self.module.exit_json(**result)
+        result["changed"] = True
+        if self.module.check_mode:
+            self.actions.append("would recreate %s" % ", ".join(changed_services))
+            self.module.exit_json(**result)
+
+        ids = dict((s, target[s]["image_id"]) for s in self.services)
+        try:
+            self.apply(ids, changed_services)
+        except ComposeError as exc:
+            # Compose may have recreated some containers before it gave up (a dependency that
+            # never became healthy): the previous state must come back like after a failed gate.
+            healthy, health, reason = False, {"status": "failed", "reason": str(exc)}, "compose up failed: %s" % exc
+        else:
+            self.actions.append("recreated %s with the target images" % ", ".join(changed_services))
+            healthy, health, reason = self.gate(ids)
+        result["health"] = health
+        if healthy:
+            self.actions.append("healthy: containers%s, image ids verified" % (", http %s" % health["http"]["status"] if "http" in health else ""))
+            if new_entry:
+                self.append(history, new_entry)
+                result["to_release"] = new_entry["id"]
+                self.actions.append("recorded %s" % new_entry["id"])
+            result["history"] = self.summary(history)
+            self.module.exit_json(**result)
+
+        result["rollback_failed"] = True
+        self.actions.append("target unhealthy: %s" % reason)
+        if new_entry and self.p["state"] == "deployed":
+            new_entry["healthy"] = False
+            self.append(history, new_entry)
+            self.actions.append("recorded %s as unhealthy" % new_entry["id"])
+        restorable = [s for s in changed_services if self.current.get(s)]
+        if self.p["on_failure"] == "restore" and restorable:
+            previous = dict((s, self.current[s]["image_id"]) for s in restorable)
+            self.apply(previous, restorable)
+            self.actions.append("restored %s to the previous images" % ", ".join(restorable))
+            back, restore_health, restore_reason = self.gate(dict((s, current_ids[s]) for s in self.services if current_ids.get(s)))
+            result["restore_health"] = restore_health
+            result["recovered"] = back
+            result["history"] = self.summary(history)
+            if back:
+                self.module.fail_json(msg="%s of %s was unhealthy (%s); the previous images are serving again and are healthy" % (
+                    "deploy" if self.p["state"] == "deployed" else "rollback",
+                    ", ".join("%s=%s" % (s, target[s]["reference"] or target[s]["image_id"]) for s in changed_services),
+                    reason), **result)
+            self.module.fail_json(msg="target unhealthy (%s) and the restored previous images are unhealthy too (%s)" % (
+                reason, restore_reason), **result)
+        result["history"] = self.summary(history)
+        self.module.fail_json(msg="target unhealthy (%s); left as it is (on_failure: leave)" % reason, **result)
+
+
+def main():
+    module = AnsibleModule(
+        argument_spec={
+            "project_src": {"type": "path", "required": True},
+            "files": {"type": "list", "elements": "path", "default": []},
+            "env_files": {"type": "list", "elements": "path", "default": []},
+            "profiles": {"type": "list", "elements": "str", "default": []},
+            "project_name": {"type": "str"},
+            "services": {"type": "list", "elements": "str", "default": []},
+            "state": {"type": "str", "choices": ["rolled_back", "deployed", "recorded"], "default": "rolled_back"},
+            "release": {"type": "str"},
+            "images": {"type": "dict"},
+            "history_path": {"type": "path"},
+            "history_size": {"type": "int", "default": 10},
+            "note": {"type": "str"},
+            "lock_wait": {"type": "float", "default": 0},
+            "pull": {"type": "bool", "default": False},
+            "docker_host": {"type": "str"},
+            "compose_command": {"type": "list", "elements": "str"},
+            "keep_env": {"type": "list", "elements": "str", "default": []},
+            "health_timeout": {"type": "int", "default": 120},
+            "unhealthy_grace": {"type": "int", "default": 20},
+            "health_url": {"type": "str"},
+            "health_status": {"type": "list", "elements": "str", "default": ["2xx"]},
+            "health_body_pattern": {"type": "str"},
+            "health_retries": {"type": "int", "default": 10},
+            "health_interval": {"type": "float", "default": 2},
+            "health_request_timeout": {"type": "float", "default": 5},
+            "health_validate_certs": {"type": "bool", "default": True},
+            "on_failure": {"type": "str", "choices": ["restore", "leave"], "default": "restore"},
+        },
+        mutually_exclusive=[["release", "images"]],
+        supports_check_mode=True,
+    )
+    Rollback(module).run()
+
+
+if __name__ == "__main__":
+    main()
