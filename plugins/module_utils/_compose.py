@@ -90,8 +90,9 @@ class Compose:
         if check and proc.returncode != 0:
             # Compose prints progress lines first and the reason last.
             lines = [line.strip() for line in proc.stderr.splitlines() if line.strip()]
-            raise ComposeError("`%s` failed (rc %d): %s" % (" ".join(argv[argv.index("--ansi") + 3:] if "--ansi" in argv else argv),
-                                                            proc.returncode, lines[-1] if lines else "no output"),
+            verb = [a for a in argv if a in ("up", "config", "ps", "inspect", "pull", "version")][:1]
+            raise ComposeError("%s %s failed (rc %d): %s" % (" ".join(argv[:2]), " ".join(verb), proc.returncode,
+                                                           lines[-1] if lines else "no output"),
                                command=argv, rc=proc.returncode, stderr=proc.stderr)
         return proc
 
