@@ -230,10 +230,15 @@ from_release:
   type: str
   sample: 20261127T101500Z-1a2b3c4d
 to_release:
-  description: Id of the target release (or of the release recorded).
+  description: Id of the release returned to when it came from the history (or of the release recorded by O(state=recorded)).
   returned: always
   type: str
   sample: 20261120T101500Z-9f8e7d6c
+recorded_release:
+  description: Id of the history entry written for the new state after a healthy change.
+  returned: when a change ended healthy
+  type: str
+  sample: 20261127T110200Z-9f8e7d6c
 health:
   description: The health gate of the target (status, attempts, elapsed seconds, containers, http).
   returned: when a change was applied or a release recorded
@@ -249,7 +254,12 @@ rollback_failed:
   returned: always
   type: bool
   sample: false
-restore_health:
+restore_recorded_release:
+  description: Id of the history entry written for the new state after a healthy change.
+  returned: when a change ended healthy
+  type: str
+  sample: 20261127T110200Z-9f8e7d6c
+health:
   description: The health gate after restoring the previous images.
   returned: when the previous images were restored
   type: dict
@@ -429,6 +439,22 @@ class Rollback:
                                 "digest": (image.get("RepoDigests") or [None])[0]}
         self.current = current
 
+    def name_references(self, history):
+        """A container created from a pinned image id shows the id as its reference; give it back
+        the reference the history (or else the image's first tag) knows it by."""
+        for service, current in self.current.items():
+            if not current or not (current["reference"] or "").startswith("sha256:"):
+                continue
+            for entry in reversed(history["releases"]):
+                recorded = entry["services"].get(service)
+                if recorded and recorded["image_id"] == current["image_id"] and recorded.get("reference"):
+                    current["reference"] = recorded["reference"]
+                    break
+            else:
+                tags = (self.compose.inspect_image(current["image_id"]) or {}).get("RepoTags") or []
+                if tags:
+                    current["reference"] = tags[0]
+
     def resolve_target(self, history):
         """Per service {reference, image_id, digest}; the release it comes from, if any."""
         p = self.p
@@ -602,6 +628,7 @@ class Rollback:
             with ProjectLock(self.history_path + ".lock", self.p["lock_wait"]):
                 self.observe()
                 history = load_history(self.history_path, self.project)
+                self.name_references(history)
                 result["history"] = self.summary(history)
                 result["from"] = self.current
                 if self.p["state"] == "recorded":
@@ -650,13 +677,17 @@ class Rollback:
         result.update(to=target, from_release=from_release, to_release=release["id"] if release else None,
                       changed_services=changed_services)
         when = datetime.now(timezone.utc)
-        new_entry = self.entry(target, True, when) if release is None else None
+        # Every change that ends healthy becomes the newest entry (a rollback to an old release
+        # too, as `kubectl rollout undo` makes a new revision), so "previous" always means
+        # what served before.
+        new_entry = self.entry(target, True, when)
+        if release is not None and not self.p["note"]:
+            new_entry["note"] = "%s to release %s" % ("deploy" if self.p["state"] == "deployed" else "rollback", release["id"])
         result["diff"] = {
             "before": dict((s, (self.current[s] or {}).get("reference")) for s in self.services),
             "after": dict((s, target[s]["reference"] or target[s]["image_id"]) for s in self.services),
         }
-        if new_entry:
-            result["diff"]["after"]["history entry"] = new_entry
+        result["diff"]["after"]["history entry"] = new_entry
         if not changed_services:
             self.actions.append("every service already runs the target image")
             self.module.exit_json(**result)
@@ -678,16 +709,15 @@ class Rollback:
         result["health"] = health
         if healthy:
             self.actions.append("healthy: containers%s, image ids verified" % (", http %s" % health["http"]["status"] if "http" in health else ""))
-            if new_entry:
-                self.append(history, new_entry)
-                result["to_release"] = new_entry["id"]
-                self.actions.append("recorded %s" % new_entry["id"])
+            self.append(history, new_entry)
+            result["recorded_release"] = new_entry["id"]
+            self.actions.append("recorded %s" % new_entry["id"])
             result["history"] = self.summary(history)
             self.module.exit_json(**result)
 
         result["rollback_failed"] = True
         self.actions.append("target unhealthy: %s" % reason)
-        if new_entry and self.p["state"] == "deployed":
+        if self.p["state"] == "deployed":
             new_entry["healthy"] = False
             self.append(history, new_entry)
             self.actions.append("recorded %s as unhealthy" % new_entry["id"])
