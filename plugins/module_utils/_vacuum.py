@@ -62,7 +62,9 @@ def parse_reloptions(reloptions):
 def table_settings(settings, reloptions):
     """The autovacuum parameters of one table: server settings overridden by its reloptions.
 
-    A reloption of -1 means "use the server setting", as in PostgreSQL.
+    A reloption of -1 means "use the server setting", as in PostgreSQL, except for
+    autovacuum_vacuum_insert_threshold, where -1 switches insert-driven vacuums off for the
+    table (autovacuum.c takes the reloption when it is >= -1).
     """
     effective = {}
     overrides = parse_reloptions(reloptions)
@@ -73,7 +75,7 @@ def table_settings(settings, reloptions):
                 override = float(overrides[name])
             except ValueError:
                 override = -1
-            if override >= 0:
+            if override >= (-1 if name == "autovacuum_vacuum_insert_threshold" else 0):
                 value = override
         effective[name] = float(value)
     return effective

@@ -292,7 +292,7 @@ planned:
     - database: financial_stronghold
       schema: public
       table: core_transaction
-      reasons: ["dead tuples 41130 (12.9% of rows) reach min_dead_tuples 1000 / min_dead_ratio 5.0%"]
+      reasons: ["dead tuples 41130 (12.9% of rows) reach min_dead_tuples 1000 and min_dead_ratio 5%"]
       sql: 'VACUUM (ANALYZE, TRUNCATE false, SKIP_LOCKED) "public"."core_transaction"'
       total_bytes: 49152000
       n_dead_tup: 41130
@@ -526,6 +526,9 @@ class Vacuum:
                 self.durations[name] = parse_duration(p[name])
             except FindingError as exc:
                 problems.append("%s: %s" % (name, exc))
+        # lock_timeout = 0 means "wait forever" to PostgreSQL, the opposite of what it is for here.
+        if self.durations.get("lock_timeout") is not None and self.durations["lock_timeout"] < 0.001:
+            problems.append("lock_timeout must be at least 1ms (0 would wait forever)")
         self.min_size = None
         if p["min_size"] is not None:
             try:
@@ -880,8 +883,10 @@ class Vacuum:
             self.findings.append(make_finding("postgres.vacuum", dbname, "info",
                                               "skipped: the server is a standby (in recovery)", {}))
             self.flush_warnings()
+            totals = dict((s, 0) for s in STATUSES)
+            totals.update(planned=0, n_dead_tup_before=0, n_dead_tup_after=0, duration_ms=0.0, jobs=0)
             self.module.exit_json(changed=False, planned=[], not_selected=[], processed=[], databases=[],
-                                  totals={"planned": 0}, findings=self.findings,
+                                  totals=totals, findings=self.findings,
                                   worst_severity=worst_severity(self.findings), **base)
 
         for db in self.per_database:

@@ -143,3 +143,10 @@ def test_command_options_for_analyze_full_freeze_and_parallel():
 def test_free_connections():
     assert free_connections(100, 3, 10) == 85
     assert free_connections(10, 3, 9) == 0
+
+
+def test_insert_threshold_reloption_minus_one_switches_insert_vacuums_off():
+    row = table("append_only", n_ins_since_vacuum=20000, reloptions=["autovacuum_vacuum_insert_threshold=-1"])
+    assert evaluate_table(row, SETTINGS, opts(), NOW)[0] == []
+    assert evaluate_table(table("append", n_ins_since_vacuum=20000), SETTINGS, opts(), NOW)[0] == [
+        "rows inserted since vacuum 20000 > insert threshold 3000"]
