@@ -226,6 +226,12 @@ options:
         than this (such as V(1h)) is a warning finding.
     type: str
     default: 1h
+  not_selected_details:
+    description:
+      - List every table that was not selected in RV(not_selected); by default the first 25 are
+        listed and RV(totals) counts all of them by reason.
+    type: bool
+    default: false
 notes:
   - Run it from a scheduled job (AWX) or with C(async) for long runs; never during a C(migrate)
     or a rollback.
@@ -299,14 +305,16 @@ planned:
       xid_age: 1203
       wraparound: false
 not_selected:
-  description: Tables in scope that were not selected, with the reason.
+  description:
+    - Tables in scope that were not selected, with the reason; the first 25 unless
+      O(not_selected_details=true) (RV(totals.not_selected) counts all by reason).
   returned: always
   type: list
   elements: dict
   sample:
     - {database: financial_stronghold, schema: public, table: django_migrations, skip_reason: below every threshold}
 processed:
-  description: Every planned table with its outcome.
+  description: Every planned table with its outcome, in the order of RV(planned).
   returned: always
   type: list
   elements: dict
@@ -321,11 +329,15 @@ processed:
       n_dead_tup_after: 0
       message: null
 totals:
-  description: Counts by status, dead tuples before and after over the processed tables, and the wall time.
+  description:
+    - Counts by status, dead tuples before and after over the processed tables, tables not
+      selected by reason, the time spent observing and planning (C(plan_ms)) and running the
+      commands (C(duration_ms)), and the jobs used.
   returned: always
   type: dict
   sample: {planned: 1, ok: 1, skipped_locked: 0, lock_timeout: 0, timeout: 0, error: 0, not_started: 0,
-           skipped_missing: 0, n_dead_tup_before: 41130, n_dead_tup_after: 0, duration_ms: 830.2, jobs: 1}
+           skipped_missing: 0, n_dead_tup_before: 41130, n_dead_tup_after: 0, plan_ms: 41.3, duration_ms: 830.2, jobs: 1,
+           not_selected: {below every threshold: 9}}
 budget_exhausted:
   description: True when O(max_runtime) stopped tables from starting.
   returned: always
@@ -445,6 +457,11 @@ SELECT * FROM (
   FROM pg_prepared_xacts
 ) holders ORDER BY xmin_age DESC NULLS LAST LIMIT 1
 """
+
+# Tables listed in not_selected unless not_selected_details is true (the counts by reason are
+# always in totals): a database of thousands of tables would otherwise return a large result
+# that Ansible must carry through every callback.
+NOT_SELECTED_LISTED = 25
 
 STATUSES = ("ok", "skipped_locked", "lock_timeout", "timeout", "error", "skipped_missing", "not_started")
 
@@ -836,7 +853,7 @@ class Vacuum:
     def result(self, planned_only):
         processed, planned, skipped = [], [], []
         totals = dict((s, 0) for s in STATUSES)
-        totals.update(planned=0, n_dead_tup_before=0, n_dead_tup_after=0)
+        totals.update(planned=0, n_dead_tup_before=0, n_dead_tup_after=0, not_selected={})
         for db in getattr(self, "per_database", []):
             for entry in db["selected"]:
                 text = entry["statement"].as_string(self.main_conn)
@@ -859,13 +876,19 @@ class Vacuum:
                     "n_dead_tup_before": entry["n_dead_tup"], "n_dead_tup_after": entry.get("n_dead_tup_after"),
                 })
             for entry in db["skipped"]:
-                skipped.append({"database": entry["database"], "schema": entry["schema"], "table": entry["table"],
-                                "skip_reason": entry["skip_reason"]})
+                if self.p["not_selected_details"] or len(skipped) < NOT_SELECTED_LISTED:
+                    skipped.append({"database": entry["database"], "schema": entry["schema"], "table": entry["table"],
+                                    "skip_reason": entry["skip_reason"]})
+                reason = entry["skip_reason"].split(",")[0] if entry["skip_reason"].startswith("maintained") else entry["skip_reason"]
+                reason = "size below min_size" if reason.startswith("size ") else reason
+                totals["not_selected"][reason] = totals["not_selected"].get(reason, 0) + 1
         return planned, skipped, processed, totals
 
     def run(self):
         self.validate()
+        plan_started = time.monotonic()
         self.observe()
+        self.plan_ms = round((time.monotonic() - plan_started) * 1000.0, 1)
         self.flush_warnings()
         base = {
             "server_version": server_version_text(self.version),
@@ -884,7 +907,7 @@ class Vacuum:
                                               "skipped: the server is a standby (in recovery)", {}))
             self.flush_warnings()
             totals = dict((s, 0) for s in STATUSES)
-            totals.update(planned=0, n_dead_tup_before=0, n_dead_tup_after=0, duration_ms=0.0, jobs=0)
+            totals.update(planned=0, n_dead_tup_before=0, n_dead_tup_after=0, duration_ms=0.0, plan_ms=self.plan_ms, jobs=0)
             self.module.exit_json(changed=False, planned=[], not_selected=[], processed=[], databases=[],
                                   totals=totals, findings=self.findings,
                                   worst_severity=worst_severity(self.findings), **base)
@@ -896,6 +919,7 @@ class Vacuum:
 
         if self.module.check_mode:
             planned, skipped, processed, totals = self.result(planned_only=True)
+            totals["plan_ms"] = self.plan_ms
             self.main_conn.close()
             self.build_findings(planned_only=True)
             self.flush_warnings()
@@ -929,6 +953,7 @@ class Vacuum:
         planned, skipped, processed, totals = self.result(planned_only=False)
         self.main_conn.close()
         totals["duration_ms"] = round((time.monotonic() - started) * 1000.0, 1)
+        totals["plan_ms"] = self.plan_ms
         totals["jobs"] = min(self.jobs, max(total_planned, 1))
         base["budget_exhausted"] = self.budget_exhausted
         changed = totals["ok"] > 0
@@ -980,6 +1005,7 @@ def main():
         "xid_age_warning": {"type": "int", "default": 1300000000},
         "xid_age_critical": {"type": "int", "default": 1400000000},
         "long_transaction_warning": {"type": "str", "default": "1h"},
+        "not_selected_details": {"type": "bool", "default": False},
     })
     module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
     ensure_psycopg(module)
