@@ -15,7 +15,6 @@ import hashlib
 import json
 import os
 import re
-import subprocess
 
 MIN_COMPOSE = (2, 18, 0)
 _VERSION = re.compile(r"v?(\d+)\.(\d+)\.(\d+)")
@@ -65,7 +64,9 @@ def clean_environment(base_env, compose_texts, docker_host=None, keep=()):
 class Compose:
     """One Compose project, driven through the CLI."""
 
-    def __init__(self, project_src, files, env_files, profiles, project_name, env, compose_command=None, docker_command="docker"):
+    def __init__(self, runner, project_src, files, env_files, profiles, project_name, env, compose_command=None,
+                 docker_command="docker"):
+        self.runner = runner
         self.project_src = project_src
         self.files = files
         self.env_files = env_files
@@ -77,24 +78,21 @@ class Compose:
         self._images = {}
         self.base = list(compose_command) if compose_command else None
 
-    def run(self, argv, check=True, record=True, timeout=None):
+    def run(self, argv, check=True, record=True):
+        """Run a command with the project's environment; returns (rc, stdout, stderr)."""
         if record:
             self.commands.append(" ".join(argv))
         try:
-            proc = subprocess.run(argv, cwd=self.project_src, env=self.env, capture_output=True, text=True,
-                                  timeout=timeout, check=False)
-        except FileNotFoundError:
-            raise ComposeError("command not found: %s" % argv[0], command=argv)
-        except subprocess.TimeoutExpired:
-            raise ComposeError("%s did not finish within %s s" % (" ".join(argv[:4]), timeout), command=argv)
-        if check and proc.returncode != 0:
+            rc, out, err = self.runner(argv, cwd=self.project_src, env=self.env)
+        except OSError as exc:
+            raise ComposeError("cannot run %s: %s" % (argv[0], exc), command=argv)
+        if check and rc != 0:
             # Compose prints progress lines first and the reason last.
-            lines = [line.strip() for line in proc.stderr.splitlines() if line.strip()]
+            lines = [line.strip() for line in err.splitlines() if line.strip()]
             verb = [a for a in argv if a in ("up", "config", "ps", "inspect", "pull", "version")][:1]
-            raise ComposeError("%s %s failed (rc %d): %s" % (" ".join(argv[:2]), " ".join(verb), proc.returncode,
-                                                           lines[-1] if lines else "no output"),
-                               command=argv, rc=proc.returncode, stderr=proc.stderr)
-        return proc
+            message = "%s %s failed (rc %d): %s" % (" ".join(argv[:2]), " ".join(verb), rc, lines[-1] if lines else "no output")
+            raise ComposeError(message, command=argv, rc=rc, stderr=err)
+        return rc, out, err
 
     # --- which Compose ---------------------------------------------------------------------
     def detect(self):
@@ -103,14 +101,14 @@ class Compose:
         seen = []
         for base in candidates:
             try:
-                proc = self.run(base + ["version"], check=False, record=False, timeout=60)
+                rc, out, err = self.run(base + ["version"], check=False, record=False)
             except ComposeError as exc:
                 seen.append(str(exc))
                 continue
-            output = (proc.stdout + proc.stderr).strip()
+            output = (out + err).strip()
             version = parse_version(output)
-            if proc.returncode != 0 or version is None:
-                seen.append("%s: %s" % (" ".join(base), output.splitlines()[0] if output else "rc %d" % proc.returncode))
+            if rc != 0 or version is None:
+                seen.append("%s: %s" % (" ".join(base), output.splitlines()[0] if output else "rc %d" % rc))
                 continue
             if version[0] < 2:
                 raise ComposeError(
@@ -140,42 +138,42 @@ class Compose:
 
     # --- read ------------------------------------------------------------------------------
     def config(self):
-        proc = self.run(self.project_args() + ["config", "--format", "json"])
+        dummy, out, dummy = self.run(self.project_args() + ["config", "--format", "json"])
         try:
-            return json.loads(proc.stdout)
+            return json.loads(out)
         except ValueError:
-            raise ComposeError("compose config did not return JSON: %s" % proc.stdout[:200])
+            raise ComposeError("compose config did not return JSON: %s" % out[:200])
 
     def ps(self):
-        proc = self.run(self.project_args() + ["ps", "--all", "--format", "json"])
-        return parse_ps(proc.stdout)
+        dummy, out, dummy = self.run(self.project_args() + ["ps", "--all", "--format", "json"])
+        return parse_ps(out)
 
     def inspect_containers(self, ids):
         if not ids:
             return []
-        proc = self.run([self.docker, "container", "inspect"] + list(ids))
-        return json.loads(proc.stdout)
+        dummy, out, dummy = self.run([self.docker, "container", "inspect"] + list(ids))
+        return json.loads(out)
 
     def inspect_image(self, reference):
         """The image as the engine knows it, or None when it is not present locally."""
         if reference in self._images:
             return self._images[reference]
-        proc = self.run([self.docker, "image", "inspect", reference], check=False)
-        data = json.loads(proc.stdout) if proc.returncode == 0 else None
+        rc, out, dummy = self.run([self.docker, "image", "inspect", reference], check=False)
+        data = json.loads(out) if rc == 0 else None
         image = data[0] if data else None
         if image is not None:
             self._images[reference] = image
         return image
 
     def pull(self, reference):
-        self.run([self.docker, "pull", reference], timeout=1800)
+        self.run([self.docker, "pull", reference])
 
     # --- act -------------------------------------------------------------------------------
     def up(self, services, override_path):
         # --no-deps: only the named services; --pull never: the images were checked present;
         # --no-build: a rollback never builds. Never `down`, never `-v`.
         self.run(self.project_args([override_path]) + ["up", "-d", "--no-deps", "--pull", "never", "--no-build"]
-                 + list(services), timeout=900)
+                 + list(services))
 
 
 def parse_ps(stdout):

@@ -45,7 +45,7 @@ def load_history(path, project):
         with open(path, encoding="utf-8") as handle:
             document = json.load(handle)
     except OSError as exc:
-        raise HistoryError("cannot read the release history %s: %s" % (path, exc.strerror or exc))
+        raise HistoryError("cannot read the release history %s: %s; nothing was changed" % (path, exc.strerror or exc))
     except ValueError as exc:
         raise HistoryError("the release history %s is not valid JSON (%s); fix or move it away, nothing was changed" % (path, exc))
     problem = history_problem(document, project)

@@ -86,7 +86,7 @@ options:
     description:
       - Explicit target images per service, as references (C(repo:tag), C(repo@sha256:...)) or
         image ids. Without a history, this is how the runbook's convention is followed (for
-        example C({web: financial-stronghold:previous})); nothing is ever guessed.
+        example V(web) mapped to V(financial-stronghold:previous)); nothing is ever guessed.
     type: dict
   history_path:
     description: The release history file; C(.stronghold/releases.json) under O(project_src) by default.
@@ -165,6 +165,9 @@ options:
     choices: [restore, leave]
     default: restore
 notes:
+  - The pinned override exists only while the module runs. A plain C(docker compose up -d) run
+    by hand afterwards starts what the Compose files and env files name; keep the env file's tag
+    in step with the release (the C(deploy) and C(rollback) roles of this collection do).
   - Rolling back images does not roll back the database; a release whose code needs migrations
     the database no longer has is a database rollback (stronghold.ops.pg_restore).
   - Requires Compose v2 (2.18 or later) and the Docker CLI on the host that runs the module.
@@ -254,12 +257,7 @@ rollback_failed:
   returned: always
   type: bool
   sample: false
-restore_recorded_release:
-  description: Id of the history entry written for the new state after a healthy change.
-  returned: when a change ended healthy
-  type: str
-  sample: 20261127T110200Z-9f8e7d6c
-health:
+restore_health:
   description: The health gate after restoring the previous images.
   returned: when the previous images were restored
   type: dict
@@ -398,9 +396,16 @@ class Rollback:
                 texts.append(handle.read())
         env, removed = clean_environment(os.environ, texts, p["docker_host"], p["keep_env"])
         self.env_neutralised = removed
-        self.compose = Compose(p["project_src"], self.files, p["env_files"], p["profiles"], p["project_name"], env,
-                               p["compose_command"])
+        self.compose = Compose(self.run_command, p["project_src"], self.files, p["env_files"], p["profiles"],
+                               p["project_name"], env, p["compose_command"])
         self.compose.detect()
+
+    def run_command(self, argv, cwd, env):
+        # run_command adds to os.environ and cannot remove from it; this process is the
+        # module's own, so its environment becomes exactly the one Compose must see.
+        os.environ.clear()
+        os.environ.update(env)
+        return self.module.run_command(argv, cwd=cwd)
 
     # --- observe ---------------------------------------------------------------------------
     def observe(self):

@@ -307,7 +307,7 @@ planned:
 not_selected:
   description:
     - Tables in scope that were not selected, with the reason; the first 25 unless
-      O(not_selected_details=true) (RV(totals.not_selected) counts all by reason).
+      O(not_selected_details=true) (C(totals.not_selected) counts all by reason).
   returned: always
   type: list
   elements: dict
