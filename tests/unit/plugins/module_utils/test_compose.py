@@ -1,0 +1,75 @@
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Pure parts of the Compose layer; the CLI itself is exercised against the real engine in
+tests/integration/targets/compose_rollback."""
+from __future__ import annotations
+
+import pytest
+
+from ansible_collections.stronghold.ops.plugins.module_utils._compose import (
+    Compose,
+    ComposeError,
+    clean_environment,
+    interpolated_names,
+    parse_ps,
+    parse_version,
+)
+
+COMPOSE_TEXT = """
+services:
+  web:
+    image: "financial-stronghold:${APP_TAG:?set APP_TAG}"
+    command: ["sh", "-c", "echo $$HOME $OTHER"]
+"""
+
+
+def test_interpolated_names_ignore_escaped_dollars():
+    assert interpolated_names([COMPOSE_TEXT]) == {"APP_TAG", "OTHER"}
+
+
+def test_clean_environment_removes_interpolated_and_compose_variables():
+    env, removed = clean_environment({"APP_TAG": "9.9.9", "PATH": "/bin", "COMPOSE_FILE": "x.yml", "HOME": "/root"},
+                                     [COMPOSE_TEXT], docker_host="unix:///tmp/d.sock")
+    assert removed == ["APP_TAG", "COMPOSE_FILE"]
+    assert env == {"PATH": "/bin", "HOME": "/root", "DOCKER_HOST": "unix:///tmp/d.sock"}
+    env, removed = clean_environment({"APP_TAG": "1"}, [COMPOSE_TEXT], keep=["APP_TAG"])
+    assert env == {"APP_TAG": "1"} and removed == []
+
+
+@pytest.mark.parametrize("text, version", [
+    ('{"version":"2.26.1-4"}', (2, 26, 1)), ("Docker Compose version v2.32.4", (2, 32, 4)),
+    ("docker-compose version 1.29.2, build unknown", (1, 29, 2)), ("nonsense", None),
+])
+def test_parse_version(text, version):
+    assert parse_version(text) == version
+
+
+def test_parse_ps_reads_both_output_shapes():
+    # Compose < 2.21 printed one array, later releases one object per line.
+    assert parse_ps('[{"ID": "a"}, {"ID": "b"}]') == [{"ID": "a"}, {"ID": "b"}]
+    assert parse_ps('{"ID": "a"}\n{"ID": "b"}\n') == [{"ID": "a"}, {"ID": "b"}]
+    assert parse_ps("") == []
+
+
+def fake_runner(outputs):
+    calls = []
+
+    def runner(argv, cwd, env):
+        calls.append(argv)
+        return outputs.get(" ".join(argv), (127, "", "not found"))
+    return runner, calls
+
+
+def test_detect_refuses_compose_v1_and_says_how_to_upgrade():
+    runner, dummy = fake_runner({"docker compose version": (1, "", "docker: 'compose' is not a docker command."),
+                                 "docker-compose version": (0, "docker-compose version 1.29.2, build unknown\n", "")})
+    with pytest.raises(ComposeError, match=r"docker-compose is Compose v1 \(1.29.2\).*install Compose v2"):
+        Compose(runner, "/tmp", [], [], [], None, {}).detect()
+
+
+def test_detect_prefers_the_plugin_and_refuses_old_v2():
+    runner, dummy = fake_runner({"docker compose version": (0, "Docker Compose version v2.26.1\n", "")})
+    compose = Compose(runner, "/tmp", [], [], [], None, {})
+    assert compose.detect() == (2, 26, 1) and compose.base == ["docker", "compose"]
+    runner, dummy = fake_runner({"docker compose version": (0, "Docker Compose version v2.10.0\n", "")})
+    with pytest.raises(ComposeError, match="2.18.0 or later is needed"):
+        Compose(runner, "/tmp", [], [], [], None, {}).detect()
