@@ -12,6 +12,9 @@ status=0
 for scenario_dir in molecule/*/; do
     scenario="$(basename "$scenario_dir")"
     [ -f "${scenario_dir}molecule.yml" ] || continue
+    # Molecule remembers a scenario's prepare step between runs (with no instance to destroy
+    # here it would skip it next time); every run starts from a clean state.
+    molecule reset -s "$scenario" >/dev/null 2>&1 || true
     echo "=== molecule test -s ${scenario}"
     if ! molecule test -s "$scenario"; then
         echo "=== molecule scenario ${scenario} FAILED"
