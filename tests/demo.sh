@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The main job against the local lab: the four playbooks, then where each report is and
+# The main job against the local lab: the playbooks, then where each report is and
 # what the daily one says. Called by `make demo` once the lab is up.
 set -uo pipefail
 REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd -P)"
@@ -7,16 +7,24 @@ cd "$REPO" || exit 2
 INVENTORY="${INVENTORY:-$REPO/inventories/lab}"
 REPORTS="$(ansible-inventory -i "$INVENTORY" --host lab 2>/dev/null | python3 -c 'import json,sys; print(json.load(sys.stdin).get("report_dir",""))')"
 status=0
-for playbook in daily weekly monthly rollback; do
-    echo "=== ansible-playbook -i inventories/lab playbooks/${playbook}.yml"
-    if ! ansible-playbook -i "$INVENTORY" "playbooks/${playbook}.yml"; then
+run() {  # playbook [extra args...]
+    echo "=== ansible-playbook -i inventories/lab playbooks/$*"
+    if ! ansible-playbook -i "$INVENTORY" "playbooks/$1.yml" "${@:2}"; then
         status=1
-        echo "=== ${playbook}: the run failed (see its report below)"
+        echo "=== $1: the run failed (see its report below)"
     fi
-done
+}
+run daily
+run weekly
+run monthly
+# The Deployment SOP and the Quick Rollback: record the running release 1.1.0, roll back to
+# the runbook's `previous` tag, and deploy 1.1.0 again so the lab ends as it started.
+run deploy -e deploy_tag=1.1.0
+run rollback -e rollback_tag=previous
+run deploy -e deploy_tag=1.1.0
 echo
 echo "Reports (JSON for machines, Markdown for people) under ${REPORTS}:"
-for playbook in daily weekly monthly rollback; do
+for playbook in daily weekly monthly deploy rollback; do
     for host_dir in "$REPORTS"/*/; do
         [ -f "${host_dir}${playbook}/latest.md" ] && echo "  ${host_dir}${playbook}/latest.md"
     done

@@ -17,8 +17,9 @@ import fcntl
 import hashlib
 import json
 import os
-import tempfile
 import time
+
+from ansible_collections.stronghold.ops.plugins.module_utils._files import atomic_write
 
 SCHEMA = 1
 
@@ -74,25 +75,8 @@ def history_problem(document, project):
 
 
 def save_history(path, document):
-    directory = os.path.dirname(path) or "."
-    os.makedirs(directory, mode=0o750, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=".releases-", dir=directory)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            json.dump(document, handle, indent=2, sort_keys=True)
-            handle.write("\n")
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.chmod(tmp, 0o640)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
-
-
-def images_of(release, services):
-    return dict((s, release["services"][s]["image_id"]) for s in services if s in release["services"])
+    os.makedirs(os.path.dirname(path) or ".", mode=0o750, exist_ok=True)
+    atomic_write(path, json.dumps(document, indent=2, sort_keys=True) + "\n")
 
 
 def matches(release, current, services):

@@ -153,11 +153,11 @@ worst_severity:
 import json
 import os
 import re
-import tempfile
 from datetime import datetime, timezone
 
 from ansible.module_utils.basic import AnsibleModule
 
+from ansible_collections.stronghold.ops.plugins.module_utils._files import atomic_write
 from ansible_collections.stronghold.ops.plugins.module_utils._findings import (
     SEVERITIES,
     FindingError,
@@ -291,22 +291,6 @@ def plan_retention(existing_names, keep):
     return sorted(n for n in existing_names if _STAMPED.match(n) and _STAMPED.match(n).group(1) in doomed)
 
 
-def _atomic_write(path, text):
-    directory = os.path.dirname(path)
-    fd, tmp = tempfile.mkstemp(prefix=".report-", dir=directory)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.chmod(tmp, 0o640)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
-
-
 def main():
     module = AnsibleModule(
         argument_spec={
@@ -375,8 +359,8 @@ def main():
     try:
         os.makedirs(directory, mode=0o750, exist_ok=True)
         for kind, text in documents.items():
-            _atomic_write(paths[kind], text)
-            _atomic_write(paths["latest_" + kind], text)
+            atomic_write(paths[kind], text)
+            atomic_write(paths["latest_" + kind], text)
         for path in removed:
             os.unlink(path)
     except OSError as exc:
