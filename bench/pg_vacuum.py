@@ -7,9 +7,14 @@ temporary directory, 127.0.0.1:55450 and a socket in that directory, autovacuum 
 bloat stays where the bench puts it); the lab's server is never touched. The cluster is stopped
 and removed at the end, also on Ctrl-C, SIGTERM or a failure.
 
-The database holds 1000 tables (id int primary key, v int, note text; 3000 rows each). Every
-20th table (50 tables, 5%) is "bloated": 900 rows updated and 300 deleted in one transaction,
-so 1200 dead tuples, above autovacuum's threshold of 50 + 0.2 x 3000 = 650.
+The database holds 1000 normal (logged) tables (id int primary key, v int, note text; by default
+30,000 rows each, --rows-per-table, about 3 GB in all). 30,000 is what ANALYZE samples from a
+table at the default statistics target (300 x 100), so each ANALYZE reads the whole table: an
+ANALYZE of all 1000 tables is real work, which is what `select: needed` avoids. Every 20th table
+(50 tables, 5%) is "bloated": it holds --bloated-rows rows (default: the same as the others), of
+which the rows with id % 10 in (0, 1, 2) are updated and those with id % 10 = 9 deleted in one
+transaction, so 40% of its rows are dead tuples (12,000 of 30,000), above autovacuum's threshold
+of 50 + 0.2 x rows.
 
 Two scenarios, each with N measured runs per side, alternating vacuumdb, pg_vacuum, vacuumdb,
 pg_vacuum, ... so machine noise hits both alike; the result is the ratio of the medians:
@@ -27,16 +32,21 @@ The same starting state for both sides, before every measured run (set up, never
     result. After it, the untouched tables are all-visible, have fresh statistics and no
     changes since the last analyze; neither tool changes that (vacuumdb vacuums and analyzes
     them again, pg_vacuum leaves them), so both sides find them alike in every run.
-  * Before each run, the 50 bloated tables are rebuilt identically: TRUNCATE, the same 3000
-    rows, VACUUM ANALYZE, then the same UPDATE + DELETE in one transaction (one transaction,
+  * Before each run, the 50 bloated tables are rebuilt identically, in three phases on two
+    connections: TRUNCATE and the same rows for all of them; then VACUUM ANALYZE of each (only
+    once every insert has committed, so no open transaction keeps a page from becoming
+    all-visible); then the same UPDATE + DELETE in one transaction per table (one transaction,
     so no page pruning between the two statements changes the count). Then the system
     catalogs are vacuumed (TRUNCATE and ANALYZE leave dead rows in pg_class and pg_statistic,
     and a vacuumdb run leaves many more than a pg_vacuum run), a CHECKPOINT is taken (both
     sides start with the same dirty buffers and full-page-write state), and the bench checks
-    the cumulative statistics: exactly 50 x 1200 dead tuples, all on the bloated tables.
-  * Server settings are the defaults (fsync and synchronous_commit on, as in production) but
-    autovacuum = off and checkpoints only when the bench asks for one (checkpoint_timeout 1h,
-    max_wal_size 4GB), so no background work lands inside one side's run.
+    the cumulative statistics: exactly 50 x the dead tuples above, all on the bloated tables.
+  * Server settings are the defaults (fsync and synchronous_commit on, shared_buffers 128MB,
+    maintenance_work_mem 64MB, as on a modest production server) but autovacuum = off and
+    checkpoints only when the bench asks for one (checkpoint_timeout 1h, max_wal_size 16GB, so
+    that neither the build's ~4 GB of WAL nor a measured run triggers one). The build and the
+    reset (untimed) run with synchronous_commit = off in their own sessions only; the CHECKPOINT
+    that ends each reset makes everything durable before a measured run starts.
 
 What each side runs, as a user would:
 
@@ -48,19 +58,20 @@ What each side runs, as a user would:
     as in the module's EXAMPLES, then `debug: var=vacuum.totals`, which is how the bench reads
     the result. The wall time includes the Ansible start-up a user pays, and the cost of
     registering the module's result (planned, not_selected and processed hold one entry per
-    table); the module's own totals.duration_ms (the execution phase: from after the
-    connection, the catalog query and the plan to the end of the last table and the report) is
-    reported next to it.
+    table); the module's own time is reported next to it: totals.plan_ms (the catalog query and
+    the plan) + totals.duration_ms (the execution phase: from after the plan to the end of the
+    last table and the report).
 
 After each run the bench reads sum(n_dead_tup) over the bloated tables (should be ~0 on
 both sides) and, for pg_vacuum, how many tables it planned and processed. Finally it measures
 where pg_vacuum's time goes: the Ansible floor (`ansible.builtin.ping` through the same kind
 of playbook: ping, register, debug), the same pg_vacuum playbook in check mode (start-up + connection + catalog query +
-plan, no VACUUM), and the execution phase above.
+plan, no VACUUM), and the module's plan and execution times above.
 
 Nothing here asserts a time: the bench reports, in Markdown, and exits 0 when it could measure.
 
-    .venv/bin/python bench/pg_vacuum.py [--runs 3] [--keep-going]     (make venv collection-link)
+    .venv/bin/python bench/pg_vacuum.py [--runs 3] [--rows-per-table 30000] [--bloated-rows N]
+    (as root, after make venv collection-link)
 """
 from __future__ import annotations
 
