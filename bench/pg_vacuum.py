@@ -44,9 +44,9 @@ The same starting state for both sides, before every measured run (set up, never
   * Server settings are the defaults (fsync and synchronous_commit on, shared_buffers 128MB,
     maintenance_work_mem 64MB, as on a modest production server) but autovacuum = off and
     checkpoints only when the bench asks for one (checkpoint_timeout 1h, max_wal_size 16GB, so
-    that neither the build's ~4 GB of WAL nor a measured run triggers one). The build and the
-    reset (untimed) run with synchronous_commit = off in their own sessions only; the CHECKPOINT
-    that ends each reset makes everything durable before a measured run starts.
+    that neither the build, ~5 GB of WAL at the default size, nor a measured run triggers one).
+    The build and the reset (untimed) run with synchronous_commit = off in their own sessions
+    only; the CHECKPOINT that ends each reset makes everything durable before a measured run.
 
 What each side runs, as a user would:
 
@@ -86,22 +86,24 @@ import subprocess
 import sys
 import tempfile
 import time
+from concurrent.futures import ThreadPoolExecutor
 
 import psycopg
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 PGBIN = "/usr/lib/postgresql/15/bin"
 HOST, PORT, DB = "127.0.0.1", 55450, "bench"
-TABLES, ROWS, BLOAT_EVERY = 1000, 3000, 20
-UPDATED, DELETED = 900, 300  # id % 10 in (0, 1, 2) updated, id % 10 = 9 deleted
-DEAD_PER_TABLE = UPDATED + DELETED
+TABLES, BLOAT_EVERY = 1000, 20
+DEFAULT_ROWS = 30000  # what ANALYZE samples at the default statistics target: each ANALYZE reads the whole table
+WORKERS = 2  # connections for the (untimed) build and reset
 SERVER_OPTIONS = [
     "-c", "port=%d" % PORT,
     "-c", "listen_addresses=%s" % HOST,
     "-c", "autovacuum=off",
     "-c", "checkpoint_timeout=1h",
-    "-c", "max_wal_size=4GB",
+    "-c", "max_wal_size=16GB",
 ]
+UNTIMED_SESSION = ["SET synchronous_commit = off"]  # build and reset only; CHECKPOINT ends every reset
 
 
 def log(message):
@@ -117,6 +119,22 @@ BLOATED = [table_name(i) for i in range(1, TABLES + 1) if i % BLOAT_EVERY == 0]
 
 def terminate(signum, frame):
     raise SystemExit(128 + signum)
+
+
+class Layout:
+    """Rows per table, rows per bloated table, and the dead tuples the bloat leaves on each bloated table."""
+
+    def __init__(self, rows, bloated_rows):
+        self.rows = rows
+        self.bloated_rows = bloated_rows
+        self.updated = sum(1 for g in range(1, bloated_rows + 1) if g % 10 < 3)
+        self.deleted = sum(1 for g in range(1, bloated_rows + 1) if g % 10 == 9)
+        self.dead_per_table = self.updated + self.deleted
+        self.dead_total = self.dead_per_table * len(BLOATED)
+
+    def describe(self):
+        return "%d tables x %d rows; %d bloated x %d rows with %d dead tuples each (%d updated + %d deleted)" % (
+            TABLES, self.rows, len(BLOATED), self.bloated_rows, self.dead_per_table, self.updated, self.deleted)
 
 
 class Cluster:
@@ -164,36 +182,71 @@ def connect(dbname=DB):
     return psycopg.connect(host=HOST, port=PORT, user="postgres", dbname=dbname, autocommit=True)
 
 
-def fill_sql(name):
-    return "INSERT INTO %s SELECT g, g %% 97, md5(g::text) FROM generate_series(1, %d) g" % (name, ROWS)
+def fill_sql(name, rows):
+    return "INSERT INTO %s SELECT g, g %% 97, md5(g::text) FROM generate_series(1, %d) g" % (name, rows)
 
 
-def build():
+def in_parallel(work, groups):
+    """work(conn, group) for each group, WORKERS untimed sessions at a time; the first error is raised."""
+    def one(group):
+        with connect() as conn:
+            for statement in UNTIMED_SESSION:
+                conn.execute(statement)
+            work(conn, group)
+    with ThreadPoolExecutor(max_workers=WORKERS) as pool:
+        for done in [pool.submit(one, group) for group in groups]:
+            done.result()
+
+
+def build(layout):
     start = time.monotonic()
     with connect("postgres") as conn:
         conn.execute("CREATE DATABASE %s" % DB)
-    with connect() as conn:
-        for first in range(1, TABLES + 1, 50):  # 50 tables per transaction: few enough locks
-            with conn.transaction():
-                for i in range(first, min(first + 50, TABLES + 1)):
-                    conn.execute("CREATE TABLE %s (id int PRIMARY KEY, v int NOT NULL, note text NOT NULL)" % table_name(i))
-                    conn.execute(fill_sql(table_name(i)))
+
+    def create(conn, first):
+        with conn.transaction():  # 50 tables per transaction: few enough locks
+            for i in range(first, min(first + 50, TABLES + 1)):
+                name = table_name(i)
+                conn.execute("CREATE TABLE %s (id int PRIMARY KEY, v int NOT NULL, note text NOT NULL)" % name)
+                conn.execute(fill_sql(name, layout.bloated_rows if name in BLOATED else layout.rows))
+    in_parallel(create, range(1, TABLES + 1, 50))
+    loaded = time.monotonic()
     # Every table vacuumed and analyzed once (see the docstring), then the bloat.
     vacuumdb()
-    reset_bloat()
-    log("built %d tables x %d rows (%d bloated) in %.1f s" % (TABLES, ROWS, len(BLOATED), time.monotonic() - start))
-
-
-def reset_bloat():
-    """The same starting state before every measured run (not timed)."""
+    analyzed = time.monotonic()
+    reset_bloat(layout)
     with connect() as conn:
-        for name in BLOATED:
+        size = conn.execute("SELECT pg_size_pretty(pg_database_size(current_database()))").fetchone()[0]
+    seconds = time.monotonic() - start
+    log("built %s, %s, in %.1f s (load %.1f s, first vacuumdb -z %.1f s, first reset + checkpoint %.1f s)" % (
+        layout.describe(), size, seconds, loaded - start, analyzed - loaded, time.monotonic() - analyzed))
+    return seconds, size
+
+
+def reset_bloat(layout):
+    """The same starting state before every measured run (not timed)."""
+    groups = [BLOATED[k::WORKERS] for k in range(WORKERS)]
+
+    def refill(conn, names):
+        for name in names:
             conn.execute("TRUNCATE %s" % name)
-            conn.execute(fill_sql(name))
+            conn.execute(fill_sql(name, layout.bloated_rows))
+
+    def analyze(conn, names):
+        for name in names:
             conn.execute("VACUUM (ANALYZE) %s" % name)
+
+    def bloat(conn, names):
+        for name in names:
             with conn.transaction():
                 conn.execute("UPDATE %s SET v = v + 1 WHERE id %% 10 < 3" % name)
                 conn.execute("DELETE FROM %s WHERE id %% 10 = 9" % name)
+
+    # Three phases, each finished on both connections before the next starts: no VACUUM runs
+    # while an insert is still open elsewhere, so every refilled page ends up all-visible alike.
+    for phase in (refill, analyze, bloat):
+        in_parallel(phase, groups)
+    with connect() as conn:
         catalogs = [r[0] for r in conn.execute(
             "SELECT c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
             "WHERE n.nspname = 'pg_catalog' AND c.relkind = 'r' ORDER BY 1")]
@@ -201,7 +254,7 @@ def reset_bloat():
             conn.execute("VACUUM pg_catalog.%s" % name)
         conn.execute("CHECKPOINT")
         conn.execute("SELECT pg_stat_force_next_flush()")
-    expected = len(BLOATED) * DEAD_PER_TABLE
+    expected = layout.dead_total
     deadline = time.monotonic() + 15
     while True:
         bloated, elsewhere, modified = state()
@@ -268,81 +321,119 @@ def pg_vacuum_task(select):
         "mode": "vacuum_analyze", "select": select, "jobs": 2}}
 
 
-def scenario(label, ansible, book, runs, warmup):
-    rows = {"vacuumdb": [], "pg_vacuum": [], "internal": [], "dead_vacuumdb": [], "dead_pg_vacuum": [], "processed": []}
+def timed_reset(layout, resets):
+    start = time.monotonic()
+    reset_bloat(layout)
+    resets.append(time.monotonic() - start)
+
+
+def scenario(label, ansible, book, runs, warmup, layout, resets):
+    rows = {"vacuumdb": [], "pg_vacuum": [], "plan": [], "execution": [], "module": [], "dead_vacuumdb": [],
+            "dead_pg_vacuum": [], "processed": []}
     for run in range(-warmup, runs):
-        reset_bloat()
+        timed_reset(layout, resets)
         v_wall = vacuumdb()
         v_dead = state()[0]
-        reset_bloat()
+        timed_reset(layout, resets)
         m_wall, totals = ansible.run(book)
         m_dead = state()[0]
+        plan, execution = totals.get("plan_ms", 0) / 1000.0, totals.get("duration_ms", 0) / 1000.0
         tag = "warm-up" if run < 0 else "run %d" % (run + 1)
-        log("%s %s: vacuumdb %.2f s (dead after %d) | pg_vacuum %.2f s wall, %.0f ms internal, %d/%d tables ok "
-            "(dead after %d)" % (label, tag, v_wall, v_dead, m_wall, totals.get("duration_ms", 0),
-                                 totals.get("ok", 0), totals.get("planned", 0), m_dead))
+        log("%s %s: vacuumdb %.2f s (dead after %d) | pg_vacuum %.2f s wall, module %.2f s (plan %.2f + execution %.2f), "
+            "%d/%d tables ok (dead after %d)" % (label, tag, v_wall, v_dead, m_wall, plan + execution, plan, execution,
+                                                 totals.get("ok", 0), totals.get("planned", 0), m_dead))
         if run < 0:
             continue
         rows["vacuumdb"].append(v_wall)
         rows["pg_vacuum"].append(m_wall)
-        rows["internal"].append(totals.get("duration_ms", 0) / 1000.0)
+        rows["plan"].append(plan)
+        rows["execution"].append(execution)
+        rows["module"].append(plan + execution)
         rows["dead_vacuumdb"].append(v_dead)
         rows["dead_pg_vacuum"].append(m_dead)
         rows["processed"].append("%d/%d" % (totals.get("ok", 0), totals.get("planned", 0)))
     return rows
 
 
+def positive(text):
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError("must be at least 1")
+    return value
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=3, help="measured runs per side and scenario (default 3)")
     parser.add_argument("--warmup", type=int, default=1, help="unmeasured runs per side first (default 1)")
+    parser.add_argument("--rows-per-table", type=positive, default=DEFAULT_ROWS,
+                        help="rows in each of the 1000 tables (default %d, what ANALYZE samples)" % DEFAULT_ROWS)
+    parser.add_argument("--bloated-rows", type=positive, default=None,
+                        help="rows in each of the 50 bloated tables, 40%% of which become dead tuples "
+                             "(default: --rows-per-table); the per-run reset time grows with it")
     args = parser.parse_args()
+    layout = Layout(args.rows_per_table, args.bloated_rows or args.rows_per_table)
+    threshold = 50 + 0.2 * layout.bloated_rows
+    if layout.dead_per_table <= threshold:
+        raise SystemExit("--bloated-rows %d gives %d dead tuples per bloated table, not above autovacuum's threshold "
+                         "(50 + 0.2 x rows = %.0f); use at least 300" % (layout.bloated_rows, layout.dead_per_table, threshold))
     if os.geteuid() != 0:
         raise SystemExit("run as root: the bench starts its own cluster as the postgres OS user (runuser)")
     signal.signal(signal.SIGTERM, terminate)
     signal.signal(signal.SIGHUP, terminate)
+    resets = []
     with Cluster() as cluster:
         log("cluster in %s, %s:%d" % (cluster.root, HOST, PORT))
-        build()
+        build_seconds, size = build(layout)
         ansible = Ansible(cluster.root)
         needed = ansible.playbook("needed", pg_vacuum_task("needed"), "vacuum.totals")
         everything = ansible.playbook("all", pg_vacuum_task("all"), "vacuum.totals")
         ping = ansible.playbook("ping", {"name": "ping", "ansible.builtin.ping": {}}, "vacuum.ping")
-        a = scenario("A", ansible, needed, args.runs, args.warmup)
-        b = scenario("B", ansible, everything, args.runs, args.warmup)
+        a = scenario("A", ansible, needed, args.runs, args.warmup, layout, resets)
+        b = scenario("B", ansible, everything, args.runs, args.warmup, layout, resets)
 
         # Where pg_vacuum's time goes: the Ansible floor and the plan alone (check mode).
-        reset_bloat()
-        floors, plans = [], []
+        timed_reset(layout, resets)
+        floors, checks, check_plans = [], [], []
         for dummy in range(args.runs):
             floors.append(ansible.run(ping)[0])
-            plans.append(ansible.run(needed, check=True)[0])
-        floor, plan = statistics.median(floors), statistics.median(plans)
+            wall, totals = ansible.run(needed, check=True)
+            checks.append(wall)
+            check_plans.append(totals.get("plan_ms", 0) / 1000.0)
+        floor, check = statistics.median(floors), statistics.median(checks)
+    load = os.getloadavg()
 
     med = statistics.median
-    print("| scenario | vacuumdb -z -j2 | pg_vacuum wall (ansible-playbook) | pg_vacuum totals.duration_ms | "
-          "ratio (wall) | goal | met |")
-    print("| --- | --- | --- | --- | --- | --- | --- |")
+    print("Database: %s; %s. Built (untimed) in %.0f s; the untimed reset before each run took %.1f s (median of %d)." % (
+        layout.describe(), size, build_seconds, med(resets), len(resets)))
+    print("Load average at the end: %.2f %.2f %.2f (%d CPUs)." % (load + (os.cpu_count() or 0,)))
+    print()
+    print("| scenario | vacuumdb -z -j2 | pg_vacuum wall (ansible-playbook) | pg_vacuum module (plan_ms + duration_ms) | "
+          "ratio (wall) | ratio (module) | goal | met (wall) |")
+    print("| --- | --- | --- | --- | --- | --- | --- | --- |")
     for label, rows, goal in (("A: select needed, jobs 2", a, 0.25), ("B: select all, jobs 2", b, 1.15)):
-        ratio = med(rows["pg_vacuum"]) / med(rows["vacuumdb"])
-        print("| %s | %.2f s | %.2f s | %.2f s | %.2f | <= %.2f | %s |" % (
-            label, med(rows["vacuumdb"]), med(rows["pg_vacuum"]), med(rows["internal"]), ratio, goal,
-            "met" if ratio <= goal else "not met"))
+        reference = med(rows["vacuumdb"])
+        ratio = med(rows["pg_vacuum"]) / reference
+        print("| %s | %.2f s | %.2f s | %.2f s (%.2f + %.2f) | %.2f | %.2f | <= %.2f | %s |" % (
+            label, reference, med(rows["pg_vacuum"]), med(rows["module"]), med(rows["plan"]), med(rows["execution"]),
+            ratio, med(rows["module"]) / reference, goal, "met" if ratio <= goal else "not met"))
     print()
     print("Medians of %d runs per side, alternating vacuumdb and pg_vacuum, bloat re-created before each run." % args.runs)
     print("Dead tuples left on the %d bloated tables (of %d before each run): A vacuumdb %s, pg_vacuum %s; "
-          "B vacuumdb %s, pg_vacuum %s." % (len(BLOATED), len(BLOATED) * DEAD_PER_TABLE, a["dead_vacuumdb"],
+          "B vacuumdb %s, pg_vacuum %s." % (len(BLOATED), layout.dead_total, a["dead_vacuumdb"],
                                             a["dead_pg_vacuum"], b["dead_vacuumdb"], b["dead_pg_vacuum"]))
     print("Tables processed ok/planned by pg_vacuum: A %s, B %s." % (a["processed"], b["processed"]))
     print()
-    execution = a["internal"]
     print("| where pg_vacuum's wall time goes (scenario A) | median | min |")
     print("| --- | --- | --- |")
     print("| ansible-playbook floor (ping, register, debug) | %.2f s | %.2f s |" % (floor, min(floors)))
     print("| module start-up, connection, catalog query, plan, registered result (check-mode wall - floor) | %.2f s | %.2f s |" % (
-        plan - floor, min(plans) - min(floors)))
+        check - floor, min(checks) - min(floors)))
+    print("| of which the catalog query and plan (totals.plan_ms, check mode) | %.2f s | %.2f s |" % (
+        med(check_plans), min(check_plans)))
+    print("| plan in the measured runs (totals.plan_ms) | %.2f s | %.2f s |" % (med(a["plan"]), min(a["plan"])))
     print("| execution (totals.duration_ms: the VACUUMs, the after-read, the report) | %.2f s | %.2f s |" % (
-        med(execution), min(execution)))
+        med(a["execution"]), min(a["execution"])))
     print("| pg_vacuum wall, for reference | %.2f s | %.2f s |" % (med(a["pg_vacuum"]), min(a["pg_vacuum"])))
     print()
     print("Medians are what the goals are judged on; the minimum of the runs is the best estimate of a fixed cost on "
