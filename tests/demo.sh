@@ -5,7 +5,9 @@ set -uo pipefail
 REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd -P)"
 cd "$REPO" || exit 2
 INVENTORY="${INVENTORY:-$REPO/inventories/lab}"
-REPORTS="$(ansible-inventory -i "$INVENTORY" --host lab 2>/dev/null | python3 -c 'import json,sys; print(json.load(sys.stdin).get("report_dir",""))')"
+# report_dir as the playbooks see it (templated), from the first host of the inventory.
+REPORTS="$(ansible all -i "$INVENTORY" -l 'all[0]' -m ansible.builtin.debug -a 'msg={{ report_dir }}' -o 2>/dev/null \
+    | sed -n 's/.*=> //p' | python3 -c 'import json,sys; print(json.load(sys.stdin)["msg"])')"
 status=0
 run() {  # playbook [extra args...]
     echo "=== ansible-playbook -i inventories/lab playbooks/$*"
