@@ -221,6 +221,8 @@ def container_summary(container):
         "health": health or "none",
         "started_at": state.get("StartedAt"),
         "restart_count": container.get("RestartCount", 0),
+        "exit_code": state.get("ExitCode"),
+        "restart_policy": ((container.get("HostConfig") or {}).get("RestartPolicy") or {}).get("Name") or "",
     }
 
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import re
 import socket
+from http.client import HTTPException
 import ssl
 import time
 
@@ -64,7 +65,7 @@ def probe(url, timeout=10.0, validate_certs=True, ca_path=None, headers=None, me
             body = exc.read(MAX_BODY)
         except Exception:  # the server may have closed the body already; the status is what counts
             body = b""
-    except (URLError, socket.error, ssl.SSLError, ValueError) as exc:
+    except (URLError, socket.error, ssl.SSLError, ValueError, HTTPException) as exc:
         result["elapsed_ms"] = round((time.monotonic() - start) * 1000.0, 1)
         result["error"] = str(getattr(exc, "reason", exc)) or exc.__class__.__name__
         result["error_kind"] = classify_error(exc)

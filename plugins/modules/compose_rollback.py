@@ -468,6 +468,10 @@ class Rollback:
             target = {}
             for service, reference in p["images"].items():
                 image = self.compose.inspect_image(reference)
+                if image is None and p["pull"] and self.module.check_mode:
+                    self.actions.append("would pull %s" % reference)
+                    target[service] = {"reference": reference, "image_id": None, "digest": None}
+                    continue
                 if image is None and p["pull"]:
                     self.compose.pull(reference)
                     self.actions.append("pulled %s" % reference)
@@ -500,6 +504,10 @@ class Rollback:
         for service in self.services:
             recorded = release["services"][service]
             image = self.compose.inspect_image(recorded["image_id"])
+            if image is None and p["pull"] and self.module.check_mode:
+                self.actions.append("would pull %s" % (recorded.get("digest") or recorded.get("reference")))
+                target[service] = {"reference": recorded.get("reference"), "image_id": recorded["image_id"], "digest": recorded.get("digest")}
+                continue
             if image is None and p["pull"] and (recorded.get("digest") or recorded.get("reference")):
                 self.compose.pull(recorded.get("digest") or recorded["reference"])
                 self.actions.append("pulled %s" % (recorded.get("digest") or recorded["reference"]))
@@ -542,6 +550,8 @@ class Rollback:
             now = time.monotonic()
             failed = None
             for container in members:
+                if container["status"] == "exited" and container["exit_code"] == 0 and container["restart_policy"] in ("", "no"):
+                    continue  # a one-shot service (a migration job) that finished
                 if container["status"] in ("exited", "dead") or (container["status"] == "restarting" and container["restart_count"] > 2):
                     failed = "%s is %s" % (container["name"], container["status"])
                 elif container["status"] != "running":
@@ -586,7 +596,15 @@ class Rollback:
         return {"status": last["status"], "attempts": p["health_retries"], "ok": False, "reason": reason}
 
     def gate(self, images):
-        """Container health, then HTTP, then the image ids: the verdict on `images`."""
+        """The verdict on `images`; a failure to observe counts as unhealthy, never as an
+        exception, so a restore still follows."""
+        try:
+            return self.judge(images)
+        except Exception as exc:  # the engine or the endpoint misbehaved while we looked
+            return False, {"status": "unknown", "reason": str(exc)}, "health could not be checked: %s" % exc
+
+    def judge(self, images):
+        """Container health, then HTTP, then the image ids."""
         health = self.wait_containers(list(images))
         if health["status"] != "healthy":
             return False, health, health["reason"]
@@ -723,18 +741,23 @@ class Rollback:
 
         result["rollback_failed"] = True
         self.actions.append("target unhealthy: %s" % reason)
-        if self.p["state"] == "deployed":
-            new_entry["healthy"] = False
-            self.append(history, new_entry)
-            self.actions.append("recorded %s as unhealthy" % new_entry["id"])
         restorable = [s for s in changed_services if self.current.get(s)]
+        # Services that ran nothing before cannot go back to anything: say so, never "recovered".
+        unrestorable = [s for s in changed_services if not self.current.get(s)]
         if self.p["on_failure"] == "restore" and restorable:
             previous = dict((s, self.current[s]["image_id"]) for s in restorable)
-            self.apply(previous, restorable)
+            try:
+                self.apply(previous, restorable)
+            except ComposeError as exc:
+                self.record_unhealthy(history, new_entry)
+                self.module.fail_json(msg="target unhealthy (%s) and restoring the previous images failed: %s" % (reason, exc), **result)
             self.actions.append("restored %s to the previous images" % ", ".join(restorable))
             back, restore_health, restore_reason = self.gate(dict((s, current_ids[s]) for s in self.services if current_ids.get(s)))
+            if back and unrestorable:
+                back, restore_reason = False, "service(s) %s had no container before and still run the target" % ", ".join(unrestorable)
             result["restore_health"] = restore_health
             result["recovered"] = back
+            self.record_unhealthy(history, new_entry)
             result["history"] = self.summary(history)
             if back:
                 self.module.fail_json(msg="%s of %s was unhealthy (%s); the previous images are serving again and are healthy" % (
@@ -743,8 +766,23 @@ class Rollback:
                     reason), **result)
             self.module.fail_json(msg="target unhealthy (%s) and the restored previous images are unhealthy too (%s)" % (
                 reason, restore_reason), **result)
+        self.record_unhealthy(history, new_entry)
         result["history"] = self.summary(history)
-        self.module.fail_json(msg="target unhealthy (%s); left as it is (on_failure: leave)" % reason, **result)
+        self.module.fail_json(msg="target unhealthy (%s); left as it is (on_failure: %s)" % (
+            reason, self.p["on_failure"] if restorable else "nothing to restore"), **result)
+
+    def record_unhealthy(self, history, entry):
+        """Keep the failed deploy in the history for the record, after the restore: a disk too
+        full for the history must not stop the previous images from coming back."""
+        if self.p["state"] != "deployed" or getattr(self, "unhealthy_recorded", False):
+            return
+        entry["healthy"] = False
+        try:
+            self.append(history, entry)
+            self.unhealthy_recorded = True
+            self.actions.append("recorded %s as unhealthy" % entry["id"])
+        except OSError as exc:
+            self.module.warn("the failed release %s was not recorded: %s" % (entry["id"], exc))
 
 
 def main():

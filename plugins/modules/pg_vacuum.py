@@ -463,7 +463,7 @@ SELECT * FROM (
 # that Ansible must carry through every callback.
 NOT_SELECTED_LISTED = 25
 
-STATUSES = ("ok", "skipped_locked", "lock_timeout", "timeout", "error", "skipped_missing", "not_started")
+STATUSES = ("ok", "skipped_permission", "skipped_locked", "lock_timeout", "timeout", "error", "skipped_missing", "not_started")
 
 
 def split_name(name):
@@ -678,9 +678,15 @@ class Vacuum:
         status, message = "ok", None
         try:
             conn.execute(statement)
-            skipped = [n for n in notices if n.startswith("skipping")]
-            if skipped:
-                status, message = "skipped_locked", skipped[0]
+            # Classified by SQLSTATE where the server sets one; PostgreSQL 15 and older warn
+            # "skipping ... --- only superuser or database owner can vacuum it" with the generic 01000.
+            locked = [m for code, m in notices if code == "55P03" or "lock not available" in m]
+            denied = [m for code, m in notices if code == "42501" or (m.startswith("skipping") and " only " in m)
+                      or m.startswith("permission denied")]
+            if locked:
+                status, message = "skipped_locked", locked[0]
+            elif denied:
+                status, message = "skipped_permission", denied[0]
         except psycopg.errors.LockNotAvailable as exc:
             status, message = "lock_timeout", str(exc).strip()
         except psycopg.errors.QueryCanceled as exc:
@@ -709,7 +715,7 @@ class Vacuum:
                 errors.append(str(exc))
                 stop.set()
                 return
-            conn.add_notice_handler(lambda diag: notices.append(diag.message_primary or ""))
+            conn.add_notice_handler(lambda diag: notices.append((diag.sqlstate or "", diag.message_primary or "")))
             try:
                 self.session_setup(conn)
                 while not stop.is_set():
@@ -726,6 +732,10 @@ class Vacuum:
                     if conn.closed or conn.broken:
                         # The server went away: nothing more can run on this connection.
                         stop.set()
+            except psycopg.Error as exc:
+                # A session that cannot even be set up: its tables are errors, not "not started".
+                errors.append("session setup failed: %s" % str(exc).strip())
+                stop.set()
             finally:
                 conn.close()
 
@@ -768,6 +778,9 @@ class Vacuum:
                 "SELECT relid::bigint AS relid, n_dead_tup FROM pg_stat_all_tables WHERE relid = ANY(%s)", [relids]))
             lasts = dict((r["relid"], r) for r in conn.execute(
                 "SELECT relid::bigint AS relid, last_vacuum, last_autovacuum FROM pg_stat_all_tables WHERE relid = ANY(%s)", [relids]))
+        except psycopg.Error as exc:
+            self.warnings.append("dead tuples after the run not read: %s" % str(exc).strip())
+            return
         finally:
             conn.close()
         for entry in db["selected"]:
@@ -825,7 +838,8 @@ class Vacuum:
             for entry in db["selected"]:
                 counts[entry.get("status", "not_started")] += 1
             failed = [e for e in db["selected"] if e.get("status") == "error"]
-            held = [e for e in db["selected"] if e.get("status") in ("skipped_locked", "lock_timeout", "timeout", "not_started")]
+            held = [e for e in db["selected"] if e.get("status") in ("skipped_locked", "skipped_permission", "lock_timeout",
+                                                                     "timeout", "not_started")]
             if failed:
                 severity, summary = "critical", "%d table(s) failed: %s.%s: %s" % (
                     len(failed), failed[0]["schema"], failed[0]["table"], failed[0]["message"])
