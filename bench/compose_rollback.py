@@ -84,6 +84,8 @@ import tempfile
 import threading
 import time
 
+from benchlib import timed_playbook
+
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 LAB = os.environ.get("STRONGHOLD_LAB_ROOT", "/var/lib/stronghold-lab")
 DOCKER_HOST = "unix://%s/docker/docker.sock" % LAB
@@ -353,15 +355,7 @@ class Ansible:
 
     def run(self, path, check=False):
         """(wall seconds, the registered result) of one ansible-playbook run."""
-        command = ["ansible-playbook", path] + (["--check"] if check else [])
-        start = time.monotonic()
-        done = subprocess.run(command, cwd=REPO, env=ENV, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                              check=False)
-        wall = time.monotonic() - start
-        if done.returncode != 0:
-            raise SystemExit("ansible-playbook %s failed (rc %d):\n%s" % (path, done.returncode, done.stdout[-4000:]))
-        marker = "ok: [localhost] => "
-        shown = json.JSONDecoder().raw_decode(done.stdout[done.stdout.rindex(marker) + len(marker):].lstrip())[0]
+        wall, shown = timed_playbook(path, REPO, ENV, check)
         return wall, shown["result"]
 
 

@@ -86,6 +86,8 @@ import subprocess
 import sys
 import tempfile
 import time
+
+from benchlib import timed_playbook
 from concurrent.futures import ThreadPoolExecutor
 
 import psycopg
@@ -303,15 +305,7 @@ class Ansible:
 
     def run(self, path, check=False):
         """(wall seconds, what the debug task showed) of one ansible-playbook run."""
-        command = ["ansible-playbook", path] + (["--check"] if check else [])
-        start = time.monotonic()
-        done = subprocess.run(command, cwd=REPO, env=self.env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                              check=False)
-        wall = time.monotonic() - start
-        if done.returncode != 0:
-            raise SystemExit("ansible-playbook %s failed (rc %d):\n%s" % (path, done.returncode, done.stdout[-4000:]))
-        marker = "ok: [localhost] => "
-        shown = json.JSONDecoder().raw_decode(done.stdout[done.stdout.rindex(marker) + len(marker):].lstrip())[0]
+        wall, shown = timed_playbook(path, REPO, self.env, check)
         return wall, next(iter(shown.values()))
 
 

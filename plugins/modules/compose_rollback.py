@@ -427,7 +427,7 @@ class Rollback:
         self.services = wanted
         self.compose_hash = files_hash(self.p["project_src"], self.files)
         containers = self.compose.inspect_containers([c["ID"] for c in self.compose.ps()])
-        self.containers = [container_summary(c) for c in containers if not container_summary(c)["oneoff"]]
+        self.containers = [s for s in (container_summary(c) for c in containers) if not s["oneoff"]]
         current = {}
         for service in self.services:
             members = [c for c in self.containers if c["service"] == service]
