@@ -287,8 +287,8 @@ def detect_format(path):
 def restore_file(module, params, path, dbname, fmt="auto", timeout=None, no_owner=True):
     """Restore the backup ``path`` into the EXISTING database ``dbname``.
 
-    ``fmt``: ``auto`` (from the file's first bytes), ``gzip`` (plain SQL, gzipped), ``plain``
-    (plain SQL) or ``custom``. Plain SQL is decompressed here and piped into
+    ``fmt``: ``auto`` (from the file's first bytes), ``plain`` (SQL; gzip-compressed or not, told
+    by its first bytes), ``gzip`` (the same) or ``custom``. Plain SQL is decompressed here and piped into
     ``psql -X -q -v ON_ERROR_STOP=1 --single-transaction -f -``; a custom dump goes to
     ``pg_restore --exit-on-error --single-transaction [--no-owner]``. Pipefail semantics: a
     decompression error (corrupt or truncated gzip) kills psql before its COMMIT, so the whole
@@ -301,17 +301,22 @@ def restore_file(module, params, path, dbname, fmt="auto", timeout=None, no_owne
     client programs on PATH. ``no_owner`` (custom format only) skips ownership commands, for
     scratch restores where the dump's roles may not exist.
 
-    Returns ``{ok, duration, stderr_tail, command, error, format}``; ``command`` is the argv
+    Returns ``{ok, duration, stderr_tail, command, error, format}`` (``format`` as restored:
+    ``gzip``, ``plain`` or ``custom``); ``command`` is the argv
     without secrets, ``error`` a one-line reason when not ok. Never raises for a failed restore;
     raises DumpError only when a client program cannot be found.
     """
     started = time.monotonic()
-    if fmt == "auto":
+    if fmt not in ("auto", "plain", "gzip", "custom"):
+        raise ValueError("fmt must be auto, plain, gzip or custom, got %r" % (fmt,))
+    if fmt != "custom":
         try:
-            fmt = detect_format(path)
+            detected = detect_format(path)
         except OSError as exc:
             return {"ok": False, "duration": 0.0, "stderr_tail": "", "command": [], "format": fmt,
                     "error": "cannot read %s: %s" % (path, exc.strerror or exc)}
+        # plain means SQL, compressed or not (as in _backup_files.verify_stream).
+        fmt = detected if fmt == "auto" or detected != "custom" else "plain"
     conninfo, env = client_connection(params, dbname, "stronghold.ops.restore")
     if fmt == "custom":
         program = "pg_restore"
