@@ -1,0 +1,794 @@
+# Copyright: (c) 2026, Financial Stronghold operations team
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+#
+# This module util is PRIVATE to the stronghold.ops collection: its interface may change
+# between any two releases. Do not import it from outside the collection.
+"""TLS endpoints and certificate files: fetch the certificates, judge them.
+
+Fetching (``fetch_endpoint``) does the TLS handshake with verification OFF, so the chain the
+server presents comes back even when it is expired, untrusted or for another host; trust,
+hostname, expiry and strength are then judged from the certificates with ``cryptography``
+(``x509.verification`` for the chain), each as its own reason. Everything that only looks at
+data (thresholds, chain order, hostname patterns, the verdict) is a pure function, unit tested
+without a network.
+"""
+
+from __future__ import annotations
+
+import glob
+import hashlib
+import ipaddress
+import os
+import socket
+import ssl
+import struct
+import time
+from datetime import datetime, timezone
+
+try:
+    from cryptography import x509
+    from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import dsa, ec, ed448, ed25519, rsa
+    from cryptography.x509 import verification as x509_verification
+    from cryptography.x509.oid import ExtensionOID
+    HAS_CRYPTOGRAPHY = True
+    CRYPTOGRAPHY_ERROR = None
+except ImportError as exc:  # pragma: no cover - depends on the target host
+    HAS_CRYPTOGRAPHY = False
+    CRYPTOGRAPHY_ERROR = exc
+    x509 = x509_verification = None
+
+STARTTLS_PROTOCOLS = ("postgres", "smtp", "imap", "pop3", "ftp")
+TLS_VERSIONS = ("TLSv1", "TLSv1.1", "TLSv1.2", "TLSv1.3")
+ERROR_KINDS = ("dns", "connect", "timeout", "handshake", "verify", "file", "parse")
+STATUSES = ("ok", "warning", "critical", "error")
+STATUS_SEVERITY = {"ok": "ok", "warning": "warning", "critical": "critical"}
+WEAK_SIGNATURE_HASHES = ("md5", "sha1", "md2", "md4")
+MIN_RSA_BITS = 2048
+MIN_EC_BITS = 256
+_POSTGRES_SSLREQUEST = struct.pack("!II", 8, 80877103)
+
+
+class FetchError(Exception):
+    """The endpoint gave no certificate; ``kind`` is one of dns, connect, timeout, handshake."""
+
+    def __init__(self, kind, message):
+        super().__init__(message)
+        self.kind = kind
+        self.message = message
+
+
+# --- time and numbers --------------------------------------------------------------------
+
+def utcnow():
+    return datetime.now(timezone.utc)
+
+
+def iso(moment):
+    return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def days_between(start, end):
+    return (end - start).total_seconds() / 86400.0
+
+
+# --- thresholds (pure) -------------------------------------------------------------------
+
+def check_thresholds(warning_days, critical_days, min_fraction=None, critical_fraction=None):
+    """Return an error message for inconsistent thresholds, or None."""
+    for name, value in (("warning_days", warning_days), ("critical_days", critical_days)):
+        if value is None or value < 0:
+            return "%s must be a number of days >= 0, got %r" % (name, value)
+    if warning_days < critical_days:
+        return "warning_days (%s) must not be lower than critical_days (%s): a certificate would turn critical before it warns" % (
+            warning_days, critical_days)
+    for name, value in (("min_remaining_fraction", min_fraction), ("critical_remaining_fraction", critical_fraction)):
+        if value is not None and not 0 < value < 1:
+            return "%s must lie between 0 and 1 (exclusive), got %r" % (name, value)
+    if min_fraction is not None and critical_fraction is not None and min_fraction < critical_fraction:
+        return "min_remaining_fraction (%s) must not be lower than critical_remaining_fraction (%s)" % (min_fraction, critical_fraction)
+    return None
+
+
+def expiry_severity(days_remaining, lifetime_days, warning_days, critical_days, min_fraction=None, critical_fraction=None):
+    """(severity, reason or None) of one certificate's dates.
+
+    Expired (days_remaining < 0) is critical. Otherwise a certificate reaches a threshold when
+    its days remaining are strictly below ``critical_days`` / ``warning_days``, or when the
+    remaining share of its lifetime is strictly below ``critical_fraction`` / ``min_fraction``.
+    """
+    if days_remaining < 0:
+        return "critical", "expired %.1f days ago" % -days_remaining
+    fraction = days_remaining / lifetime_days if lifetime_days > 0 else 0.0
+    for severity, days, share in (("critical", critical_days, critical_fraction), ("warning", warning_days, min_fraction)):
+        if days_remaining < days:
+            return severity, "expires in %.1f days (%s threshold %s days)" % (days_remaining, severity, _num(days))
+        if share is not None and fraction < share:
+            return severity, "expires in %.1f days, %.0f%% of its %.0f-day lifetime left (%s threshold %.0f%%)" % (
+                days_remaining, fraction * 100, lifetime_days, severity, share * 100)
+    return "ok", None
+
+
+def _num(value):
+    return ("%d" % value) if float(value).is_integer() else ("%s" % value)
+
+
+def worse(first, second):
+    order = {"ok": 0, "info": 1, "warning": 2, "critical": 3}
+    return first if order[first] >= order[second] else second
+
+
+# --- hostname (pure) ---------------------------------------------------------------------
+
+def hostname_matches(hostname, dns_names, ip_addresses):
+    """RFC 6125 matching of ``hostname`` against the SAN of a certificate.
+
+    An IP address matches only an iPAddress entry. A DNS name matches a dNSName entry exactly
+    (case-insensitive) or a wildcard entry ``*.example.com`` that stands for exactly one
+    left-most label. The subject CN is never used (as browsers and Python's ssl do).
+    """
+    try:
+        address = ipaddress.ip_address(hostname)
+    except ValueError:
+        address = None
+    if address is not None:
+        return any(ipaddress.ip_address(a) == address for a in ip_addresses)
+    name = hostname.rstrip(".").lower()
+    for pattern in dns_names:
+        pattern = pattern.rstrip(".").lower()
+        if pattern == name:
+            return True
+        if pattern.startswith("*.") and "*" not in pattern[2:]:
+            head, dot, rest = name.partition(".")
+            if dot and head and rest == pattern[2:]:
+                return True
+    return False
+
+
+# --- chain order (pure) ------------------------------------------------------------------
+
+def chain_problems(chain, store_subjects):
+    """Problems of a presented chain: (complete, in_order, reasons).
+
+    ``chain`` is the list the server sent, leaf first, each a dict with ``subject``, ``issuer``,
+    ``self_signed`` and ``issued_by_next`` (the certificate's signature verifies with the key of
+    the next one). ``store_subjects`` are the subjects of the trust anchors.
+    """
+    reasons = []
+    in_order = True
+    for index in range(len(chain) - 1):
+        current = chain[index]
+        if current["self_signed"] or current.get("issued_by_next"):
+            continue
+        if any(other["subject"] == current["issuer"] for other in chain[index + 1:] + chain[:index]):
+            in_order = False
+            reasons.append("chain out of order: certificate %d (%s) is not followed by its issuer (%s)" % (
+                index, current["subject"], current["issuer"]))
+        else:
+            in_order = False
+            reasons.append("chain out of order: certificate %d (%s) is followed by %s, which did not issue it" % (
+                index, current["subject"], chain[index + 1]["subject"]))
+    complete = True
+    subjects = set(c["subject"] for c in chain)
+    for cert in chain:
+        if cert["self_signed"]:
+            continue
+        if cert["issuer"] not in subjects and cert["issuer"] not in store_subjects:
+            complete = False
+            reasons.append("chain incomplete: the issuer of %s (%s) was not sent and is not a trusted root" % (
+                cert["subject"], cert["issuer"]))
+    return complete, in_order, reasons
+
+
+# --- one certificate ---------------------------------------------------------------------
+
+def key_description(public_key):
+    """(type, bits, curve) of a public key."""
+    if isinstance(public_key, rsa.RSAPublicKey):
+        return "RSA", public_key.key_size, None
+    if isinstance(public_key, ec.EllipticCurvePublicKey):
+        return "EC", public_key.curve.key_size, public_key.curve.name
+    if isinstance(public_key, ed25519.Ed25519PublicKey):
+        return "Ed25519", 256, None
+    if isinstance(public_key, ed448.Ed448PublicKey):
+        return "Ed448", 456, None
+    if isinstance(public_key, dsa.DSAPublicKey):
+        return "DSA", public_key.key_size, None
+    return type(public_key).__name__, None, None
+
+
+def weak_key_reason(key_type, bits):
+    if key_type == "RSA" and bits < MIN_RSA_BITS:
+        return "weak key: RSA %d bits (minimum %d)" % (bits, MIN_RSA_BITS)
+    if key_type == "EC" and bits < MIN_EC_BITS:
+        return "weak key: EC %d bits (minimum %d)" % (bits, MIN_EC_BITS)
+    if key_type == "DSA":
+        return "weak key: DSA %d bits (DSA is deprecated)" % bits
+    return None
+
+
+def _not_before(cert):
+    try:
+        return cert.not_valid_before_utc
+    except AttributeError:  # cryptography < 42
+        return cert.not_valid_before.replace(tzinfo=timezone.utc)
+
+
+def _not_after(cert):
+    try:
+        return cert.not_valid_after_utc
+    except AttributeError:  # cryptography < 42
+        return cert.not_valid_after.replace(tzinfo=timezone.utc)
+
+
+def _issued_by(cert, issuer):
+    if cert.issuer != issuer.subject:
+        return False
+    try:
+        cert.verify_directly_issued_by(issuer)
+    except (ValueError, TypeError, InvalidSignature, UnsupportedAlgorithm):
+        return False
+    return True
+
+
+def describe_certificate(cert, now):
+    """Plain data about one certificate (no judgement but its own facts)."""
+    not_before, not_after = _not_before(cert), _not_after(cert)
+    key_type, bits, curve = key_description(cert.public_key())
+    try:
+        hash_name = cert.signature_hash_algorithm.name if cert.signature_hash_algorithm else None
+    except UnsupportedAlgorithm:
+        hash_name = None
+    try:
+        sig_name = cert.signature_algorithm_oid._name  # pylint: disable=protected-access
+    except AttributeError:
+        sig_name = cert.signature_algorithm_oid.dotted_string
+    dns_names, ip_addresses, is_ca = [], [], False
+    try:
+        san = cert.extensions.get_extension_for_oid(ExtensionOID.SUBJECT_ALTERNATIVE_NAME).value
+        dns_names = san.get_values_for_type(x509.DNSName)
+        ip_addresses = [str(a) for a in san.get_values_for_type(x509.IPAddress)]
+    except x509.ExtensionNotFound:
+        pass
+    try:
+        is_ca = bool(cert.extensions.get_extension_for_oid(ExtensionOID.BASIC_CONSTRAINTS).value.ca)
+    except x509.ExtensionNotFound:
+        pass
+    lifetime = days_between(not_before, not_after)
+    remaining = days_between(now, not_after)
+    return {
+        "subject": cert.subject.rfc4514_string(),
+        "issuer": cert.issuer.rfc4514_string(),
+        "serial": "%x" % cert.serial_number,
+        "not_before": iso(not_before),
+        "not_after": iso(not_after),
+        "days_remaining": round(remaining, 3),
+        "lifetime_days": round(lifetime, 3),
+        "remaining_fraction": round(remaining / lifetime, 4) if lifetime > 0 else 0.0,
+        "not_yet_valid": now < not_before,
+        "key": "%s %s" % (key_type, bits) if bits else key_type,
+        "key_type": key_type,
+        "key_bits": bits,
+        "key_curve": curve,
+        "signature_algorithm": sig_name,
+        "signature_hash": hash_name,
+        "self_signed": _issued_by(cert, cert),
+        "is_ca": is_ca,
+        "dns_names": dns_names,
+        "ip_addresses": ip_addresses,
+        "fingerprint_sha256": fingerprint(cert),
+    }
+
+
+def fingerprint(cert):
+    digest = hashlib.sha256(cert.public_bytes(serialization.Encoding.DER)).hexdigest().upper()
+    return ":".join(digest[i:i + 2] for i in range(0, len(digest), 2))
+
+
+def normalize_fingerprint(value):
+    text = value.replace(":", "").replace(" ", "").strip().lower()
+    if len(text) != 64 or any(c not in "0123456789abcdef" for c in text):
+        return None
+    return text
+
+
+def judge_certificate(info, options):
+    """(severity, reasons) of one described certificate: dates, key, signature, validity span."""
+    severity, reasons = "ok", []
+    if info["not_yet_valid"]:
+        severity = "critical"
+        reasons.append("not yet valid (valid from %s)" % info["not_before"])
+    else:
+        level, reason = expiry_severity(info["days_remaining"], info["lifetime_days"], options["warning_days"],
+                                        options["critical_days"], options.get("min_remaining_fraction"),
+                                        options.get("critical_remaining_fraction"))
+        if reason:
+            severity = worse(severity, level)
+            reasons.append(reason)
+    weak = weak_key_reason(info["key_type"], info["key_bits"] or 0)
+    if weak:
+        severity = "critical"
+        reasons.append(weak)
+    # A trust anchor's own signature is never checked by clients: only flag issued certificates.
+    if info["signature_hash"] in WEAK_SIGNATURE_HASHES and not info["self_signed"]:
+        severity = "critical"
+        reasons.append("weak signature: %s (%s)" % (info["signature_hash"].upper(), info["signature_algorithm"]))
+    max_validity = options.get("max_validity_days")
+    if max_validity and not info["is_ca"] and info["lifetime_days"] > max_validity:
+        severity = worse(severity, "warning")
+        reasons.append("validity of %.0f days exceeds max_validity_days %s" % (info["lifetime_days"], _num(max_validity)))
+    return severity, reasons
+
+
+# --- trust -------------------------------------------------------------------------------
+
+def load_pem_file_certificates(path):
+    """Every certificate of a PEM bundle, skipping blocks that do not parse."""
+    with open(path, "rb") as handle:
+        data = handle.read()
+    found = []
+    marker = b"-----BEGIN CERTIFICATE-----"
+    end = b"-----END CERTIFICATE-----"
+    position = 0
+    while True:
+        start = data.find(marker, position)
+        if start < 0:
+            break
+        stop = data.find(end, start)
+        if stop < 0:
+            break
+        try:
+            found.append(x509.load_pem_x509_certificate(data[start:stop + len(end)]))
+        except ValueError:
+            pass
+        position = stop + len(end)
+    return found
+
+
+def load_trust_anchors(ca_path=None):
+    """(certificates, source) from ``ca_path`` (a PEM bundle or a directory of PEM files) or the system store."""
+    sources = []
+    if ca_path:
+        sources = [ca_path]
+    else:
+        paths = ssl.get_default_verify_paths()
+        for candidate in (os.environ.get("SSL_CERT_FILE"), paths.cafile, paths.openssl_cafile,
+                          os.environ.get("SSL_CERT_DIR"), paths.capath, paths.openssl_capath):
+            if candidate and os.path.exists(candidate):
+                sources = [candidate]
+                break
+    anchors = []
+    for source in sources:
+        if os.path.isdir(source):
+            for name in sorted(os.listdir(source)):
+                full = os.path.join(source, name)
+                if os.path.isfile(full):
+                    try:
+                        anchors.extend(load_pem_file_certificates(full))
+                    except OSError:
+                        pass
+        else:
+            anchors.extend(load_pem_file_certificates(source))
+    unique = {}
+    for cert in anchors:
+        unique.setdefault(cert.fingerprint(hashes.SHA256()), cert)
+    return list(unique.values()), (sources[0] if sources else None)
+
+
+def verification_time(certs, now):
+    """``now`` clamped into the window where every presented certificate is valid.
+
+    Expiry is its own reason (with thresholds); the trust check asks only whether the chain
+    leads to a trusted root, so it is made at a moment when the presented dates do not matter.
+    """
+    start = max(_not_before(c) for c in certs)
+    end = min(_not_after(c) for c in certs)
+    if start > end:
+        return now
+    if now < start:
+        return start
+    if now > end:
+        return end
+    return now
+
+
+def verify_chain(certs, anchors, hostname, now):
+    """(trusted, hostname_verified, message) from cryptography's X.509 path validation.
+
+    The server verifier checks the chain, the serverAuth key usage and the hostname together;
+    when it refuses, a client verifier with a permissive leaf policy tells whether the chain
+    itself is trusted (then the leaf, i.e. the hostname or its key usage, is what failed).
+    """
+    if not anchors:
+        return False, None, "no trust anchors (empty CA store)"
+    store = x509_verification.Store(anchors)
+    when = verification_time(certs, now)
+    leaf, intermediates = certs[0], certs[1:]
+    base = x509_verification.PolicyBuilder().store(store).time(when.replace(tzinfo=None) if when.tzinfo else when)
+    server_error = None
+    if hostname:
+        try:
+            address = ipaddress.ip_address(hostname)
+            subject = x509_verification.IPAddress(address)
+        except ValueError:
+            subject = x509_verification.DNSName(hostname.rstrip("."))
+        try:
+            base.build_server_verifier(subject).verify(leaf, intermediates)
+            return True, True, None
+        except (x509_verification.VerificationError, ValueError) as exc:
+            server_error = str(exc)
+    try:
+        permissive = base.extension_policies(
+            ca_policy=x509_verification.ExtensionPolicy.webpki_defaults_ca(),
+            ee_policy=x509_verification.ExtensionPolicy.permit_all())
+        permissive.build_client_verifier().verify(leaf, intermediates)
+    except (x509_verification.VerificationError, ValueError, TypeError, AttributeError) as exc:
+        return False, None, str(exc)
+    return True, (False if hostname else None), server_error
+
+
+# --- fetching ----------------------------------------------------------------------------
+
+class _Deadline:
+    def __init__(self, deadline):
+        self.deadline = deadline
+
+    def remaining(self):
+        left = self.deadline - time.monotonic()
+        if left <= 0:
+            raise FetchError("timeout", "timed out")
+        return left
+
+
+def _recv_line(sock, deadline, buffer):
+    while b"\n" not in buffer[0]:
+        sock.settimeout(deadline.remaining())
+        chunk = sock.recv(4096)
+        if not chunk:
+            raise FetchError("handshake", "the server closed the connection during STARTTLS")
+        buffer[0] += chunk
+        if len(buffer[0]) > 65536:
+            raise FetchError("handshake", "STARTTLS: line too long")
+    line, rest = buffer[0].split(b"\n", 1)
+    buffer[0] = rest
+    return line.rstrip(b"\r").decode("utf-8", "replace")
+
+
+def _recv_reply(sock, deadline, buffer):
+    """A multi-line SMTP/FTP reply: ``250-...`` lines up to the ``250 ...`` one."""
+    lines = []
+    while True:
+        line = _recv_line(sock, deadline, buffer)
+        lines.append(line)
+        if len(line) < 4 or line[3] != "-":
+            return lines
+
+
+def _send(sock, deadline, data):
+    sock.settimeout(deadline.remaining())
+    sock.sendall(data)
+
+
+def _expect(condition, protocol, line):
+    if not condition:
+        raise FetchError("handshake", "STARTTLS (%s) refused by the server: %s" % (protocol, line[:200]))
+
+
+def starttls(sock, protocol, deadline):
+    """Bring a plain connection to the point where the TLS handshake starts."""
+    buffer = [b""]
+    if protocol == "postgres":
+        _send(sock, deadline, _POSTGRES_SSLREQUEST)
+        sock.settimeout(deadline.remaining())
+        answer = sock.recv(1)
+        if answer != b"S":
+            raise FetchError("handshake", "STARTTLS (postgres): the server does not accept SSL (answered %r)" % answer)
+    elif protocol == "smtp":
+        greeting = _recv_reply(sock, deadline, buffer)
+        _expect(greeting[-1].startswith("220"), protocol, greeting[-1])
+        _send(sock, deadline, b"EHLO stronghold-cert-check.invalid\r\n")
+        ehlo = _recv_reply(sock, deadline, buffer)
+        _expect(ehlo[-1].startswith("250"), protocol, ehlo[-1])
+        _send(sock, deadline, b"STARTTLS\r\n")
+        answer = _recv_reply(sock, deadline, buffer)
+        _expect(answer[-1].startswith("220"), protocol, answer[-1])
+    elif protocol == "ftp":
+        greeting = _recv_reply(sock, deadline, buffer)
+        _expect(greeting[-1].startswith("220"), protocol, greeting[-1])
+        _send(sock, deadline, b"AUTH TLS\r\n")
+        answer = _recv_reply(sock, deadline, buffer)
+        _expect(answer[-1].startswith("234"), protocol, answer[-1])
+    elif protocol == "imap":
+        greeting = _recv_line(sock, deadline, buffer)
+        _expect(greeting.upper().startswith("* OK"), protocol, greeting)
+        _send(sock, deadline, b"a1 STARTTLS\r\n")
+        while True:
+            line = _recv_line(sock, deadline, buffer)
+            if line.startswith("a1 "):
+                break
+        _expect(line.upper().startswith("A1 OK"), protocol, line)
+    elif protocol == "pop3":
+        greeting = _recv_line(sock, deadline, buffer)
+        _expect(greeting.startswith("+OK"), protocol, greeting)
+        _send(sock, deadline, b"STLS\r\n")
+        line = _recv_line(sock, deadline, buffer)
+        _expect(line.startswith("+OK"), protocol, line)
+    if buffer[0]:
+        raise FetchError("handshake", "STARTTLS (%s): the server sent data before the TLS handshake" % protocol)
+
+
+def client_context():
+    """A context that completes the handshake with any certificate and any key size.
+
+    Verification is off (CERT_NONE) so that an expired, untrusted or weak chain still comes
+    back to be judged; the security level is 0 so that OpenSSL does not refuse a 1024-bit key
+    or a SHA-1 chain before we can report it.
+    """
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    context.check_hostname = False
+    context.verify_mode = ssl.CERT_NONE
+    try:
+        context.minimum_version = ssl.TLSVersion.MINIMUM_SUPPORTED
+    except (ValueError, AttributeError):
+        pass
+    try:
+        context.set_ciphers("ALL:@SECLEVEL=0")
+    except ssl.SSLError:
+        pass
+    return context
+
+
+def presented_chain_der(tls):
+    """The certificates as the server sent them, leaf first (DER).
+
+    Python 3.13 has SSLSocket.get_unverified_chain(); 3.10 to 3.12 have it on the private
+    _sslobj only; older Pythons give the leaf alone.
+    """
+    getter = getattr(tls, "get_unverified_chain", None)
+    if getter is None:
+        sslobj = getattr(tls, "_sslobj", None)
+        getter = getattr(sslobj, "get_unverified_chain", None)
+    if getter is not None:
+        chain = getter() or []
+        der = []
+        for item in chain:
+            if isinstance(item, bytes):
+                der.append(item)
+            else:
+                der.append(item.public_bytes(ssl._ssl.ENCODING_DER))  # pylint: disable=protected-access
+        if der:
+            return der
+    leaf = tls.getpeercert(binary_form=True)
+    return [leaf] if leaf else []
+
+
+def fetch_endpoint(host, port, server_name, protocol, deadline_at, context=None):
+    """Connect, STARTTLS when asked, handshake; return the presented chain and the session facts.
+
+    Raises FetchError (kind dns, connect, timeout, handshake) when no certificate is presented.
+    Every blocking step is bounded by ``deadline_at`` (time.monotonic()).
+    """
+    deadline = _Deadline(deadline_at)
+    context = context or client_context()
+    try:
+        addresses = socket.getaddrinfo(host, port, 0, socket.SOCK_STREAM)
+    except socket.gaierror as exc:
+        raise FetchError("dns", "cannot resolve %s: %s" % (host, exc.strerror or exc))
+    except UnicodeError as exc:
+        raise FetchError("dns", "cannot resolve %s: %s" % (host, exc))
+    sock = None
+    last_error = None
+    for family, socktype, proto, dummy, address in addresses:
+        candidate = socket.socket(family, socktype, proto)
+        try:
+            candidate.settimeout(deadline.remaining())
+            candidate.connect(address)
+            sock = candidate
+            break
+        except socket.timeout:
+            candidate.close()
+            raise FetchError("timeout", "no TCP connection to %s:%s within the timeout" % (host, port))
+        except FetchError:
+            candidate.close()
+            raise
+        except OSError as exc:
+            candidate.close()
+            last_error = exc
+    if sock is None:
+        raise FetchError("connect", "cannot connect to %s:%s: %s" % (host, port, getattr(last_error, "strerror", None) or last_error))
+    tls = None
+    try:
+        peer = sock.getpeername()[0]
+        if protocol:
+            try:
+                starttls(sock, protocol, deadline)
+            except socket.timeout:
+                raise FetchError("timeout", "STARTTLS (%s) got no answer within the timeout" % protocol)
+            except OSError as exc:
+                raise FetchError("handshake", "STARTTLS (%s) failed: %s" % (protocol, exc))
+        sni = server_name or host
+        try:
+            ipaddress.ip_address(sni)
+            sni = None  # SNI carries host names only
+        except ValueError:
+            pass
+        sock.settimeout(deadline.remaining())
+        try:
+            tls = context.wrap_socket(sock, server_hostname=sni, do_handshake_on_connect=False)
+            tls.settimeout(deadline.remaining())
+            tls.do_handshake()
+        except socket.timeout:
+            raise FetchError("timeout", "no TLS handshake within the timeout (the port accepts TCP but does not answer TLS)")
+        except ssl.SSLError as exc:
+            raise FetchError("handshake", "TLS handshake failed: %s" % (exc.reason or exc))
+        except OSError as exc:
+            raise FetchError("handshake", "TLS handshake failed: %s" % (exc.strerror or exc))
+        der = presented_chain_der(tls)
+        if not der:
+            raise FetchError("handshake", "the server presented no certificate")
+        cipher = tls.cipher()
+        return {"der": der, "tls_version": tls.version(), "cipher": cipher[0] if cipher else None, "address": peer}
+    finally:
+        (tls or sock).close()
+
+
+# --- files -------------------------------------------------------------------------------
+
+def expand_files(patterns):
+    """[(pattern, path or None)]: each file a pattern names, or (pattern, None) when none."""
+    out = []
+    for pattern in patterns:
+        if glob.has_magic(pattern):
+            matches = sorted(p for p in glob.glob(pattern) if not os.path.isdir(p))
+            if not matches:
+                out.append((pattern, None))
+            out.extend((pattern, path) for path in matches)
+        else:
+            out.append((pattern, pattern))
+    return out
+
+
+def read_certificate_file(path):
+    """(certificates, format) from a PEM file (every certificate of a bundle) or a DER file.
+
+    Raises OSError when the file cannot be read and ValueError when it holds no certificate.
+    """
+    if os.path.isdir(path):
+        raise OSError("%s is a directory" % path)
+    with open(path, "rb") as handle:
+        data = handle.read()
+    if b"-----BEGIN CERTIFICATE-----" in data:
+        certs = load_pem_file_certificates(path)
+        if not certs:
+            raise ValueError("no certificate in %s could be parsed" % path)
+        return certs, "pem"
+    try:
+        return [x509.load_der_x509_certificate(data)], "der"
+    except ValueError:
+        raise ValueError("%s holds no certificate (neither PEM nor DER)" % path)
+
+
+def load_der_chain(der_list):
+    return [x509.load_der_x509_certificate(der) for der in der_list]
+
+
+# --- the verdict on one target -----------------------------------------------------------
+
+def judge_chain(certs, options, now, anchors=None, anchor_subjects=None, hostname=None, verify=True,
+                check_order=True, expected_fingerprint=None, tls_version=None):
+    """Everything about one presented chain (leaf first), as plain data with a status.
+
+    Returns a dict: status, severity, reasons, error_kind, chain (per certificate facts,
+    severity and reasons), days_remaining (the least over the chain), not_after and subject of
+    the certificate that expires first, hostname_match, trusted, chain_complete,
+    chain_in_order, fingerprint_sha256 (of the leaf).
+    """
+    chain = []
+    severity = "ok"
+    reasons = []
+    for index, cert in enumerate(certs):
+        info = describe_certificate(cert, now)
+        info["issued_by_next"] = _issued_by(cert, certs[index + 1]) if index + 1 < len(certs) else False
+        level, own = judge_certificate(info, options)
+        info["severity"] = level
+        info["reasons"] = own
+        chain.append(info)
+        severity = worse(severity, level)
+        label = "leaf" if index == 0 and check_order else "certificate %d (%s)" % (index, info["subject"])
+        reasons.extend("%s %s" % (label, r) for r in own)
+    earliest = min(chain, key=lambda c: c["days_remaining"])
+    leaf = chain[0]
+    result = {
+        "chain": chain,
+        "days_remaining": earliest["days_remaining"],
+        "not_after": earliest["not_after"],
+        "expires_first": earliest["subject"],
+        "fingerprint_sha256": leaf["fingerprint_sha256"],
+        "hostname": hostname,
+        "hostname_match": None,
+        "trusted": None,
+        "chain_complete": None,
+        "chain_in_order": None,
+        "verify_error": None,
+        "error_kind": None,
+    }
+    if check_order:
+        complete, in_order, order_reasons = chain_problems(chain, anchor_subjects or set())
+        result["chain_complete"], result["chain_in_order"] = complete, in_order
+        if not in_order:
+            severity = worse(severity, "warning")
+        if not complete:
+            severity = "critical"
+        reasons.extend(order_reasons)
+    if hostname:
+        result["hostname_match"] = hostname_matches(hostname, leaf["dns_names"], leaf["ip_addresses"])
+    if verify:
+        trusted, host_ok, message = verify_chain(certs, anchors or [], hostname, now)
+        result["trusted"] = trusted
+        if host_ok is not None and result["hostname_match"] is not None:
+            # cryptography's verdict wins when the chain is trusted
+            result["hostname_match"] = host_ok
+        if not trusted:
+            severity = "critical"
+            result["error_kind"] = "verify"
+            result["verify_error"] = message
+            reasons.append("not trusted: %s" % message)
+        elif message and host_ok is False and result["hostname_match"] is not False:
+            severity = "critical"
+            result["error_kind"] = "verify"
+            result["verify_error"] = message
+            reasons.append("the leaf is refused for server use: %s" % message)
+    if hostname and result["hostname_match"] is False:
+        severity = "critical"
+        result["error_kind"] = result["error_kind"] or "verify"
+        names = leaf["dns_names"] + leaf["ip_addresses"]
+        reasons.append("hostname mismatch: %s is not in the certificate's names (%s)" % (hostname, ", ".join(names) or "no SAN"))
+    if expected_fingerprint:
+        if normalize_fingerprint(leaf["fingerprint_sha256"]) != expected_fingerprint:
+            severity = "critical"
+            reasons.append("fingerprint mismatch: the leaf is %s, expected %s" % (leaf["fingerprint_sha256"], expected_fingerprint))
+    minimum = options.get("min_tls_version")
+    if minimum and tls_version in TLS_VERSIONS and TLS_VERSIONS.index(tls_version) < TLS_VERSIONS.index(minimum):
+        severity = "critical"
+        reasons.append("negotiated %s, below min_tls_version %s" % (tls_version, minimum))
+    result["status"] = severity
+    result["severity"] = severity
+    result["reasons"] = reasons
+    return result
+
+
+def error_result(kind, message, severity):
+    return {
+        "status": "error", "severity": severity, "reasons": [message], "error_kind": kind, "error": message,
+        "chain": [], "days_remaining": None, "not_after": None, "expires_first": None, "fingerprint_sha256": None,
+        "hostname_match": None, "trusted": None, "chain_complete": None, "chain_in_order": None, "verify_error": None,
+    }
+
+
+def summary_line(result):
+    """One line for the on-call person."""
+    if result["status"] == "error":
+        return "%s error: %s" % (result["error_kind"], result["error"])
+    head = "expires in %.1f days (%s)" % (result["days_remaining"], result["not_after"][:10])
+    if result["days_remaining"] < 0:
+        head = "expired %.1f days ago (%s)" % (-result["days_remaining"], result["not_after"][:10])
+    if len(result["chain"]) > 1 and result["expires_first"] != result["chain"][0]["subject"]:
+        head += ", first to expire: %s" % result["expires_first"]
+    if result["reasons"]:
+        return "%s: %s" % (result["status"], "; ".join(result["reasons"]))
+    return "ok: %s" % head
+
+
+def summarize(results):
+    counts = dict((status, 0) for status in STATUSES)
+    for result in results:
+        counts[result["status"]] += 1
+    order = {"ok": 0, "warning": 1, "critical": 2, "error": 3}
+    worst = "ok"
+    for result in results:
+        if order[result["status"]] > order[worst]:
+            worst = result["status"]
+    days = [r["days_remaining"] for r in results if r["days_remaining"] is not None]
+    counts.update(total=len(results), worst_status=worst, min_days_remaining=min(days) if days else None)
+    return counts

@@ -1,0 +1,607 @@
+#!/usr/bin/python
+# Copyright: (c) 2026, Financial Stronghold operations team
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+---
+module: cert_check
+short_description: Check many TLS endpoints and certificate files at once, with reasons an on-call person can act on
+version_added: 0.1.0
+author: Financial Stronghold operations team (@nullroute-commits)
+description:
+  - Replaces the runbook's "SSL certificate expires in < 7 days" alert. In one call, checks TLS
+    endpoints (in parallel, with SNI and STARTTLS for PostgreSQL, SMTP, IMAP, POP3 and FTP) and
+    certificate files (PEM, DER, bundles, globs).
+  - For every certificate presented (leaf and intermediates) it reports the dates, the days
+    remaining (a float) and the lifetime, and applies the thresholds to the whole chain: an
+    intermediate that expires first makes the endpoint warn as much as the leaf would.
+  - Endpoints are validated as a client would (unless turned off) with the C(cryptography)
+    library's X.509 path validation against the system store or O(ca_path), the server name
+    against the subject alternative names, and the chain as sent (complete and in order).
+    Weak keys (RSA under 2048 bits, EC under 256 bits, DSA), MD5 or SHA-1 signatures, and
+    optionally a too long validity, a too old TLS version or an unexpected fingerprint are
+    reasons too.
+  - The TLS handshake itself is done with verification off, so that an expired, untrusted,
+    self-signed or misnamed certificate is still read and its problems reported one by one
+    instead of as one handshake error.
+  - An endpoint that gives no certificate has status V(error) and an RV(results[].error_kind)
+    (V(dns), V(connect), V(timeout), V(handshake)), kept apart from expiry; its severity is
+    O(unreachable_severity). A chain that is not trusted keeps its certificate data and gets
+    C(error_kind=verify) with status V(critical).
+  - Read-only; RV(changed) is always false.
+options:
+  endpoints:
+    description: TLS endpoints to check.
+    type: list
+    elements: dict
+    default: []
+    suboptions:
+      host:
+        description: Host name or IP address to connect to.
+        type: str
+        required: true
+      port:
+        description: TCP port (1-65535).
+        type: int
+        default: 443
+      server_name:
+        description:
+          - Name sent as SNI and checked against the certificate; defaults to O(endpoints[].host).
+            Set it when connecting by address to a name-based virtual host.
+        type: str
+      starttls:
+        description:
+          - Protocol spoken before the TLS handshake. V(postgres) sends the SSLRequest, V(smtp)
+            EHLO and STARTTLS, V(imap) STARTTLS, V(pop3) STLS, V(ftp) AUTH TLS.
+        type: str
+        choices: [postgres, smtp, imap, pop3, ftp]
+      name:
+        description: Display name of the target in results and findings; defaults to C(host:port).
+        type: str
+      timeout:
+        description: Seconds allowed for this endpoint; defaults to O(timeout).
+        type: float
+      expected_fingerprint:
+        description:
+          - SHA-256 fingerprint the leaf certificate must have (hex, colons optional); a different
+            one is critical (certificate pinning).
+        type: str
+  files:
+    description:
+      - Certificate files or glob patterns, such as C(/etc/letsencrypt/live/*/fullchain.pem).
+        PEM files are read whole (every certificate of a bundle is judged); other files are
+        read as DER.
+      - A path that does not exist, a pattern that matches nothing, or a file that holds no
+        certificate is a target with status V(error), severity critical.
+    type: list
+    elements: path
+    default: []
+  warning_days:
+    description:
+      - A certificate (any in the chain) with fewer days remaining than this is a warning.
+      - 25 by default, because certbot renews at 30 days left: under 25, several renewal
+        attempts have already failed.
+    type: float
+    default: 25
+  critical_days:
+    description:
+      - A certificate with fewer days remaining than this is critical (runbook, 7 days). Must not
+        exceed O(warning_days). An expired or not yet valid certificate is always critical.
+    type: float
+    default: 7
+  min_remaining_fraction:
+    description:
+      - Warn also when less than this share of a certificate's lifetime is left (0 to 1, such as
+        V(0.33)); suits short-lived certificates for which day thresholds do not fit (then set
+        O(warning_days) and O(critical_days) low).
+    type: float
+  critical_remaining_fraction:
+    description: Critical when less than this share of the lifetime is left; not above O(min_remaining_fraction).
+    type: float
+  verify_chain:
+    description: Validate endpoint chains up to a trusted root (system store or O(ca_path)).
+    type: bool
+    default: true
+  verify_hostname:
+    description: Check the server name (O(endpoints[].server_name) or host) against the leaf's subject alternative names.
+    type: bool
+    default: true
+  verify_files:
+    description:
+      - Also validate each file as a chain (leaf first, then its issuers) against the trust
+        store, with completeness and order. Off by default, since CA bundles are not chains.
+    type: bool
+    default: false
+  ca_path:
+    description:
+      - A PEM bundle or a directory of PEM files to trust instead of the system store.
+    type: path
+  max_validity_days:
+    description: A leaf (non-CA) certificate whose total validity is longer than this is a warning (such as V(398)).
+    type: float
+  min_tls_version:
+    description: A negotiated TLS version below this is critical.
+    type: str
+    choices: [TLSv1, TLSv1.1, TLSv1.2, TLSv1.3]
+  concurrency:
+    description: Endpoints checked at the same time (1-256).
+    type: int
+    default: 16
+  timeout:
+    description: Seconds allowed for each endpoint, from DNS to the end of the handshake.
+    type: float
+    default: 10
+  total_timeout:
+    description:
+      - Seconds allowed for the whole call. An endpoint not done by then has status V(error) with
+        C(error_kind=timeout).
+    type: float
+    default: 300
+  unreachable_severity:
+    description: Severity of an endpoint that gives no certificate (DNS, connection, timeout or handshake error).
+    type: str
+    choices: [warning, critical]
+    default: critical
+  fail_on:
+    description:
+      - Fail the task when a finding reaches this severity; V(never) only reports. The results
+        and findings are returned either way.
+    type: str
+    choices: [critical, warning, never]
+    default: critical
+extends_documentation_fragment:
+  - ansible.builtin.action_common_attributes
+  - stronghold.ops.findings
+attributes:
+  check_mode:
+    support: full
+    details: The module only reads; it runs the same in check mode.
+  diff_mode:
+    support: none
+  platform:
+    support: full
+    platforms: posix
+requirements:
+  - cryptography >= 43 (X.509 path validation with extension policies)
+notes:
+  - Revocation (CRL, OCSP) is not checked.
+  - On Python 3.10 to 3.12 the chain as sent is read through the private C(_sslobj) of the TLS
+    socket (Python 3.13 made it public); on older Pythons only the leaf is read, and the chain
+    checks then rely on the trust store.
+  - Thresholds compare strictly: with O(critical_days=7), 6.99 days left is critical, 7.0 is not.
+seealso:
+  - module: community.crypto.get_certificate
+    description: One host per task, no hostname check, skipped in check mode.
+  - module: community.crypto.x509_certificate_info
+    description: Details of one certificate file.
+"""
+
+EXAMPLES = r"""
+- name: Daily certificate expiry of the web front, the database and the mail relay
+  stronghold.ops.cert_check:
+    endpoints:
+      - {host: yourdomain.com, port: 443}
+      - {host: 127.0.0.1, port: 5432, starttls: postgres, server_name: db.yourdomain.com, name: postgres}
+      - {host: mail.yourdomain.com, port: 587, starttls: smtp}
+    files:
+      - /etc/letsencrypt/live/*/fullchain.pem
+    warning_days: 25
+    critical_days: 7
+    fail_on: never
+  register: certs
+
+- name: Short-lived certificates, judged by the share of their lifetime
+  stronghold.ops.cert_check:
+    endpoints:
+      - {host: api.internal.example, port: 8443}
+    ca_path: /etc/pki/internal-ca.pem
+    warning_days: 0
+    critical_days: 0
+    min_remaining_fraction: 0.33
+    critical_remaining_fraction: 0.1
+
+- name: Monthly full validation with policy checks and a pinned certificate
+  stronghold.ops.cert_check:
+    endpoints:
+      - host: yourdomain.com
+        expected_fingerprint: "9F:86:D0:81:88:4C:7D:65:9A:2F:EA:A0:C5:5A:D0:15:A3:BF:4F:1B:2B:0B:82:2C:D1:5D:6C:15:B0:F0:0A:08"
+    max_validity_days: 398
+    min_tls_version: TLSv1.2
+    fail_on: warning
+"""
+
+RETURN = r"""
+results:
+  description: One entry per endpoint and per file, endpoints first, in the order given.
+  returned: always
+  type: list
+  elements: dict
+  contains:
+    target:
+      description: Display name (O(endpoints[].name), C(host:port), or the file path).
+      type: str
+      sample: 127.0.0.1:443
+    kind:
+      description: V(endpoint) or V(file).
+      type: str
+      sample: endpoint
+    status:
+      description: V(ok), V(warning), V(critical), or V(error) when no certificate could be read.
+      type: str
+      sample: warning
+    severity:
+      description: Severity of the target's finding (for V(error), O(unreachable_severity) or critical for files).
+      type: str
+      sample: warning
+    reasons:
+      description: Every problem found, one line each; empty when ok.
+      type: list
+      elements: str
+      sample: ["certificate 1 (CN=Stronghold Intermediate) expires in 3.0 days (critical threshold 7 days)"]
+    error_kind:
+      description: V(dns), V(connect), V(timeout), V(handshake), V(verify) (chain not trusted or hostname refused), V(file) or V(parse); null otherwise.
+      type: str
+      sample: null
+    error:
+      description: The error message when status is V(error).
+      type: str
+      sample: null
+    days_remaining:
+      description: Days (float) until the first certificate of the chain expires; negative when expired.
+      type: float
+      sample: 3.02
+    not_after:
+      description: Expiry (ISO 8601, UTC) of the certificate that expires first.
+      type: str
+      sample: "2026-11-30T13:00:00Z"
+    expires_first:
+      description: Subject of the certificate that expires first.
+      type: str
+      sample: CN=Stronghold Intermediate
+    hostname:
+      description: Name checked against the leaf; null for files and when O(verify_hostname=false).
+      type: str
+      sample: www.example.test
+    hostname_match:
+      description: Whether the name matched the leaf's subject alternative names; null when not checked.
+      type: bool
+      sample: true
+    trusted:
+      description: Whether the chain leads to a trusted root; null when not checked.
+      type: bool
+      sample: true
+    chain_complete:
+      description: Whether every certificate's issuer was sent or is a trusted root; null when not checked.
+      type: bool
+      sample: true
+    chain_in_order:
+      description: Whether each certificate is followed by its issuer; null when not checked.
+      type: bool
+      sample: true
+    tls_version:
+      description: Negotiated TLS version (endpoints).
+      type: str
+      sample: TLSv1.3
+    cipher:
+      description: Negotiated cipher suite (endpoints).
+      type: str
+      sample: TLS_AES_256_GCM_SHA384
+    fingerprint_sha256:
+      description: SHA-256 fingerprint of the leaf (the first certificate of a file).
+      type: str
+      sample: "9F:86:D0:81:88:4C:7D:65:9A:2F:EA:A0:C5:5A:D0:15:A3:BF:4F:1B:2B:0B:82:2C:D1:5D:6C:15:B0:F0:0A:08"
+    duration_ms:
+      description: Time spent on this endpoint.
+      type: float
+      sample: 12.4
+    chain:
+      description:
+        - Each certificate as presented (leaf first) or as read from the file, with its subject,
+          issuer, serial, not_before, not_after, days_remaining, lifetime_days,
+          remaining_fraction, key (such as C(RSA 2048)), signature_algorithm, signature_hash,
+          self_signed, is_ca, dns_names, ip_addresses, fingerprint_sha256, severity and reasons.
+      type: list
+      elements: dict
+      sample:
+        - subject: CN=www.example.test
+          issuer: CN=Stronghold Intermediate
+          not_after: "2027-02-25T13:00:00Z"
+          days_remaining: 90.0
+          lifetime_days: 90.0
+          key: RSA 2048
+          signature_algorithm: sha256WithRSAEncryption
+          severity: ok
+          reasons: []
+summary:
+  description: Counts of targets by status, their total, the worst status and the fewest days remaining.
+  returned: always
+  type: dict
+  sample: {ok: 3, warning: 1, critical: 1, error: 1, total: 6, worst_status: error, min_days_remaining: 3.02}
+findings:
+  description: One finding per target (check C(certificates.endpoint) or C(certificates.file)), worst first.
+  returned: always
+  type: list
+  elements: dict
+  sample:
+    - check: certificates.endpoint
+      target: 127.0.0.1:18444
+      severity: critical
+      summary: "critical: leaf expires in 4.9 days (critical threshold 7 days)"
+      details: {days_remaining: 4.9, not_after: "2026-12-02T10:00:00Z", status: critical}
+worst_severity:
+  description: Worst severity of RV(findings).
+  returned: always
+  type: str
+  sample: critical
+"""
+
+import queue
+import threading
+import time
+import traceback
+
+from ansible.module_utils.basic import AnsibleModule, missing_required_lib
+
+from ansible_collections.stronghold.ops.plugins.module_utils._findings import (
+    make_finding,
+    severity_at_least,
+    sort_findings,
+    worst_severity,
+)
+from ansible_collections.stronghold.ops.plugins.module_utils._tls import (
+    CRYPTOGRAPHY_ERROR,
+    HAS_CRYPTOGRAPHY,
+    FetchError,
+    check_thresholds,
+    error_result,
+    expand_files,
+    fetch_endpoint,
+    judge_chain,
+    load_der_chain,
+    load_trust_anchors,
+    normalize_fingerprint,
+    read_certificate_file,
+    summarize,
+    summary_line,
+    utcnow,
+)
+
+ENDPOINT_OPTIONS = {
+    "host": {"type": "str", "required": True},
+    "port": {"type": "int", "default": 443},
+    "server_name": {"type": "str"},
+    "starttls": {"type": "str", "choices": ["postgres", "smtp", "imap", "pop3", "ftp"]},
+    "name": {"type": "str"},
+    "timeout": {"type": "float"},
+    "expected_fingerprint": {"type": "str"},
+}
+
+
+class CertCheck:
+    def __init__(self, module):
+        self.module = module
+        self.p = module.params
+        self.now = utcnow()
+        self.options = {
+            "warning_days": self.p["warning_days"],
+            "critical_days": self.p["critical_days"],
+            "min_remaining_fraction": self.p["min_remaining_fraction"],
+            "critical_remaining_fraction": self.p["critical_remaining_fraction"],
+            "max_validity_days": self.p["max_validity_days"],
+            "min_tls_version": self.p["min_tls_version"],
+        }
+        self.anchors = []
+        self.anchor_subjects = set()
+
+    def validate(self):
+        p = self.p
+        if not p["endpoints"] and not p["files"]:
+            self.module.fail_json(msg="nothing to check: give endpoints, files, or both")
+        message = check_thresholds(p["warning_days"], p["critical_days"], p["min_remaining_fraction"], p["critical_remaining_fraction"])
+        if message:
+            self.module.fail_json(msg=message)
+        for name in ("timeout", "total_timeout"):
+            if p[name] <= 0:
+                self.module.fail_json(msg="%s must be a positive number of seconds, got %s" % (name, p[name]))
+        if not 1 <= p["concurrency"] <= 256:
+            self.module.fail_json(msg="concurrency must be between 1 and 256, got %d" % p["concurrency"])
+        if p["max_validity_days"] is not None and p["max_validity_days"] <= 0:
+            self.module.fail_json(msg="max_validity_days must be a positive number of days, got %s" % p["max_validity_days"])
+        for index, endpoint in enumerate(p["endpoints"]):
+            where = "endpoints[%d] (%s)" % (index, endpoint["host"])
+            if not endpoint["host"].strip():
+                self.module.fail_json(msg="endpoints[%d]: host is empty" % index)
+            if not 1 <= endpoint["port"] <= 65535:
+                self.module.fail_json(msg="%s: port %d is out of range 1-65535" % (where, endpoint["port"]))
+            if endpoint["timeout"] is not None and endpoint["timeout"] <= 0:
+                self.module.fail_json(msg="%s: timeout must be a positive number of seconds, got %s" % (where, endpoint["timeout"]))
+            if endpoint["expected_fingerprint"] is not None:
+                normal = normalize_fingerprint(endpoint["expected_fingerprint"])
+                if normal is None:
+                    self.module.fail_json(msg="%s: expected_fingerprint must be a SHA-256 fingerprint (64 hex digits, colons optional), got %r" % (
+                        where, endpoint["expected_fingerprint"]))
+                endpoint["expected_fingerprint"] = normal
+        if p["ca_path"] is not None:
+            try:
+                self.anchors, dummy = load_trust_anchors(p["ca_path"])
+            except (OSError, ValueError) as exc:
+                self.module.fail_json(msg="ca_path %s cannot be read: %s" % (p["ca_path"], exc))
+            if not self.anchors:
+                self.module.fail_json(msg="ca_path %s holds no certificate" % p["ca_path"])
+        elif p["verify_chain"] or p["verify_files"]:
+            try:
+                self.anchors, dummy = load_trust_anchors(None)
+            except (OSError, ValueError) as exc:
+                self.module.warn("the system trust store cannot be read: %s" % exc)
+        self.anchor_subjects = set(a.subject.rfc4514_string() for a in self.anchors)
+
+    # --- endpoints -----------------------------------------------------------------------
+    def endpoint_target(self, endpoint):
+        return endpoint["name"] or "%s:%d" % (endpoint["host"], endpoint["port"])
+
+    def check_endpoint(self, endpoint, total_deadline):
+        started = time.monotonic()
+        own = endpoint["timeout"] or self.p["timeout"]
+        deadline = min(started + own, total_deadline)
+        hostname = (endpoint["server_name"] or endpoint["host"]) if self.p["verify_hostname"] else None
+        try:
+            fetched = fetch_endpoint(endpoint["host"], endpoint["port"], endpoint["server_name"], endpoint["starttls"], deadline)
+        except FetchError as exc:
+            message = exc.message
+            if exc.kind == "timeout" and deadline == total_deadline and started + own > total_deadline:
+                message += " (total_timeout reached)"
+            result = error_result(exc.kind, message, self.p["unreachable_severity"])
+            result.update(tls_version=None, cipher=None, address=None)
+        else:
+            try:
+                certs = load_der_chain(fetched["der"])
+            except ValueError as exc:
+                result = error_result("handshake", "the server sent a certificate that cannot be parsed: %s" % exc, self.p["unreachable_severity"])
+            else:
+                result = judge_chain(certs, self.options, self.now, anchors=self.anchors, anchor_subjects=self.anchor_subjects,
+                                     hostname=hostname, verify=self.p["verify_chain"], check_order=True,
+                                     expected_fingerprint=endpoint["expected_fingerprint"], tls_version=fetched["tls_version"])
+                result["error"] = None
+            result.update(tls_version=fetched["tls_version"], cipher=fetched["cipher"], address=fetched["address"])
+        result.update(target=self.endpoint_target(endpoint), kind="endpoint", host=endpoint["host"], port=endpoint["port"],
+                      server_name=endpoint["server_name"], starttls=endpoint["starttls"], path=None,
+                      duration_ms=round((time.monotonic() - started) * 1000.0, 1))
+        result.setdefault("hostname", hostname)
+        return result
+
+    def check_endpoints(self):
+        endpoints = self.p["endpoints"]
+        if not endpoints:
+            return []
+        total_deadline = time.monotonic() + self.p["total_timeout"]
+        todo = queue.Queue()
+        for index, endpoint in enumerate(endpoints):
+            todo.put((index, endpoint))
+        done = queue.Queue()
+
+        def worker():
+            while True:
+                try:
+                    index, endpoint = todo.get_nowait()
+                except queue.Empty:
+                    return
+                if time.monotonic() >= total_deadline:
+                    result = None
+                else:
+                    try:
+                        result = self.check_endpoint(endpoint, total_deadline)
+                    except Exception:  # pylint: disable=broad-exception-caught
+                        # A bug in one endpoint's check must not lose the others' results.
+                        result = error_result("handshake", "unexpected error: %s" % traceback.format_exc().splitlines()[-1],
+                                              self.p["unreachable_severity"])
+                done.put((index, result))
+
+        # Daemon threads: a name lookup that never returns cannot keep the module alive past total_timeout.
+        for dummy in range(min(self.p["concurrency"], len(endpoints))):
+            threading.Thread(target=worker, daemon=True).start()
+        results = [None] * len(endpoints)
+        received = 0
+        while received < len(endpoints):
+            try:
+                index, result = done.get(timeout=max(total_deadline - time.monotonic(), 0) + 1.0)
+            except queue.Empty:
+                break
+            results[index] = result
+            received += 1
+        for index, endpoint in enumerate(endpoints):
+            if results[index] is None:
+                result = error_result("timeout", "not checked within total_timeout (%ss)" % self.p["total_timeout"], self.p["unreachable_severity"])
+                result.update(target=self.endpoint_target(endpoint), kind="endpoint", host=endpoint["host"], port=endpoint["port"],
+                              server_name=endpoint["server_name"], starttls=endpoint["starttls"], path=None, duration_ms=None,
+                              tls_version=None, cipher=None, address=None, hostname=None)
+                results[index] = result
+        return results
+
+    # --- files ---------------------------------------------------------------------------
+    def check_files(self):
+        results = []
+        for pattern, path in expand_files(self.p["files"]):
+            if path is None:
+                result = error_result("file", "no file matches %s" % pattern, "critical")
+            else:
+                try:
+                    certs, form = read_certificate_file(path)
+                except OSError as exc:
+                    result = error_result("file", "cannot read %s: %s" % (path, getattr(exc, "strerror", None) or exc), "critical")
+                except ValueError as exc:
+                    result = error_result("parse", str(exc), "critical")
+                else:
+                    result = judge_chain(certs, self.options, self.now, anchors=self.anchors, anchor_subjects=self.anchor_subjects,
+                                         hostname=None, verify=self.p["verify_files"], check_order=self.p["verify_files"])
+                    result.update(error=None, format=form, certificates=len(certs))
+            result.update(target=path or pattern, kind="file", path=path, pattern=pattern, tls_version=None, cipher=None)
+            result.setdefault("hostname", None)
+            results.append(result)
+        return results
+
+    def run(self):
+        self.validate()
+        results = self.check_endpoints() + self.check_files()
+        findings = []
+        for result in results:
+            details = {
+                "status": result["status"],
+                "days_remaining": result["days_remaining"],
+                "not_after": result["not_after"],
+                "expires_first": result["expires_first"],
+                "error_kind": result["error_kind"],
+                "reasons": result["reasons"],
+                "hostname_match": result["hostname_match"],
+                "trusted": result["trusted"],
+                "fingerprint_sha256": result["fingerprint_sha256"],
+            }
+            check = "certificates.%s" % result["kind"]
+            findings.append(make_finding(check, result["target"], result["severity"], summary_line(result), details))
+        findings = sort_findings(findings)
+        worst = worst_severity(findings)
+        output = {
+            "changed": False,
+            "results": results,
+            "summary": summarize(results),
+            "findings": findings,
+            "worst_severity": worst,
+        }
+        if severity_at_least(worst, self.p["fail_on"]):
+            bad = [f for f in findings if severity_at_least(f["severity"], self.p["fail_on"])]
+            self.module.fail_json(msg="%d certificate target(s) at %s or worse: %s" % (
+                len(bad), self.p["fail_on"], "; ".join("%s: %s" % (f["target"], f["summary"]) for f in bad[:5])), **output)
+        self.module.exit_json(**output)
+
+
+def main():
+    module = AnsibleModule(
+        argument_spec={
+            "endpoints": {"type": "list", "elements": "dict", "default": [], "options": ENDPOINT_OPTIONS},
+            "files": {"type": "list", "elements": "path", "default": []},
+            "warning_days": {"type": "float", "default": 25},
+            "critical_days": {"type": "float", "default": 7},
+            "min_remaining_fraction": {"type": "float"},
+            "critical_remaining_fraction": {"type": "float"},
+            "verify_chain": {"type": "bool", "default": True},
+            "verify_hostname": {"type": "bool", "default": True},
+            "verify_files": {"type": "bool", "default": False},
+            "ca_path": {"type": "path"},
+            "max_validity_days": {"type": "float"},
+            "min_tls_version": {"type": "str", "choices": ["TLSv1", "TLSv1.1", "TLSv1.2", "TLSv1.3"]},
+            "concurrency": {"type": "int", "default": 16},
+            "timeout": {"type": "float", "default": 10},
+            "total_timeout": {"type": "float", "default": 300},
+            "unreachable_severity": {"type": "str", "choices": ["warning", "critical"], "default": "critical"},
+            "fail_on": {"type": "str", "choices": ["critical", "warning", "never"], "default": "critical"},
+        },
+        supports_check_mode=True,
+    )
+    if not HAS_CRYPTOGRAPHY:
+        module.fail_json(msg=missing_required_lib("cryptography"), exception=str(CRYPTOGRAPHY_ERROR))
+    CertCheck(module).run()
+
+
+if __name__ == "__main__":
+    main()
