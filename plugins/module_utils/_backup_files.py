@@ -604,7 +604,7 @@ def verify_stream(path, fmt="auto", sidecar=True, pg_restore=None, timeout=None,
     checks.append(sidecar_check)
     result["sidecar_sha256"] = expected
 
-    if detected == "plain" or (read_error is None and kind == "empty" and fmt != "custom"):
+    if detected == "plain":
         started = time.monotonic()
         if gz is not None:
             head = bytes(gz.head)
