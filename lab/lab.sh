@@ -74,10 +74,14 @@ cmd_status() {
     st docker "$eng via $LAB_DOCKER_SOCK" docker_answers "$LAB_DOCKER_SOCK"
     local svc state
     for svc in web worker; do
-        state=$(dk inspect -f '{{.State.Status}}/{{if .State.Health}}{{.State.Health.Status}}{{end}}' \
-            "$LAB_COMPOSE_PROJECT-$svc-1" 2>/dev/null || true)
+        # By Compose's labels, not by name: a start-first deploy leaves web-2, web-3, ...
+        state=$(dk ps -a -q --filter "label=com.docker.compose.project=$LAB_COMPOSE_PROJECT" \
+            --filter "label=com.docker.compose.service=$svc" 2>/dev/null \
+            | xargs -r env DOCKER_HOST="unix://$LAB_DOCKER_SOCK" docker inspect \
+                -f '{{.Name}} {{.State.Status}}/{{if .State.Health}}{{.State.Health.Status}}{{end}}' 2>/dev/null \
+            | sed 's#^/##' | paste -sd, - || true)
         state=${state:-missing}
-        st "$svc" "container $LAB_COMPOSE_PROJECT-$svc-1: $state" test "$state" = running/healthy
+        st "$svc" "container(s) $state" sh -c 'case "$1" in missing|*,*) exit 1;; *" running/healthy") exit 0;; *) exit 1;; esac' sh "$state"
     done
     local code tag="?"
     code=$(app_health_code)

@@ -1,17 +1,42 @@
 #!/bin/sh
 # Container entrypoint: `web` migrates then serves with gunicorn; `worker` runs the
-# balance loop; anything else is executed as given (e.g. `python manage.py ...`).
+# balance loop; `healthcheck` asks this container's own gunicorn; anything else is executed
+# as given (e.g. `python manage.py ...`).
+#
+# gunicorn listens on APP_BIND (host networking: the host's 127.0.0.1:18000) with SO_REUSEPORT,
+# so a new release can start beside the running one (compose_rollback strategy start_first).
+# It also listens on an address of its own, 127.A.B.C on the same port with A.B.C drawn at
+# start (all of 127.0.0.0/8 is loopback), written to /tmp/health-addr: the healthcheck asks
+# that address, so it never gets its answer from the other release. (A Unix socket cannot be
+# used: gunicorn sets SO_REUSEPORT on every listener and Unix sockets refuse it.)
 set -eu
 cd /app
+HEALTH_ADDR_FILE=/tmp/health-addr
+byte() { od -An -N1 -tu1 /dev/urandom | tr -d ' '; }
 case "${1:-web}" in
     web)
         echo "entrypoint: applying migrations"
         python manage.py migrate --noinput
-        echo "entrypoint: starting gunicorn on ${APP_BIND:-127.0.0.1:18000}"
+        bind="${APP_BIND:-127.0.0.1:18000}"
+        own="127.$(( $(byte) % 254 + 1 )).$(byte).$(( $(byte) % 254 + 1 )):${bind##*:}"
+        echo "$own" >"$HEALTH_ADDR_FILE"
+        echo "entrypoint: starting gunicorn on $bind (reuse-port) and on $own (this container's own)"
         exec gunicorn financial_stronghold.wsgi:application \
-            --bind "${APP_BIND:-127.0.0.1:18000}" \
+            --bind "$bind" --bind "$own" --reuse-port \
             --workers "${GUNICORN_WORKERS:-2}" --timeout 60 \
             --access-logfile - --error-logfile -
+        ;;
+    healthcheck)
+        exec python - "$(cat "$HEALTH_ADDR_FILE")" "${2:-/api/v1/health/}" <<'PY'
+import http.client
+import sys
+
+host, port = sys.argv[1].rsplit(":", 1)
+connection = http.client.HTTPConnection(host, int(port), timeout=4)
+# Django's ALLOWED_HOSTS knows 127.0.0.1, not the container's own address.
+connection.request("GET", sys.argv[2], headers={"Host": "127.0.0.1"})
+sys.exit(0 if connection.getresponse().status == 200 else 1)
+PY
         ;;
     worker)
         exec python manage.py recompute_balances --loop --interval "${WORKER_INTERVAL:-30}"

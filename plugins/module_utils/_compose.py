@@ -89,7 +89,7 @@ class Compose:
         if check and rc != 0:
             # Compose prints progress lines first and the reason last.
             lines = [line.strip() for line in err.splitlines() if line.strip()]
-            verb = [a for a in argv if a in ("up", "config", "ps", "inspect", "pull", "version")][:1]
+            verb = [a for a in argv if a in ("up", "config", "ps", "inspect", "pull", "version", "stop", "rm")][:1]
             message = "%s %s failed (rc %d): %s" % (" ".join(argv[:2]), " ".join(verb), rc, lines[-1] if lines else "no output")
             raise ComposeError(message, command=argv, rc=rc, stderr=err)
         return rc, out, err
@@ -169,11 +169,23 @@ class Compose:
         self.run([self.docker, "pull", reference])
 
     # --- act -------------------------------------------------------------------------------
-    def up(self, services, override_path):
+    def up(self, services, override_path, scale=None, no_recreate=False):
         # --no-deps: only the named services; --pull never: the images were checked present;
         # --no-build: a rollback never builds. Never `down`, never `-v`.
+        # scale + no_recreate (start-first): the running containers are kept as they are and new
+        # ones are created from the override until each service has `scale` containers.
+        extra = ["--no-recreate"] if no_recreate else []
+        for service, count in sorted((scale or {}).items()):
+            extra += ["--scale", "%s=%d" % (service, count)]
         self.run(self.project_args([override_path]) + ["up", "-d", "--no-deps", "--pull", "never", "--no-build"]
-                 + list(services))
+                 + extra + list(services))
+
+    def remove_containers(self, ids):
+        """Stop (each container's own stop timeout, as Compose set it from stop_grace_period),
+        then remove; never volumes."""
+        if ids:
+            self.run([self.docker, "container", "stop"] + list(ids))
+            self.run([self.docker, "container", "rm"] + list(ids))
 
 
 def parse_ps(stdout):

@@ -30,6 +30,11 @@ description:
     the first unhealthy probe), then checks O(health_url), then verifies that every container
     runs the target image id. When that fails, O(on_failure=restore) puts the previous images
     back and checks health again; RV(recovered) and RV(rollback_failed) say plainly what happened.
+  - O(strategy=start_first) keeps the application serving during the change. The target
+    containers start beside the running ones (C(up --no-recreate --scale)), and the running
+    containers are stopped only when the new ones are healthy. A target that never becomes
+    healthy is removed before it takes over, so the previous release serves throughout. After
+    the old containers stop, the full health gate runs as with V(recreate).
 extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
 attributes:
@@ -164,6 +169,26 @@ options:
     type: str
     choices: [restore, leave]
     default: restore
+  strategy:
+    description:
+      - V(recreate) (the default) stops each changed container and starts its replacement, as
+        C(docker compose up) does; the service is unavailable while the new container starts.
+      - V(start_first) starts the target containers beside the running ones (twice the
+        containers for a moment), waits until the new ones are healthy (Docker healthcheck), then
+        stops and removes the old ones and runs the full health gate. A target that does not
+        become healthy is stopped and removed while the previous containers keep serving; then
+        O(on_failure) does not apply, since nothing was replaced. After the old containers
+        stopped, a failed gate is handled by O(on_failure) as with V(recreate).
+      - V(start_first) needs services that can run two containers at once. A service with
+        C(container_name) or a fixed published host port is refused before anything changes.
+        Under host networking the application must bind its port with C(SO_REUSEPORT)
+        (C(gunicorn --reuse-port)); otherwise the new container cannot listen, turns unhealthy
+        and is removed, and the old one keeps serving. Its Docker healthcheck must ask the
+        container's own server, not the shared port, or it may see the old release's answer.
+        For a moment both releases answer requests, as behind any rolling update.
+    type: str
+    choices: [recreate, start_first]
+    default: recreate
 notes:
   - The pinned override exists only while the module runs. A plain C(docker compose up -d) run
     by hand afterwards starts what the Compose files and env files name; keep the env file's tag
@@ -190,6 +215,13 @@ EXAMPLES = r"""
     files: [docker-compose.production.yml]
     health_url: http://127.0.0.1:8000/api/v1/health/
   register: rollback
+
+- name: Roll back without downtime (the new containers start before the old ones stop)
+  stronghold.ops.compose_rollback:
+    project_src: /opt/financial-stronghold
+    files: [docker-compose.production.yml]
+    strategy: start_first
+    health_url: http://127.0.0.1:8000/api/v1/health/
 
 - name: No history yet - follow the runbook's convention explicitly
   stronghold.ops.compose_rollback:
@@ -291,6 +323,19 @@ history_path:
   returned: always
   type: str
   sample: /opt/financial-stronghold/.stronghold/releases.json
+strategy:
+  description: The strategy used (O(strategy)).
+  returned: always
+  type: str
+  sample: start_first
+stopped_previous:
+  description:
+    - Whether the previous containers of the changed services were stopped. Always V(true) for
+      a change with V(recreate) (they stop before their replacements start). With
+      V(start_first), V(true) once the target took over, V(false) when it never did.
+  returned: when a change was applied
+  type: bool
+  sample: false
 compose_version:
   description: Version of Compose used.
   returned: always
@@ -410,6 +455,7 @@ class Rollback:
     # --- observe ---------------------------------------------------------------------------
     def observe(self):
         config = self.compose.config()
+        self.config_services = config.get("services") or {}
         self.project = self.p["project_name"] or config.get("name")
         if not self.compose.project_name:
             self.compose.project_name = self.project
@@ -520,20 +566,21 @@ class Rollback:
         return target, release
 
     # --- act -------------------------------------------------------------------------------
-    def apply(self, images, services):
-        """Recreate `services` with `images` (service -> image id) pinned in an override."""
+    def apply(self, images, services, scale=None, no_recreate=False):
+        """Recreate `services` with `images` (service -> image id) pinned in an override (or,
+        with `scale` and `no_recreate`, add containers beside the running ones)."""
         directory = os.path.dirname(self.history_path)
         os.makedirs(directory, mode=0o750, exist_ok=True)
         fd, override = tempfile.mkstemp(prefix="override-", suffix=".json", dir=directory)
         try:
             with os.fdopen(fd, "w", encoding="utf-8") as handle:
                 json.dump({"services": dict((s, {"image": images[s], "pull_policy": "never"}) for s in services)}, handle)
-            self.compose.up(services, override)
+            self.compose.up(services, override, scale=scale, no_recreate=no_recreate)
         finally:
             os.unlink(override)
 
-    def wait_containers(self, expected):
-        """Wait until every container of the services runs its expected image and is healthy."""
+    def wait_containers(self, expected, only_ids=None):
+        """Wait until every container of the services (or only those of `only_ids`) runs and is healthy."""
         p = self.p
         start = time.monotonic()
         attempts = 0
@@ -542,7 +589,8 @@ class Rollback:
             attempts += 1
             containers = [container_summary(c) for c in self.compose.inspect_containers(
                 [c["ID"] for c in self.compose.ps()])]
-            members = [c for c in containers if c["service"] in expected and not c["oneoff"]]
+            members = [c for c in containers if c["service"] in expected and not c["oneoff"]
+                       and (only_ids is None or c["id"] in only_ids)]
             problems = []
             for service in expected:
                 if not any(c["service"] == service for c in members):
@@ -579,6 +627,58 @@ class Rollback:
                 return summary
             # A short poll: the gate returns soon after Docker reports healthy (bench/compose_rollback.py).
             time.sleep(0.25)
+
+    def start_first_problems(self, services):
+        """Why `services` cannot run two containers at once, before anything changes."""
+        problems = []
+        for service in services:
+            config = self.config_services.get(service) or {}
+            if config.get("container_name"):
+                problems.append("%s sets container_name %s" % (service, config["container_name"]))
+            fixed = [str(port.get("published")) for port in config.get("ports") or []
+                     if isinstance(port, dict) and port.get("published") not in (None, "", "0", 0)]
+            if fixed:
+                problems.append("%s publishes fixed host port(s) %s" % (service, ", ".join(fixed)))
+        return problems
+
+    def service_containers(self, services):
+        """service -> ids of its containers (one-off runs excluded), from `compose ps`."""
+        found = dict((s, []) for s in services)
+        for container in self.compose.inspect_containers([c["ID"] for c in self.compose.ps()]):
+            summary = container_summary(container)
+            if summary["service"] in found and not summary["oneoff"]:
+                found[summary["service"]].append(summary["id"])
+        return found
+
+    def start_first(self, ids, services):
+        """Start the target beside the running containers; when the new ones are healthy, stop
+        and remove the old ones. Returns (took_over, health, reason). When the target does not
+        become healthy, its containers are removed and the old ones never stopped serving."""
+        before = dict((s, [c["id"] for c in self.containers if c["service"] == s]) for s in services)
+        scale = dict((s, 2 * len(before[s])) for s in services if before[s])
+        new = []
+        try:
+            self.apply(ids, services, scale=scale, no_recreate=True)
+            now = self.service_containers(services)
+            new = [i for s in services for i in now[s] if i not in before[s]]
+            self.actions.append("started %s with the target images beside the running containers" % ", ".join(services))
+            health = self.wait_containers(services, only_ids=new)
+        except Exception as exc:  # compose up failed, or the engine misbehaved while we looked
+            health = {"status": "failed", "reason": str(exc)}
+        if health["status"] == "healthy":
+            old = [i for s in services for i in before[s]]
+            self.compose.remove_containers(old)
+            if old:
+                self.actions.append("new containers healthy; stopped and removed the previous containers %s" % ", ".join(old))
+            return True, health, None
+        reason = health["reason"]
+        # Whatever was started beside the old containers goes; the old ones kept serving.
+        now = self.service_containers(services)
+        started = [i for s in services for i in now[s] if i not in before[s]]
+        self.compose.remove_containers(started)
+        self.actions.append("target unhealthy (%s); removed the new containers %s, the previous ones kept serving" % (
+            reason, ", ".join(started) or "(none left)"))
+        return False, health, reason
 
     def check_http(self):
         p = self.p
@@ -642,6 +742,7 @@ class Rollback:
     def run(self):
         self.validate()
         result = {"changed": False, "recovered": False, "rollback_failed": False, "actions": self.actions,
+                  "strategy": self.p["strategy"],
                   "history_path": self.history_path, "from": {}, "to": {}, "changed_services": [],
                   "from_release": None, "to_release": None}
         try:
@@ -715,21 +816,39 @@ class Rollback:
         if not changed_services:
             self.actions.append("every service already runs the target image")
             self.module.exit_json(**result)
+        start_first = self.p["strategy"] == "start_first"
+        if start_first:
+            problems = self.start_first_problems(changed_services)
+            if problems:
+                raise Failure("strategy start_first needs services that can run two containers at once: %s; "
+                              "use strategy recreate for them" % "; ".join(problems))
         result["changed"] = True
         if self.module.check_mode:
-            self.actions.append("would recreate %s" % ", ".join(changed_services))
+            self.actions.append(("would start %s beside the running containers, then stop the old ones"
+                                 if start_first else "would recreate %s") % ", ".join(changed_services))
             self.module.exit_json(**result)
 
         ids = dict((s, target[s]["image_id"]) for s in self.services)
-        try:
-            self.apply(ids, changed_services)
-        except ComposeError as exc:
-            # Compose may have recreated some containers before it gave up (a dependency that
-            # never became healthy): the previous state must come back like after a failed gate.
-            healthy, health, reason = False, {"status": "failed", "reason": str(exc)}, "compose up failed: %s" % exc
-        else:
-            self.actions.append("recreated %s with the target images" % ", ".join(changed_services))
+        result["stopped_previous"] = True
+        if start_first:
+            try:
+                took_over, health, reason = self.start_first(ids, changed_services)
+            except ComposeError as exc:
+                self.module.fail_json(msg="strategy start_first: %s; the containers of %s may need a look" % (
+                    exc, ", ".join(changed_services)), **result)
+            if not took_over:
+                return self.kept_serving(history, new_entry, target, changed_services, current_ids, health, reason, result)
             healthy, health, reason = self.gate(ids)
+        else:
+            try:
+                self.apply(ids, changed_services)
+            except ComposeError as exc:
+                # Compose may have recreated some containers before it gave up (a dependency that
+                # never became healthy): the previous state must come back like after a failed gate.
+                healthy, health, reason = False, {"status": "failed", "reason": str(exc)}, "compose up failed: %s" % exc
+            else:
+                self.actions.append("recreated %s with the target images" % ", ".join(changed_services))
+                healthy, health, reason = self.gate(ids)
         result["health"] = health
         if healthy:
             self.actions.append("healthy: containers%s, image ids verified" % (", http %s" % health["http"]["status"] if "http" in health else ""))
@@ -770,6 +889,23 @@ class Rollback:
         result["history"] = self.summary(history)
         self.module.fail_json(msg="target unhealthy (%s); left as it is (on_failure: %s)" % (
             reason, self.p["on_failure"] if restorable else "nothing to restore"), **result)
+
+    def kept_serving(self, history, new_entry, target, changed_services, current_ids, health, reason, result):
+        """start_first: the target never took over; confirm that the previous containers are
+        healthy and say so."""
+        result.update(health=health, rollback_failed=True, stopped_previous=False)
+        back, restore_health, restore_reason = self.gate(dict((s, current_ids[s]) for s in self.services if current_ids.get(s)))
+        result["restore_health"] = restore_health
+        result["recovered"] = back
+        self.record_unhealthy(history, new_entry)
+        result["history"] = self.summary(history)
+        what = "%s of %s was unhealthy (%s)" % ("deploy" if self.p["state"] == "deployed" else "rollback", ", ".join(
+            "%s=%s" % (s, target[s]["reference"] or target[s]["image_id"]) for s in changed_services), reason)
+        if back:
+            self.module.fail_json(msg="%s; its containers were removed before they took over: the previous images served "
+                                  "throughout and are healthy" % what, **result)
+        self.module.fail_json(msg="%s; its containers were removed before they took over, but the previous images are not "
+                              "healthy either (%s)" % (what, restore_reason), **result)
 
     def record_unhealthy(self, history, entry):
         """Keep the failed deploy in the history for the record, after the restore: a disk too
@@ -815,6 +951,7 @@ def main():
             "health_request_timeout": {"type": "float", "default": 5},
             "health_validate_certs": {"type": "bool", "default": True},
             "on_failure": {"type": "str", "choices": ["restore", "leave"], "default": "restore"},
+            "strategy": {"type": "str", "choices": ["recreate", "start_first"], "default": "recreate"},
         },
         mutually_exclusive=[["release", "images"]],
         supports_check_mode=True,
