@@ -227,9 +227,22 @@ def _issued_by(cert, issuer):
         return False
     try:
         cert.verify_directly_issued_by(issuer)
-    except (ValueError, TypeError, InvalidSignature, UnsupportedAlgorithm):
+    except InvalidSignature:
         return False
+    except (ValueError, TypeError, UnsupportedAlgorithm):
+        # cryptography checks no MD5/SHA-1 signature ("Unsupported signature algorithm"): the
+        # weak signature is its own reason; for the chain's shape, the names and key ids decide.
+        return _key_ids_match(cert, issuer)
     return True
+
+
+def _key_ids_match(cert, issuer):
+    try:
+        aki = cert.extensions.get_extension_for_oid(ExtensionOID.AUTHORITY_KEY_IDENTIFIER).value.key_identifier
+        ski = issuer.extensions.get_extension_for_oid(ExtensionOID.SUBJECT_KEY_IDENTIFIER).value.digest
+    except x509.ExtensionNotFound:
+        return True
+    return aki is None or aki == ski
 
 
 def describe_certificate(cert, now):
@@ -733,7 +746,10 @@ def judge_chain(certs, options, now, anchors=None, anchor_subjects=None, hostnam
             severity = "critical"
             result["error_kind"] = "verify"
             result["verify_error"] = message
-            reasons.append("not trusted: %s" % message)
+            if leaf["self_signed"]:
+                reasons.append("not trusted: the certificate is self-signed and not in the trust store")
+            else:
+                reasons.append("not trusted: %s" % _shorten(message))
         elif message and host_ok is False and result["hostname_match"] is not False:
             severity = "critical"
             result["error_kind"] = "verify"
@@ -756,6 +772,11 @@ def judge_chain(certs, options, now, anchors=None, anchor_subjects=None, hostnam
     result["severity"] = severity
     result["reasons"] = reasons
     return result
+
+
+def _shorten(message, limit=200):
+    message = " ".join(str(message).split())
+    return message if len(message) <= limit else message[:limit - 3] + "..."
 
 
 def error_result(kind, message, severity):
