@@ -188,6 +188,20 @@ class Compose:
             self.run([self.docker, "container", "rm"] + list(ids))
 
 
+def start_first_problems(config_services, services):
+    """Why `services` (of `compose config`'s services) cannot run two containers at once."""
+    problems = []
+    for service in services:
+        config = config_services.get(service) or {}
+        if config.get("container_name"):
+            problems.append("%s sets container_name %s" % (service, config["container_name"]))
+        fixed = [str(port.get("published")) for port in config.get("ports") or []
+                 if isinstance(port, dict) and port.get("published") not in (None, "", "0", 0)]
+        if fixed:
+            problems.append("%s publishes fixed host port(s) %s" % (service, ", ".join(fixed)))
+    return problems
+
+
 def parse_ps(stdout):
     """Containers from `compose ps --format json`.
 

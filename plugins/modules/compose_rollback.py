@@ -360,6 +360,7 @@ from ansible_collections.stronghold.ops.plugins.module_utils._compose import (
     default_compose_files,
     files_hash,
     image_summary,
+    start_first_problems,
 )
 from ansible_collections.stronghold.ops.plugins.module_utils._http_probe import probe, status_accepted, valid_status_spec
 from ansible_collections.stronghold.ops.plugins.module_utils._releases import (
@@ -628,19 +629,6 @@ class Rollback:
             # A short poll: the gate returns soon after Docker reports healthy (bench/compose_rollback.py).
             time.sleep(0.25)
 
-    def start_first_problems(self, services):
-        """Why `services` cannot run two containers at once, before anything changes."""
-        problems = []
-        for service in services:
-            config = self.config_services.get(service) or {}
-            if config.get("container_name"):
-                problems.append("%s sets container_name %s" % (service, config["container_name"]))
-            fixed = [str(port.get("published")) for port in config.get("ports") or []
-                     if isinstance(port, dict) and port.get("published") not in (None, "", "0", 0)]
-            if fixed:
-                problems.append("%s publishes fixed host port(s) %s" % (service, ", ".join(fixed)))
-        return problems
-
     def service_containers(self, services):
         """service -> ids of its containers (one-off runs excluded), from `compose ps`."""
         found = dict((s, []) for s in services)
@@ -818,7 +806,7 @@ class Rollback:
             self.module.exit_json(**result)
         start_first = self.p["strategy"] == "start_first"
         if start_first:
-            problems = self.start_first_problems(changed_services)
+            problems = start_first_problems(self.config_services, changed_services)
             if problems:
                 raise Failure("strategy start_first needs services that can run two containers at once: %s; "
                               "use strategy recreate for them" % "; ".join(problems))

@@ -12,6 +12,7 @@ from ansible_collections.stronghold.ops.plugins.module_utils._compose import (
     interpolated_names,
     parse_ps,
     parse_version,
+    start_first_problems,
 )
 
 COMPOSE_TEXT = """
@@ -73,3 +74,33 @@ def test_detect_prefers_the_plugin_and_refuses_old_v2():
     runner, dummy = fake_runner({"docker compose version": (0, "Docker Compose version v2.10.0\n", "")})
     with pytest.raises(ComposeError, match="2.18.0 or later is needed"):
         Compose(runner, "/tmp", [], [], [], None, {}).detect()
+
+
+def test_start_first_problems_names_what_cannot_run_twice():
+    services = {
+        "web": {"image": "app:1", "network_mode": "host"},
+        "db": {"image": "pg", "container_name": "fixed-db"},
+        "api": {"image": "app:1", "ports": [{"target": 8000, "published": "18000", "protocol": "tcp"}]},
+        "ephemeral": {"image": "app:1", "ports": [{"target": 8000, "published": "", "protocol": "tcp"}]},
+    }
+    assert start_first_problems(services, ["web", "ephemeral"]) == []
+    assert start_first_problems(services, ["db", "api"]) == [
+        "db sets container_name fixed-db",
+        "api publishes fixed host port(s) 18000",
+    ]
+
+
+def test_up_start_first_keeps_running_containers_and_scales():
+    seen = []
+
+    def runner(argv, cwd, env):
+        seen.append(argv)
+        return 0, "", ""
+
+    compose = Compose(runner, "/srv/app", ["compose.yaml"], [], [], "app", {}, compose_command=["docker", "compose"])
+    compose.up(["web", "worker"], "/tmp/override.json", scale={"web": 2, "worker": 4}, no_recreate=True)
+    argv = seen[-1]
+    assert argv[argv.index("up"):] == ["up", "-d", "--no-deps", "--pull", "never", "--no-build", "--no-recreate",
+                                       "--scale", "web=2", "--scale", "worker=4", "web", "worker"]
+    compose.remove_containers(["abc", "def"])
+    assert seen[-2:] == [["docker", "container", "stop", "abc", "def"], ["docker", "container", "rm", "abc", "def"]]

@@ -28,7 +28,14 @@ def http(port):
         return exc.code, json.loads(exc.read())
 
 
-names = {"app": "%s-app-1" % project, "sidecar": "%s-sidecar-1" % project}
+def service_container(service):
+    """The service's container, by Compose's labels (a start-first change leaves app-2, app-3...)."""
+    ids = docker("ps", "--all", "--quiet", "--filter", "label=com.docker.compose.project=%s" % project,
+                 "--filter", "label=com.docker.compose.service=%s" % service).split()
+    return ids[0] if ids else "%s-%s-missing" % (project, service)
+
+
+names = {"app": service_container("app"), "sidecar": service_container("sidecar")}
 inspected = json.loads(docker("container", "inspect", names["app"], names["sidecar"]))
 result = {}
 for service, container in zip(("app", "sidecar"), inspected):

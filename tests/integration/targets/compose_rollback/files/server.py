@@ -3,11 +3,21 @@
 Serves GET /health on 127.0.0.1:$PORT: JSON {"version": $VERSION}, with status
 $HEALTH_STATUS (200 in the healthy images, 500 in crtest:bad). GET /slow answers 200 after
 4 s (a health URL that keeps a run, and so the project lock, busy for a while).
+
+Two releases can listen at once (compose_rollback strategy start_first): the shared
+127.0.0.1:$PORT is bound with SO_REUSEPORT, and each container also listens on an address of
+its own, 127.A.B.C:$PORT drawn at start (127.0.0.0/8 is loopback), written to /tmp/own-addr.
+`server.py --check` is the Docker healthcheck: it asks that own address, so it judges this
+container and never the other release.
 """
+import http.client
 import json
 import os
+import random
 import signal
+import socket
 import sys
+import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -38,8 +48,31 @@ class Handler(BaseHTTPRequestHandler):
         pass
 
 
+class SharedServer(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def server_bind(self):
+        self.socket.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+        super().server_bind()
+
+
+def check():
+    with open("/tmp/own-addr", encoding="ascii") as handle:
+        host = handle.read().strip()
+    connection = http.client.HTTPConnection(host, PORT, timeout=2)
+    connection.request("GET", "/health")
+    sys.exit(0 if connection.getresponse().status == 200 else 1)
+
+
+if sys.argv[1:] == ["--check"]:
+    check()
+
 # PID 1 in the container: without a handler SIGTERM would be ignored and every recreate
 # would wait for the stop timeout.
-signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
-ThreadingHTTPServer.daemon_threads = True
-ThreadingHTTPServer(("127.0.0.1", PORT), Handler).serve_forever()
+signal.signal(signal.SIGTERM, lambda *args: sys.exit(0))
+own = "127.%d.%d.%d" % (random.randint(1, 254), random.randint(0, 255), random.randint(1, 254))
+own_server = SharedServer((own, PORT), Handler)
+with open("/tmp/own-addr", "w", encoding="ascii") as out:
+    out.write(own)
+threading.Thread(target=own_server.serve_forever, daemon=True).start()
+SharedServer(("127.0.0.1", PORT), Handler).serve_forever()
