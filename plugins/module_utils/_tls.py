@@ -23,6 +23,7 @@ import socket
 import ssl
 import struct
 import time
+import warnings
 from datetime import datetime, timezone
 
 try:
@@ -352,7 +353,10 @@ def load_pem_file_certificates(path):
         if stop < 0:
             break
         try:
-            found.append(x509.load_pem_x509_certificate(data[start:stop + len(end)]))
+            with warnings.catch_warnings():
+                # System bundles hold old roots that newer cryptography warns about (negative serials).
+                warnings.simplefilter("ignore")
+                found.append(x509.load_pem_x509_certificate(data[start:stop + len(end)]))
         except ValueError:
             pass
         position = stop + len(end)

@@ -430,7 +430,7 @@ class CertCheck:
                 self.module.fail_json(msg="ca_path %s cannot be read: %s" % (p["ca_path"], exc))
             if not self.anchors:
                 self.module.fail_json(msg="ca_path %s holds no certificate" % p["ca_path"])
-        elif p["verify_chain"] or p["verify_files"]:
+        elif (p["verify_chain"] and p["endpoints"]) or (p["verify_files"] and p["files"]):
             try:
                 self.anchors, dummy = load_trust_anchors(None)
             except (OSError, ValueError) as exc:
