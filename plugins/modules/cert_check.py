@@ -315,10 +315,12 @@ results:
           severity: ok
           reasons: []
 summary:
-  description: Counts of targets by status, their total, the worst status and the fewest days remaining.
+  description:
+    - Counts of targets by status, their total, the worst status, the fewest days remaining, and
+      the time spent checking every target (C(duration_ms)).
   returned: always
   type: dict
-  sample: {ok: 3, warning: 1, critical: 1, error: 1, total: 6, worst_status: error, min_days_remaining: 3.02}
+  sample: {ok: 3, warning: 1, critical: 1, error: 1, total: 6, worst_status: error, min_days_remaining: 3.02, duration_ms: 412.6}
 findings:
   description: One finding per target (check C(certificates.endpoint) or C(certificates.file)), worst first.
   returned: always
@@ -543,7 +545,9 @@ class CertCheck:
 
     def run(self):
         self.validate()
+        started = time.monotonic()
         results = self.check_endpoints() + self.check_files()
+        duration_ms = round((time.monotonic() - started) * 1000.0, 1)
         findings = []
         for result in results:
             details = {
@@ -564,7 +568,7 @@ class CertCheck:
         output = {
             "changed": False,
             "results": results,
-            "summary": summarize(results),
+            "summary": dict(summarize(results), duration_ms=duration_ms),
             "findings": findings,
             "worst_severity": worst,
         }

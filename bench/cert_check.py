@@ -1,0 +1,341 @@
+#!/usr/bin/env python
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""cert_check versus community.crypto.get_certificate and a serial `openssl s_client` loop, 200 endpoints.
+
+The bench starts 200 TLS endpoints on 127.0.0.1:19000-19199, all served by one child process
+(asyncio, one listening socket per port). A throwaway PKI (cryptography, ECDSA P-256) signs one
+leaf per port (SAN localhost and 127.0.0.1) under an intermediate; the leaves expire 5 to 403
+days from now (port 19000 + i: 5 + 2i days), so every endpoint has its own expiry figure. The
+child process and the PKI directory are removed at the end, also on Ctrl-C or a failure.
+
+Three ways to get the days left on every endpoint, as a user would run them:
+
+  A. cert_check: `ansible-playbook` on a playbook (localhost, connection local, gather_facts off,
+     the repository's ansible.cfg) with ONE stronghold.ops.cert_check task over the 200
+     endpoints (server_name localhost, ca_path the bench's root, default concurrency 16), then a
+     debug task that shows {port: [not_after, days_remaining]}.
+  B. get_certificate: the same kind of playbook with community.crypto.get_certificate looped
+     over the 200 ports (200 module runs: the module takes one host), then a debug task that
+     computes the days left from each not_after with to_datetime, as the module's EXAMPLES do.
+  C. openssl: one bash loop, one endpoint after the other:
+     `openssl s_client -connect 127.0.0.1:PORT -servername localhost </dev/null | openssl x509
+     -noout -enddate`, and `date` to turn notAfter into seconds left.
+
+Each side runs --runs times (default 3), alternating A, B, C so machine noise hits all alike;
+the result is the ratio of the median wall times. The bench checks that the three report the
+same not_after for every port and days left that agree (within the time between the runs), and
+prints the module's own time (summary.duration_ms) and the ansible-playbook floor (a ping
+playbook) next to the wall times. Goals: A at least 50x faster than B and 10x faster than C.
+Nothing here asserts a time: the bench reports, in Markdown, and exits 0 when it could measure.
+
+    .venv/bin/python bench/cert_check.py [--runs 3] [--endpoints 200]
+    (after make venv collection-link)
+"""
+from __future__ import annotations
+
+import argparse
+import asyncio
+import datetime
+import ipaddress
+import json
+import os
+import shutil
+import signal
+import socket
+import ssl
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+from benchlib import timed_playbook
+
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+HOST, FIRST_PORT = "127.0.0.1", 19000
+DAY = datetime.timedelta(days=1)
+
+
+def log(message):
+    print(message, file=sys.stderr, flush=True)
+
+
+def terminate(signum, frame):
+    raise SystemExit(128 + signum)
+
+
+# --- the endpoints -----------------------------------------------------------------------
+
+def _name(common_name):
+    return x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name)])
+
+
+def _cert(subject, key, issuer, issuer_key, start, end, ca, sans=None):
+    builder = (x509.CertificateBuilder().subject_name(_name(subject)).issuer_name(_name(issuer))
+               .public_key(key.public_key()).serial_number(x509.random_serial_number())
+               .not_valid_before(start).not_valid_after(end)
+               .add_extension(x509.BasicConstraints(ca=ca, path_length=None), critical=True))
+    if ca:
+        builder = builder.add_extension(x509.KeyUsage(digital_signature=True, content_commitment=False, key_encipherment=False,
+                                                      data_encipherment=False, key_agreement=False, key_cert_sign=True,
+                                                      crl_sign=True, encipher_only=False, decipher_only=False), critical=True)
+    else:
+        builder = builder.add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
+        builder = builder.add_extension(x509.SubjectAlternativeName(sans), critical=False)
+    return builder.sign(issuer_key, hashes.SHA256())
+
+
+def make_pki(root_dir, count):
+    """ca.pem, and DIR/PORT.pem (leaf + intermediate) with DIR/leaf.key for each port."""
+    now = datetime.datetime.now(datetime.timezone.utc).replace(microsecond=0)
+    root_key, int_key, leaf_key = (ec.generate_private_key(ec.SECP256R1()) for dummy in range(3))
+    root = _cert("Bench Root", root_key, "Bench Root", root_key, now - 10 * DAY, now + 3650 * DAY, True)
+    inter = _cert("Bench Intermediate", int_key, "Bench Root", root_key, now - 10 * DAY, now + 1825 * DAY, True)
+    with open(os.path.join(root_dir, "ca.pem"), "wb") as handle:
+        handle.write(root.public_bytes(serialization.Encoding.PEM))
+    with open(os.path.join(root_dir, "leaf.key"), "wb") as handle:
+        handle.write(leaf_key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                            serialization.NoEncryption()))
+    sans = [x509.DNSName("localhost"), x509.IPAddress(ipaddress.ip_address(HOST))]
+    expected = {}
+    for i in range(count):
+        port = FIRST_PORT + i
+        leaf = _cert("localhost", leaf_key, "Bench Intermediate", int_key, now - DAY, now + (5 + 2 * i) * DAY, False, sans)
+        with open(os.path.join(root_dir, "%d.pem" % port), "wb") as handle:
+            handle.write(leaf.public_bytes(serialization.Encoding.PEM) + inter.public_bytes(serialization.Encoding.PEM))
+        expected[port] = leaf.not_valid_after_utc
+    return expected
+
+
+def serve(root_dir, count):
+    """The child process: one asyncio loop, one listening socket per port."""
+    async def handle(reader, writer):
+        try:
+            await asyncio.wait_for(reader.read(), timeout=10)
+        except (OSError, asyncio.TimeoutError, ssl.SSLError):
+            pass
+        finally:
+            writer.close()
+
+    async def main():
+        servers = []
+        for i in range(count):
+            port = FIRST_PORT + i
+            context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+            context.load_cert_chain(os.path.join(root_dir, "%d.pem" % port), os.path.join(root_dir, "leaf.key"))
+            servers.append(await asyncio.start_server(handle, HOST, port, ssl=context, backlog=256))
+        with open(os.path.join(root_dir, "ready"), "w") as handle_file:
+            handle_file.write("ok\n")
+        await asyncio.Event().wait()
+
+    asyncio.run(main())
+
+
+class Endpoints:
+    """The child process serving every port, stopped and removed on exit whatever happens."""
+
+    def __init__(self, count):
+        self.count = count
+        self.root = None
+        self.child = None
+
+    def __enter__(self):
+        for i in range(self.count):
+            with socket.socket() as probe:
+                if probe.connect_ex((HOST, FIRST_PORT + i)) == 0:
+                    raise SystemExit("%s:%d is in use; the bench needs ports %d-%d" % (
+                        HOST, FIRST_PORT + i, FIRST_PORT, FIRST_PORT + self.count - 1))
+        self.root = tempfile.mkdtemp(prefix="stronghold-bench-cert_check-")
+        self.expected = make_pki(self.root, self.count)
+        self.child = subprocess.Popen([sys.executable, os.path.abspath(__file__), "--serve", self.root, "--endpoints", str(self.count)],
+                                      stdin=subprocess.DEVNULL, start_new_session=True)
+        deadline = time.monotonic() + 60
+        while not os.path.exists(os.path.join(self.root, "ready")):
+            if self.child.poll() is not None or time.monotonic() > deadline:
+                raise SystemExit("the TLS endpoints did not start")
+            time.sleep(0.1)
+        return self
+
+    def __exit__(self, *exc):
+        signal.signal(signal.SIGINT, signal.SIG_IGN)  # a second Ctrl-C must not skip the clean-up
+        try:
+            if self.child is not None and self.child.poll() is None:
+                self.child.terminate()
+                try:
+                    self.child.wait(timeout=10)
+                except subprocess.TimeoutExpired:
+                    self.child.kill()
+                    self.child.wait()
+        finally:
+            if self.root:
+                shutil.rmtree(self.root, ignore_errors=True)
+            signal.signal(signal.SIGINT, signal.default_int_handler)
+        return False
+
+
+# --- the three sides ---------------------------------------------------------------------
+
+class Ansible:
+    def __init__(self, workdir):
+        self.workdir = workdir
+        self.env = dict(os.environ, ANSIBLE_CONFIG=os.path.join(REPO, "ansible.cfg"),
+                        ANSIBLE_CALLBACK_RESULT_FORMAT="json", ANSIBLE_NOCOLOR="1")
+        self.env["PATH"] = os.path.join(REPO, ".venv", "bin") + os.pathsep + self.env.get("PATH", "")
+
+    def playbook(self, name, tasks):
+        path = os.path.join(self.workdir, name + ".yml")
+        play = [{"name": name, "hosts": "localhost", "connection": "local", "gather_facts": False,
+                 "vars": {"ansible_python_interpreter": "{{ ansible_playbook_python }}"}, "tasks": tasks}]
+        with open(path, "w") as handle:
+            json.dump(play, handle, indent=1)  # JSON is YAML
+        return path
+
+    def run(self, path):
+        wall, shown = timed_playbook(path, REPO, self.env)
+        return wall, shown["msg"]
+
+
+def cert_check_tasks(ports, ca_path):
+    endpoints = [{"host": HOST, "port": port, "server_name": "localhost"} for port in ports]
+    return [
+        {"name": "cert_check over every endpoint", "stronghold.ops.cert_check": {"endpoints": endpoints, "ca_path": ca_path, "fail_on": "never"},
+         "register": "certs"},
+        {"name": "show", "ansible.builtin.debug": {"msg": {
+            "duration_ms": "{{ certs.summary.duration_ms }}",
+            "days": "{{ dict(certs.results | map(attribute='port') | map('string') | zip(certs.results | map(attribute='not_after')"
+                    " | zip(certs.results | map(attribute='days_remaining')))) }}"}}},
+    ]
+
+
+def get_certificate_tasks(ports):
+    days = ("{% set ns = namespace(out={}) %}{% for r in certs.results %}"
+            "{% set ns.out = ns.out | combine({r.item | string: [r.not_after, "
+            "((r.not_after | to_datetime('%Y%m%d%H%M%SZ')) - (now(utc=true).replace(tzinfo=None))).total_seconds() / 86400]}) %}"
+            "{% endfor %}{{ ns.out }}")
+    return [
+        {"name": "get_certificate of each endpoint", "community.crypto.get_certificate": {"host": HOST, "port": "{{ item }}",
+                                                                                            "server_name": "localhost"},
+         "loop": list(ports), "register": "certs"},
+        {"name": "show", "ansible.builtin.debug": {"msg": {"days": days}}},
+    ]
+
+
+OPENSSL_LOOP = r"""
+now=$(date +%s)
+for port in $(seq {first} {last}); do
+  end=$(openssl s_client -connect 127.0.0.1:$port -servername localhost </dev/null 2>/dev/null | openssl x509 -noout -enddate)
+  end=${{end#notAfter=}}
+  echo "$port|$end|$(( $(date -d "$end" +%s) - $(date +%s) ))"
+done
+"""
+
+
+def run_openssl(ports):
+    script = OPENSSL_LOOP.format(first=ports[0], last=ports[-1])
+    start = time.monotonic()
+    done = subprocess.run(["bash", "-c", script], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, check=False)
+    wall = time.monotonic() - start
+    if done.returncode != 0:
+        raise SystemExit("the openssl loop failed (rc %d): %s" % (done.returncode, done.stderr[-2000:]))
+    figures = {}
+    for line in done.stdout.splitlines():
+        port, end, seconds = line.split("|")
+        when = datetime.datetime.strptime(end, "%b %d %H:%M:%S %Y %Z").replace(tzinfo=datetime.timezone.utc)
+        figures[int(port)] = (when, int(seconds) / 86400.0)
+    return wall, figures
+
+
+def parse_cert_check(shown):
+    out = {}
+    for port, (not_after, days) in shown["days"].items():
+        out[int(port)] = (datetime.datetime.strptime(not_after, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=datetime.timezone.utc), float(days))
+    return out
+
+
+def parse_get_certificate(shown):
+    out = {}
+    for port, (not_after, days) in shown["days"].items():
+        out[int(port)] = (datetime.datetime.strptime(not_after, "%Y%m%d%H%M%SZ").replace(tzinfo=datetime.timezone.utc), float(days))
+    return out
+
+
+def compare(expected, sides):
+    """(ports whose not_after differs on some side, largest days_remaining difference between sides)."""
+    wrong = set()
+    spread = 0.0
+    for port, not_after in expected.items():
+        figures = [side.get(port) for side in sides]
+        if any(f is None or f[0] != not_after for f in figures):
+            wrong.add(port)
+            continue
+        days = [f[1] for f in figures]
+        spread = max(spread, max(days) - min(days))
+    return sorted(wrong), spread
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--endpoints", type=int, default=200)
+    parser.add_argument("--serve", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.serve:
+        serve(args.serve, args.endpoints)
+        return
+    signal.signal(signal.SIGTERM, terminate)
+    ports = list(range(FIRST_PORT, FIRST_PORT + args.endpoints))
+    with Endpoints(args.endpoints) as endpoints, tempfile.TemporaryDirectory(prefix="stronghold-bench-cert_check-books-") as books:
+        ansible = Ansible(books)
+        book_a = ansible.playbook("cert_check", cert_check_tasks(ports, os.path.join(endpoints.root, "ca.pem")))
+        book_b = ansible.playbook("get_certificate", get_certificate_tasks(ports))
+        book_ping = ansible.playbook("ping", [{"name": "ping", "ansible.builtin.ping": {}, "register": "pong"},
+                                             {"name": "show", "ansible.builtin.debug": {"msg": "{{ pong }}"}}])
+        walls = {"cert_check": [], "get_certificate": [], "openssl": [], "module": [], "ping": []}
+        checks = []
+        for run in range(args.runs):
+            wall_a, shown_a = ansible.run(book_a)
+            wall_b, shown_b = ansible.run(book_b)
+            wall_c, figures_c = run_openssl(ports)
+            walls["cert_check"].append(wall_a)
+            walls["module"].append(float(shown_a["duration_ms"]) / 1000.0)
+            walls["get_certificate"].append(wall_b)
+            walls["openssl"].append(wall_c)
+            wrong, spread = compare(endpoints.expected, [parse_cert_check(shown_a), parse_get_certificate(shown_b), figures_c])
+            checks.append((wrong, spread))
+            log("run %d: cert_check %.2f s (module %.2f s), get_certificate %.2f s, openssl loop %.2f s; "
+                "not_after differs on %d port(s), days_remaining spread %.4f days" % (
+                    run + 1, wall_a, walls["module"][-1], wall_b, wall_c, len(wrong), spread))
+        walls["ping"].append(ansible.run(book_ping)[0])
+    med = dict((key, statistics.median(values)) for key, values in walls.items())
+    print("## cert_check: %d TLS endpoints on 127.0.0.1 (median of %d runs)\n" % (args.endpoints, args.runs))
+    print("| side | wall time (median) | runs | cert_check faster by | goal |")
+    print("|---|---|---|---|---|")
+    print("| cert_check, one task (ansible-playbook) | %.2f s | %s | | |" % (
+        med["cert_check"], ", ".join("%.2f" % w for w in walls["cert_check"])))
+    print("| community.crypto.get_certificate, %d tasks (loop) | %.2f s | %s | %.1fx | 50x %s |" % (
+        args.endpoints,
+        med["get_certificate"], ", ".join("%.2f" % w for w in walls["get_certificate"]), med["get_certificate"] / med["cert_check"],
+        "met" if med["get_certificate"] / med["cert_check"] >= 50 else "NOT met"))
+    print("| serial `openssl s_client` loop (bash) | %.2f s | %s | %.1fx | 10x %s |" % (
+        med["openssl"], ", ".join("%.2f" % w for w in walls["openssl"]), med["openssl"] / med["cert_check"],
+        "met" if med["openssl"] / med["cert_check"] >= 10 else "NOT met"))
+    print()
+    print("- cert_check module time (summary.duration_ms, the %d endpoints at concurrency 16): %.2f s median; "
+          "against it, get_certificate is %.1fx and the openssl loop %.1fx slower." % (
+              args.endpoints, med["module"], med["get_certificate"] / med["module"], med["openssl"] / med["module"]))
+    print("- ansible-playbook floor (ping, register, debug): %.2f s." % med["ping"])
+    wrong_total = sorted(set(p for wrong, dummy in checks for p in wrong))
+    print("- Same expiry figures: not_after identical on all three sides for %d of %d ports in every run; "
+          "largest days_remaining difference between the sides: %.4f days (the time between the runs)." % (
+              args.endpoints - len(wrong_total), args.endpoints, max(s for dummy, s in checks)))
+    if wrong_total:
+        print("- Ports with differing not_after: %s" % ", ".join(str(p) for p in wrong_total[:20]))
+
+
+if __name__ == "__main__":
+    main()
