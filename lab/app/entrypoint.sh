@@ -9,6 +9,8 @@
 # start (all of 127.0.0.0/8 is loopback), written to /tmp/health-addr: the healthcheck asks
 # that address, so it never gets its answer from the other release. (A Unix socket cannot be
 # used: gunicorn sets SO_REUSEPORT on every listener and Unix sockets refuse it.)
+# --preload loads the application before gunicorn binds: from the moment the new listener gets
+# its share of the connections, workers are ready to answer them (no wait behind Django start-up).
 set -eu
 cd /app
 HEALTH_ADDR_FILE=/tmp/health-addr
@@ -22,7 +24,7 @@ case "${1:-web}" in
         echo "$own" >"$HEALTH_ADDR_FILE"
         echo "entrypoint: starting gunicorn on $bind (reuse-port) and on $own (this container's own)"
         exec gunicorn financial_stronghold.wsgi:application \
-            --bind "$bind" --bind "$own" --reuse-port \
+            --bind "$bind" --bind "$own" --reuse-port --preload \
             --workers "${GUNICORN_WORKERS:-2}" --timeout 60 \
             --access-logfile - --error-logfile -
         ;;
