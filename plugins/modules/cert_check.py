@@ -15,7 +15,7 @@ description:
     endpoints (in parallel, with SNI and STARTTLS for PostgreSQL, SMTP, IMAP, POP3 and FTP) and
     certificate files (PEM, DER, bundles, globs).
   - For every certificate presented (leaf and intermediates) it reports the dates, the days
-    remaining (a float) and the lifetime, and applies the thresholds to the whole chain: an
+    remaining (a float) and the lifetime, and applies the thresholds to the whole chain; an
     intermediate that expires first makes the endpoint warn as much as the leaf would.
   - Endpoints are validated as a client would (unless turned off) with the C(cryptography)
     library's X.509 path validation against the system store or O(ca_path), the server name
