@@ -81,7 +81,7 @@ options:
   warning_days:
     description:
       - A certificate (any in the chain) with fewer days remaining than this is a warning.
-      - 25 by default, because certbot renews at 30 days left: under 25, several renewal
+      - 25 by default, because certbot renews at 30 days left; under 25, several renewal
         attempts have already failed.
     type: float
     default: 25
