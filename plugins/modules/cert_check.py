@@ -170,7 +170,7 @@ notes:
   - On Python 3.10 to 3.12 the chain as sent is read through the private C(_sslobj) of the TLS
     socket (Python 3.13 made it public); on older Pythons only the leaf is read, and the chain
     checks then rely on the trust store.
-  - Thresholds compare strictly: with O(critical_days=7), 6.99 days left is critical, 7.0 is not.
+  - Thresholds compare strictly; with O(critical_days=7), 6.99 days left is critical, 7.0 is not.
 seealso:
   - module: community.crypto.get_certificate
     description: One host per task, no hostname check, skipped in check mode.
