@@ -361,11 +361,20 @@ def restore_file(module, params, path, dbname, fmt="auto", timeout=None, no_owne
     elif error:
         result["error"] = error
     elif returncode != 0:
-        last = result["stderr_tail"].splitlines()[-1] if result["stderr_tail"] else ""
-        result["error"] = "%s (rolled back)%s" % (describe_returncode(program, returncode), ": " + last if last else "")
+        reason = first_error_line(result["stderr_tail"])
+        result["error"] = "%s (rolled back)%s" % (describe_returncode(program, returncode), ": " + reason if reason else "")
     else:
         result["ok"] = True
     return result
+
+
+def first_error_line(stderr):
+    """The line that says what went wrong: psql and pg_restore follow it with LINE and caret lines."""
+    lines = [line.strip() for line in stderr.splitlines() if line.strip()]
+    for line in lines:
+        if "ERROR:" in line or "FATAL:" in line or "error:" in line:
+            return line
+    return lines[-1] if lines else ""
 
 
 def _feed(source, proc, gzipped):
