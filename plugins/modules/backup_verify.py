@@ -324,7 +324,7 @@ restore:
     seconds: 41.2
     created: true
     dropped: true
-    command: "psql -X -v ON_ERROR_STOP=1 --single-transaction ..."
+    command: [/usr/lib/postgresql/15/bin/psql, --no-password, -X, -q, -v, ON_ERROR_STOP=1, --single-transaction, "--dbname=...", -f, "-"]
     stderr_tail: ""
     queries: [{name: transactions restored, value: "1204332", status: ok, detail: "1204332 >= 1000"}]
 peak_rss_kib:
@@ -371,6 +371,12 @@ from ansible_collections.stronghold.ops.plugins.module_utils._findings import (
     parse_size,
     severity_at_least,
     worst_severity,
+)
+from ansible_collections.stronghold.ops.plugins.module_utils._pgdump import (
+    admin_db,
+    create_database,
+    drop_database,
+    restore_file,
 )
 from ansible_collections.stronghold.ops.plugins.module_utils._postgres import (
     PostgresConnectError,
@@ -711,14 +717,12 @@ class Verifier:
         if self.module.check_mode:
             self.quick(name, "restore", "skipped", "check mode: the restore test would create, fill and drop a scratch database")
             return None
-        # pylint: disable-next=import-outside-toplevel
-        from ansible_collections.stronghold.ops.plugins.module_utils._pgdump import create_database, drop_database, restore_file
         database = p["scratch_db"] or "backup_verify_%s_%d" % (self.now.strftime("%Y%m%d%H%M%S"), os.getpid())
         report = {"path": entry["path"], "database": database, "ok": False, "seconds": None, "created": False, "dropped": False,
                   "command": None, "stderr_tail": None, "queries": []}
         started = time.monotonic()
         try:
-            conn = connect(self.p, application_name="stronghold.ops.backup_verify")
+            conn = connect(self.p, dbname=admin_db(self.p), application_name="stronghold.ops.backup_verify")
             try:
                 exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (database,)).fetchone()
             finally:
@@ -747,7 +751,8 @@ class Verifier:
                                    "detail": "restored into %s in %ss" % (database, report["seconds"])})
             else:
                 self.record(name, {"name": "restore", "status": "failed", "duration": report["seconds"],
-                                   "detail": "restore into %s failed: %s" % (database, (outcome.get("stderr_tail") or "no message").strip()[-500:])})
+                                   "detail": "restore into %s failed: %s" % (
+                                       database, (outcome.get("error") or outcome.get("stderr_tail") or "no message").strip()[-500:])})
             self.run_queries(name, database, report)
         except Exception as exc:  # pylint: disable=broad-exception-caught
             # Whatever happened, the scratch database is dropped below and the failure reported.

@@ -1,0 +1,135 @@
+#!/usr/bin/env python
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Derive the backup_verify test cases from real pg_dump output.
+
+Usage: make_cases.py WORKDIR PLAIN_SQL SMALL_SQL CUSTOM_DUMP
+
+PLAIN_SQL is a plain pg_dump of the test database, SMALL_SQL one of a much smaller database,
+CUSTOM_DUMP a pg_dump -Fc of the test database. Every case gets its own directory under
+WORKDIR/cases; every series its own directory under WORKDIR/series. Times in names are
+relative to now (UTC unless said), and mtimes are set in the past so that only the files meant
+to be "still being written" are fresh. Prints a JSON summary of what it wrote.
+"""
+from __future__ import annotations
+
+import datetime
+import gzip
+import hashlib
+import json
+import os
+import sys
+import zlib
+
+MARKER = b"-- PostgreSQL database dump complete"
+NAME = "backup_%Y%m%d_%H%M%S.sql.gz"
+NOW = datetime.datetime.now(datetime.timezone.utc).replace(microsecond=0)
+OLD_MTIME = NOW.timestamp() - 3600
+
+
+def gz(data):
+    return gzip.compress(data, 6)
+
+
+def write(path, data, sidecar=True, fresh=False, checksum=None):
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    with open(path, "wb") as handle:
+        handle.write(data)
+    if sidecar:
+        digest = checksum or hashlib.sha256(data).hexdigest()
+        with open(path + ".sha256", "w", encoding="ascii") as handle:
+            handle.write("%s  %s\n" % (digest, os.path.basename(path)))
+    if not fresh:
+        os.utime(path, (OLD_MTIME, OLD_MTIME))
+    return path
+
+
+def name_at(when, pattern=NAME):
+    return when.strftime(pattern)
+
+
+def main():
+    workdir, plain_path, small_path, custom_path = sys.argv[1:5]
+    with open(plain_path, "rb") as handle:
+        plain = handle.read()
+    with open(small_path, "rb") as handle:
+        small = handle.read()
+    with open(custom_path, "rb") as handle:
+        custom = handle.read()
+    if MARKER not in plain[-4096:]:
+        raise SystemExit("the plain dump has no completion marker")
+    # PostgreSQL 15.18's pg_dump may or may not write \restrict / \unrestrict; make sure one
+    # case has a line after the marker, as every pg_dump does since the CVE-2025-8714 fix.
+    if b"\\unrestrict" in plain[plain.rindex(MARKER):]:
+        unrestricted = plain
+    else:
+        unrestricted = plain + b"\\unrestrict K5aUgkcsV1JXfRdN5hPXGMvM2eTYqQjwnfPYTnt4LMOmdUgL1XiGp0tDyfrUxmk\n\n"
+    cases = os.path.join(workdir, "cases")
+    stamp = name_at(NOW - datetime.timedelta(hours=1))
+    written = {}
+
+    def case(label, data, **kwargs):
+        written[label] = write(os.path.join(cases, label, stamp), data, **kwargs)
+
+    valid = gz(plain)
+    case("valid", valid)
+    case("unrestrict", gz(unrestricted))
+    # Bytes cut from the end: the gzip trailer (CRC, length) and some data are gone.
+    # Cut after its sidecar was written (a copy or a disk that ran out): the sidecar is the full file's.
+    full = hashlib.sha256(valid).hexdigest()
+    case("cut_end", valid[:len(valid) - 1000], checksum=full)
+    case("cut_trailer", valid[:-4], checksum=full)
+    # pg_dump killed midway under `pg_dump | gzip` without pipefail: a valid gzip, no marker.
+    case("killed_midway", gz(plain[:len(plain) // 2]))
+    case("sha_mismatch", valid, checksum=hashlib.sha256(b"another file").hexdigest())
+    case("no_sidecar", valid, sidecar=False)
+    case("zero_bytes", b"")
+    # Several members: what `cat a.gz b.gz` or pigz --independent make; gunzip reads them as one.
+    third = len(unrestricted) // 3
+    case("multi_member", gz(unrestricted[:third]) + gz(unrestricted[third:2 * third]) + gz(unrestricted[2 * third:]))
+    # A flipped byte in the middle of the deflate data: CRC (or the deflate stream) fails.
+    flipped = bytearray(valid)
+    flipped[len(flipped) // 2] ^= 0xFF
+    case("bit_flip", bytes(flipped), checksum=hashlib.sha256(valid).hexdigest())
+    case("trailing_garbage", valid + b"this is not gzip")
+    case("plain_uncompressed", plain)
+    custom_name = name_at(NOW - datetime.timedelta(hours=1), "backup_%Y%m%d_%H%M%S.dump")
+    written["custom_valid"] = write(os.path.join(cases, "custom_valid", custom_name), custom)
+    written["custom_half"] = write(os.path.join(cases, "custom_half", custom_name), custom[:len(custom) // 2])
+
+    # A file still being written: the newest name, a fresh mtime, no trailer yet.
+    series = os.path.join(workdir, "series")
+    days = [NOW - datetime.timedelta(hours=1) - datetime.timedelta(days=n) for n in range(7)]
+    for when in days:
+        write(os.path.join(series, "ok", name_at(when)), valid)
+    write(os.path.join(series, "ok", name_at(NOW - datetime.timedelta(minutes=1))),
+          valid[:len(valid) // 3], sidecar=False, fresh=True)
+    # The same seven days, three days late: the mtimes are recent (1 h), the names are not.
+    for when in days:
+        write(os.path.join(series, "stale", name_at(when - datetime.timedelta(days=3))), valid)
+    # Day 3 and 4 missing: one gap of three days.
+    for index, when in enumerate(days):
+        if index not in (3, 4):
+            write(os.path.join(series, "gap", name_at(when)), valid)
+    # The newest is a valid dump of a much smaller database: a shrink against the median.
+    for index, when in enumerate(days):
+        write(os.path.join(series, "shrink", name_at(when)), gz(small) if index == 0 else valid)
+    # Named in Tokyo time (UTC+9, no DST): read as UTC, the newest looks 9 hours in the future.
+    tokyo = datetime.timezone(datetime.timedelta(hours=9))
+    write(os.path.join(series, "tokyo", name_at((NOW - datetime.timedelta(minutes=30)).astimezone(tokyo))), valid)
+    # Things with a backup's name that are no readable file.
+    odd = os.path.join(series, "odd")
+    write(os.path.join(odd, name_at(days[2])), valid)
+    os.symlink(os.path.join(odd, "gone.sql.gz"), os.path.join(odd, name_at(days[1])))
+    os.mkfifo(os.path.join(odd, name_at(days[0])))
+    os.utime(os.path.join(odd, name_at(days[0])), (OLD_MTIME, OLD_MTIME))
+    # For restore: SQL that fails midway (a division by zero between two COPY blocks).
+    split = plain.index(b"\nCOPY ")
+    broken = plain[:split] + b"\nSELECT 1/0;\n" + plain[split:]
+    written["restore_fails"] = write(os.path.join(cases, "restore_fails", stamp), gz(broken))
+    json.dump({"now": NOW.isoformat(), "stamp": stamp, "files": written, "unrestrict_added": unrestricted is not plain,
+               "valid_size": len(valid), "small_size": len(gz(small)), "crc_ok": zlib.crc32(plain) & 0xFFFFFFFF},
+              sys.stdout, indent=1)
+
+
+if __name__ == "__main__":
+    main()
