@@ -410,7 +410,12 @@ def verification_time(certs, now):
     return now
 
 
-def verify_chain(certs, anchors, hostname, now):
+def make_store(anchors):
+    """One cryptography Store for every chain of a run (building it parses the anchors again)."""
+    return x509_verification.Store(anchors) if anchors else None
+
+
+def verify_chain(certs, anchors, hostname, now, store=None):
     """(trusted, hostname_verified, message) from cryptography's X.509 path validation.
 
     The server verifier checks the chain, the serverAuth key usage and the hostname together;
@@ -419,7 +424,7 @@ def verify_chain(certs, anchors, hostname, now):
     """
     if not anchors:
         return False, None, "no trust anchors (empty CA store)"
-    store = x509_verification.Store(anchors)
+    store = store or x509_verification.Store(anchors)
     when = verification_time(certs, now)
     leaf, intermediates = certs[0], certs[1:]
     base = x509_verification.PolicyBuilder().store(store).time(when.replace(tzinfo=None) if when.tzinfo else when)
@@ -693,7 +698,7 @@ def load_der_chain(der_list):
 # --- the verdict on one target -----------------------------------------------------------
 
 def judge_chain(certs, options, now, anchors=None, anchor_subjects=None, hostname=None, verify=True,
-                check_order=True, expected_fingerprint=None, tls_version=None):
+                check_order=True, expected_fingerprint=None, tls_version=None, store=None):
     """Everything about one presented chain (leaf first), as plain data with a status.
 
     Returns a dict: status, severity, reasons, error_kind, chain (per certificate facts,
@@ -741,7 +746,7 @@ def judge_chain(certs, options, now, anchors=None, anchor_subjects=None, hostnam
     if hostname:
         result["hostname_match"] = hostname_matches(hostname, leaf["dns_names"], leaf["ip_addresses"])
     if verify:
-        trusted, host_ok, message = verify_chain(certs, anchors or [], hostname, now)
+        trusted, host_ok, message = verify_chain(certs, anchors or [], hostname, now, store)
         result["trusted"] = trusted
         if host_ok is not None and result["hostname_match"] is not None:
             # cryptography's verdict wins when the chain is trusted

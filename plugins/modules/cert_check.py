@@ -357,12 +357,14 @@ from ansible_collections.stronghold.ops.plugins.module_utils._tls import (
     HAS_CRYPTOGRAPHY,
     FetchError,
     check_thresholds,
+    client_context,
     error_result,
     expand_files,
     fetch_endpoint,
     judge_chain,
     load_der_chain,
     load_trust_anchors,
+    make_store,
     normalize_fingerprint,
     read_certificate_file,
     summarize,
@@ -438,6 +440,9 @@ class CertCheck:
             except (OSError, ValueError) as exc:
                 self.module.warn("the system trust store cannot be read: %s" % exc)
         self.anchor_subjects = set(a.subject.rfc4514_string() for a in self.anchors)
+        self.store = make_store(self.anchors)
+        # One client context for every endpoint: wrap_socket may be called from several threads.
+        self.context = client_context()
 
     # --- endpoints -----------------------------------------------------------------------
     def endpoint_target(self, endpoint):
@@ -449,7 +454,8 @@ class CertCheck:
         deadline = min(started + own, total_deadline)
         hostname = (endpoint["server_name"] or endpoint["host"]) if self.p["verify_hostname"] else None
         try:
-            fetched = fetch_endpoint(endpoint["host"], endpoint["port"], endpoint["server_name"], endpoint["starttls"], deadline)
+            fetched = fetch_endpoint(endpoint["host"], endpoint["port"], endpoint["server_name"], endpoint["starttls"], deadline,
+                                     self.context)
         except FetchError as exc:
             message = exc.message
             if exc.kind == "timeout" and deadline == total_deadline and started + own > total_deadline:
@@ -464,7 +470,8 @@ class CertCheck:
             else:
                 result = judge_chain(certs, self.options, self.now, anchors=self.anchors, anchor_subjects=self.anchor_subjects,
                                      hostname=hostname, verify=self.p["verify_chain"], check_order=True,
-                                     expected_fingerprint=endpoint["expected_fingerprint"], tls_version=fetched["tls_version"])
+                                     expected_fingerprint=endpoint["expected_fingerprint"], tls_version=fetched["tls_version"],
+                                     store=self.store)
                 result["error"] = None
             result.update(tls_version=fetched["tls_version"], cipher=fetched["cipher"], address=fetched["address"])
         result.update(target=self.endpoint_target(endpoint), kind="endpoint", host=endpoint["host"], port=endpoint["port"],
@@ -536,7 +543,8 @@ class CertCheck:
                     result = error_result("parse", str(exc), "critical")
                 else:
                     result = judge_chain(certs, self.options, self.now, anchors=self.anchors, anchor_subjects=self.anchor_subjects,
-                                         hostname=None, verify=self.p["verify_files"], check_order=self.p["verify_files"])
+                                         hostname=None, verify=self.p["verify_files"], check_order=self.p["verify_files"],
+                                         store=self.store)
                     result.update(error=None, format=form, certificates=len(certs))
             result.update(target=path or pattern, kind="file", path=path, pattern=pattern, tls_version=None, cipher=None)
             result.setdefault("hostname", None)
