@@ -218,8 +218,8 @@ def get_certificate_tasks(ports):
             "((r.not_after | to_datetime('%Y%m%d%H%M%SZ')) - (now(utc=true).replace(tzinfo=None))).total_seconds() / 86400]}) %}"
             "{% endfor %}{{ ns.out }}")
     return [
-        {"name": "get_certificate of each endpoint", "community.crypto.get_certificate": {"host": HOST, "port": "{{ item }}",
-                                                                                            "server_name": "localhost"},
+        {"name": "get_certificate of each endpoint",
+         "community.crypto.get_certificate": {"host": HOST, "port": "{{ item }}", "server_name": "localhost"},
          "loop": list(ports), "register": "certs"},
         {"name": "show", "ansible.builtin.debug": {"msg": {"days": days}}},
     ]
@@ -293,8 +293,9 @@ def main():
         ansible = Ansible(books)
         book_a = ansible.playbook("cert_check", cert_check_tasks(ports, os.path.join(endpoints.root, "ca.pem")))
         book_b = ansible.playbook("get_certificate", get_certificate_tasks(ports))
-        book_ping = ansible.playbook("ping", [{"name": "ping", "ansible.builtin.ping": {}, "register": "pong"},
-                                             {"name": "show", "ansible.builtin.debug": {"msg": "{{ pong }}"}}])
+        book_ping = ansible.playbook("ping", [
+            {"name": "ping", "ansible.builtin.ping": {}, "register": "pong"},
+            {"name": "show", "ansible.builtin.debug": {"msg": "{{ pong }}"}}])
         walls = {"cert_check": [], "get_certificate": [], "openssl": [], "module": [], "ping": []}
         checks = []
         for run in range(args.runs):

@@ -30,7 +30,7 @@ description:
     (V(dns), V(connect), V(timeout), V(handshake)), kept apart from expiry; its severity is
     O(unreachable_severity). A chain that is not trusted keeps its certificate data and gets
     C(error_kind=verify) with status V(critical).
-  - Read-only; RV(changed) is always false.
+  - Read-only; the task never reports a change.
 options:
   endpoints:
     description: TLS endpoints to check.
