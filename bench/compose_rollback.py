@@ -36,7 +36,10 @@ What each side runs, timed from its first command (T0), as a user would:
     env file (the runbook's "pull :previous"; images are local, so the tag moves), then
     `docker compose -f docker-compose.production.yml up -d`, then waiting until healthy. No
     typing time: the commands follow each other at once, which favours the runbook.
-  * compose_rollback: `ansible-playbook` on a small playbook (gather_facts: false, localhost,
+  * compose_rollback, twice: with `strategy: recreate` (the default: the old container stops,
+    then the new one starts) and with `strategy: start_first` (the new container starts beside
+    the old one, which stops once the new one is healthy; the app binds its port with
+    SO_REUSEPORT and its healthcheck asks an address of its own). Each is `ansible-playbook` on a small playbook (gather_facts: false, localhost,
     connection local, the repository's ansible.cfg) with the module's "Roll back to the
     previous healthy release" example (project_src, files, health_url) and `register`, then a
     debug of the registered result. The wall time includes Ansible's start-up.
@@ -112,16 +115,17 @@ services:
     command:
       - sh
       - -c
-      - "python manage.py migrate --check --noinput && exec gunicorn financial_stronghold.wsgi:application
-         --bind %(host)s:%(port)d --workers 2 --timeout 60 --error-logfile -"
+      - "python manage.py migrate --check --noinput
+         && own=$$(python -c 'import random; print(\\"127.%%d.%%d.%%d\\" %% (random.randint(1, 254), random.randint(0, 255), random.randint(1, 254)))')
+         && echo $$own:%(port)d > /tmp/health-addr
+         && exec gunicorn financial_stronghold.wsgi:application
+         --bind %(host)s:%(port)d --bind $$own:%(port)d --reuse-port --preload --workers 2 --timeout 60 --error-logfile -"
     environment:
 %(environment)s
     healthcheck:
-      test:
-        - CMD
-        - python
-        - -c
-        - "import urllib.request,sys; r=urllib.request.urlopen('%(url)s', timeout=2); sys.exit(0 if r.status == 200 else 1)"
+      # The container's own address (/tmp/health-addr, see lab/app/entrypoint.sh), never the
+      # shared port, which may be answered by the other release during a start-first change.
+      test: ["CMD", "/app/entrypoint.sh", "healthcheck"]
       interval: %(interval)s
       timeout: 3s
       start_period: 30s
@@ -432,7 +436,7 @@ def measure(lab, ansible, deploy, side, rollback):
     def at(container, action):
         return next((e[0] - start for e in events if e[2] == container and e[1] == action), float("nan"))
 
-    done = returned if side == "module" else max(returned, healthy_at, first_at)
+    done = max(returned, healthy_at, first_at) if side == "runbook" else returned
     row = {
         "unavailable": sum(end - began for began, end in found),
         "outages": len(found),
@@ -463,12 +467,13 @@ def main():
     args = parser.parse_args()
     signal.signal(signal.SIGTERM, terminate)
     signal.signal(signal.SIGHUP, terminate)
-    rows = {"runbook": [], "module": []}
+    rows = {"runbook": [], "module": [], "start_first": []}
     with Lab(args.health_interval) as lab:
         log("project %s in %s, %s" % (PROJECT, lab.project_src, HEALTH_URL))
         ansible = Ansible(lab)
         deploy = ansible.module("deploy release 2", state="deployed", images={"web": "crbench:2"})
         rollback = ansible.module("roll back to the previous healthy release")
+        rollbacks = {"module": rollback, "start_first": ansible.module("roll back start-first", strategy="start_first")}
         record = ansible.module("record release 1", state="recorded", note="release 1 (bench)")
         ping = ansible.playbook("ping", {"name": "ping", "ansible.builtin.ping": {}})
 
@@ -479,10 +484,11 @@ def main():
 
         floors, plans, replays = [], [], {}
         for index in range(-args.warmup, args.runs):
-            order = ("runbook", "module") if index % 2 == 0 else ("module", "runbook")
+            sides = ["runbook", "module", "start_first"]
+            order = sides[index % 3:] + sides[:index % 3]
             measured = []
             for side in order:
-                row = measure(lab, ansible, deploy, side, rollback)
+                row = measure(lab, ansible, deploy, side, rollbacks.get(side))
                 measured.append("%s: unavailable %.2f s, first 2xx %.2f s, healthy %.2f s, returns %.2f s" % (
                     side, row["unavailable"], row["first_2xx"], row["healthy"], row["returns"]))
                 if index >= 0:
@@ -512,29 +518,32 @@ def report(rows, floors, plans, replays, args):
     def m(side, key):
         return med(r[key] for r in rows[side])
 
-    print("| rollback 2 -> 1 (medians of %d runs per side) | runbook: down, tag, up -d | compose_rollback "
-          "(ansible-playbook) | ratio | goal | met |" % args.runs)
-    print("| --- | --- | --- | --- | --- | --- |")
+    print("| rollback 2 -> 1 (medians of %d runs per side) | runbook: down, tag, up -d | compose_rollback recreate "
+          "| ratio | compose_rollback start_first | ratio | goal |" % args.runs)
+    print("| --- | --- | --- | --- | --- | --- | --- |")
     for key, label, goal in (("unavailable", "unavailable (no 2xx answer)", 0.5),
-                             ("first_2xx", "T0 to the first 2xx from release 1", 1.0),
+                             ("first_2xx", "T0 to the first 2xx from release 1", None),
                              ("healthy", "T0 to Docker health=healthy", 1.0),
                              ("returns", "T0 to the procedure's end (module: ansible-playbook exits)", None)):
-        a, b = m("runbook", key), m("module", key)
-        print("| %s | %.2f s | %.2f s | %.2f | %s | %s |" % (
-            label, a, b, b / a, "<= %.2f" % goal if goal else "-",
-            ("met" if b / a <= goal else "not met") if goal else "-"))
+        a = m("runbook", key)
+        cells = []
+        for side in ("module", "start_first"):
+            b = m(side, key)
+            ratio = b / a if a else float("inf")
+            cells.append("%.2f s | %.2f%s" % (b, ratio, (" (met)" if ratio <= goal else " (not met)") if goal else ""))
+        print("| %s | %.2f s | %s | %s |" % (label, a, " | ".join(cells), "<= %.2f" % goal if goal else "-"))
     print()
-    print("Outages per run: runbook %s, module %s; failed probes per run: runbook %s, module %s. Answers from "
-          "release 2 after T0 (the old container still serving): runbook %s, module %s." % (
-              [r["outages"] for r in rows["runbook"]], [r["outages"] for r in rows["module"]],
-              [r["failed_probes"] for r in rows["runbook"]], [r["failed_probes"] for r in rows["module"]],
-              [r["old_answers_after_t0"] for r in rows["runbook"]], [r["old_answers_after_t0"] for r in rows["module"]]))
+    sides = ("runbook", "module", "start_first")
+    print("Per run (runbook / recreate / start_first): outages %s; failed probes %s; answers from release 2 after T0 "
+          "(the old container still serving) %s." % tuple(
+              " / ".join(str([r[key] for r in rows[side]]) for side in sides)
+              for key in ("outages", "failed_probes", "old_answers_after_t0")))
     print("Every run: %s" % "; ".join(
         "%s %s" % (side, ", ".join("%.2f/%.2f/%.2f" % (r["unavailable"], r["first_2xx"], r["healthy"]) for r in rows[side]))
-        for side in ("runbook", "module")) + " (unavailable/first 2xx/healthy, s).")
+        for side in sides) + " (unavailable/first 2xx/healthy, s).")
     print()
-    print("| where the time goes (median, s from T0) | runbook | compose_rollback |")
-    print("| --- | --- | --- |")
+    print("| where the time goes (median, s from T0; negative: the new container started first) | runbook | recreate | start_first |")
+    print("| --- | --- | --- | --- |")
     phases = (("T0 to SIGTERM of the old container (`kill`)", lambda r: r["kill"]),
               ("SIGTERM to old container exited (`die`)", lambda r: r["die"] - r["kill"]),
               ("old exited to new container started (`start`)", lambda r: r["start"] - r["die"]),
@@ -544,7 +553,7 @@ def report(rows, floors, plans, replays, args):
               ("unavailable", lambda r: r["unavailable"]),
               ("unavailable minus app start-up (stop, remove, create, start)", lambda r: r["unavailable"] - (r["first_2xx"] - r["start"])))
     for label, fn in phases:
-        print("| %s | %.2f | %.2f |" % (label, med(fn(r) for r in rows["runbook"]), med(fn(r) for r in rows["module"])))
+        print("| %s | %s |" % (label, " | ".join("%.2f" % med(fn(r) for r in rows[side]) for side in sides)))
     print()
     floor, plan = med(floors), med(plans)
     print("| compose_rollback's fixed costs (%d runs, s) | median | min |" % len(floors))
