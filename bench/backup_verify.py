@@ -1,0 +1,319 @@
+#!/usr/bin/env python
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""backup_verify at level stream versus the shell way and versus `pigz -t`, on a >= 1 GiB dump.
+
+The dump: a plain pg_dump of at least 1 GiB of SQL (uncompressed), gzipped (`pg_dump | gzip -6`,
+both exit codes checked), with a sha256sum sidecar, named as the runbook names backups. It is
+built once with a throwaway PostgreSQL 15 cluster (initdb as the postgres OS user in a temporary
+directory, 127.0.0.1:55490 and a socket there; removed at the end, also on Ctrl-C or a failure)
+holding one table of wide rows made with generate_series, and cached under
+.build/bench/backup_verify/ (reused when present; --rebuild to build again).
+
+Three sides, each run --runs times, alternating, with the file in the page cache (it is read once
+before the first measured run, untimed), so the comparison is of CPU work, not of the disk:
+
+  * shell: what an operator types (bash -o pipefail): `gzip -t F && sha256sum -c F.sha256 &&
+    zcat F | tail -c 65536 | grep -q -- '-- PostgreSQL database dump complete'`. Product goal:
+    backup_verify at most 0.6x its wall time.
+  * pigz: `pigz -t F` alone (no checksum, no marker). Product goal: backup_verify within 1.1x.
+  * backup_verify: `ansible-playbook` on a small playbook (localhost, connection local, the
+    repository's ansible.cfg) running stronghold.ops.backup_verify level=stream on the cache
+    directory (register, then debug of the result), as a user would. The wall time includes the
+    Ansible start-up; the floor of that (a ping playbook) is measured and reported next to it,
+    and so is the module's own read pass (the duration of its gzip check).
+
+Memory: the module's verification code (verify_stream of module_utils/_backup_files.py, with
+its hashing thread) is run alone in a child Python under /usr/bin/time -v on the full dump and
+on a dump ten times smaller; the figure is that child's maximum resident set size: the Python
+interpreter, the imported modules and every buffer, not only the buffers. A child that imports
+the same code and verifies nothing gives the interpreter's floor. The module process's own peak
+(peak_rss_kib, from getrusage in the module; it also holds Ansible's module runtime, AnsiballZ
+and the argument parsing) is reported from the playbook runs.
+
+Nothing here asserts a time: the bench reports, in Markdown, and exits 0 when it could measure.
+
+    .venv/bin/python bench/backup_verify.py [--runs 3] [--min-sql-gib 1.05] [--rebuild]
+    (as root, after make venv collection-link)
+"""
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import os
+import re
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+from benchlib import timed_playbook
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+CACHE = os.path.join(REPO, ".build", "bench", "backup_verify")
+SMALL = os.path.join(CACHE, "small")
+PGBIN = "/usr/lib/postgresql/15/bin"
+HOST, PORT, DB = "127.0.0.1", 55490, "bench"
+NAME = "backup_20260101_020000.sql.gz"
+MARKER = "-- PostgreSQL database dump complete"
+# One row is about 210 bytes of COPY text: id, account, amount, a timestamp and a memo.
+ROW_BYTES = 200
+
+
+def log(message):
+    print(message, file=sys.stderr, flush=True)
+
+
+def terminate(signum, frame):
+    raise SystemExit(128 + signum)
+
+
+class Cluster:
+    """A throwaway PostgreSQL 15 cluster, removed on exit whatever happens."""
+
+    def __init__(self):
+        self.root = None
+        self.started = False
+
+    def __enter__(self):
+        with socket.socket() as probe:
+            if probe.connect_ex((HOST, PORT)) == 0:
+                raise SystemExit("%s:%d is in use; the bench needs that port for its own cluster" % (HOST, PORT))
+        self.root = tempfile.mkdtemp(prefix="stronghold-bench-backup_verify-")
+        shutil.chown(self.root, "postgres", "postgres")
+        self.data = os.path.join(self.root, "data")
+        self.as_postgres([os.path.join(PGBIN, "initdb"), "-D", self.data, "-A", "trust", "-U", "postgres",
+                          "--no-sync", "-E", "UTF8", "--locale=C"])
+        options = "-c port=%d -c listen_addresses=%s -c unix_socket_directories=%s -c fsync=off -c max_wal_size=8GB" % (
+            PORT, HOST, self.root)
+        self.as_postgres([os.path.join(PGBIN, "pg_ctl"), "-D", self.data, "-l", os.path.join(self.root, "server.log"),
+                          "-w", "-t", "60", "-o", options, "start"])
+        self.started = True
+        return self
+
+    def as_postgres(self, command):
+        subprocess.run(["runuser", "-u", "postgres", "--"] + command, check=True,
+                       stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, cwd="/")
+
+    def psql(self, dbname, statement):
+        subprocess.run([os.path.join(PGBIN, "psql"), "-X", "-q", "-v", "ON_ERROR_STOP=1", "-h", self.root, "-p", str(PORT),
+                        "-U", "postgres", "-d", dbname, "-c", statement], check=True, stdout=subprocess.DEVNULL)
+
+    def __exit__(self, *exc):
+        signal.signal(signal.SIGINT, signal.SIG_IGN)  # a second Ctrl-C must not skip the clean-up
+        try:
+            if self.started:
+                subprocess.run(["runuser", "-u", "postgres", "--", os.path.join(PGBIN, "pg_ctl"), "-D", self.data,
+                                "-m", "immediate", "-w", "stop"], cwd="/",
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=False)
+        finally:
+            if self.root:
+                shutil.rmtree(self.root, ignore_errors=True)
+            signal.signal(signal.SIGINT, signal.default_int_handler)
+        return False
+
+
+def sha256_of(path):
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for chunk in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def write_sidecar(path):
+    with open(path + ".sha256", "w", encoding="ascii") as handle:
+        handle.write("%s  %s\n" % (sha256_of(path), os.path.basename(path)))
+
+
+def dump_gzip(root, dbname, out):
+    """pg_dump | gzip -6 > out, both exit codes checked (pipefail); returns the uncompressed SQL bytes."""
+    tmp = out + ".part"
+    with open(tmp, "wb") as sink:
+        dump = subprocess.Popen([os.path.join(PGBIN, "pg_dump"), "-h", root, "-p", str(PORT), "-U", "postgres", dbname],
+                                stdout=subprocess.PIPE)
+        gz = subprocess.Popen(["gzip", "-6"], stdin=subprocess.PIPE, stdout=sink)
+        raw = 0
+        for chunk in iter(lambda: dump.stdout.read(1 << 20), b""):
+            raw += len(chunk)
+            gz.stdin.write(chunk)
+        gz.stdin.close()
+        if dump.wait() != 0 or gz.wait() != 0:
+            raise SystemExit("pg_dump (rc %s) | gzip (rc %s) failed" % (dump.returncode, gz.returncode))
+    os.rename(tmp, out)
+    return raw
+
+
+def build(min_sql_bytes):
+    """The cached dump, its sidecar, and a dump ten times smaller (for the memory check)."""
+    meta_path = os.path.join(CACHE, "meta.json")
+    rows = int(min_sql_bytes / ROW_BYTES * 1.05)
+    os.makedirs(SMALL, exist_ok=True)
+    log("building a dump of >= %.2f GiB of SQL (%d rows) with a throwaway cluster on %s:%d" % (
+        min_sql_bytes / 2 ** 30, rows, HOST, PORT))
+    start = time.monotonic()
+    with Cluster() as cluster:
+        cluster.psql("postgres", "CREATE DATABASE %s" % DB)
+        cluster.psql("postgres", "CREATE DATABASE %s_small" % DB)
+        for dbname, count in ((DB, rows), (DB + "_small", rows // 10)):
+            cluster.psql(dbname, "CREATE TABLE ledger_entry (id bigint PRIMARY KEY, account int, amount numeric(14,2), "
+                                 "created_at timestamptz, memo text)")
+            cluster.psql(dbname, "INSERT INTO ledger_entry SELECT g, g %% 5000, (g %% 1000003) / 100.0, "
+                                 "'2020-01-01'::timestamptz + g * interval '7 seconds', "
+                                 "md5(g::text) || ' ' || md5((g * 31)::text) || ' transfer ' || (g %% 977) || ' ' || "
+                                 "md5((g * 7)::text) || ' ' || md5((g * 13)::text) || ' ' || repeat('x', (g %% 40)) "
+                                 "FROM generate_series(1, %d) g" % count)
+        raw = dump_gzip(cluster.root, DB, os.path.join(CACHE, NAME))
+        small_raw = dump_gzip(cluster.root, DB + "_small", os.path.join(SMALL, NAME))
+    if raw < min_sql_bytes:
+        raise SystemExit("the dump has only %d bytes of SQL, fewer than %d" % (raw, min_sql_bytes))
+    for path in (os.path.join(CACHE, NAME), os.path.join(SMALL, NAME)):
+        write_sidecar(path)
+        os.utime(path, (time.time() - 3600, time.time() - 3600))
+    meta = {"sql_bytes": raw, "small_sql_bytes": small_raw, "rows": rows, "build_seconds": round(time.monotonic() - start, 1)}
+    with open(meta_path, "w", encoding="ascii") as handle:
+        json.dump(meta, handle)
+    log("built in %.0f s: %s" % (time.monotonic() - start, meta))
+    return meta
+
+
+def cached(min_sql_bytes, rebuild):
+    meta_path = os.path.join(CACHE, "meta.json")
+    files = [os.path.join(CACHE, NAME), os.path.join(CACHE, NAME + ".sha256"), os.path.join(SMALL, NAME), meta_path]
+    if not rebuild and all(os.path.exists(path) for path in files):
+        with open(meta_path, encoding="ascii") as handle:
+            meta = json.load(handle)
+        if meta["sql_bytes"] >= min_sql_bytes:
+            log("reusing the cached dump in %s" % CACHE)
+            return meta
+    return build(min_sql_bytes)
+
+
+def timed(command):
+    start = time.monotonic()
+    done = subprocess.run(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, check=False)
+    wall = time.monotonic() - start
+    if done.returncode != 0:
+        raise SystemExit("%s failed (rc %d): %s" % (command, done.returncode, done.stderr.decode()[-2000:]))
+    return wall
+
+
+def shell_way(path):
+    directory, name = os.path.split(path)
+    script = ("set -o pipefail; cd %s && gzip -t %s && sha256sum -c --quiet %s.sha256 && zcat %s | tail -c 65536 | grep -q -- '%s'"
+              % (directory, name, name, name, MARKER))
+    return timed(["bash", "-c", script])
+
+
+class Ansible:
+    def __init__(self, workdir):
+        self.workdir = workdir
+        self.env = dict(os.environ, ANSIBLE_CONFIG=os.path.join(REPO, "ansible.cfg"),
+                        ANSIBLE_CALLBACK_RESULT_FORMAT="json", ANSIBLE_NOCOLOR="1")
+        self.env["PATH"] = os.path.join(REPO, ".venv", "bin") + os.pathsep + self.env.get("PATH", "")
+
+    def playbook(self, name, task, show):
+        path = os.path.join(self.workdir, name + ".yml")
+        task = dict(task, register="result")
+        play = [{"name": name, "hosts": "localhost", "connection": "local", "gather_facts": False,
+                 "vars": {"ansible_python_interpreter": "{{ ansible_playbook_python }}"},
+                 "tasks": [task, {"name": "show", "ansible.builtin.debug": {"var": show}}]}]
+        with open(path, "w", encoding="utf-8") as handle:
+            json.dump(play, handle, indent=1)  # JSON is YAML
+        return path
+
+    def run(self, path):
+        wall, shown = timed_playbook(path, REPO, self.env)
+        return wall, next(iter(shown.values()))
+
+
+CHILD = """
+import sys
+sys.path.insert(0, %(collections)r)
+from ansible_collections.stronghold.ops.plugins.module_utils._backup_files import verify_stream
+if sys.argv[1] != '-':
+    result = verify_stream(sys.argv[1])
+    if not result['ok']:
+        raise SystemExit('verification failed: %%r' %% result['checks'])
+"""
+
+
+def peak_rss_kib(path):
+    """Maximum resident set size (KiB) of a child Python that runs verify_stream(path) ('-': imports only)."""
+    code = CHILD % {"collections": os.path.join(REPO, ".build", "collections")}
+    done = subprocess.run(["/usr/bin/time", "-v", sys.executable, "-c", code, path], stdout=subprocess.DEVNULL,
+                          stderr=subprocess.PIPE, text=True, check=False)
+    if done.returncode != 0:
+        raise SystemExit("the memory child failed: %s" % done.stderr[-2000:])
+    return int(re.search(r"Maximum resident set size \(kbytes\): (\d+)", done.stderr).group(1))
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--min-sql-gib", type=float, default=1.05)
+    parser.add_argument("--rebuild", action="store_true")
+    args = parser.parse_args()
+    signal.signal(signal.SIGTERM, terminate)
+    for tool in ("pigz", "gzip", "zcat", "sha256sum", "/usr/bin/time"):
+        if shutil.which(tool) is None:
+            raise SystemExit("%s is missing (apt-get install pigz time)" % tool)
+    meta = cached(int(args.min_sql_gib * 2 ** 30), args.rebuild)
+    path = os.path.join(CACHE, NAME)
+    size = os.path.getsize(path)
+    log("warming the page cache")
+    sha256_of(path)
+    workdir = tempfile.mkdtemp(prefix="stronghold-bench-backup_verify-play-")
+    try:
+        ansible = Ansible(workdir)
+        verify = ansible.playbook("backup_verify", {"name": "backup_verify level=stream", "stronghold.ops.backup_verify": {
+            "directory": CACHE, "level": "stream"}}, "result")
+        floor = ansible.playbook("floor", {"name": "ping", "ansible.builtin.ping": {}}, "result")
+        times = {"shell": [], "pigz": [], "backup_verify": [], "floor": []}
+        module_read = []
+        module_rss = []
+        for run in range(args.runs):
+            times["shell"].append(shell_way(path))
+            times["pigz"].append(timed(["pigz", "-t", path]))
+            wall, shown = ansible.run(verify)
+            if shown["status"] != "ok":
+                raise SystemExit("backup_verify did not pass the dump: %s" % shown["checks"])
+            times["backup_verify"].append(wall)
+            module_read.append(next(c["duration"] for c in shown["checks"] if c["name"] == "gzip"))
+            module_rss.append(shown["peak_rss_kib"])
+            times["floor"].append(ansible.run(floor)[0])
+            log("run %d: shell %.2f s, pigz -t %.2f s, backup_verify %.2f s (read pass %.2f s), ansible floor %.2f s" % (
+                run + 1, times["shell"][-1], times["pigz"][-1], wall, module_read[-1], times["floor"][-1]))
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+    memory = {"floor": peak_rss_kib("-"), "full": peak_rss_kib(path), "small": peak_rss_kib(os.path.join(SMALL, NAME))}
+    med = dict((key, statistics.median(values)) for key, values in times.items())
+    read = statistics.median(module_read)
+    print("## backup_verify level=stream on a %.2f GiB SQL dump (%.0f MiB gzipped), median of %d runs\n" % (
+        meta["sql_bytes"] / 2 ** 30, size / 2 ** 20, args.runs))
+    print("| side | wall s | ratio of backup_verify |")
+    print("|---|---|---|")
+    print("| shell: gzip -t, sha256sum -c, zcat \\| tail \\| grep | %.2f | %.2fx (goal <= 0.6x) |" % (
+        med["shell"], med["backup_verify"] / med["shell"]))
+    print("| pigz -t | %.2f | %.2fx (goal <= 1.1x) |" % (med["pigz"], med["backup_verify"] / med["pigz"]))
+    print("| backup_verify (ansible-playbook) | %.2f | 1.00x |" % med["backup_verify"])
+    print("| of which the Ansible floor (ping playbook) | %.2f | |" % med["floor"])
+    print("| of which the module's single read pass | %.2f | %.2fx of pigz -t |" % (read, read / med["pigz"]))
+    print("\nThroughput of the read pass: %.0f MB/s compressed, %.0f MB/s uncompressed.\n" % (
+        size / read / 1e6, meta["sql_bytes"] / read / 1e6))
+    print("| memory (max RSS) | MiB |")
+    print("|---|---|")
+    print("| child Python importing the verification code only | %.1f |" % (memory["floor"] / 1024.0))
+    print("| child running verify_stream on the %.2f GiB dump | %.1f (goal <= 32) |" % (meta["sql_bytes"] / 2 ** 30, memory["full"] / 1024.0))
+    print("| child running verify_stream on a %.2f GiB dump | %.1f |" % (meta["small_sql_bytes"] / 2 ** 30, memory["small"] / 1024.0))
+    print("| the module process in the playbook (Ansible module runtime included) | %.1f |" % (max(module_rss) / 1024.0))
+    print("\nRuns (s): %s" % json.dumps(dict((k, [round(v, 2) for v in vals]) for k, vals in times.items())))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
