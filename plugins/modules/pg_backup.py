@@ -12,8 +12,8 @@ version_added: 0.1.0
 author: Financial Stronghold operations team (@nullroute-commits)
 description:
   - Replaces the runbook's monthly C(./scripts/backup_database.sh) (C(pg_dump | gzip) without
-    C(pipefail)): a dump that fails or is killed midway never leaves a file that looks like a
-    backup.
+    C(pipefail)). Here a dump that fails or is killed midway never leaves a file that looks
+    like a backup.
   - pg_dump writes plain SQL, gzipped by the module as it streams (the default), or its custom
     format (O(format=custom)) into a hidden temporary file in O(directory). Only when pg_dump
     exited 0 (and a plain dump ends with pg_dump's completion marker) is the file fsynced, its

@@ -103,7 +103,7 @@ options:
     description: Directory holding pg_dump, psql and pg_restore. Default is the ones on PATH.
     type: path
 notes:
-  - The database names get a 16-character suffix, so the live name may have at most 47 bytes.
+  - The database names get a 24-byte suffix (C(_restore_YYYYmmdd_HHMMSS)), so the live name may have at most 39 bytes.
   - The restored database keeps the owners of the dump's objects (no C(--no-owner)); the roles
     must exist.
   - Needs a role that may create databases and rename the live one (its owner with CREATEDB,
@@ -375,8 +375,8 @@ class Restore:
                     conn.execute("SELECT set_config(%s, %s, true)", (name, value))
                     conn.execute(sql.SQL("{} SET {} FROM CURRENT").format(target, sql.Identifier(name)))
             except psycopg.Error as exc:
-                problems.append("setting %s=%s%s not carried over: %s" % (name, value, "" if row["role"] is None else " for role " + row["role"],
-                                                                        str(exc).strip().splitlines()[0]))
+                whose = "" if row["role"] is None else " for role " + row["role"]
+                problems.append("setting %s=%s%s not carried over: %s" % (name, value, whose, str(exc).strip().splitlines()[0]))
         if live["has_acl"]:
             grants = conn.execute(
                 "SELECT CASE WHEN a.grantee = 0 THEN NULL ELSE pg_get_userbyid(a.grantee) END AS grantee, a.privilege_type, a.is_grantable"
@@ -529,8 +529,8 @@ class Restore:
 
 
 def sessions_text(sessions):
-    return ", ".join("pid %s (%s, %s from %s, %s)" % (s["pid"], s["user"], s["application"] or "no application_name",
-                                                       s["client"], s["state"]) for s in sessions)
+    return ", ".join("pid %s (%s, %s from %s, %s)" % (s["pid"], s["user"], s["application"] or "no application_name", s["client"], s["state"])
+                     for s in sessions)
 
 
 def failed_checks_text(verified):
