@@ -278,6 +278,24 @@ def compare(expected, sides):
     return sorted(wrong), spread
 
 
+def load_after():
+    """The 1-minute load average: other work on the machine slows the long serial sides most."""
+    try:
+        with open("/proc/loadavg") as handle:
+            return handle.read().split()[0]
+    except OSError:
+        return "unknown"
+
+
+def load_after():
+    """The 1-minute load average: other work on the machine slows the long serial sides most."""
+    try:
+        with open("/proc/loadavg") as handle:
+            return handle.read().split()[0]
+    except OSError:
+        return "unknown"
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=3)
@@ -288,6 +306,7 @@ def main():
         serve(args.serve, args.endpoints)
         return
     signal.signal(signal.SIGTERM, terminate)
+    load_before = load_after()
     ports = list(range(FIRST_PORT, FIRST_PORT + args.endpoints))
     with Endpoints(args.endpoints) as endpoints, tempfile.TemporaryDirectory(prefix="stronghold-bench-cert_check-books-") as books:
         ansible = Ansible(books)
@@ -329,7 +348,11 @@ def main():
     print("- cert_check module time (summary.duration_ms, the %d endpoints at concurrency 16): %.2f s median; "
           "against it, get_certificate is %.1fx and the openssl loop %.1fx slower." % (
               args.endpoints, med["module"], med["get_certificate"] / med["module"], med["openssl"] / med["module"]))
-    print("- ansible-playbook floor (ping, register, debug): %.2f s." % med["ping"])
+    print("- Ratios run by run (the sides of one run ran back to back): get_certificate %s; openssl loop %s." % (
+        ", ".join("%.1fx" % (b / a) for a, b in zip(walls["cert_check"], walls["get_certificate"])),
+        ", ".join("%.1fx" % (c / a) for a, c in zip(walls["cert_check"], walls["openssl"]))))
+    print("- ansible-playbook floor (ping, register, debug): %.2f s; load average before and after: %s / %s." % (
+        med["ping"], load_before, load_after()))
     wrong_total = sorted(set(p for wrong, dummy in checks for p in wrong))
     print("- Same expiry figures: not_after identical on all three sides for %d of %d ports in every run; "
           "largest days_remaining difference between the sides: %.4f days (the time between the runs)." % (
