@@ -287,15 +287,6 @@ def load_after():
         return "unknown"
 
 
-def load_after():
-    """The 1-minute load average: other work on the machine slows the long serial sides most."""
-    try:
-        with open("/proc/loadavg") as handle:
-            return handle.read().split()[0]
-    except OSError:
-        return "unknown"
-
-
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=3)
