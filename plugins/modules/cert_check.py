@@ -227,6 +227,46 @@ results:
       description: V(endpoint) or V(file).
       type: str
       sample: endpoint
+    host:
+      description: The endpoint's host (endpoints).
+      type: str
+      sample: 127.0.0.1
+    port:
+      description: The endpoint's port (endpoints).
+      type: int
+      sample: 443
+    server_name:
+      description: The name sent as SNI, when given (endpoints).
+      type: str
+      sample: www.example.test
+    starttls:
+      description: The STARTTLS protocol used, if any (endpoints).
+      type: str
+      sample: postgres
+    address:
+      description: The address connected to (endpoints); null when no connection was made.
+      type: str
+      sample: 127.0.0.1
+    path:
+      description: The file read (files); null for endpoints and for a pattern that matched nothing.
+      type: str
+      sample: /etc/letsencrypt/live/example.com/fullchain.pem
+    pattern:
+      description: The entry of O(files) that named this file (files).
+      type: str
+      sample: /etc/letsencrypt/live/*/fullchain.pem
+    format:
+      description: V(pem) or V(der) (files that could be read).
+      type: str
+      sample: pem
+    certificates:
+      description: Number of certificates in the file (files that could be read).
+      type: int
+      sample: 2
+    verify_error:
+      description: What the X.509 path validation refused, when it did; null otherwise.
+      type: str
+      sample: null
     status:
       description: V(ok), V(warning), V(critical), or V(error) when no certificate could be read.
       type: str
