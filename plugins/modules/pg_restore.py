@@ -38,7 +38,9 @@ extends_documentation_fragment:
 attributes:
   check_mode:
     support: full
-    details: Verifies the backup (read-only), lists the sessions and returns the plan with the names it would use; writes nothing.
+    details: >-
+      Verifies the backup (read-only), lists the sessions and returns the plan with the names it would use; writes nothing.
+      Sessions that O(sessions=refuse) would refuse give a warning instead of a failure.
   diff_mode:
     support: none
   platform:
@@ -453,7 +455,11 @@ class Restore:
                                                params["drop_previous"], params["analyze"]))
             connected = self.sessions(conn)
             self.result["sessions"] = connected
-            if connected and params["sessions"] == "refuse":
+            if connected and params["sessions"] == "refuse" and self.module.check_mode:
+                # The plan still shows: a playbook in check mode has not stopped the application.
+                self.module.warn("%d session(s) connected to %s; a real run would refuse them: %s" % (
+                    len(connected), self.database, sessions_text(connected)))
+            elif connected and params["sessions"] == "refuse":
                 self.fail("%d session(s) connected to %s; stop the application first or set sessions=terminate; nothing was changed: %s" % (
                     len(connected), self.database, sessions_text(connected)))
             if self.module.check_mode:
