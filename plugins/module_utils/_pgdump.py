@@ -161,8 +161,9 @@ def dump_to_file(module, params, dbname, directory, name, fmt="plain", compressi
     """
     started = time.monotonic()
     final = os.path.join(directory, name)
-    if os.path.lexists(final):
-        raise DumpError("%s already exists; a backup is never overwritten" % final)
+    for existing in (final, sidecar_path(final)):
+        if os.path.lexists(existing):
+            raise DumpError("%s already exists; a backup is never overwritten" % existing)
     pg_dump = find_program(module, params, "pg_dump")
     conninfo, env = client_connection(params, dbname, "stronghold.ops.pg_backup")
     cmd = [pg_dump, "--no-password", "--format=" + ("custom" if fmt == "custom" else "plain")]
@@ -229,7 +230,7 @@ def dump_to_file(module, params, dbname, directory, name, fmt="plain", compressi
             os.link(tmp, final)
         except OSError as exc:
             if exc.errno == errno.EEXIST:
-                raise DumpError("%s appeared while the dump ran; a backup is never overwritten" % final)
+                raise DumpError("%s appeared while the dump ran; a backup is never overwritten" % (sidecar if not sidecar_written else final))
             raise _disk_error(exc, directory, written)
         os.unlink(tmp)
         fsync_directory(directory)
@@ -269,13 +270,13 @@ def _write_sidecar(path, checksum, name, mode):
             handle.flush()
             os.fsync(handle.fileno())
         os.chmod(tmp, mode)
-        os.replace(tmp, path)
-    except BaseException:
+        # link, not rename: never over a sidecar that is there already (EEXIST).
+        os.link(tmp, path)
+    finally:
         try:
             os.unlink(tmp)
         except OSError:
             pass
-        raise
 
 
 def detect_format(path):

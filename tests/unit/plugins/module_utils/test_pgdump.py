@@ -144,6 +144,15 @@ def test_never_overwrites(bindir, backups):
     assert (backups / "b.sql.gz").read_bytes() == b"precious"
 
 
+def test_never_overwrites_a_sidecar(bindir, backups):
+    (backups / "b.sql.gz.sha256").write_text("0" * 64 + "  b.sql.gz\n")
+    program(bindir, "pg_dump", 'echo should not run >&2\nexit 1\n')
+    with pytest.raises(DumpError) as caught:
+        dump_to_file(None, params_with(bindir), "app", str(backups), "b.sql.gz")
+    assert "b.sql.gz.sha256 already exists" in str(caught.value)
+    assert os.listdir(backups) == ["b.sql.gz.sha256"]
+
+
 def test_missing_program(bindir, backups):
     with pytest.raises(DumpError) as caught:
         dump_to_file(None, params_with(bindir), "app", str(backups), "b.sql.gz")
