@@ -41,6 +41,15 @@ except ImportError:  # pragma: no cover - Python 2 never runs this collection's 
     queue = None
 
 try:
+    # ISA-L's inflate is about 1.7x faster than zlib's (measured in shared/anchors/cert_backup.md)
+    # and has the same API; optional, zlib otherwise.
+    from isal import isal_zlib as inflate_lib
+    INFLATE_BACKEND = "isal"
+except ImportError:
+    inflate_lib = zlib
+    INFLATE_BACKEND = "zlib"
+
+try:
     from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 except ImportError:  # pragma: no cover - Python < 3.9 on the target: only UTC and local
     ZoneInfo = None
@@ -222,6 +231,13 @@ def list_backups(directory, pattern=None, tz="UTC"):
     return found
 
 
+def _regular_file(path):
+    """Raise OSError unless ``path`` is a regular file: opening a FIFO would wait for a writer forever."""
+    info = os.stat(path)
+    if not stat.S_ISREG(info.st_mode):
+        raise OSError(0, "not a regular file (%s)" % _file_kind(info.st_mode))
+
+
 def _file_kind(mode):
     for test, name in ((stat.S_ISDIR, "directory"), (stat.S_ISFIFO, "FIFO"), (stat.S_ISSOCK, "socket"),
                        (stat.S_ISCHR, "character device"), (stat.S_ISBLK, "block device")):
@@ -375,7 +391,7 @@ class _GzipStream:
                     self.trailing_nonzero = True
                 return True
             if not self.in_member:
-                self.decompressor = zlib.decompressobj(31)
+                self.decompressor = inflate_lib.decompressobj(31)
                 self.in_member = True
                 self.members += 1
             decompress = self.decompressor.decompress
@@ -386,7 +402,7 @@ class _GzipStream:
                     if self.decompressor.eof:
                         break
                     data = self.decompressor.unconsumed_tail
-            except zlib.error as exc:
+            except inflate_lib.error as exc:
                 self.error = "gzip member %d is corrupt: %s (after %d uncompressed bytes)" % (
                     self.members, exc, self.uncompressed)
                 return False
@@ -397,8 +413,27 @@ class _GzipStream:
                 data = b""
         return True
 
+    def drain(self):
+        """Output an inflater still holds once the input has ended (ISA-L buffers some; zlib none)."""
+        while self.in_member and not self.error:
+            try:
+                out = self.decompressor.decompress(b"", INFLATE_LIMIT)
+            except inflate_lib.error as exc:
+                self.error = "gzip member %d is corrupt: %s (after %d uncompressed bytes)" % (self.members, exc, self.uncompressed)
+                return
+            self._keep(out)
+            if self.decompressor.eof:
+                self.in_member = False
+                rest = self.decompressor.unused_data
+                if rest:
+                    self.feed(rest)
+                return
+            if not out:
+                return
+
     def finish(self):
         """The gzip check as (status, detail)."""
+        self.drain()
         if self.error:
             return "failed", self.error
         if self.in_member:
@@ -523,7 +558,7 @@ def verify_stream(path, fmt="auto", sidecar=True, pg_restore=None, timeout=None,
     begun = time.monotonic()
     checks = []
     result = {"path": path, "ok": False, "checks": checks, "sha256": None, "size": None, "format": None,
-              "compressed": None, "gzip_members": None, "uncompressed_bytes": None, "marker_found": None,
+              "inflate_backend": INFLATE_BACKEND, "compressed": None, "gzip_members": None, "uncompressed_bytes": None, "marker_found": None,
               "bytes_read": 0, "seconds": None, "throughput_mbps": None, "sidecar_sha256": None}
     started = time.monotonic()
     hasher = None
@@ -533,10 +568,9 @@ def verify_stream(path, fmt="auto", sidecar=True, pg_restore=None, timeout=None,
     plain_tail = collections.deque()
     read_error = None
     try:
+        _regular_file(path)
         with open(path, "rb") as handle:
             info = os.fstat(handle.fileno())
-            if not stat.S_ISREG(info.st_mode):
-                raise OSError(0, "not a regular file (%s)" % _file_kind(info.st_mode))
             result["size"] = info.st_size
             hasher = _Hasher()
             first = handle.read(read_size)
@@ -612,7 +646,9 @@ def verify_stream(path, fmt="auto", sidecar=True, pg_restore=None, timeout=None,
         else:
             head = bytes(plain_head)
             tail = b"".join(plain_tail)[-TAIL_WINDOW:]
-        if not head:
+        if not head and gz is not None and gz.error:
+            checks.append(_check("header", "skipped", "the gzip stream is corrupt before any content could be read", started))
+        elif not head:
             checks.append(_check("header", "failed", "no dump content", started))
         elif DUMP_HEADER in head[:4096]:
             checks.append(_check("header", "ok", "starts as a pg_dump plain dump", started))
@@ -652,10 +688,9 @@ def verify_header(path, fmt="auto"):
     result = {"path": path, "ok": False, "checks": checks, "format": None, "compressed": None, "size": None, "isize": None}
     started = time.monotonic()
     try:
+        _regular_file(path)
         with open(path, "rb") as handle:
             info = os.fstat(handle.fileno())
-            if not stat.S_ISREG(info.st_mode):
-                raise OSError(0, "not a regular file (%s)" % _file_kind(info.st_mode))
             result["size"] = info.st_size
             head = handle.read(HEAD_WINDOW)
             trailer = b""
@@ -684,9 +719,9 @@ def verify_header(path, fmt="auto"):
             result["isize"] = struct.unpack("<I", trailer[4:])[0]
         start = b""
         try:
-            decompressor = zlib.decompressobj(31)
+            decompressor = inflate_lib.decompressobj(31)
             start = decompressor.decompress(head, HEAD_WINDOW)
-        except zlib.error as exc:
+        except inflate_lib.error as exc:
             checks.append(_check("header", "failed", "the first gzip member is corrupt: %s" % exc, started))
             return _finish(result)
         if DUMP_HEADER in start[:4096]:
