@@ -22,6 +22,10 @@ before the first measured run, untimed), so the comparison is of CPU work, not o
     Ansible start-up; the floor of that (a ping playbook) is measured and reported next to it,
     and so is the module's own read pass (the duration of its gzip check).
 
+Inflater: the module uses ISA-L's inflater when the Python package isal is installed where the
+module runs (here the repository's .venv), stock zlib otherwise; the bench says which, and also
+times the verification code alone with stock zlib in a child, for comparison.
+
 Memory: the module's verification code (verify_stream of module_utils/_backup_files.py, with
 its hashing thread) is run alone in a child Python under /usr/bin/time -v on the full dump and
 on a dump ten times smaller; the figure is that child's maximum resident set size: the Python
@@ -232,24 +236,32 @@ class Ansible:
 
 
 CHILD = """
-import sys
+import sys, time, zlib
 sys.path.insert(0, %(collections)r)
-from ansible_collections.stronghold.ops.plugins.module_utils._backup_files import verify_stream
+from ansible_collections.stronghold.ops.plugins.module_utils import _backup_files
+if sys.argv[2] == 'zlib':
+    _backup_files.inflate_lib = zlib
 if sys.argv[1] != '-':
-    result = verify_stream(sys.argv[1])
+    start = time.monotonic()
+    result = _backup_files.verify_stream(sys.argv[1])
+    print(time.monotonic() - start)
     if not result['ok']:
         raise SystemExit('verification failed: %%r' %% result['checks'])
 """
 
 
-def peak_rss_kib(path):
-    """Maximum resident set size (KiB) of a child Python that runs verify_stream(path) ('-': imports only)."""
+def child(path, backend="default"):
+    """(max RSS KiB, seconds) of a child Python that runs verify_stream(path) ('-': imports only).
+
+    ``backend`` ``zlib`` forces the stock inflater; ``default`` takes ISA-L when it is installed.
+    """
     code = CHILD % {"collections": os.path.join(REPO, ".build", "collections")}
-    done = subprocess.run(["/usr/bin/time", "-v", sys.executable, "-c", code, path], stdout=subprocess.DEVNULL,
+    done = subprocess.run(["/usr/bin/time", "-v", sys.executable, "-c", code, path, backend], stdout=subprocess.PIPE,
                           stderr=subprocess.PIPE, text=True, check=False)
     if done.returncode != 0:
         raise SystemExit("the memory child failed: %s" % done.stderr[-2000:])
-    return int(re.search(r"Maximum resident set size \(kbytes\): (\d+)", done.stderr).group(1))
+    rss = int(re.search(r"Maximum resident set size \(kbytes\): (\d+)", done.stderr).group(1))
+    return rss, float(done.stdout.strip() or 0)
 
 
 def main():
@@ -276,6 +288,7 @@ def main():
         times = {"shell": [], "pigz": [], "backup_verify": [], "floor": []}
         module_read = []
         module_rss = []
+        backend = None
         for run in range(args.runs):
             times["shell"].append(shell_way(path))
             times["pigz"].append(timed(["pigz", "-t", path]))
@@ -285,12 +298,13 @@ def main():
             times["backup_verify"].append(wall)
             module_read.append(next(c["duration"] for c in shown["checks"] if c["name"] == "gzip"))
             module_rss.append(shown["peak_rss_kib"])
+            backend = shown["backups"][0].get("inflate_backend")
             times["floor"].append(ansible.run(floor)[0])
             log("run %d: shell %.2f s, pigz -t %.2f s, backup_verify %.2f s (read pass %.2f s), ansible floor %.2f s" % (
                 run + 1, times["shell"][-1], times["pigz"][-1], wall, module_read[-1], times["floor"][-1]))
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
-    memory = {"floor": peak_rss_kib("-"), "full": peak_rss_kib(path), "small": peak_rss_kib(os.path.join(SMALL, NAME))}
+    memory = {"floor": child("-"), "full": child(path), "small": child(os.path.join(SMALL, NAME)), "zlib": child(path, "zlib")}
     med = dict((key, statistics.median(values)) for key, values in times.items())
     read = statistics.median(module_read)
     print("## backup_verify level=stream on a %.2f GiB SQL dump (%.0f MiB gzipped), median of %d runs\n" % (
@@ -303,13 +317,15 @@ def main():
     print("| backup_verify (ansible-playbook) | %.2f | 1.00x |" % med["backup_verify"])
     print("| of which the Ansible floor (ping playbook) | %.2f | |" % med["floor"])
     print("| of which the module's single read pass | %.2f | %.2fx of pigz -t |" % (read, read / med["pigz"]))
-    print("\nThroughput of the read pass: %.0f MB/s compressed, %.0f MB/s uncompressed.\n" % (
-        size / read / 1e6, meta["sql_bytes"] / read / 1e6))
+    print("\nThroughput of the read pass: %.0f MB/s compressed, %.0f MB/s uncompressed (inflater: %s).\n" % (
+        size / read / 1e6, meta["sql_bytes"] / read / 1e6, backend))
     print("| memory (max RSS) | MiB |")
     print("|---|---|")
-    print("| child Python importing the verification code only | %.1f |" % (memory["floor"] / 1024.0))
-    print("| child running verify_stream on the %.2f GiB dump | %.1f (goal <= 32) |" % (meta["sql_bytes"] / 2 ** 30, memory["full"] / 1024.0))
-    print("| child running verify_stream on a %.2f GiB dump | %.1f |" % (meta["small_sql_bytes"] / 2 ** 30, memory["small"] / 1024.0))
+    print("| child Python importing the verification code only | %.1f |" % (memory["floor"][0] / 1024.0))
+    print("| child running verify_stream on the %.2f GiB dump (%s, %.2f s) | %.1f (goal <= 32) |" % (
+        meta["sql_bytes"] / 2 ** 30, backend, memory["full"][1], memory["full"][0] / 1024.0))
+    print("| the same with the stock zlib inflater (%.2f s) | %.1f |" % (memory["zlib"][1], memory["zlib"][0] / 1024.0))
+    print("| child running verify_stream on a %.2f GiB dump | %.1f |" % (meta["small_sql_bytes"] / 2 ** 30, memory["small"][0] / 1024.0))
     print("| the module process in the playbook (Ansible module runtime included) | %.1f |" % (max(module_rss) / 1024.0))
     print("\nRuns (s): %s" % json.dumps(dict((k, [round(v, 2) for v in vals]) for k, vals in times.items())))
     return 0

@@ -473,15 +473,24 @@ def find_pg_restore(explicit=None):
 
 
 def _run_pg_restore(pg_restore, arguments, path, timeout):
+    """(exit code or None when it could not run, stdout, stderr tail or reason, seconds) of one pg_restore run.
+
+    Popen rather than run_command: this is shared code that has no AnsibleModule (pg_backup and
+    pg_restore call it too), and the output to /dev/null may be large.
+    """
     started = time.monotonic()
     try:
-        done = subprocess.run([pg_restore] + arguments + [path], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                              timeout=timeout, check=False)
-    except subprocess.TimeoutExpired:
-        return None, "pg_restore %s did not finish within %ss" % (" ".join(arguments), timeout), time.monotonic() - started
+        with subprocess.Popen([pg_restore] + arguments + [path], stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE) as proc:
+            try:
+                stdout, stderr = proc.communicate(timeout=timeout)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.communicate()
+                return None, b"", "pg_restore %s did not finish within %ss" % (" ".join(arguments), timeout), time.monotonic() - started
     except OSError as exc:
-        return None, "cannot run %s: %s" % (pg_restore, exc), time.monotonic() - started
-    return done, done.stderr.decode("utf-8", "replace").strip()[-1000:], time.monotonic() - started
+        return None, b"", "cannot run %s: %s" % (pg_restore, exc), time.monotonic() - started
+    return proc.returncode, stdout, stderr.decode("utf-8", "replace").strip()[-1000:], time.monotonic() - started
 
 
 def check_custom(path, pg_restore=None, timeout=None):
@@ -500,23 +509,23 @@ def check_custom(path, pg_restore=None, timeout=None):
         return checks, None
     entries = None
     started = time.monotonic()
-    done, stderr, elapsed = _run_pg_restore(binary, ["--list"], path, timeout)
-    if done is not None and done.returncode == 0:
-        lines = [line for line in done.stdout.decode("utf-8", "replace").splitlines() if line and not line.startswith(";")]
+    code, stdout, stderr, elapsed = _run_pg_restore(binary, ["--list"], path, timeout)
+    if code == 0:
+        lines = [line for line in stdout.decode("utf-8", "replace").splitlines() if line and not line.startswith(";")]
         entries = len(lines)
         data = sum(1 for line in lines if " TABLE DATA " in line)
         checks.append({"name": "toc", "status": "ok", "detail": "table of contents with %d entries (%d TABLE DATA)" % (entries, data),
                        "duration": round(elapsed, 4)})
     else:
-        reason = stderr if done is None else "pg_restore --list exited %d: %s" % (done.returncode, stderr or "no message")
+        reason = stderr if code is None else "pg_restore --list exited %d: %s" % (code, stderr or "no message")
         checks.append(_check("toc", "failed", reason, started))
     started = time.monotonic()
-    done, stderr, elapsed = _run_pg_restore(binary, ["-f", os.devnull], path, timeout)
-    if done is not None and done.returncode == 0:
+    code, stdout, stderr, elapsed = _run_pg_restore(binary, ["-f", os.devnull], path, timeout)
+    if code == 0:
         checks.append({"name": "data_read", "status": "ok", "detail": "pg_restore read every entry and data block",
                        "duration": round(elapsed, 4)})
     else:
-        reason = stderr if done is None else "pg_restore -f /dev/null exited %d: %s" % (done.returncode, stderr or "no message")
+        reason = stderr if code is None else "pg_restore -f /dev/null exited %d: %s" % (code, stderr or "no message")
         checks.append(_check("data_read", "failed", reason, started))
     return checks, entries
 

@@ -15,7 +15,7 @@ description:
     what is inside the backups, in layers chosen by O(level).
   - Selection. The backups of O(directory) whose names match O(pattern), or the O(files) given.
     The time of a backup is read from its name (O(pattern), O(timezone)), never from its
-    modification time. A file modified less than O(settle) ago is still being written: it is
+    modification time. A file modified less than O(settle) ago is still being written; it is
     skipped and reported in RV(settling). O(which) chooses the backups whose contents are
     checked.
   - Freshness and retention, over every backup found. The newest must be younger than
@@ -281,6 +281,7 @@ backups:
       marker_found: true
       sha256: 9f2c0e0c4f7a3b1d2e5f60718293a4b5c6d7e8f90112233445566778899aabbc
       throughput_mbps: 91.4
+      inflate_backend: isal
       ok: true
       checks:
         - {name: stat, status: ok, detail: regular file of 303112904 bytes, duration: 0.0}
@@ -662,7 +663,7 @@ class Verifier:
 
         if self.min_size is not None and item["size"] is not None:
             ok = item["size"] >= self.min_size
-            self.quick(name, "size", "ok" if ok else "failed", "%d bytes, min_size %s (%d bytes)" % (item["size"], p["min_size"], self.min_size))
+            self.quick(name, "size", "ok" if ok else "failed", "%d bytes, min_size %s (%d bytes)" % (item["size"], p["min_size"], int(self.min_size)))
         if item["size"] is not None:
             previous = [b["size"] for b in self.backups[:index] if b["size"]][-p["shrink_window"]:]
             mid, shrink = size_vs_median(item["size"], previous)
@@ -674,7 +675,7 @@ class Verifier:
             else:
                 detail = "%d bytes, %s%% %s the median %d of the %d backup%s before it" % (
                     item["size"], abs(shrink) if shrink is not None else "?", "below" if (shrink or 0) >= 0 else "above",
-                    mid, len(previous), "" if len(previous) == 1 else "s")
+                    int(mid), len(previous), "" if len(previous) == 1 else "s")
                 if p["max_shrink"] is None:
                     self.quick(name, "shrink", "skipped", detail + "; no max_shrink given")
                 elif shrink is not None and shrink > p["max_shrink"]:
@@ -692,7 +693,8 @@ class Verifier:
                 if check["name"] == "sha256" and check["status"] == "skipped" and p["require_sidecar"] and p["sidecar"]:
                     check = dict(check, status="failed", detail=check["detail"] + " (require_sidecar)")
                 self.record(name, check)
-            for key in ("format", "compressed", "gzip_members", "uncompressed_bytes", "marker_found", "sha256", "throughput_mbps"):
+            for key in ("format", "compressed", "gzip_members", "uncompressed_bytes", "marker_found", "sha256", "throughput_mbps",
+                        "inflate_backend"):
                 entry[key] = result.get(key)
             if "toc_entries" in result:
                 entry["toc_entries"] = result["toc_entries"]
