@@ -15,8 +15,11 @@ ensure_packages() {
     [[ -f /etc/ssl/certs/ca-certificates.crt ]] || need+=(ca-certificates)
     command -v openssl >/dev/null || need+=(openssl)
     command -v gzip >/dev/null || need+=(gzip)
+    # The certificates role's monthly `certbot renew --dry-run`. No lineage is created here:
+    # with an empty /etc/letsencrypt the dry run renews nothing and contacts no ACME server.
+    command -v certbot >/dev/null || need+=(certbot)
     if ((${#need[@]} == 0)); then
-        ok "packages present (postgresql-15, docker, debootstrap, curl, ca-certificates)"
+        ok "packages present (postgresql-15, docker, debootstrap, curl, ca-certificates, certbot)"
         return 0
     fi
     log "installing missing packages: ${need[*]}"
