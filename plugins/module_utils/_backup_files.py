@@ -64,11 +64,11 @@ DUMP_HEADER = b"-- PostgreSQL database dump"
 GZIP_MAGIC = b"\x1f\x8b"
 CUSTOM_MAGIC = b"PGDMP"
 
-READ_SIZE = 1024 * 1024        # bytes read from the file at a time
-INFLATE_LIMIT = 1024 * 1024     # most bytes one decompress() call may return
+READ_SIZE = 256 * 1024         # bytes read from the file at a time (larger is no faster, see bench)
+INFLATE_LIMIT = 256 * 1024     # most bytes one decompress() call may return
 TAIL_WINDOW = 64 * 1024         # decompressed bytes kept to search the marker in
 HEAD_WINDOW = 64 * 1024         # decompressed bytes kept to recognise the dump's header
-HASH_QUEUE = 4                  # chunks waiting for the hashing thread (bounds memory)
+HASH_QUEUE = 2                  # chunks waiting for the hashing thread (bounds memory)
 
 _DIRECTIVES = {
     # directive: (group name, regular expression, strftime width)
