@@ -220,11 +220,11 @@ class Ansible:
                         ANSIBLE_CALLBACK_RESULT_FORMAT="json", ANSIBLE_NOCOLOR="1")
         self.env["PATH"] = os.path.join(REPO, ".venv", "bin") + os.pathsep + self.env.get("PATH", "")
 
-    def playbook(self, name, task, show):
+    def playbook(self, name, task, show, python="{{ ansible_playbook_python }}"):
         path = os.path.join(self.workdir, name + ".yml")
         task = dict(task, register="result")
         play = [{"name": name, "hosts": "localhost", "connection": "local", "gather_facts": False,
-                 "vars": {"ansible_python_interpreter": "{{ ansible_playbook_python }}"},
+                 "vars": {"ansible_python_interpreter": python},
                  "tasks": [task, {"name": "show", "ansible.builtin.debug": {"var": show}}]}]
         with open(path, "w", encoding="utf-8") as handle:
             json.dump(play, handle, indent=1)  # JSON is YAML
@@ -285,6 +285,10 @@ def main():
         verify = ansible.playbook("backup_verify", {"name": "backup_verify level=stream", "stronghold.ops.backup_verify": {
             "directory": CACHE, "level": "stream"}}, "result")
         floor = ansible.playbook("floor", {"name": "ping", "ansible.builtin.ping": {}}, "result")
+        # The system Python has neither psycopg (which module_utils/_postgres.py imports, ~14 MiB)
+        # nor isal: the module process as on a target that only verifies files.
+        system = ansible.playbook("system_python", {"name": "backup_verify level=stream", "stronghold.ops.backup_verify": {
+            "directory": CACHE, "level": "stream"}}, "result", python="/usr/bin/python3") if os.path.exists("/usr/bin/python3") else None
         times = {"shell": [], "pigz": [], "backup_verify": [], "floor": []}
         module_read = []
         module_rss = []
@@ -302,6 +306,7 @@ def main():
             times["floor"].append(ansible.run(floor)[0])
             log("run %d: shell %.2f s, pigz -t %.2f s, backup_verify %.2f s (read pass %.2f s), ansible floor %.2f s" % (
                 run + 1, times["shell"][-1], times["pigz"][-1], wall, module_read[-1], times["floor"][-1]))
+        system_run = ansible.run(system) if system else None
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
     memory = {"floor": child("-"), "full": child(path), "small": child(os.path.join(SMALL, NAME)), "zlib": child(path, "zlib")}
@@ -326,7 +331,10 @@ def main():
         meta["sql_bytes"] / 2 ** 30, backend, memory["full"][1], memory["full"][0] / 1024.0))
     print("| the same with the stock zlib inflater (%.2f s) | %.1f |" % (memory["zlib"][1], memory["zlib"][0] / 1024.0))
     print("| child running verify_stream on a %.2f GiB dump | %.1f |" % (meta["small_sql_bytes"] / 2 ** 30, memory["small"][0] / 1024.0))
-    print("| the module process in the playbook (Ansible module runtime included) | %.1f |" % (max(module_rss) / 1024.0))
+    print("| the module process in the playbook (Ansible module runtime and psycopg included) | %.1f |" % (max(module_rss) / 1024.0))
+    if system_run:
+        print("| the module process with /usr/bin/python3 (no psycopg, %s inflater; %.2f s wall) | %.1f |" % (
+            system_run[1]["backups"][0].get("inflate_backend"), system_run[0], system_run[1]["peak_rss_kib"] / 1024.0))
     print("\nRuns (s): %s" % json.dumps(dict((k, [round(v, 2) for v in vals]) for k, vals in times.items())))
     return 0
 

@@ -480,7 +480,8 @@ def _run_pg_restore(pg_restore, arguments, path, timeout):
     """
     started = time.monotonic()
     try:
-        with subprocess.Popen([pg_restore] + arguments + [path], stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+        # No AnsibleModule here (see the docstring), as in _pgdump.py.
+        with subprocess.Popen([pg_restore] + arguments + [path], stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,  # pylint: disable=ansible-bad-function
                               stderr=subprocess.PIPE) as proc:
             try:
                 stdout, stderr = proc.communicate(timeout=timeout)
