@@ -285,8 +285,8 @@ def main():
         verify = ansible.playbook("backup_verify", {"name": "backup_verify level=stream", "stronghold.ops.backup_verify": {
             "directory": CACHE, "level": "stream"}}, "result")
         floor = ansible.playbook("floor", {"name": "ping", "ansible.builtin.ping": {}}, "result")
-        # The system Python has neither psycopg (which module_utils/_postgres.py imports, ~14 MiB)
-        # nor isal: the module process as on a target that only verifies files.
+        # The system Python has neither psycopg (not imported below level restore anyway) nor
+        # isal: the module process as on a target with nothing but Debian's Python.
         system = ansible.playbook("system_python", {"name": "backup_verify level=stream", "stronghold.ops.backup_verify": {
             "directory": CACHE, "level": "stream"}}, "result", python="/usr/bin/python3") if os.path.exists("/usr/bin/python3") else None
         times = {"shell": [], "pigz": [], "backup_verify": [], "floor": []}
@@ -331,7 +331,7 @@ def main():
         meta["sql_bytes"] / 2 ** 30, backend, memory["full"][1], memory["full"][0] / 1024.0))
     print("| the same with the stock zlib inflater (%.2f s) | %.1f |" % (memory["zlib"][1], memory["zlib"][0] / 1024.0))
     print("| child running verify_stream on a %.2f GiB dump | %.1f |" % (meta["small_sql_bytes"] / 2 ** 30, memory["small"][0] / 1024.0))
-    print("| the module process in the playbook (Ansible module runtime and psycopg included) | %.1f |" % (max(module_rss) / 1024.0))
+    print("| the module process in the playbook (the Ansible module runtime included; psycopg is imported only for level restore) | %.1f |" % (max(module_rss) / 1024.0))
     if system_run:
         print("| the module process with /usr/bin/python3 (no psycopg, %s inflater; %.2f s wall) | %.1f |" % (
             system_run[1]["backups"][0].get("inflate_backend"), system_run[0], system_run[1]["peak_rss_kib"] / 1024.0))

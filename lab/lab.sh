@@ -81,6 +81,7 @@ cmd_status() {
                 -f '{{.Name}} {{.State.Status}}/{{if .State.Health}}{{.State.Health.Status}}{{end}}' 2>/dev/null \
             | sed 's#^/##' | paste -sd, - || true)
         state=${state:-missing}
+        # shellcheck disable=SC2016  # the script in single quotes is for sh -c, with its own $1
         st "$svc" "container(s) $state" sh -c 'case "$1" in missing|*,*) exit 1;; *" running/healthy") exit 0;; *) exit 1;; esac' sh "$state"
     done
     local code tag="?"

@@ -13,10 +13,18 @@ options are documented once, in the stronghold.ops.postgres doc fragment.
 
 from __future__ import annotations
 
-import os
 import traceback
 
 from ansible.module_utils.basic import missing_required_lib
+
+# The options and their checks need no psycopg: they live in _postgres_spec, which a module that
+# connects only sometimes (backup_verify) imports alone. Re-exported here for the others.
+from ansible_collections.stronghold.ops.plugins.module_utils._postgres_spec import (  # pylint: disable=unused-import
+    SSL_MODES,
+    check_connection_params,
+    connection_kwargs,
+    postgres_argument_spec,
+)
 
 try:
     import psycopg
@@ -30,69 +38,11 @@ except ImportError:
 else:
     PSYCOPG_IMPORT_ERROR = None
 
-SSL_MODES = ["disable", "allow", "prefer", "require", "verify-ca", "verify-full"]
-
-
-def postgres_argument_spec():
-    """The connection options shared by every PostgreSQL module of the collection."""
-    return {
-        "login_user": {"type": "str", "default": os.environ.get("PGUSER") or "postgres"},
-        "login_password": {"type": "str", "no_log": True, "default": ""},
-        "login_host": {"type": "str", "default": ""},
-        "login_port": {"type": "int", "default": 5432},
-        "login_unix_socket": {"type": "str", "default": ""},
-        "login_db": {"type": "str"},
-        "ssl_mode": {"type": "str", "default": "prefer", "choices": SSL_MODES},
-        "ca_cert": {"type": "str", "aliases": ["ssl_rootcert"]},
-        "ssl_cert": {"type": "path"},
-        "ssl_key": {"type": "path", "no_log": False},
-        "connect_params": {"type": "dict", "default": {}},
-        "connect_timeout": {"type": "int", "default": 10},
-        "session_role": {"type": "str"},
-    }
-
 
 def ensure_psycopg(module):
     if psycopg is None:
         module.fail_json(msg=missing_required_lib("psycopg (version 3)", url="https://pypi.org/project/psycopg/"),
                          exception=PSYCOPG_IMPORT_ERROR)
-
-
-def check_connection_params(params):
-    """Messages for connection options that cannot work, before any connection is tried."""
-    problems = []
-    if not 0 < params["login_port"] < 65536:
-        problems.append("login_port must be between 1 and 65535, got %d" % params["login_port"])
-    if params["connect_timeout"] < 1:
-        problems.append("connect_timeout must be at least 1 second, got %d" % params["connect_timeout"])
-    return problems
-
-
-def connection_kwargs(params, dbname=None, application_name="stronghold.ops"):
-    """libpq keywords from the module options; connect_params is applied last and wins."""
-    kwargs = {
-        "user": params["login_user"],
-        "port": params["login_port"],
-        "sslmode": params["ssl_mode"],
-        "application_name": application_name,
-        "connect_timeout": params["connect_timeout"],
-    }
-    host = params["login_host"]
-    # As community.postgresql does: a socket directory replaces an empty or "localhost" host.
-    if params["login_unix_socket"] and host in ("", "localhost"):
-        host = params["login_unix_socket"]
-    if host:
-        kwargs["host"] = host
-    if params["login_password"]:
-        kwargs["password"] = params["login_password"]
-    database = dbname or params.get("login_db")
-    if database:
-        kwargs["dbname"] = database
-    for option, keyword in (("ca_cert", "sslrootcert"), ("ssl_cert", "sslcert"), ("ssl_key", "sslkey")):
-        if params.get(option):
-            kwargs[keyword] = params[option]
-    kwargs.update(params.get("connect_params") or {})
-    return kwargs
 
 
 class PostgresConnectError(Exception):
