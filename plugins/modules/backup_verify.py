@@ -806,7 +806,7 @@ class Verifier:
 
     # --- findings and result ------------------------------------------------------------------
 
-    def build_findings(self, checked):
+    def build_findings(self, checked, restore=None):
         for check in self.checks:
             if check["status"] == "ok":
                 continue
@@ -824,8 +824,20 @@ class Verifier:
             len(self.backups), "" if len(self.backups) == 1 else "s", len(checked), self.p["level"],
             len(failed), "" if len(failed) == 1 else "s", len(warned), "" if len(warned) == 1 else "s")
         severity = "critical" if failed else ("warning" if warned else "ok")
-        self.findings.insert(0, make_finding("backup.verify", self.target, severity, summary,
-                                             {"level": self.p["level"], "checked": [c["name"] for c in checked]}))
+        details = {"level": self.p["level"], "checked": [c["name"] for c in checked]}
+        timed = [b for b in self.backups if b["time"] is not None]
+        if timed and timed[-1].get("age_seconds") is not None:
+            details.update(newest=timed[-1]["name"], newest_age_seconds=timed[-1]["age_seconds"])
+            summary += "; newest %s, %s old" % (timed[-1]["name"], human_duration(timed[-1]["age_seconds"]))
+        if restore:
+            # The restore time is the evidence of the recovery time the backup allows.
+            details.update(restore_seconds=restore.get("seconds"), restore_ok=restore.get("ok"),
+                           restore_queries=[dict((k, q.get(k)) for k in ("name", "value", "status")) for q in restore.get("queries") or []])
+            if restore.get("ok") and restore.get("seconds") is not None:
+                passed = sum(1 for q in restore.get("queries") or [] if q.get("status") == "ok")
+                summary += "; restored in %.1f s, %d of %d sanity queries passed" % (
+                    restore["seconds"], passed, len(restore.get("queries") or []))
+        self.findings.insert(0, make_finding("backup.verify", self.target, severity, summary, details))
 
     def run(self):
         self.read_options()
@@ -846,7 +858,7 @@ class Verifier:
                 restore = self.restore_test(checked[-1])
             else:
                 self.quick(self.target, "restore", "failed", "no backup to restore")
-        self.build_findings(checked)
+        self.build_findings(checked, restore)
         latest = None
         timed = [b for b in self.backups if b["time"] is not None]
         if timed:
