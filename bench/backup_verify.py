@@ -331,7 +331,8 @@ def main():
         meta["sql_bytes"] / 2 ** 30, backend, memory["full"][1], memory["full"][0] / 1024.0))
     print("| the same with the stock zlib inflater (%.2f s) | %.1f |" % (memory["zlib"][1], memory["zlib"][0] / 1024.0))
     print("| child running verify_stream on a %.2f GiB dump | %.1f |" % (meta["small_sql_bytes"] / 2 ** 30, memory["small"][0] / 1024.0))
-    print("| the module process in the playbook (the Ansible module runtime included; psycopg is imported only for level restore) | %.1f |" % (max(module_rss) / 1024.0))
+    print(("| the module process in the playbook (the Ansible module runtime included; psycopg is imported only for level "
+           "restore) | %.1f |") % (max(module_rss) / 1024.0))
     if system_run:
         print("| the module process with /usr/bin/python3 (no psycopg, %s inflater; %.2f s wall) | %.1f |" % (
             system_run[1]["backups"][0].get("inflate_backend"), system_run[0], system_run[1]["peak_rss_kib"] / 1024.0))
