@@ -55,7 +55,7 @@ import sys
 import tempfile
 import time
 
-from benchlib import timed_playbook
+from benchlib import playbook_env, timed_playbook
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 CACHE = os.path.join(REPO, ".build", "bench", "backup_verify")
@@ -216,9 +216,7 @@ def shell_way(path):
 class Ansible:
     def __init__(self, workdir):
         self.workdir = workdir
-        self.env = dict(os.environ, ANSIBLE_CONFIG=os.path.join(REPO, "ansible.cfg"),
-                        ANSIBLE_CALLBACK_RESULT_FORMAT="json", ANSIBLE_NOCOLOR="1")
-        self.env["PATH"] = os.path.join(REPO, ".venv", "bin") + os.pathsep + self.env.get("PATH", "")
+        self.env = playbook_env()
 
     def playbook(self, name, task, show, python="{{ ansible_playbook_python }}"):
         path = os.path.join(self.workdir, name + ".yml")

@@ -3,10 +3,21 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import time
 
 _SHOWN = "ok: [localhost] => "
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def playbook_env(**extra):
+    """The environment of a timed playbook: the repository's ansible.cfg, results as JSON (what
+    timed_playbook reads), no colours, the venv's ansible-playbook first on PATH."""
+    env = dict(os.environ, ANSIBLE_CONFIG=os.path.join(REPO, "ansible.cfg"), ANSIBLE_CALLBACK_RESULT_FORMAT="json",
+               ANSIBLE_NOCOLOR="1", **extra)
+    env["PATH"] = os.path.join(REPO, ".venv", "bin") + os.pathsep + env.get("PATH", "")
+    return env
 
 
 def timed_playbook(path, cwd, env, check=False):

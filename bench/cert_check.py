@@ -49,7 +49,7 @@ import sys
 import tempfile
 import time
 
-from benchlib import timed_playbook
+from benchlib import playbook_env, timed_playbook
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
@@ -183,9 +183,7 @@ class Endpoints:
 class Ansible:
     def __init__(self, workdir):
         self.workdir = workdir
-        self.env = dict(os.environ, ANSIBLE_CONFIG=os.path.join(REPO, "ansible.cfg"),
-                        ANSIBLE_CALLBACK_RESULT_FORMAT="json", ANSIBLE_NOCOLOR="1")
-        self.env["PATH"] = os.path.join(REPO, ".venv", "bin") + os.pathsep + self.env.get("PATH", "")
+        self.env = playbook_env()
 
     def playbook(self, name, tasks):
         path = os.path.join(self.workdir, name + ".yml")

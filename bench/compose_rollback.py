@@ -87,7 +87,7 @@ import tempfile
 import threading
 import time
 
-from benchlib import timed_playbook
+from benchlib import playbook_env, timed_playbook
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 LAB = os.environ.get("STRONGHOLD_LAB_ROOT", "/var/lib/stronghold-lab")
@@ -142,9 +142,7 @@ def terminate(signum, frame):
 
 
 def bench_env():
-    env = dict(os.environ, DOCKER_HOST=DOCKER_HOST, ANSIBLE_CONFIG=os.path.join(REPO, "ansible.cfg"),
-               ANSIBLE_CALLBACK_RESULT_FORMAT="json", ANSIBLE_NOCOLOR="1")
-    env["PATH"] = os.path.join(REPO, ".venv", "bin") + os.pathsep + env.get("PATH", "")
+    env = playbook_env(DOCKER_HOST=DOCKER_HOST)
     env.pop("APP_TAG", None)
     return env
 

@@ -87,7 +87,7 @@ import sys
 import tempfile
 import time
 
-from benchlib import timed_playbook
+from benchlib import playbook_env, timed_playbook
 from concurrent.futures import ThreadPoolExecutor
 
 import psycopg
@@ -289,9 +289,7 @@ def vacuumdb():
 class Ansible:
     def __init__(self, workdir):
         self.workdir = workdir
-        self.env = dict(os.environ, ANSIBLE_CONFIG=os.path.join(REPO, "ansible.cfg"),
-                        ANSIBLE_CALLBACK_RESULT_FORMAT="json", ANSIBLE_NOCOLOR="1")
-        self.env["PATH"] = os.path.join(REPO, ".venv", "bin") + os.pathsep + self.env.get("PATH", "")
+        self.env = playbook_env()
 
     def playbook(self, name, task, show):
         path = os.path.join(self.workdir, name + ".yml")
