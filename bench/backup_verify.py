@@ -48,19 +48,17 @@ import os
 import re
 import shutil
 import signal
-import socket
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
 
-from benchlib import playbook_env, timed_playbook
+from benchlib import PGBIN, Cluster, playbook_env, timed_playbook
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 CACHE = os.path.join(REPO, ".build", "bench", "backup_verify")
 SMALL = os.path.join(CACHE, "small")
-PGBIN = "/usr/lib/postgresql/15/bin"
 HOST, PORT, DB = "127.0.0.1", 55490, "bench"
 NAME = "backup_20260101_020000.sql.gz"
 MARKER = "-- PostgreSQL database dump complete"
@@ -74,51 +72,6 @@ def log(message):
 
 def terminate(signum, frame):
     raise SystemExit(128 + signum)
-
-
-class Cluster:
-    """A throwaway PostgreSQL 15 cluster, removed on exit whatever happens."""
-
-    def __init__(self):
-        self.root = None
-        self.started = False
-
-    def __enter__(self):
-        with socket.socket() as probe:
-            if probe.connect_ex((HOST, PORT)) == 0:
-                raise SystemExit("%s:%d is in use; the bench needs that port for its own cluster" % (HOST, PORT))
-        self.root = tempfile.mkdtemp(prefix="stronghold-bench-backup_verify-")
-        shutil.chown(self.root, "postgres", "postgres")
-        self.data = os.path.join(self.root, "data")
-        self.as_postgres([os.path.join(PGBIN, "initdb"), "-D", self.data, "-A", "trust", "-U", "postgres",
-                          "--no-sync", "-E", "UTF8", "--locale=C"])
-        options = "-c port=%d -c listen_addresses=%s -c unix_socket_directories=%s -c fsync=off -c max_wal_size=8GB" % (
-            PORT, HOST, self.root)
-        self.as_postgres([os.path.join(PGBIN, "pg_ctl"), "-D", self.data, "-l", os.path.join(self.root, "server.log"),
-                          "-w", "-t", "60", "-o", options, "start"])
-        self.started = True
-        return self
-
-    def as_postgres(self, command):
-        subprocess.run(["runuser", "-u", "postgres", "--"] + command, check=True,
-                       stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, cwd="/")
-
-    def psql(self, dbname, statement):
-        subprocess.run([os.path.join(PGBIN, "psql"), "-X", "-q", "-v", "ON_ERROR_STOP=1", "-h", self.root, "-p", str(PORT),
-                        "-U", "postgres", "-d", dbname, "-c", statement], check=True, stdout=subprocess.DEVNULL)
-
-    def __exit__(self, *exc):
-        signal.signal(signal.SIGINT, signal.SIG_IGN)  # a second Ctrl-C must not skip the clean-up
-        try:
-            if self.started:
-                subprocess.run(["runuser", "-u", "postgres", "--", os.path.join(PGBIN, "pg_ctl"), "-D", self.data,
-                                "-m", "immediate", "-w", "stop"], cwd="/",
-                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=False)
-        finally:
-            if self.root:
-                shutil.rmtree(self.root, ignore_errors=True)
-            signal.signal(signal.SIGINT, signal.default_int_handler)
-        return False
 
 
 def sha256_of(path):
@@ -160,7 +113,7 @@ def build(min_sql_bytes):
     log("building a dump of >= %.2f GiB of SQL (%d rows) with a throwaway cluster on %s:%d" % (
         min_sql_bytes / 2 ** 30, rows, HOST, PORT))
     start = time.monotonic()
-    with Cluster() as cluster:
+    with Cluster("backup_verify", HOST, PORT, ["-c", "fsync=off", "-c", "max_wal_size=8GB"]) as cluster:
         cluster.psql("postgres", "CREATE DATABASE %s" % DB)
         cluster.psql("postgres", "CREATE DATABASE %s_small" % DB)
         for dbname, count in ((DB, rows), (DB + "_small", rows // 10)):

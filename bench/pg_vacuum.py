@@ -78,29 +78,23 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import shutil
 import signal
-import socket
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
 
-from benchlib import playbook_env, timed_playbook
+from benchlib import PGBIN, Cluster, playbook_env, timed_playbook
 from concurrent.futures import ThreadPoolExecutor
 
 import psycopg
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-PGBIN = "/usr/lib/postgresql/15/bin"
 HOST, PORT, DB = "127.0.0.1", 55450, "bench"
 TABLES, BLOAT_EVERY = 1000, 20
 DEFAULT_ROWS = 30000  # what ANALYZE samples at the default statistics target: each ANALYZE reads the whole table
 WORKERS = 2  # connections for the (untimed) build and reset
 SERVER_OPTIONS = [
-    "-c", "port=%d" % PORT,
-    "-c", "listen_addresses=%s" % HOST,
     "-c", "autovacuum=off",
     "-c", "checkpoint_timeout=1h",
     "-c", "max_wal_size=16GB",
@@ -137,48 +131,6 @@ class Layout:
     def describe(self):
         return "%d tables x %d rows; %d bloated x %d rows with %d dead tuples each (%d updated + %d deleted)" % (
             TABLES, self.rows, len(BLOATED), self.bloated_rows, self.dead_per_table, self.updated, self.deleted)
-
-
-class Cluster:
-    """A throwaway PostgreSQL 15 cluster, removed on exit whatever happens."""
-
-    def __init__(self):
-        self.root = None
-        self.started = False
-
-    def __enter__(self):
-        with socket.socket() as probe:
-            if probe.connect_ex((HOST, PORT)) == 0:
-                raise SystemExit("%s:%d is in use; the bench needs that port for its own cluster" % (HOST, PORT))
-        self.root = tempfile.mkdtemp(prefix="stronghold-bench-pg_vacuum-")
-        shutil.chown(self.root, "postgres", "postgres")
-        self.data = os.path.join(self.root, "data")
-        self.logfile = os.path.join(self.root, "server.log")
-        self.as_postgres([os.path.join(PGBIN, "initdb"), "-D", self.data, "-A", "trust", "-U", "postgres",
-                          "--no-sync", "-E", "UTF8", "--locale=C"])
-        options = " ".join(SERVER_OPTIONS + ["-c", "unix_socket_directories=%s" % self.root])
-        self.as_postgres([os.path.join(PGBIN, "pg_ctl"), "-D", self.data, "-l", self.logfile, "-w", "-t", "60",
-                          "-o", options, "start"])
-        self.started = True
-        return self
-
-    def as_postgres(self, command):
-        subprocess.run(["runuser", "-u", "postgres", "--"] + command, check=True,
-                       stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, cwd="/")
-
-    def __exit__(self, *exc):
-        signal.signal(signal.SIGINT, signal.SIG_IGN)  # a second Ctrl-C must not skip the clean-up
-        try:
-            if self.started:
-                subprocess.run(["runuser", "-u", "postgres", "--", os.path.join(PGBIN, "pg_ctl"), "-D", self.data,
-                                "-m", "immediate", "-w", "stop"], cwd="/",
-                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=False)
-        finally:
-            if self.root:
-                shutil.rmtree(self.root, ignore_errors=True)
-            signal.signal(signal.SIGINT, signal.default_int_handler)
-        return False
-
 
 def connect(dbname=DB):
     return psycopg.connect(host=HOST, port=PORT, user="postgres", dbname=dbname, autocommit=True)
@@ -374,7 +326,7 @@ def main():
     signal.signal(signal.SIGTERM, terminate)
     signal.signal(signal.SIGHUP, terminate)
     resets = []
-    with Cluster() as cluster:
+    with Cluster("pg_vacuum", HOST, PORT, SERVER_OPTIONS) as cluster:
         log("cluster in %s, %s:%d" % (cluster.root, HOST, PORT))
         build_seconds, size = build(layout)
         ansible = Ansible(cluster.root)
