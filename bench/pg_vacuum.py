@@ -132,6 +132,7 @@ class Layout:
         return "%d tables x %d rows; %d bloated x %d rows with %d dead tuples each (%d updated + %d deleted)" % (
             TABLES, self.rows, len(BLOATED), self.bloated_rows, self.dead_per_table, self.updated, self.deleted)
 
+
 def connect(dbname=DB):
     return psycopg.connect(host=HOST, port=PORT, user="postgres", dbname=dbname, autocommit=True)
 
