@@ -3,7 +3,7 @@
 #
 #   tests/ansible-test.sh sanity      [ANSIBLE-TEST ARGS...]   all sanity tests, --local --python 3.12
 #   tests/ansible-test.sh units       [ANSIBLE-TEST ARGS...]   unit tests, --local --python 3.12
-#   tests/ansible-test.sh integration [ANSIBLE-TEST ARGS...]   integration targets, --local --python 3.12
+#   tests/ansible-test.sh integration [ANSIBLE-TEST ARGS...]   every integration target (all run; each reported)
 #   tests/ansible-test.sh stage                                only stage the collection, print its path
 #
 # What it does:
@@ -244,6 +244,43 @@ run_ansible_test() {
     exit "$rc"
 }
 
+# Every target runs even when an earlier one fails (ansible-test would stop at the first), so
+# one failure cannot hide the state of the others; each target is reported with its time, and
+# the exit code is non-zero when any failed.
+run_integration() {
+    cd "$DEST"
+    local marker targets rc
+    marker="$(mktemp)"
+    targets="$("$ANSIBLE_TEST" integration --list-targets "$@" 2>/dev/null | grep -v '^WARNING' || true)"
+    set +e
+    "$ANSIBLE_TEST" integration --continue-on-error "$@"
+    rc=$?
+    set -e
+    "$PY" - "$DEST/tests/output/data" "$marker" "$targets" <<'EOF_SUMMARY'
+import glob, json, os, sys
+data_dir, marker, listed = sys.argv[1], sys.argv[2], sys.argv[3].split()
+since = os.path.getmtime(marker)
+passed = {}
+for path in glob.glob(os.path.join(data_dir, "integration-*.json")):
+    if os.path.getmtime(path) >= since:
+        with open(path) as f:
+            passed.update(json.load(f).get("targets", {}))
+print()
+print("integration targets:")
+failed = 0
+for name in listed:
+    if name in passed:
+        print("  %-24s passed in %ss" % (name, passed[name].get("run_time_seconds")))
+    else:
+        failed += 1
+        print("  %-24s FAILED (or did not run)" % name)
+print("integration: %d passed, %d failed" % (len(listed) - failed, failed))
+EOF_SUMMARY
+    rm -f "$marker"
+    info "results: $DEST/tests/output/ (exit code $rc)"
+    exit "$rc"
+}
+
 case "$SUBCOMMAND" in
     stage)
         [ $# -eq 0 ] || die "stage takes no arguments"
@@ -263,7 +300,7 @@ case "$SUBCOMMAND" in
     integration)
         stage
         write_integration_config
-        run_ansible_test integration --local --python "$PYVER" "$@"
+        run_integration --local --python "$PYVER" "$@"
         ;;
     -h|--help|help)
         usage
