@@ -142,15 +142,17 @@ def severity_for_value(value, warning=None, critical=None, direction="above"):
 def _number(value, name):
     if isinstance(value, bool):
         raise FindingError("%s must be a number, got a boolean" % name)
-    if isinstance(value, (int, float)):
-        number = float(value)
-    else:
-        try:
+    try:
+        if isinstance(value, (int, float)):
+            number = float(value)
+        else:
             number = float(str(value).strip())
-        except ValueError:
-            raise FindingError("%s must be a number, got %r" % (name, value))
+    except ValueError:
+        raise FindingError("%s must be a number, got %r" % (name, value))
+    except OverflowError:
+        raise FindingError("%s is too large: %s" % (name, _shown(value)))
     if math.isnan(number) or math.isinf(number):
-        raise FindingError("%s must be a finite number, got %r" % (name, value))
+        raise FindingError("%s must be a finite number, got %s" % (name, _shown(value)))
     return number
 
 
@@ -164,18 +166,62 @@ _DURATION_UNITS = {
 }
 _DURATION_PART = re.compile(r"(\d+(?:\.\d+)?)\s*([a-z]+)")
 
+# No threshold, timeout or budget of an operations job is meaningfully longer than a century;
+# a larger value is a typo (or "inf", "1e999") that would overflow datetime and timedelta
+# arithmetic, or integer conversions, deep inside a module instead of failing at input.
+MAX_DURATION = 100 * 365.25 * 86400
+# The largest size a signed 64-bit byte count (off_t, PostgreSQL's int8 sizes) can hold.
+MAX_SIZE = 2 ** 63 - 1
 
-def parse_duration(value):
+
+def _shown(value):
+    """repr() of a user's value, shortened: a 400-digit typo need not be echoed in full."""
+    text = repr(value)
+    return text if len(text) <= 40 else text[:30] + "..." + text[-6:]
+
+
+def _finite(number, value, what):
+    """``number`` as a float, refused when it is NaN or infinite (``value`` is what the user wrote)."""
+    try:
+        number = float(number)
+    except OverflowError:
+        # int(10 ** 400) and the like: beyond every float, so beyond every limit.
+        raise FindingError("%s %s is too large" % (what, _shown(value)))
+    if math.isnan(number):
+        raise FindingError("%s cannot be NaN: %s" % (what, _shown(value)))
+    if math.isinf(number):
+        raise FindingError("%s must be finite, got %s" % (what, _shown(value)))
+    return number
+
+
+def _limit(maximum, default, what):
+    if maximum is None:
+        return default
+    return min(_finite(maximum, maximum, "the maximum of a " + what), default)
+
+
+def parse_duration(value, maximum=None):
     """Seconds (float) from ``90``, ``"90s"``, ``"26h"``, ``"1d12h"``, ``"1h 30m"``, ``"500ms"``.
 
-    A bare number is seconds. Negative durations are refused.
+    A bare number is seconds. Negative, NaN, infinite and absurd durations (beyond
+    ``maximum`` seconds, at most a hundred years) are refused with a FindingError naming the
+    value.
     """
+    limit = _limit(maximum, MAX_DURATION, "duration")
     if isinstance(value, bool):
         raise FindingError("a duration must be a number of seconds or a string such as '26h', got a boolean")
     if isinstance(value, (int, float)):
-        if value < 0:
-            raise FindingError("a duration cannot be negative: %r" % (value,))
-        return float(value)
+        seconds = _finite(value, value, "a duration")
+    else:
+        seconds = _duration_text(value)
+    if seconds < 0:
+        raise FindingError("a duration cannot be negative: %r" % (value,))
+    if seconds > limit:
+        raise FindingError("the duration %s is too long: at most %s" % (_shown(value), _say_seconds(limit)))
+    return seconds + 0.0  # -0.0 ("-0") reads as 0
+
+
+def _duration_text(value):
     text = str(value).strip().lower()
     if not text:
         raise FindingError("a duration cannot be empty")
@@ -184,9 +230,8 @@ def parse_duration(value):
     except ValueError:
         pass
     else:
-        if number < 0:
-            raise FindingError("a duration cannot be negative: %r" % (value,))
-        return number
+        # "inf", "nan", "1e999" and "-0" all parse as floats.
+        return _finite(number, value, "a duration")
     total = 0.0
     position = 0
     for match in _DURATION_PART.finditer(text):
@@ -195,38 +240,59 @@ def parse_duration(value):
         unit = match.group(2)
         if unit not in _DURATION_UNITS:
             raise FindingError("unknown duration unit %r in %r (use ms, s, m, h, d or w)" % (unit, value))
-        total += float(match.group(1)) * _DURATION_UNITS[unit]
+        total += _finite(match.group(1), value, "a duration") * _DURATION_UNITS[unit]
         position = match.end()
     if position == 0 or text[position:].strip():
-        raise FindingError("cannot read %r as a duration (examples: 90s, 15m, 26h, 1d12h)" % (value,))
-    return total
+        raise FindingError("cannot read %s as a duration (examples: 90s, 15m, 26h, 1d12h)" % _shown(value))
+    return _finite(total, value, "a duration")
+
+
+def _say_seconds(seconds):
+    if seconds >= 365.25 * 86400:
+        return "%g years" % round(seconds / (365.25 * 86400), 2)
+    if seconds >= 86400:
+        return "%g days" % round(seconds / 86400, 2)
+    return "%g seconds" % round(seconds, 3)
 
 
 _SIZE = re.compile(r"^(\d+(?:\.\d+)?)\s*([kmgtp]?)(i?)(b?)$")
 _SIZE_POWER = {"": 0, "k": 1, "m": 2, "g": 3, "t": 4, "p": 5}
 
 
-def parse_size(value):
+def parse_size(value, maximum=None):
     """Bytes (int) from ``1024``, ``"512K"``, ``"10G"``, ``"10GiB"``, ``"1.5T"``, ``"10GB"``.
 
     A bare unit letter and the ``iB`` forms are binary (1024), as ``df -h`` and ``du -h``
     print them; the SI forms with a ``B`` (``kB``, ``MB``, ``GB``) are decimal (1000).
+    Negative, NaN, infinite sizes and sizes above ``maximum`` bytes (at most 2**63-1) are
+    refused with a FindingError naming the value.
     """
+    limit = MAX_SIZE if maximum is None else min(int(_finite(maximum, maximum, "the maximum of a size")), MAX_SIZE)
     if isinstance(value, bool):
         raise FindingError("a size must be a number of bytes or a string such as '10G', got a boolean")
-    if isinstance(value, (int, float)):
-        if value < 0:
-            raise FindingError("a size cannot be negative: %r" % (value,))
-        return int(value)
-    text = str(value).strip().lower()
-    match = _SIZE.match(text)
-    if not match:
-        raise FindingError("cannot read %r as a size (examples: 512M, 10G, 10GiB, 1.5T)" % (value,))
-    number, prefix, binary, byte = match.groups()
-    base = 1000 if (byte and not binary and prefix) else 1024
-    if binary and not prefix:
-        raise FindingError("cannot read %r as a size (examples: 512M, 10G, 10GiB, 1.5T)" % (value,))
-    return int(float(number) * base ** _SIZE_POWER[prefix])
+    if isinstance(value, int):
+        size = value
+    elif isinstance(value, float):
+        size = _finite(value, value, "a size")
+    else:
+        text = str(value).strip().lower()
+        match = _SIZE.match(text)
+        if not match:
+            raise FindingError("cannot read %s as a size (examples: 512M, 10G, 10GiB, 1.5T)" % _shown(value))
+        number, prefix, binary, byte = match.groups()
+        base = 1000 if (byte and not binary and prefix) else 1024
+        if binary and not prefix:
+            raise FindingError("cannot read %s as a size (examples: 512M, 10G, 10GiB, 1.5T)" % _shown(value))
+        if "." in number:
+            size = _finite(_finite(number, value, "a size") * base ** _SIZE_POWER[prefix], value, "a size")
+        else:
+            # Exact integer arithmetic: as a float, 2**63-1 would round up past the limit.
+            size = int(number) * base ** _SIZE_POWER[prefix]
+    if size < 0:
+        raise FindingError("a size cannot be negative: %r" % (value,))
+    if size > limit:
+        raise FindingError("the size %s is too large: at most %d bytes" % (_shown(value), limit))
+    return int(size)
 
 
 def parse_percent(value):

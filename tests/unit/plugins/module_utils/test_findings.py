@@ -125,3 +125,69 @@ def test_parse_percent(text, value):
 def test_parse_percent_rejects(text):
     with pytest.raises(FindingError):
         parse_percent(text)
+
+
+# --- values a tester types that are numbers to Python but no duration, size or percentage ---
+
+@pytest.mark.parametrize("value, message", [
+    ("inf", "must be finite, got 'inf'"), ("-inf", "must be finite"), ("Infinity", "must be finite"),
+    (float("inf"), "must be finite, got inf"), ("nan", "cannot be NaN: 'nan'"), (float("nan"), "cannot be NaN"),
+    ("1e999", "must be finite, got '1e999'"), ("9" * 400 + "s", "must be finite, got '999"),
+    (10 ** 400, "is too large"), ("-1e999", "must be finite"),
+])
+def test_parse_duration_refuses_non_finite_values(value, message):
+    with pytest.raises(FindingError, match=message.replace("(", r"\(")):
+        parse_duration(value)
+
+
+@pytest.mark.parametrize("value", [100 * 366 * 86400, "36600d", "5300w", 4e9, "3200000000"])
+def test_parse_duration_refuses_more_than_a_century(value):
+    with pytest.raises(FindingError, match="too long: at most 100 years"):
+        parse_duration(value)
+
+
+def test_parse_duration_maximum_and_its_message():
+    assert parse_duration("24d", maximum=2147483.647) == 24 * 86400
+    with pytest.raises(FindingError, match=r"the duration '30d' is too long: at most 24.86 days"):
+        parse_duration("30d", maximum=2147483.647)
+    # a maximum can only lower the century limit
+    with pytest.raises(FindingError, match="at most 100 years"):
+        parse_duration("200w" * 30, maximum=1e300)
+    assert parse_duration("-0") == 0.0
+
+
+@pytest.mark.parametrize("value, message", [
+    (float("inf"), "must be finite"), (float("nan"), "cannot be NaN"), ("inf", "cannot read 'inf'"),
+    ("nan", "cannot read 'nan'"), ("1e999", "cannot read '1e999'"), ("9" * 400 + "G", "too large"),
+    (10 ** 400, "too large"), (2 ** 63, "too large: at most 9223372036854775807 bytes"), ("9999999P", "too large"),
+    (-0.5, "negative"),
+])
+def test_parse_size_refuses_non_finite_and_absurd_values(value, message):
+    with pytest.raises(FindingError, match=message):
+        parse_size(value)
+
+
+def test_parse_size_limits():
+    assert parse_size(2 ** 63 - 1) == 2 ** 63 - 1
+    assert parse_size("7P") == 7 * 1024 ** 5
+    assert parse_size("16G", maximum=16 * 1024 ** 3) == 16 * 1024 ** 3
+    with pytest.raises(FindingError, match="too large: at most 17179869184 bytes"):
+        parse_size("17G", maximum=16 * 1024 ** 3)
+
+
+@pytest.mark.parametrize("value", ["inf", "nan", "1e999%", float("inf"), float("nan"), 10 ** 400, "-inf%"])
+def test_parse_percent_refuses_non_finite_values(value):
+    with pytest.raises(FindingError, match="percentage"):
+        parse_percent(value)
+
+
+def test_messages_shorten_long_values():
+    with pytest.raises(FindingError) as caught:
+        parse_duration("9" * 400 + "s")
+    assert len(str(caught.value)) < 120
+
+
+def test_parse_size_reads_the_largest_size_exactly():
+    assert parse_size("9223372036854775807") == 2 ** 63 - 1
+    with pytest.raises(FindingError, match="too large"):
+        parse_size("9223372036854775808")
