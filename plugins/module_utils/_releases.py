@@ -17,6 +17,7 @@ import fcntl
 import hashlib
 import json
 import os
+import re
 import time
 
 from ansible_collections.stronghold.ops.plugins.module_utils._files import atomic_write
@@ -55,6 +56,11 @@ def load_history(path, project):
     return document
 
 
+ACTIONS = ("recorded", "deployed", "rolled_back")
+# The note this module wrote on a rollback entry before entries said what they were (action).
+_LEGACY_ROLLBACK_NOTE = re.compile(r"^rollback to release \S+$")
+
+
 def history_problem(document, project):
     if not isinstance(document, dict) or not isinstance(document.get("releases"), list):
         return "it has no list of releases"
@@ -71,6 +77,20 @@ def history_problem(document, project):
         for name, image in services.items():
             if not isinstance(image, dict) or not isinstance(image.get("image_id"), str):
                 return "release %s, service %s has no image_id" % (release["id"], name)
+        # Fields added later are optional (a history written by an earlier version has none),
+        # but when present they must have the shape the rollback decision reads.
+        if "action" in release and release["action"] not in ACTIONS:
+            return "release %s has an unknown action %r" % (release["id"], release["action"])
+        before = release.get("from_services")
+        if before is not None:
+            if not isinstance(before, dict):
+                return "release %s: from_services is not a mapping" % release["id"]
+            for name, image in before.items():
+                if not isinstance(image, dict) or not isinstance(image.get("image_id"), str):
+                    return "release %s, from_services.%s has no image_id" % (release["id"], name)
+        for key in ("from_release", "rolled_back_at", "rolled_back_to", "recorded_at", "note"):
+            if release.get(key) is not None and not isinstance(release[key], str):
+                return "release %s: %s is not a string" % (release["id"], key)
     return None
 
 
@@ -84,12 +104,86 @@ def matches(release, current, services):
     return all(s in release["services"] and release["services"][s]["image_id"] == current.get(s) for s in services)
 
 
+def is_rollback(release):
+    """A healthy change made by a rollback. Entries written before `action` existed are known by
+    the note the module then gave every rollback that had no note of the operator's."""
+    if "action" in release:
+        return release["action"] == "rolled_back"
+    return bool(_LEGACY_ROLLBACK_NOTE.match(release.get("note") or ""))
+
+
+def _runs(images, mark):
+    """`images` (service -> image id) run the release of `mark` on every service they share."""
+    shared = [s for s in mark if s in images]
+    return bool(shared) and all(images[s] == mark[s] for s in shared)
+
+
+def left_by_rollback(releases):
+    """The releases that a rollback left and that have not run since, oldest first:
+    [{"services": {service: image id}, "release": id or None, "at": time, "rollback": id}].
+
+    A release stops being "left" once it runs again: a later healthy entry has its images (a
+    deploy, a rollback that named it, a record), or a later change found it running (someone
+    put it back by hand). Both are deliberate choices a default rollback must not override.
+    """
+    marks = []
+    for entry in releases:
+        seen = []
+        if entry.get("healthy"):
+            seen.append(dict((s, v["image_id"]) for s, v in entry["services"].items()))
+        before = dict((s, v["image_id"]) for s, v in (entry.get("from_services") or {}).items())
+        if before:
+            seen.append(before)
+        marks = [m for m in marks if not any(_runs(images, m["services"]) for images in seen)]
+        if entry.get("healthy") and is_rollback(entry) and before:
+            marks.append({"services": before, "release": entry.get("from_release"), "at": entry.get("recorded_at"),
+                          "rollback": entry["id"]})
+    return marks
+
+
+def _left_mark(release, marks):
+    images = dict((s, v["image_id"]) for s, v in release["services"].items())
+    for mark in reversed(marks):
+        if _runs(images, mark["services"]):
+            return mark
+    return None
+
+
+def standing_rollback(releases, current, services):
+    """The rollback entry the project stands on, or None: the last change that stuck (the newest
+    healthy entry) was a rollback, and the project still runs its images. A rollback with no
+    target run then changes nothing, instead of returning to the release that rollback left."""
+    for entry in reversed(releases):
+        if entry.get("healthy"):
+            return entry if is_rollback(entry) and matches(entry, current, services) else None
+    return None
+
+
+def rollback_candidates(releases, current, services):
+    """The healthy releases a rollback may name to go further back, newest first, one per set of
+    images; those a rollback left are not among them (returning there is a forward move)."""
+    marks = left_by_rollback(releases)
+    seen = set()
+    found = []
+    for release in reversed(releases):
+        if not release.get("healthy") or any(s not in release["services"] for s in services):
+            continue
+        key = tuple(release["services"][s]["image_id"] for s in services)
+        if key in seen or matches(release, current, services) or _left_mark(release, marks):
+            seen.add(key)
+            continue
+        seen.add(key)
+        found.append(release)
+    return found
+
+
 def choose_target(releases, current, services):
     """The release a default rollback returns to, or raises HistoryError saying why none.
 
     The current state is located in the history (its newest matching entry); the target is the
-    newest healthy release older than that whose images differ. When the current state is not
-    in the history, the newest healthy release with different images is the target.
+    newest healthy release older than that whose images differ and that no rollback left (see
+    left_by_rollback): a rollback run twice must not undo the first. When the current state is
+    not in the history, the newest such release of the whole history is the target.
     """
     if not releases:
         raise HistoryError("no release history yet: name the target with images (for example the runbook's "
@@ -100,12 +194,58 @@ def choose_target(releases, current, services):
             position = index
             break
     candidates = releases[:position] if position is not None else releases
+    marks = left_by_rollback(releases)
+    passed = []
     for release in reversed(candidates):
         missing = [s for s in services if s not in release["services"]]
-        if release.get("healthy") and not missing and not matches(release, current, services):
-            return release
+        if not release.get("healthy") or missing or matches(release, current, services):
+            continue
+        mark = _left_mark(release, marks)
+        if mark:
+            if not any(m is mark for m in passed):
+                passed.append(mark)
+            continue
+        return release
     where = "before release %s (running now)" % releases[position]["id"] if position is not None else "in the history"
-    raise HistoryError("no earlier healthy release %s for services %s; name a release or images" % (where, ", ".join(services)))
+    left = "".join("; release %s was left by the rollback %s at %s" % (m["release"] or "(not recorded)", m["rollback"], m["at"])
+                   for m in passed)
+    raise HistoryError("no earlier healthy release %s for services %s%s; a rollback without a target never returns to "
+                       "a release a rollback left: name a release or images" % (where, ", ".join(services), left))
+
+
+def _references(release_services):
+    return ", ".join(sorted(set(v.get("reference") or v["image_id"] for v in release_services.values())))
+
+
+def default_rollback(releases, current, services):
+    """What a rollback with no target does: {"standing": entry, "candidates": [...]} when the
+    project already stands where a rollback brought it (nothing to do), else {"target": release}.
+    Raises HistoryError when there is no release to return to."""
+    standing = standing_rollback(releases, current, services)
+    if standing is not None:
+        return {"standing": standing, "candidates": rollback_candidates(releases, current, services)}
+    return {"target": choose_target(releases, current, services)}
+
+
+def standing_message(project, standing, candidates):
+    """Where the project stands after an earlier rollback, and how to go further back."""
+    before = standing.get("from_services") or {}
+    origin = ""
+    if standing.get("from_release") or before:
+        origin = " from release %s%s" % (standing.get("from_release") or "(not recorded)",
+                                         " (%s)" % _references(before) if before else "")
+    text = ("project %s already runs release %s (%s), where the rollback at %s brought it%s; nothing was changed: a "
+            "rollback without a target never returns to a release a rollback left. " % (
+                project, standing["id"], _references(standing["services"]), standing.get("recorded_at") or "(unknown time)",
+                origin))
+    if candidates:
+        text += "To go further back, name a release (release: ID): %s" % "; ".join(
+            "%s (%s, recorded at %s)" % (r["id"], _references(r["services"]), r.get("recorded_at")) for r in candidates)
+    else:
+        text += "No older healthy release is recorded; to go elsewhere, name the images"
+    if standing.get("from_release"):
+        text += ". To return to release %s, name it or deploy it again" % standing["from_release"]
+    return text
 
 
 class ProjectLock:

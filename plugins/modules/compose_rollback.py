@@ -13,12 +13,23 @@ author: Financial Stronghold operations team (@nullroute-commits)
 description:
   - Keeps a history of the releases of a Docker Compose v2 project (per service the image
     reference, image id and repository digest, the Compose files' hash, the time, whether it
-    was healthy) and returns the project to one of them, as C(kubectl rollout undo) does for
-    Kubernetes. Replaces the runbook's Quick Rollback (C(down), pull C(:previous), C(up)).
+    was healthy) and returns the project to one of them. Replaces the runbook's Quick Rollback
+    (C(down), pull C(:previous), C(up)).
   - V(state=recorded) snapshots what runs now as a release; deploys call it after a healthy
     deploy. V(state=rolled_back) returns to the last healthy release before the current one,
     to a named O(release), or to explicit O(images). V(state=deployed) moves to explicit
     O(images) with the same safety and records the result.
+  - A rollback run twice leaves the project where the first one left it. Unlike
+    C(kubectl rollout undo), whose second undo returns to the revision the first one left, a
+    rollback without O(release) or O(images) never picks a release that a rollback left (until
+    that release runs again, by a deploy, a named rollback or by hand). When the last change
+    that stuck was a rollback to what runs now, the run changes nothing and says where the
+    project stands (RV(last_rollback)) and which releases a rollback may name to go further
+    back (RV(candidates)).
+  - Every change is a new history entry saying what it was (C(action)) and what ran before
+    (C(from_release), C(from_services)); a release that a rollback left carries
+    C(rolled_back_at) and C(rolled_back_to). Histories written by earlier versions, without these
+    fields, are read as they are.
   - It never runs C(down) and never removes volumes. It pins the target images by id (a re-pushed
     tag cannot change what comes back) in a generated override file and recreates only the
     services whose image changes (C(up -d --no-deps --pull never)). Shell variables that the
@@ -85,7 +96,11 @@ options:
     choices: [rolled_back, deployed, recorded]
     default: rolled_back
   release:
-    description: Id of the release to return to (see RV(history)); the default is the last healthy release before the current one.
+    description:
+      - Id of the release to return to (see RV(history)); any release of the history, including one
+        that a rollback left.
+      - The default is the newest healthy release before the current one that no rollback left
+        since it last ran; nothing changes when a rollback already brought the project where it is.
     type: str
   images:
     description:
@@ -313,11 +328,87 @@ env_neutralised:
   elements: str
   sample: [APP_TAG]
 history:
-  description: The releases in the history after the run, newest last (id, time, healthy, references).
+  description: The releases in the history after the run, newest last.
   returned: always
   type: list
   elements: dict
-  sample: [{id: 20261127T101500Z-1a2b3c4d, recorded_at: "2026-11-27T10:15:00Z", healthy: true, services: {web: "financial-stronghold:1.1.0"}}]
+  sample: [{id: 20261127T101500Z-1a2b3c4d, recorded_at: "2026-11-27T10:15:00Z", healthy: true, action: deployed,
+            from_release: 20261120T101500Z-9f8e7d6c, services: {web: "financial-stronghold:1.1.0"}}]
+  contains: &release_summary
+    id:
+      description: The release id (UTC time and a hash of the image ids).
+      type: str
+      sample: 20261127T101500Z-1a2b3c4d
+    recorded_at:
+      description: When the release was recorded (UTC).
+      type: str
+      sample: "2026-11-27T10:15:00Z"
+    healthy:
+      description: Whether the release passed the health gate.
+      type: bool
+      sample: true
+    action:
+      description:
+        - V(recorded), V(deployed) or V(rolled_back); V(null) for entries written by earlier versions.
+      type: str
+      sample: rolled_back
+    services:
+      description: Per service, the image reference.
+      type: dict
+      sample: {web: "financial-stronghold:1.0.0"}
+    from_release:
+      description: For a deploy or a rollback, the release that ran before it (when it was in the history).
+      type: str
+      returned: when known
+      sample: 20261120T101500Z-9f8e7d6c
+    rolled_back_at:
+      description: When a rollback left this release (a rollback without a target does not return to it).
+      type: str
+      returned: when a rollback left the release
+      sample: "2026-11-27T11:02:00Z"
+    rolled_back_to:
+      description: The id of the rollback entry that left this release.
+      type: str
+      returned: when a rollback left the release
+      sample: 20261127T110200Z-9f8e7d6c
+last_rollback:
+  description: The rollback that brought the project where it stands, when a rollback without a target changed nothing because of it.
+  returned: when a rollback without a target found the project where a rollback brought it
+  type: dict
+  sample: {release: 20261127T110200Z-9f8e7d6c, at: "2026-11-27T11:02:00Z", from_release: 20261127T101500Z-1a2b3c4d,
+           from: {web: "financial-stronghold:1.1.0"}}
+  contains:
+    release:
+      description: The id of the rollback entry (the release that runs).
+      type: str
+      sample: 20261127T110200Z-9f8e7d6c
+    at:
+      description: When that rollback happened (UTC).
+      type: str
+      sample: "2026-11-27T11:02:00Z"
+    from_release:
+      description: The release that rollback left, when it was in the history.
+      type: str
+      sample: 20261127T101500Z-1a2b3c4d
+    from:
+      description: Per service, the image that rollback left.
+      type: dict
+      sample: {web: "financial-stronghold:1.1.0"}
+candidates:
+  description: The healthy releases a rollback may name with O(release) to go further back, newest first, one per set of images.
+  returned: when a rollback without a target found the project where a rollback brought it
+  type: list
+  elements: dict
+  sample: [{id: 20261120T101500Z-9f8e7d6c, recorded_at: "2026-11-20T10:15:00Z", healthy: true, action: deployed,
+            services: {web: "financial-stronghold:0.9.0"}}]
+  contains: *release_summary
+msg:
+  description: Where the project stands and how to go further back, when a rollback without a target changed nothing.
+  returned: when a rollback without a target found the project where a rollback brought it
+  type: str
+  sample: >-
+    project financial-stronghold already runs release 20261127T110200Z-9f8e7d6c (financial-stronghold:1.0.0), where the
+    rollback at 2026-11-27T11:02:00Z brought it from release 20261127T101500Z-1a2b3c4d (financial-stronghold:1.1.0); ...
 history_path:
   description: The history file.
   returned: always
@@ -367,11 +458,12 @@ from ansible_collections.stronghold.ops.plugins.module_utils._releases import (
     HistoryError,
     LockBusy,
     ProjectLock,
-    choose_target,
+    default_rollback,
     load_history,
     matches,
     release_id,
     save_history,
+    standing_message,
 )
 
 
@@ -507,8 +599,9 @@ class Rollback:
                 if tags:
                     current["reference"] = tags[0]
 
-    def resolve_target(self, history):
-        """Per service {reference, image_id, digest}; the release it comes from, if any."""
+    def resolve_target(self, history, chosen=None):
+        """Per service {reference, image_id, digest}; the release it comes from, if any. `chosen`
+        is the release a rollback without a target picked (default_rollback)."""
         p = self.p
         current_ids = dict((s, (v or {}).get("image_id")) for s, v in self.current.items())
         if p["images"]:
@@ -543,10 +636,7 @@ class Rollback:
             if missing:
                 raise Failure("release %s has no image for service(s) %s" % (release["id"], ", ".join(missing)))
         else:
-            try:
-                release = choose_target(history["releases"], current_ids, self.services)
-            except HistoryError as exc:
-                raise Failure(str(exc))
+            release = chosen
         target = {}
         for service in self.services:
             recorded = release["services"][service]
@@ -721,21 +811,43 @@ class Rollback:
         return True, health, None
 
     # --- history ---------------------------------------------------------------------------
-    def entry(self, images, healthy, when):
+    def entry(self, images, healthy, when, action, from_release=None):
         services = dict((s, dict(images[s])) for s in images)
-        return {"id": release_id(services, when), "recorded_at": when.strftime("%Y-%m-%dT%H:%M:%SZ"),
-                "healthy": healthy, "compose_hash": self.compose_hash, "services": services,
-                "note": self.p["note"] or ""}
+        entry = {"id": release_id(services, when), "recorded_at": when.strftime("%Y-%m-%dT%H:%M:%SZ"),
+                 "healthy": healthy, "compose_hash": self.compose_hash, "services": services,
+                 "note": self.p["note"] or "", "action": action}
+        if action != "recorded":
+            # What ran before the change: for a rollback, the release it left, which a later
+            # rollback without a target must not return to (_releases.left_by_rollback).
+            entry["from_release"] = from_release
+            entry["from_services"] = dict((s, {"reference": self.current[s]["reference"], "image_id": self.current[s]["image_id"]})
+                                          for s in self.services if self.current.get(s))
+        return entry
 
     def append(self, history, entry):
+        if entry.get("healthy") and entry["action"] == "rolled_back" and entry.get("from_release"):
+            # The release left says so itself, for whoever reads the history.
+            for left in reversed(history["releases"]):
+                if left["id"] == entry["from_release"]:
+                    left.update(rolled_back_at=entry["recorded_at"], rolled_back_to=entry["id"])
+                    break
         history["project"] = self.project
         history["releases"].append(entry)
         del history["releases"][:-self.p["history_size"]]
         save_history(self.history_path, history)
 
     def summary(self, history):
-        return [{"id": r["id"], "recorded_at": r.get("recorded_at"), "healthy": r.get("healthy"),
-                 "services": dict((s, v.get("reference")) for s, v in r["services"].items())} for r in history["releases"]]
+        return [self.summary_item(r) for r in history["releases"]]
+
+    @staticmethod
+    def summary_item(release):
+        item = {"id": release["id"], "recorded_at": release.get("recorded_at"), "healthy": release.get("healthy"),
+                "action": release.get("action"),
+                "services": dict((s, v.get("reference")) for s, v in release["services"].items())}
+        for key in ("from_release", "rolled_back_at", "rolled_back_to"):
+            if release.get(key):
+                item[key] = release[key]
+        return item
 
     # --- run -------------------------------------------------------------------------------
     def run(self):
@@ -771,7 +883,7 @@ class Rollback:
         healthy, health, reason = self.gate(ids)
         result["health"] = health
         when = datetime.now(timezone.utc)
-        entry = self.entry(images, healthy, when)
+        entry = self.entry(images, healthy, when, "recorded")
         last = history["releases"][-1] if history["releases"] else None
         if last and matches(last, ids, self.services) and last.get("healthy") == healthy \
                 and set(last["services"]) == set(self.services):
@@ -790,9 +902,18 @@ class Rollback:
         self.module.exit_json(**result)
 
     def roll(self, history, result):
-        target, release = self.resolve_target(history)
-        from_release = None
         current_ids = dict((s, (v or {}).get("image_id")) for s, v in self.current.items())
+        chosen = None
+        if self.p["state"] == "rolled_back" and not self.p["release"] and not self.p["images"]:
+            try:
+                plan = default_rollback(history["releases"], current_ids, self.services)
+            except HistoryError as exc:
+                raise Failure(str(exc))
+            if "standing" in plan:
+                return self.stay(plan, result)
+            chosen = plan["target"]
+        target, release = self.resolve_target(history, chosen)
+        from_release = None
         for entry in reversed(history["releases"]):
             if matches(entry, current_ids, self.services):
                 from_release = entry["id"]
@@ -802,9 +923,9 @@ class Rollback:
                       changed_services=changed_services)
         when = datetime.now(timezone.utc)
         # Every change that ends healthy becomes the newest entry (a rollback to an old release
-        # too, as `kubectl rollout undo` makes a new revision), so "previous" always means
-        # what served before.
-        new_entry = self.entry(target, True, when)
+        # too), so "previous" means what served before; a rollback entry names the release it
+        # left, so that a second rollback stays instead of returning there.
+        new_entry = self.entry(target, True, when, "deployed" if self.p["state"] == "deployed" else "rolled_back", from_release)
         if release is not None and not self.p["note"]:
             new_entry["note"] = "%s to release %s" % ("deploy" if self.p["state"] == "deployed" else "rollback", release["id"])
         result["diff"] = {
@@ -888,6 +1009,24 @@ class Rollback:
         result["history"] = self.summary(history)
         self.module.fail_json(msg="target unhealthy (%s); left as it is (on_failure: %s)" % (
             reason, self.p["on_failure"] if restorable else "nothing to restore"), **result)
+
+    def stay(self, plan, result):
+        """A rollback without a target, on a project that a rollback already brought where it is:
+        nothing changes, and the result says where the project stands and how to go further back."""
+        standing = plan["standing"]
+        current = dict((s, self.current[s]) for s in self.services)
+        result.update(to=current, from_release=standing["id"], to_release=standing["id"],
+                      last_rollback={"release": standing["id"], "at": standing.get("recorded_at"),
+                                     "from_release": standing.get("from_release"),
+                                     "from": dict((s, v.get("reference") or v["image_id"])
+                                                  for s, v in (standing.get("from_services") or {}).items())},
+                      candidates=[self.summary_item(r) for r in plan["candidates"]],
+                      msg=standing_message(self.project, standing, plan["candidates"]))
+        references = dict((s, current[s]["reference"] or current[s]["image_id"]) for s in self.services)
+        result["diff"] = {"before": references, "after": dict(references)}
+        self.actions.append("already at release %s, where the rollback at %s brought it; nothing to do" % (
+            standing["id"], standing.get("recorded_at")))
+        self.module.exit_json(**result)
 
     def kept_serving(self, history, new_entry, target, changed_services, current_ids, health, reason, result):
         """start_first: the target never took over; confirm that the previous containers are
