@@ -15,12 +15,15 @@ without a network.
 
 from __future__ import annotations
 
+import base64
 import glob
 import hashlib
 import ipaddress
 import os
+import re
 import socket
 import ssl
+import stat
 import struct
 import time
 import warnings
@@ -30,6 +33,7 @@ try:
     from cryptography import x509
     from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
     from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.serialization import pkcs7
     from cryptography.hazmat.primitives.asymmetric import dsa, ec, ed448, ed25519, rsa
     from cryptography.x509 import verification as x509_verification
     from cryptography.x509.oid import ExtensionOID
@@ -38,7 +42,7 @@ try:
 except ImportError as exc:  # pragma: no cover - depends on the target host
     HAS_CRYPTOGRAPHY = False
     CRYPTOGRAPHY_ERROR = exc
-    x509 = x509_verification = None
+    x509 = x509_verification = pkcs7 = None
 
 STARTTLS_PROTOCOLS = ("postgres", "smtp", "imap", "pop3", "ftp")
 TLS_VERSIONS = ("TLSv1", "TLSv1.1", "TLSv1.2", "TLSv1.3")
@@ -337,32 +341,6 @@ def judge_certificate(info, options):
 
 # --- trust -------------------------------------------------------------------------------
 
-def load_pem_file_certificates(path):
-    """Every certificate of a PEM bundle, skipping blocks that do not parse."""
-    with open(path, "rb") as handle:
-        data = handle.read()
-    found = []
-    marker = b"-----BEGIN CERTIFICATE-----"
-    end = b"-----END CERTIFICATE-----"
-    position = 0
-    while True:
-        start = data.find(marker, position)
-        if start < 0:
-            break
-        stop = data.find(end, start)
-        if stop < 0:
-            break
-        try:
-            with warnings.catch_warnings():
-                # System bundles hold old roots that newer cryptography warns about (negative serials).
-                warnings.simplefilter("ignore")
-                found.append(x509.load_pem_x509_certificate(data[start:stop + len(end)]))
-        except ValueError:
-            pass
-        position = stop + len(end)
-    return found
-
-
 def load_trust_anchors(ca_path=None):
     """(certificates, source) from ``ca_path`` (a PEM bundle or a directory of PEM files) or the system store."""
     sources = []
@@ -382,11 +360,11 @@ def load_trust_anchors(ca_path=None):
                 full = os.path.join(source, name)
                 if os.path.isfile(full):
                     try:
-                        anchors.extend(load_pem_file_certificates(full))
-                    except OSError:
+                        anchors.extend(load_file_certificates(full))
+                    except FileError:
                         pass
         else:
-            anchors.extend(load_pem_file_certificates(source))
+            anchors.extend(load_file_certificates(source))
     unique = {}
     for cert in anchors:
         unique.setdefault(cert.fingerprint(hashes.SHA256()), cert)
@@ -658,11 +636,16 @@ def fetch_endpoint(host, port, server_name, protocol, deadline_at, context=None)
 # --- files -------------------------------------------------------------------------------
 
 def expand_files(patterns):
-    """[(pattern, path or None)]: each file a pattern names, or (pattern, None) when none."""
+    """[(pattern, path or None)]: each path a pattern names, or (pattern, None) when none.
+
+    Every match is kept, whatever it is (directory, FIFO, dangling link): read_regular_file
+    then says what it is in the same words as when the path is named directly. A pattern that
+    names an existing path is that path, even when it holds glob characters (``cert[1].pem``).
+    """
     out = []
     for pattern in patterns:
-        if glob.has_magic(pattern):
-            matches = sorted(p for p in glob.glob(pattern) if not os.path.isdir(p))
+        if glob.has_magic(pattern) and not os.path.lexists(pattern):
+            matches = sorted(glob.glob(pattern))
             if not matches:
                 out.append((pattern, None))
             out.extend((pattern, path) for path in matches)
@@ -671,28 +654,334 @@ def expand_files(patterns):
     return out
 
 
-def read_certificate_file(path):
-    """(certificates, format) from a PEM file (every certificate of a bundle) or a DER file.
-
-    Raises OSError when the file cannot be read and ValueError when it holds no certificate.
-    """
-    if os.path.isdir(path):
-        raise OSError("%s is a directory" % path)
-    with open(path, "rb") as handle:
-        data = handle.read()
-    if b"-----BEGIN CERTIFICATE-----" in data:
-        certs = load_pem_file_certificates(path)
-        if not certs:
-            raise ValueError("no certificate in %s could be parsed" % path)
-        return certs, "pem"
-    try:
-        return [x509.load_der_x509_certificate(data)], "der"
-    except ValueError:
-        raise ValueError("%s holds no certificate (neither PEM nor DER)" % path)
-
-
 def load_der_chain(der_list):
     return [x509.load_der_x509_certificate(der) for der in der_list]
+
+
+# --- files: what a certificate file holds ------------------------------------------------
+#
+# A file is read only when it is a regular file (or a symbolic link to one), never past
+# MAX_FILE_BYTES; a FIFO, a device or a socket is never opened (a FIFO blocks, a device may
+# act on open). Its bytes are then read block by block, and every block is reported by what
+# it is. Key material never leaves this section: blocks are described by label, kind, line and
+# key type, and no exception text of a parser is passed on (it could quote the input).
+
+MAX_FILE_BYTES = 16 * 1024 * 1024
+_PEM_MARKER = re.compile(rb"^-----(BEGIN|END) ([^\x00-\x1f]*?)-----$")
+_CERTIFICATE_LABELS = ("CERTIFICATE", "X509 CERTIFICATE", "TRUSTED CERTIFICATE")
+_PKCS7_LABELS = ("PKCS7", "PKCS #7 SIGNED DATA", "CMS")
+_REQUEST_LABELS = ("CERTIFICATE REQUEST", "NEW CERTIFICATE REQUEST")
+_PUBLIC_KEY_LABELS = ("PUBLIC KEY", "RSA PUBLIC KEY")
+_PARAMETER_LABELS = ("DH PARAMETERS", "X9.42 DH PARAMETERS", "EC PARAMETERS", "DSA PARAMETERS")
+# PFX: SEQUENCE { INTEGER 3, ContentInfo { OID pkcs7-data ... } } (RFC 7292)
+_PFX_VERSION = b"\x02\x01\x03\x30"
+_PKCS7_DATA_OID = b"\x06\x09\x2a\x86\x48\x86\xf7\x0d\x01\x07\x01"
+
+
+class FileError(Exception):
+    """The path names no regular file that can be read; the message says what it is instead."""
+
+
+def special_file_kind(mode):
+    """What a non-regular file is, from its stat mode, or None for a regular file."""
+    if stat.S_ISREG(mode):
+        return None
+    for test, kind in ((stat.S_ISDIR, "a directory"), (stat.S_ISFIFO, "a FIFO (named pipe)"), (stat.S_ISSOCK, "a socket"),
+                       (stat.S_ISCHR, "a character device"), (stat.S_ISBLK, "a block device")):
+        if test(mode):
+            return kind
+    return "not a regular file"
+
+
+def _not_regular(path, kind):
+    return FileError("%s is %s, not a regular file: not read" % (path, kind))
+
+
+def read_regular_file(path, limit=MAX_FILE_BYTES):
+    """The bytes of the regular file ``path`` (symbolic links followed), at most ``limit`` of them.
+
+    Raises FileError, with one wording per problem whichever way the path was found: missing,
+    dangling symbolic link, directory, FIFO, socket, device, unreadable, larger than ``limit``.
+    """
+    try:
+        info = os.stat(path)
+    except FileNotFoundError:
+        if os.path.islink(path):
+            try:
+                target = os.readlink(path)
+            except OSError:
+                target = "?"
+            raise FileError("%s is a dangling symbolic link (to %s): not read" % (path, target))
+        raise FileError("%s does not exist (no such file or directory)" % path)
+    except OSError as exc:
+        raise FileError("%s cannot be read: %s" % (path, exc.strerror or exc))
+    kind = special_file_kind(info.st_mode)
+    if kind:
+        raise _not_regular(path, kind)
+    if info.st_size > limit:
+        raise FileError("%s is larger than %d MiB (%d bytes): not read" % (path, limit // (1024 * 1024), info.st_size))
+    try:
+        # O_NONBLOCK: should the path turn into a FIFO after the stat above, open must not wait for a writer.
+        descriptor = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0))
+    except OSError as exc:
+        raise FileError("%s cannot be read: %s" % (path, exc.strerror or exc))
+    with os.fdopen(descriptor, "rb") as handle:
+        kind = special_file_kind(os.fstat(descriptor).st_mode)
+        if kind:
+            raise _not_regular(path, kind)
+        try:
+            data = handle.read(limit + 1)
+        except OSError as exc:
+            raise FileError("%s cannot be read: %s" % (path, exc.strerror or exc))
+    if len(data) > limit:
+        # A file whose size stat does not tell (such as under /proc) is bounded all the same.
+        raise FileError("%s is larger than %d MiB: not read" % (path, limit // (1024 * 1024)))
+    return data
+
+
+def _quietly(loader, *args):
+    """``loader(*args)`` or None; the parser's own message is dropped, since it may quote the input."""
+    try:
+        with warnings.catch_warnings():
+            # System bundles hold old roots that newer cryptography warns about (negative serials).
+            warnings.simplefilter("ignore")
+            return loader(*args)
+    except Exception:  # pylint: disable=broad-exception-caught
+        return None
+
+
+def _first_der_element(data):
+    """The first DER TLV of ``data`` (an OpenSSL TRUSTED CERTIFICATE is a certificate then its trust settings)."""
+    if len(data) < 2 or data[0] != 0x30:
+        return data
+    size = data[1]
+    if size < 0x80:
+        return data[:2 + size]
+    count = size & 0x7F
+    if count == 0 or count > 4 or len(data) < 2 + count:
+        return data
+    return data[:2 + count + int.from_bytes(data[2:2 + count], "big")]
+
+
+def _key_text(public_key):
+    key_type, bits, dummy = key_description(public_key)
+    return "%s %s" % (key_type, bits) if bits else key_type
+
+
+def _private_key_entry(loader, data):
+    """(content, detail, problem) of private key data that ``loader(data, password)`` parses."""
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            key = loader(data, None)
+    except TypeError:
+        return "private_key", "encrypted", None
+    except Exception:  # pylint: disable=broad-exception-caught
+        return "private_key", None, "does not decode as a private key"
+    return "private_key", _key_text(key.public_key()), None
+
+
+def _pem_text(label, der):
+    body = base64.encodebytes(der)
+    return b"-----BEGIN " + label + b"-----\n" + body + b"-----END " + label + b"-----\n"
+
+
+def _classify_pem_block(label, body_lines):
+    """(content, detail, problem, certificates) of one complete PEM block."""
+    headers = []
+    position = 0
+    if body_lines and b":" in body_lines[0]:
+        while position < len(body_lines) and b":" in body_lines[position]:
+            headers.append(body_lines[position])
+            position += 1
+        if position < len(body_lines) and not body_lines[position].strip():
+            position += 1
+    text = b"".join(b"".join(line.split()) for line in body_lines[position:])
+    name = label.decode("ascii", "replace")
+    private = name.endswith("PRIVATE KEY")
+    content = ("certificate" if name in _CERTIFICATE_LABELS else "certificates" if name in _PKCS7_LABELS
+               else "private_key" if private else "public_key" if name in _PUBLIC_KEY_LABELS
+               else "certificate_request" if name in _REQUEST_LABELS else "crl" if name == "X509 CRL"
+               else "parameters" if name in _PARAMETER_LABELS else "unknown")
+    if not text:
+        return content, None, "is empty: nothing between BEGIN and END", []
+    try:
+        der = base64.b64decode(text, validate=True)
+    except ValueError:  # binascii.Error
+        return content, None, "has invalid base64 text", []
+    if name in _CERTIFICATE_LABELS:
+        cert = _quietly(x509.load_der_x509_certificate, _first_der_element(der) if name == "TRUSTED CERTIFICATE" else der)
+        if cert is None:
+            return content, None, "decodes, but is not a valid X.509 certificate", []
+        return content, cert.subject.rfc4514_string(), None, [cert]
+    if name in _PKCS7_LABELS:
+        certs = _quietly(pkcs7.load_der_pkcs7_certificates, der)
+        if certs is None:
+            return content, None, "decodes, but is not a valid PKCS#7 certificate bundle", []
+        return content, "%d certificate(s)" % len(certs), None, list(certs)
+    pem_text = _pem_text(label, der)
+    if private:
+        if name == "ENCRYPTED PRIVATE KEY" or any(h.startswith(b"Proc-Type:") and b"ENCRYPTED" in h for h in headers):
+            return content, "encrypted", None, []
+        loader = serialization.load_ssh_private_key if name == "OPENSSH PRIVATE KEY" else serialization.load_pem_private_key
+        return _private_key_entry(loader, pem_text) + ([],)
+    checks = {
+        "public_key": (serialization.load_pem_public_key, pem_text, "a public key"),
+        "certificate_request": (x509.load_der_x509_csr, der, "a certificate signing request"),
+        "crl": (x509.load_der_x509_crl, der, "a certificate revocation list"),
+    }
+    if content in checks:
+        loader, argument, what = checks[content]
+        parsed = _quietly(loader, argument)
+        if parsed is None:
+            return content, None, "decodes, but is not valid as %s" % what, []
+        if content == "public_key":
+            return content, _key_text(parsed), None, []
+        if content in ("certificate_request", "crl"):
+            return content, (parsed.subject if content == "certificate_request" else parsed.issuer).rfc4514_string(), None, []
+    return content, None, None, []
+
+
+def split_pem(data):
+    """The PEM blocks of ``data``, line by line: [(entry, body lines)].
+
+    ``entry`` is a dict with ``index`` (from 1), ``line`` (of the BEGIN, or of a stray END),
+    ``label``, and ``problem`` for a block that is not whole: a BEGIN without its END (the block
+    stops where the next BEGIN starts, so that the blocks after it are still read), an END
+    without BEGIN, an END whose label differs from the BEGIN. Text outside blocks is skipped.
+    """
+    blocks = []
+    current = None
+    lines = data.splitlines()
+    for number, raw in enumerate(lines, 1):
+        match = _PEM_MARKER.match(raw.strip())
+        if not match:
+            if current is not None:
+                current[1].append(raw)
+            continue
+        kind, label = match.group(1), match.group(2)
+        if kind == b"BEGIN":
+            if current is not None:
+                current[0]["problem"] = "is cut: no END line before the next BEGIN at line %d" % number
+                blocks.append(current)
+            current = ({"index": len(blocks) + 1, "line": number, "label": label.decode("ascii", "replace"), "problem": None}, [])
+        elif current is None:
+            blocks.append(({"index": len(blocks) + 1, "line": number, "label": label.decode("ascii", "replace"),
+                            "problem": "is an END line without a BEGIN line"}, []))
+        else:
+            if label.decode("ascii", "replace") != current[0]["label"]:
+                current[0]["problem"] = "ends with a different label: END %s at line %d" % (label.decode("ascii", "replace"), number)
+            blocks.append(current)
+            current = None
+    if current is not None:
+        current[0]["problem"] = "is cut: no END line before the end of the file (line %d)" % len(lines)
+        blocks.append(current)
+    return blocks
+
+
+def _classify_der(data):
+    """(content, detail, problem, certificates) of a file that is not PEM."""
+    cert = _quietly(x509.load_der_x509_certificate, data)
+    if cert is not None:
+        return "certificate", cert.subject.rfc4514_string(), None, [cert]
+    certs = _quietly(pkcs7.load_der_pkcs7_certificates, data)
+    if certs:
+        return "certificates", "%d certificate(s)" % len(certs), None, list(certs)
+    content, detail, problem = _private_key_entry(serialization.load_der_private_key, data)
+    if problem is None:
+        return content, detail, None, []
+    key = _quietly(serialization.load_der_public_key, data)
+    if key is not None:
+        return "public_key", _key_text(key), None, []
+    request = _quietly(x509.load_der_x509_csr, data)
+    if request is not None:
+        return "certificate_request", request.subject.rfc4514_string(), None, []
+    crl = _quietly(x509.load_der_x509_crl, data)
+    if crl is not None:
+        return "crl", crl.issuer.rfc4514_string(), None, []
+    if data[:1] == b"\x30" and _PFX_VERSION in data[:8] and _PKCS7_DATA_OID in data[:32]:
+        return "pkcs12", None, None, []
+    return None, None, None, []
+
+
+_CONTENT_WORDS = {
+    "certificate": "a certificate",
+    "certificates": "a PKCS#7 certificate bundle",
+    "private_key": "a private key",
+    "public_key": "a public key",
+    "certificate_request": "a certificate signing request",
+    "crl": "a certificate revocation list",
+    "parameters": "key parameters",
+    "pkcs12": "a PKCS#12 archive (cert_check reads PEM and DER; convert it with openssl pkcs12)",
+    "unknown": "a kind of block cert_check does not know",
+}
+
+
+def describe_block(entry):
+    """One line about one block: where it is and what it is (never its contents)."""
+    if entry["line"] is None:
+        where = "the DER data"
+    else:
+        where = "PEM block %d at line %d (%s)" % (entry["index"], entry["line"], entry["label"])
+    if entry["problem"]:
+        return "%s %s" % (where, entry["problem"])
+    what = _CONTENT_WORDS.get(entry["content"], entry["content"])
+    if entry["detail"] and entry["content"] != "certificate":
+        what += " (%s)" % entry["detail"]
+    return "%s is %s" % (where, what)
+
+
+def parse_certificate_data(data):
+    """What a certificate file holds (pure): a dict with ``format`` (pem, der or None),
+    ``certificates`` (cryptography objects, in file order), ``blocks`` (one entry per block:
+    index, line, label, content, detail, problem, certificate), ``private_key`` (bool),
+    ``problems`` (one line per damaged block) and ``notes`` (one line per block that is neither
+    a certificate nor damaged, such as a private key).
+    """
+    if data.startswith(b"\xef\xbb\xbf"):  # a byte order mark, as Windows editors write
+        data = data[3:]
+    certs, blocks = [], []
+    if any(_PEM_MARKER.match(line.strip()) for line in data.splitlines() if line.lstrip().startswith(b"-----")):
+        form = "pem"
+        for entry, body in split_pem(data):
+            entry.update(content=None, detail=None, certificate=None)
+            if not entry["problem"]:
+                content, detail, problem, found = _classify_pem_block(entry["label"].encode("ascii", "replace"), body)
+                entry.update(content=content, detail=detail, problem=problem)
+                if found:
+                    entry["certificate"] = len(certs)
+                    certs.extend(found)
+            blocks.append(entry)
+    else:
+        content, detail, problem, found = _classify_der(data)
+        form = "der" if content else None
+        if content:
+            blocks.append({"index": 1, "line": None, "label": None, "content": content, "detail": detail, "problem": problem,
+                           "certificate": 0 if found else None})
+            certs.extend(found)
+    return {
+        "format": form,
+        "certificates": certs,
+        "blocks": blocks,
+        # A damaged block labelled as a key counts: its text is likely key material all the same.
+        "private_key": any(b["content"] == "private_key" or (b["label"] or "").endswith("PRIVATE KEY") for b in blocks),
+        "problems": [describe_block(b) for b in blocks if b["problem"]],
+        "notes": [describe_block(b) for b in blocks if not b["problem"] and b["content"] not in ("certificate", "certificates")],
+    }
+
+
+def no_certificate_message(path, contents, size):
+    """Why a file that holds no certificate holds none, block by block."""
+    if size == 0:
+        return "%s is empty" % path
+    if contents["format"] is None:
+        return "%s holds no certificate: it is neither PEM nor DER data cert_check recognises (%d bytes)" % (path, size)
+    return "%s holds no certificate: %s" % (path, "; ".join(describe_block(b) for b in contents["blocks"]))
+
+
+def load_file_certificates(path):
+    """Every certificate a file holds (see parse_certificate_data); FileError when it cannot be read."""
+    return parse_certificate_data(read_regular_file(path))["certificates"]
 
 
 # --- the verdict on one target -----------------------------------------------------------
@@ -783,6 +1072,30 @@ def judge_chain(certs, options, now, anchors=None, anchor_subjects=None, hostnam
     return result
 
 
+def judge_file(path, contents, size, options, now, **chain_options):
+    """The verdict on one certificate file from what parse_certificate_data found in it.
+
+    No certificate is status error (kind parse) with a message that says what each block is.
+    Otherwise the certificates are judged as a chain (judge_chain, ``chain_options``), and each
+    damaged block is a critical reason of its own: a server that loads the file fails on it.
+    Blocks that are neither certificates nor damaged (a private key in a combined PEM) are
+    ``notes``, not problems.
+    """
+    certs = contents["certificates"]
+    if not certs:
+        result = error_result("parse", no_certificate_message(path, contents, size), "critical")
+    else:
+        result = judge_chain(certs, options, now, **chain_options)
+        result["error"] = None
+        if contents["problems"]:
+            result["reasons"] = contents["problems"] + result["reasons"]
+            result["status"] = result["severity"] = "critical"
+            result["error_kind"] = result["error_kind"] or "parse"
+    result.update(format=contents["format"], certificates=len(certs), blocks=contents["blocks"], private_key=contents["private_key"],
+                  notes=contents["notes"])
+    return result
+
+
 def _shorten(message, limit=200):
     message = " ".join(str(message).split())
     return message if len(message) <= limit else message[:limit - 3] + "..."
@@ -805,9 +1118,11 @@ def summary_line(result):
         head = "expired %.1f days ago (%s)" % (-result["days_remaining"], result["not_after"][:10])
     if len(result["chain"]) > 1 and result["expires_first"] != result["chain"][0]["subject"]:
         head += ", first to expire: %s" % result["expires_first"]
+    notes = result.get("notes") or []
+    tail = ("; also in the file: %s" % "; ".join(notes)) if notes else ""
     if result["reasons"]:
-        return "%s: %s" % (result["status"], "; ".join(result["reasons"]))
-    return "ok: %s" % head
+        return "%s: %s%s" % (result["status"], "; ".join(result["reasons"]), tail)
+    return "ok: %s%s" % (head, tail)
 
 
 def summarize(results):

@@ -396,17 +396,20 @@ from ansible_collections.stronghold.ops.plugins.module_utils._tls import (
     CRYPTOGRAPHY_ERROR,
     HAS_CRYPTOGRAPHY,
     FetchError,
+    FileError,
     check_thresholds,
     client_context,
     error_result,
     expand_files,
     fetch_endpoint,
     judge_chain,
+    judge_file,
     load_der_chain,
     load_trust_anchors,
     make_store,
     normalize_fingerprint,
-    read_certificate_file,
+    parse_certificate_data,
+    read_regular_file,
     summarize,
     summary_line,
     utcnow,
@@ -453,6 +456,9 @@ class CertCheck:
             self.module.fail_json(msg="concurrency must be between 1 and 256, got %d" % p["concurrency"])
         if p["max_validity_days"] is not None and p["max_validity_days"] <= 0:
             self.module.fail_json(msg="max_validity_days must be a positive number of days, got %s" % p["max_validity_days"])
+        for index, entry in enumerate(p["files"]):
+            if not entry or not entry.strip():
+                self.module.fail_json(msg="files[%d] is empty: give a file path or a glob pattern" % index)
         for index, endpoint in enumerate(p["endpoints"]):
             where = "endpoints[%d] (%s)" % (index, endpoint["host"])
             if not endpoint["host"].strip():
@@ -470,14 +476,14 @@ class CertCheck:
         if p["ca_path"] is not None:
             try:
                 self.anchors, dummy = load_trust_anchors(p["ca_path"])
-            except (OSError, ValueError) as exc:
-                self.module.fail_json(msg="ca_path %s cannot be read: %s" % (p["ca_path"], exc))
+            except FileError as exc:
+                self.module.fail_json(msg="ca_path: %s" % exc)
             if not self.anchors:
                 self.module.fail_json(msg="ca_path %s holds no certificate" % p["ca_path"])
         elif (p["verify_chain"] and p["endpoints"]) or (p["verify_files"] and p["files"]):
             try:
                 self.anchors, dummy = load_trust_anchors(None)
-            except (OSError, ValueError) as exc:
+            except FileError as exc:
                 self.module.warn("the system trust store cannot be read: %s" % exc)
         self.anchor_subjects = set(a.subject.rfc4514_string() for a in self.anchors)
         self.store = make_store(self.anchors)
@@ -576,16 +582,18 @@ class CertCheck:
                 result = error_result("file", "no file matches %s" % pattern, "critical")
             else:
                 try:
-                    certs, form = read_certificate_file(path)
-                except OSError as exc:
-                    result = error_result("file", "cannot read %s: %s" % (path, getattr(exc, "strerror", None) or exc), "critical")
-                except ValueError as exc:
-                    result = error_result("parse", str(exc), "critical")
+                    data = read_regular_file(path)
+                except FileError as exc:
+                    result = error_result("file", str(exc), "critical")
                 else:
-                    result = judge_chain(certs, self.options, self.now, anchors=self.anchors, anchor_subjects=self.anchor_subjects,
-                                         hostname=None, verify=self.p["verify_files"], check_order=self.p["verify_files"],
-                                         store=self.store)
-                    result.update(error=None, format=form, certificates=len(certs))
+                    result = judge_file(path, parse_certificate_data(data), len(data), self.options, self.now, anchors=self.anchors,
+                                        anchor_subjects=self.anchor_subjects, hostname=None, verify=self.p["verify_files"],
+                                        check_order=self.p["verify_files"], store=self.store)
+            result.setdefault("format", None)
+            result.setdefault("certificates", None)
+            result.setdefault("blocks", [])
+            result.setdefault("private_key", None)
+            result.setdefault("notes", [])
             result.update(target=path or pattern, kind="file", path=path, pattern=pattern, tls_version=None, cipher=None)
             result.setdefault("hostname", None)
             results.append(result)
@@ -609,6 +617,8 @@ class CertCheck:
                 "trusted": result["trusted"],
                 "fingerprint_sha256": result["fingerprint_sha256"],
             }
+            if result["kind"] == "file":
+                details.update(private_key=result["private_key"], notes=result["notes"])
             check = "certificates.%s" % result["kind"]
             findings.append(make_finding(check, result["target"], result["severity"], summary_line(result), details))
         findings = sort_findings(findings)

@@ -2,23 +2,36 @@
 """The pure logic of cert_check: thresholds, hostname patterns, chain shape, the verdict."""
 from __future__ import annotations
 
+import base64
 import datetime
+import json
+import os
+import socket
+import subprocess
+import warnings
 
 import pytest
 
 from cryptography import x509
-from cryptography.hazmat.primitives import hashes
-from cryptography.hazmat.primitives.asymmetric import ec, rsa
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import dh, ec, ed25519, rsa
+from cryptography.hazmat.primitives.serialization import pkcs7
 from cryptography.x509.oid import NameOID
 
 from ansible_collections.stronghold.ops.plugins.module_utils._tls import (
+    MAX_FILE_BYTES,
+    FileError,
     chain_problems,
     check_thresholds,
+    expand_files,
     expiry_severity,
     hostname_matches,
     judge_certificate,
     judge_chain,
+    judge_file,
     normalize_fingerprint,
+    parse_certificate_data,
+    read_regular_file,
     summarize,
     summary_line,
     verification_time,
@@ -252,3 +265,305 @@ def test_summary_and_line():
     assert summary_line(results[0]) == "ok: expires in 80.0 days (2027-02-15)"
     assert summary_line(results[1]) == "timeout error: timed out"
     assert summary_line(results[2]) == "warning: leaf expires in 20.0 days (warning threshold 25 days)"
+
+
+# --- certificate files: what each block is, and which files are never opened ------------
+
+PEM = serialization.Encoding.PEM
+DER = serialization.Encoding.DER
+NO_PASSWORD = serialization.NoEncryption()
+
+
+@pytest.fixture(scope="module")
+def material(pki):
+    """Real PEM and DER data of every kind a certificate file may hold, made with cryptography."""
+    rsa_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    ec_key = ec.generate_private_key(ec.SECP256R1())
+    ed_key = ed25519.Ed25519PrivateKey.generate()
+    leaf, inter = pki["leaf"], pki["int"]
+    csr = (x509.CertificateSigningRequestBuilder()
+           .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "req.example.test")])).sign(ec_key, hashes.SHA256()))
+    crl = (x509.CertificateRevocationListBuilder().issuer_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "Root")]))
+           .last_update(NOW).next_update(NOW + DAY).sign(ec_key, hashes.SHA256()))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # finite-field DH is deprecated in cryptography; the files still exist
+        dh_parameters = dh.generate_parameters(generator=2, key_size=512).parameter_bytes(PEM, serialization.ParameterFormat.PKCS3)
+    keys = {
+        "pkcs8": rsa_key.private_bytes(PEM, serialization.PrivateFormat.PKCS8, NO_PASSWORD),
+        "rsa": rsa_key.private_bytes(PEM, serialization.PrivateFormat.TraditionalOpenSSL, NO_PASSWORD),
+        "ec": ec_key.private_bytes(PEM, serialization.PrivateFormat.TraditionalOpenSSL, NO_PASSWORD),
+        "encrypted": rsa_key.private_bytes(PEM, serialization.PrivateFormat.PKCS8, serialization.BestAvailableEncryption(b"secret")),
+        "legacy_encrypted": rsa_key.private_bytes(PEM, serialization.PrivateFormat.TraditionalOpenSSL,
+                                                  serialization.BestAvailableEncryption(b"secret")),
+        "openssh": ed_key.private_bytes(PEM, serialization.PrivateFormat.OpenSSH, NO_PASSWORD),
+        "der": rsa_key.private_bytes(DER, serialization.PrivateFormat.PKCS8, NO_PASSWORD),
+    }
+    return {
+        "leaf": leaf.public_bytes(PEM),
+        "int": inter.public_bytes(PEM),
+        "leaf_der": leaf.public_bytes(DER),
+        "keys": keys,
+        "public": rsa_key.public_key().public_bytes(PEM, serialization.PublicFormat.SubjectPublicKeyInfo),
+        "csr": csr.public_bytes(PEM),
+        "crl": crl.public_bytes(PEM),
+        "dh": dh_parameters,
+        "pkcs7": pkcs7.serialize_certificates([leaf, inter], PEM),
+    }
+
+
+def secret_fragments(material):
+    """Pieces of every private key serialization: none of them may appear in any output."""
+    pieces = []
+    for name, data in material["keys"].items():
+        if name == "der":
+            pieces.append(base64.b64encode(data)[100:140].decode())
+            pieces.append(data[100:120].hex())
+            continue
+        for line in data.splitlines():
+            if not line.startswith(b"-----") and b":" not in line and len(line) > 20:
+                pieces.append(line[:24].decode())
+    assert len(pieces) > 20
+    return pieces
+
+
+def assert_no_key_material(output, material):
+    text = json.dumps(output, default=str)
+    leaked = [piece for piece in secret_fragments(material) if piece in text]
+    assert not leaked, "key material in the output: %s" % leaked[:3]
+
+
+def contents_of(data):
+    found = parse_certificate_data(data)
+    return [(b["label"], b["content"], b["detail"], b["problem"]) for b in found["blocks"]], found
+
+
+def test_a_key_only_file_is_described_as_a_private_key(material):
+    blocks, found = contents_of(material["keys"]["pkcs8"])
+    assert blocks == [("PRIVATE KEY", "private_key", "RSA 2048", None)]
+    assert found["certificates"] == [] and found["private_key"] and found["format"] == "pem"
+    result = judge_file("/etc/ssl/site.key", found, len(material["keys"]["pkcs8"]), OPTIONS, NOW, verify=False, check_order=False)
+    assert result["status"] == "error" and result["error_kind"] == "parse"
+    assert result["error"] == "/etc/ssl/site.key holds no certificate: PEM block 1 at line 1 (PRIVATE KEY) is a private key (RSA 2048)"
+    assert "neither PEM nor DER" not in result["error"]
+
+
+@pytest.mark.parametrize("name, label, detail", [
+    ("pkcs8", "PRIVATE KEY", "RSA 2048"),
+    ("rsa", "RSA PRIVATE KEY", "RSA 2048"),
+    ("ec", "EC PRIVATE KEY", "EC 256"),
+    ("encrypted", "ENCRYPTED PRIVATE KEY", "encrypted"),
+    ("legacy_encrypted", "RSA PRIVATE KEY", "encrypted"),
+    ("openssh", "OPENSSH PRIVATE KEY", "Ed25519 256"),
+])
+def test_every_private_key_format_is_named_and_never_echoed(material, name, label, detail):
+    data = material["leaf"] + material["keys"][name]
+    blocks, found = contents_of(data)
+    assert blocks[1] == (label, "private_key", detail, None)
+    assert found["private_key"] and len(found["certificates"]) == 1
+    result = judge_file("/etc/haproxy/site.pem", found, len(data), OPTIONS, NOW, verify=False, check_order=False)
+    assert result["status"] == "ok" and result["reasons"] == []
+    assert result["notes"] == ["PEM block 2 at line %d (%s) is a private key (%s)" % (blocks and found["blocks"][1]["line"], label, detail)]
+    assert "also in the file: PEM block 2" in summary_line(result)
+    assert_no_key_material(result, material)
+
+
+def test_every_other_label_is_reported_as_what_it_is(material):
+    data = b"".join([material["public"], material["csr"], material["crl"], material["dh"], material["pkcs7"],
+                     b"-----BEGIN EC PARAMETERS-----\nBggqhkjOPQMBBw==\n-----END EC PARAMETERS-----\n",
+                     b"-----BEGIN STRONGHOLD THING-----\nAAAA\n-----END STRONGHOLD THING-----\n"])
+    blocks, found = contents_of(data)
+    assert blocks == [
+        ("PUBLIC KEY", "public_key", "RSA 2048", None),
+        ("CERTIFICATE REQUEST", "certificate_request", "CN=req.example.test", None),
+        ("X509 CRL", "crl", "CN=Root", None),
+        ("DH PARAMETERS", "parameters", None, None),
+        ("PKCS7", "certificates", "2 certificate(s)", None),
+        ("EC PARAMETERS", "parameters", None, None),
+        ("STRONGHOLD THING", "unknown", None, None),
+    ]
+    # The PKCS#7 bundle's certificates are judged; the rest are notes, not problems.
+    assert sorted(c.subject.rfc4514_string() for c in found["certificates"]) == ["CN=Int", "CN=www.example.test"]
+    assert found["blocks"][4]["certificate"] == 0
+    assert found["problems"] == [] and not found["private_key"]
+    assert len(found["notes"]) == 6
+    assert found["notes"][-1].endswith("(STRONGHOLD THING) is a kind of block cert_check does not know")
+
+
+def test_a_cut_block_does_not_swallow_the_certificate_after_it(material):
+    cut = b"\n".join(material["int"].splitlines()[:5]) + b"\n"
+    data = cut + material["leaf"]
+    blocks, found = contents_of(data)
+    assert blocks[0] == ("CERTIFICATE", None, None, "is cut: no END line before the next BEGIN at line 6")
+    assert blocks[1][:3] == ("CERTIFICATE", "certificate", "CN=www.example.test")
+    assert len(found["certificates"]) == 1
+    result = judge_file("f.pem", found, len(data), OPTIONS, NOW, verify=False, check_order=False)
+    assert result["status"] == "critical" and result["error_kind"] == "parse"
+    assert result["reasons"][0] == "PEM block 1 at line 1 (CERTIFICATE) is cut: no END line before the next BEGIN at line 6"
+    assert result["days_remaining"] == pytest.approx(80.0)
+    # Cut at the end of the file: the certificates before it are still read.
+    blocks, found = contents_of(material["leaf"] + cut)
+    assert blocks[1][3] == "is cut: no END line before the end of the file (line %d)" % (len(material["leaf"].splitlines()) + 5)
+    assert len(found["certificates"]) == 1
+
+
+def test_stray_end_and_mismatched_labels_are_damage(material):
+    leaf_lines = material["leaf"].splitlines()
+    key_lines = material["keys"]["pkcs8"].splitlines()
+    stray_end = b"\n".join(leaf_lines[5:]) + b"\n"   # a certificate that lost its first lines
+    mismatched = b"\n".join(key_lines[:-1] + [b"-----END CERTIFICATE-----"]) + b"\n"
+    blocks, found = contents_of(stray_end + mismatched + material["int"])
+    end_line = len(leaf_lines) - 5
+    assert blocks[0] == ("CERTIFICATE", None, None, "is an END line without a BEGIN line")
+    assert found["blocks"][0]["line"] == end_line
+    assert blocks[1] == ("PRIVATE KEY", None, None, "ends with a different label: END CERTIFICATE at line %d" % (end_line + len(key_lines)))
+    assert blocks[2][1] == "certificate"
+    assert len(found["problems"]) == 2
+    # A damaged block labelled as a key still says a key is there; its text is never repeated.
+    assert found["private_key"]
+    assert_no_key_material(found["blocks"] + found["problems"] + found["notes"], material)
+
+
+def test_invalid_base64_empty_block_and_a_certificate_that_does_not_parse(material):
+    data = (b"-----BEGIN CERTIFICATE-----\nMII*not base64*\n-----END CERTIFICATE-----\n"
+            b"-----BEGIN CERTIFICATE-----\n-----END CERTIFICATE-----\n"
+            b"-----BEGIN CERTIFICATE-----\n" + base64.encodebytes(b"\x30\x03\x02\x01\x05") + b"-----END CERTIFICATE-----\n"
+            b"-----BEGIN PRIVATE KEY-----\n" + base64.encodebytes(b"\x30\x03\x02\x01\x05") + b"-----END PRIVATE KEY-----\n")
+    blocks, found = contents_of(data)
+    assert [b[3] for b in blocks] == [
+        "has invalid base64 text",
+        "is empty: nothing between BEGIN and END",
+        "decodes, but is not a valid X.509 certificate",
+        "does not decode as a private key",
+    ]
+    result = judge_file("bad.pem", found, len(data), OPTIONS, NOW)
+    assert result["status"] == "error"
+    assert result["error"].startswith("bad.pem holds no certificate: PEM block 1 at line 1 (CERTIFICATE) has invalid base64 text; ")
+    # cryptography's own messages are not passed on (they can quote the input)
+    assert "asn1" not in result["error"].lower() and "parse" not in result["error"].lower()
+
+
+def test_text_between_blocks_crlf_and_a_byte_order_mark_are_read(material):
+    text = (b"\xef\xbb\xbfCertificate:\n    Data:\n        Version: 3 (0x2)\n# a comment -----\n" + material["leaf"]
+            + b"\nsome words\n" + material["int"])
+    blocks, found = contents_of(text.replace(b"\n", b"\r\n"))
+    assert [b[:3] for b in blocks] == [("CERTIFICATE", "certificate", "CN=www.example.test"), ("CERTIFICATE", "certificate", "CN=Int")]
+    assert found["blocks"][0]["line"] == 5
+    assert found["problems"] == [] and found["notes"] == []
+
+
+def test_trusted_certificate_format_is_a_certificate(material, tmp_path):
+    source = tmp_path / "leaf.pem"
+    source.write_bytes(material["leaf"])
+    trusted = subprocess.run(["openssl", "x509", "-in", str(source), "-trustout", "-addtrust", "serverAuth"],
+                             check=True, capture_output=True).stdout
+    assert b"BEGIN TRUSTED CERTIFICATE" in trusted
+    blocks, found = contents_of(trusted)
+    assert blocks == [("TRUSTED CERTIFICATE", "certificate", "CN=www.example.test", None)]
+    assert found["certificates"][0].public_bytes(DER) == material["leaf_der"]
+
+
+@pytest.mark.parametrize("name, content, detail", [
+    ("leaf_der", "certificate", "CN=www.example.test"),
+    ("key_der", "private_key", "RSA 2048"),
+    ("public_der", "public_key", "RSA 2048"),
+    ("csr_der", "certificate_request", "CN=req.example.test"),
+    ("crl_der", "crl", "CN=Root"),
+])
+def test_der_files_are_identified(material, name, content, detail):
+    data = {
+        "leaf_der": material["leaf_der"],
+        "key_der": material["keys"]["der"],
+        "public_der": serialization.load_pem_public_key(material["public"]).public_bytes(DER, serialization.PublicFormat.SubjectPublicKeyInfo),
+        "csr_der": x509.load_pem_x509_csr(material["csr"]).public_bytes(DER),
+        "crl_der": x509.load_pem_x509_crl(material["crl"]).public_bytes(DER),
+    }[name]
+    blocks, found = contents_of(data)
+    assert found["format"] == "der"
+    assert blocks == [(None, content, detail, None)]
+    result = judge_file("x.der", found, len(data), OPTIONS, NOW, verify=False, check_order=False)
+    if content == "certificate":
+        assert result["status"] == "ok"
+    else:
+        assert result["error"] == "x.der holds no certificate: the DER data is %s" % (
+            {"private_key": "a private key", "public_key": "a public key", "certificate_request": "a certificate signing request",
+             "crl": "a certificate revocation list"}[content] + " (%s)" % detail)
+    assert_no_key_material(result, material)
+
+
+def test_empty_and_unknown_data():
+    found = parse_certificate_data(b"")
+    assert judge_file("e.pem", found, 0, OPTIONS, NOW)["error"] == "e.pem is empty"
+    found = parse_certificate_data(b"this is not a certificate\n")
+    assert found["format"] is None
+    assert judge_file("t.txt", found, 26, OPTIONS, NOW)["error"] == (
+        "t.txt holds no certificate: it is neither PEM nor DER data cert_check recognises (26 bytes)")
+
+
+# --- which files are opened at all -------------------------------------------------------
+
+@pytest.fixture
+def special_files(tmp_path):
+    """A FIFO, a socket, a directory, a dangling link, a link to a FIFO, a regular file."""
+    paths = {"dir": tmp_path / "adir", "fifo": tmp_path / "a.fifo", "socket": tmp_path / "a.sock",
+             "dangling": tmp_path / "dangling.pem", "fifo_link": tmp_path / "fifo-link.pem", "regular": tmp_path / "ok.pem"}
+    paths["dir"].mkdir()
+    os.mkfifo(str(paths["fifo"]))
+    server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    server.bind(str(paths["socket"]))
+    paths["dangling"].symlink_to(tmp_path / "gone.pem")
+    paths["fifo_link"].symlink_to(paths["fifo"])
+    paths["regular"].write_bytes(b"x")
+    yield dict((k, str(v)) for k, v in paths.items())
+    server.close()
+
+
+def test_special_files_are_never_opened_and_have_one_wording(special_files):
+    expected = {
+        "dir": "is a directory, not a regular file: not read",
+        "fifo": "is a FIFO (named pipe), not a regular file: not read",
+        "fifo_link": "is a FIFO (named pipe), not a regular file: not read",
+        "socket": "is a socket, not a regular file: not read",
+        "dangling": "is a dangling symbolic link (to %s): not read" % special_files["dangling"].replace("dangling.pem", "gone.pem"),
+    }
+    for name, tail in expected.items():
+        with pytest.raises(FileError) as caught:
+            read_regular_file(special_files[name])
+        assert str(caught.value) == "%s %s" % (special_files[name], tail)
+    assert read_regular_file(special_files["regular"]) == b"x"
+
+
+@pytest.mark.parametrize("path, message", [
+    ("/dev/null", "/dev/null is a character device, not a regular file: not read"),
+    ("/nonexistent/x.pem", "/nonexistent/x.pem does not exist (no such file or directory)"),
+    # write-only even for root: the one unreadable file a root test can rely on
+    ("/proc/sys/vm/compact_memory", "/proc/sys/vm/compact_memory cannot be read: Permission denied"),
+])
+def test_devices_missing_and_unreadable_files(path, message):
+    if path.startswith("/proc") and not os.path.exists(path):
+        pytest.skip("%s does not exist here" % path)
+    with pytest.raises(FileError) as caught:
+        read_regular_file(path)
+    assert str(caught.value) == message
+
+
+def test_the_read_is_bounded(tmp_path):
+    huge = tmp_path / "huge.pem"
+    with open(str(huge), "wb") as handle:
+        handle.truncate(MAX_FILE_BYTES + 1)   # sparse: no disk used
+    with pytest.raises(FileError) as caught:
+        read_regular_file(str(huge))
+    assert str(caught.value) == "%s is larger than 16 MiB (%d bytes): not read" % (huge, MAX_FILE_BYTES + 1)
+    exact = tmp_path / "exact.pem"
+    with open(str(exact), "wb") as handle:
+        handle.truncate(1024)
+    assert len(read_regular_file(str(exact), limit=1024)) == 1024
+
+
+def test_globs_keep_every_match_and_literal_names_win(special_files, tmp_path):
+    directory = os.path.dirname(special_files["fifo"])
+    found = [os.path.basename(p) for dummy, p in expand_files([directory + "/*"])]
+    assert found == sorted(["adir", "a.fifo", "a.sock", "dangling.pem", "fifo-link.pem", "ok.pem"])
+    odd = tmp_path / "cert[1].pem"
+    odd.write_bytes(b"x")
+    assert expand_files([str(odd)]) == [(str(odd), str(odd))]
+    assert expand_files([directory + "/nothing-*.pem"]) == [(directory + "/nothing-*.pem", None)]
