@@ -20,7 +20,7 @@ export ANSIBLE_CONFIG := $(REPO)/ansible.cfg
 export PATH := $(VENV)/bin:$(PATH)
 export STRONGHOLD_LAB_ROOT := $(LAB_ROOT)
 
-.PHONY: help venv collection-link lab lab-down lab-status demo test sanity lint units integration molecule bench
+.PHONY: help venv collection-link lab lab-down lab-status demo test test-loaded sanity lint units integration molecule bench
 
 help:
 	@echo "make demo      bring up the lab and run daily, weekly, monthly and rollback against it"
@@ -55,6 +55,10 @@ demo: venv collection-link lab
 
 test: venv collection-link lab
 	$(REPO)/tests/run-all.sh
+
+# The same suites with two CPU-bound processes beside them (stress-ng), as on a busy CI machine.
+test-loaded: venv collection-link lab
+	$(REPO)/tests/loaded.sh
 
 sanity: venv
 	$(REPO)/tests/ansible-test.sh sanity
