@@ -2,13 +2,18 @@
 """cert_check's main() on real certificate files written to a temporary directory, and its bad input."""
 from __future__ import annotations
 
+import base64
 import datetime
+import json
+import os
+import signal
+import socket
 
 import pytest
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.x509.oid import NameOID
 
 from ansible_collections.stronghold.ops.plugins.modules import cert_check
@@ -82,3 +87,98 @@ def test_bad_input_fails_before_any_check(run_module, args, message):
     assert outcome.failed
     assert message in outcome.result["msg"]
     assert "results" not in outcome.result
+
+
+# --- what a file holds, and files that are not files ---------------------------------------
+
+@pytest.fixture
+def no_hang():
+    """Turn a read that blocks (a FIFO opened for reading) into a test failure instead of a hung run."""
+    def expire(signum, frame):
+        raise AssertionError("the module blocked reading a file")
+    previous = signal.signal(signal.SIGALRM, expire)
+    signal.alarm(60)
+    yield
+    signal.alarm(0)
+    signal.signal(signal.SIGALRM, previous)
+
+
+@pytest.fixture
+def key_files(tmp_path):
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    key_pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.TraditionalOpenSSL, serialization.NoEncryption())
+    cert_pem = certificate("combined", 80).public_bytes(serialization.Encoding.PEM)
+    other_pem = certificate("after-the-cut", 60).public_bytes(serialization.Encoding.PEM)
+    files = {
+        "key.pem": key_pem,
+        "haproxy.pem": cert_pem + key_pem,
+        "cut.pem": b"\n".join(cert_pem.splitlines()[:4]) + b"\n" + other_pem,
+        "key.der": key.private_bytes(serialization.Encoding.DER, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()),
+    }
+    for name, data in files.items():
+        (tmp_path / name).write_bytes(data)
+    secrets = [line[:24].decode() for line in key_pem.splitlines() if not line.startswith(b"-----")]
+    secrets.append(base64.b64encode(files["key.der"])[64:100].decode())
+    return str(tmp_path), secrets
+
+
+def test_key_only_combined_and_cut_files(run_module, key_files):
+    directory, secrets = key_files
+    outcome = run_module(cert_check.main, {"files": [directory + "/*.pem", directory + "/key.der"], "fail_on": "warning"})
+    assert outcome.failed   # the key-only files are errors, and the task fails with them
+    by_name = dict((r["target"].rsplit("/", 1)[-1], r) for r in outcome.result["results"])
+    key = by_name["key.pem"]
+    assert key["status"] == "error" and key["error_kind"] == "parse" and key["private_key"] is True
+    assert key["error"] == "%s/key.pem holds no certificate: PEM block 1 at line 1 (RSA PRIVATE KEY) is a private key (RSA 2048)" % directory
+    assert by_name["key.der"]["error"] == "%s/key.der holds no certificate: the DER data is a private key (RSA 2048)" % directory
+    combined = by_name["haproxy.pem"]
+    assert combined["status"] == "ok" and combined["certificates"] == 1 and combined["private_key"] is True
+    assert combined["chain"][0]["subject"] == "CN=combined"
+    assert [b["content"] for b in combined["blocks"]] == ["certificate", "private_key"]
+    finding = [f for f in outcome.result["findings"] if f["target"].endswith("haproxy.pem")][0]
+    assert finding["summary"].endswith("; also in the file: PEM block 2 at line %d (RSA PRIVATE KEY) is a private key (RSA 2048)"
+                                       % combined["blocks"][1]["line"])
+    assert finding["details"]["private_key"] is True
+    cut = by_name["cut.pem"]
+    assert cut["status"] == "critical" and cut["certificates"] == 1
+    assert cut["chain"][0]["subject"] == "CN=after-the-cut"
+    assert cut["reasons"][0] == "PEM block 1 at line 1 (CERTIFICATE) is cut: no END line before the next BEGIN at line 5"
+    everything = json.dumps(outcome.result)
+    assert [s for s in secrets if s in everything] == []
+
+
+def test_special_files_read_the_same_named_or_globbed(run_module, tmp_path, no_hang):
+    os.mkfifo(str(tmp_path / "fifo.pem"))
+    (tmp_path / "dir.pem").mkdir()
+    (tmp_path / "dangling.pem").symlink_to(tmp_path / "gone.pem")
+    (tmp_path / "null.pem").symlink_to("/dev/null")
+    server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    server.bind(str(tmp_path / "sock.pem"))
+    try:
+        names = ["fifo.pem", "dir.pem", "dangling.pem", "null.pem", "sock.pem"]
+        named = run_module(cert_check.main, {"files": [str(tmp_path / n) for n in names], "fail_on": "never"})
+        globbed = run_module(cert_check.main, {"files": [str(tmp_path / "*.pem")], "fail_on": "never"})
+    finally:
+        server.close()
+    direct = dict((r["path"], (r["status"], r["error_kind"], r["error"])) for r in named.result["results"])
+    found = dict((r["path"], (r["status"], r["error_kind"], r["error"])) for r in globbed.result["results"])
+    assert found == direct
+    assert direct[str(tmp_path / "fifo.pem")] == ("error", "file", "%s/fifo.pem is a FIFO (named pipe), not a regular file: not read" % tmp_path)
+    assert direct[str(tmp_path / "dir.pem")][2] == "%s/dir.pem is a directory, not a regular file: not read" % tmp_path
+    assert direct[str(tmp_path / "null.pem")][2] == "%s/null.pem is a character device, not a regular file: not read" % tmp_path
+    assert direct[str(tmp_path / "sock.pem")][2] == "%s/sock.pem is a socket, not a regular file: not read" % tmp_path
+    assert direct[str(tmp_path / "dangling.pem")][2] == "%s/dangling.pem is a dangling symbolic link (to %s/gone.pem): not read" % (
+        tmp_path, tmp_path)
+
+
+def test_a_fifo_as_ca_path_fails_cleanly(run_module, tmp_path, no_hang):
+    os.mkfifo(str(tmp_path / "ca.pem"))
+    outcome = run_module(cert_check.main, {"files": ["/nonexistent.pem"], "ca_path": str(tmp_path / "ca.pem")})
+    assert outcome.failed
+    assert outcome.result["msg"] == "ca_path: %s/ca.pem is a FIFO (named pipe), not a regular file: not read" % tmp_path
+
+
+def test_an_empty_files_entry_is_refused(run_module):
+    outcome = run_module(cert_check.main, {"files": ["/etc/ssl/a.pem", ""]})
+    assert outcome.failed
+    assert outcome.result["msg"] == "files[1] is empty: give a file path or a glob pattern"
