@@ -27,6 +27,9 @@ OPTION_SINCE = {
     "PROCESS_TOAST": 140000,
     "BUFFER_USAGE_LIMIT": 160000,
     "SKIP_DATABASE_STATS": 160000,
+    # ANALYZE ONLY of a partitioned table (its own statistics without re-analyzing every
+    # partition); before 18 the ANALYZE of a partitioned table always recurses.
+    "ONLY": 180000,
 }
 
 _SETTING_DEFAULTS = {
@@ -94,6 +97,8 @@ def evaluate_table(row, settings, opts, now):
     last_analyze, last_autoanalyze (datetimes or None), reloptions, total_bytes.
     """
     mode = opts["mode"]
+    if row.get("relkind") == "p":
+        return _evaluate_partitioned(row, settings, opts), False
     eff = table_settings(settings, row.get("reloptions"))
     reasons = []
     reltuples = max(float(row.get("reltuples") or 0), 0.0)
@@ -155,18 +160,78 @@ def evaluate_table(row, settings, opts, now):
     return reasons, wraparound
 
 
+def _evaluate_partitioned(row, settings, opts):
+    """Analyze reasons of a partitioned table, from the sums over its leaf partitions.
+
+    Autovacuum never analyzes a partitioned table (it holds no rows itself), so its
+    inherited statistics are only as fresh as the last manual ANALYZE. The rule is
+    autovacuum's analyze formula applied to the partitions' totals (see aggregate_partitions).
+    """
+    if not does_analyze(opts["mode"]):
+        return []
+    eff = table_settings(settings, None)
+    reasons = []
+    reltuples = max(float(row.get("reltuples") or 0), 0.0)
+    modified = int(row.get("n_mod_since_analyze") or 0)
+    live = int(row.get("n_live_tup") or 0)
+    partitions = int(row.get("partitions") or 0)
+    if not row.get("has_inherited_stats") and (live > 0 or reltuples > 0 or modified > 0):
+        reasons.append("partitioned table never analyzed (autovacuum never analyzes one)")
+    limit = eff["autovacuum_analyze_threshold"] + eff["autovacuum_analyze_scale_factor"] * reltuples
+    if modified > limit:
+        reasons.append("rows modified since analyze in its %d partition(s) %d > analyze threshold %.0f (%g + %g x %.0f rows)" % (
+            partitions, modified, limit, eff["autovacuum_analyze_threshold"], eff["autovacuum_analyze_scale_factor"], reltuples))
+    if opts.get("min_mod_since_analyze_ratio") is not None and modified > 0:
+        ratio = 100.0 * modified / max(live, reltuples, 1)
+        if ratio >= opts["min_mod_since_analyze_ratio"]:
+            reasons.append("rows modified since analyze in its partitions %.1f%% >= min_mod_since_analyze_ratio %s%%" % (
+                ratio, opts["min_mod_since_analyze_ratio"]))
+    return reasons
+
+
+def aggregate_partitions(rows):
+    """Give every partitioned table (relkind 'p') the totals of its leaf partitions, in place.
+
+    A partitioned table has no storage and no statistics row of its own: its size, rows and
+    modifications since analyze are those of the leaves below it, at any depth. Each row
+    lists its ``ancestors`` (relids, nearest first).
+    """
+    parents = dict((row["relid"], row) for row in rows if row.get("relkind") == "p")
+    for parent in parents.values():
+        parent.update(reltuples=0.0, n_live_tup=0, n_dead_tup=0, n_mod_since_analyze=0, total_bytes=0, partitions=0,
+                      size_estimated=False, xid_age=0, mxid_age=0, n_ins_since_vacuum=None)
+    for row in rows:
+        if row.get("relkind") == "p":
+            continue
+        for ancestor in row.get("ancestors") or ():
+            parent = parents.get(ancestor)
+            if parent is None:
+                continue
+            parent["reltuples"] += max(float(row.get("reltuples") or 0), 0.0)
+            parent["n_live_tup"] += int(row.get("n_live_tup") or 0)
+            parent["n_mod_since_analyze"] += int(row.get("n_mod_since_analyze") or 0)
+            parent["total_bytes"] += int(row.get("total_bytes") or 0)
+            parent["partitions"] += 1
+            parent["size_estimated"] = parent["size_estimated"] or bool(row.get("size_estimated"))
+    return rows
+
+
 def last_maintained(row, mode):
     if does_vacuum(mode):
         return _latest(row.get("last_vacuum"), row.get("last_autovacuum"))
     return _latest(row.get("last_analyze"), row.get("last_autoanalyze"))
 
 
-def plan_tables(rows, settings, opts, now, autovacuum_relids=None):
+def plan_tables(rows, settings, opts, now, autovacuum_relids=None, server_version=None):
     """Decide for every table in scope. Returns (selected, skipped), both lists of dicts.
 
     ``autovacuum_relids`` maps relid -> True when the running autovacuum is an
     anti-wraparound one, False otherwise. Selected tables come ordered: wraparound risk first
-    (oldest first), then by ``opts['order_by']`` (size or dead tuples), largest first.
+    (oldest first), then by ``opts['order_by']`` (size or dead tuples), largest first, and
+    partitioned tables last (their ANALYZE samples partitions the run may just have vacuumed).
+    Partitioned tables are only analyzed (VACUUM works on their partitions); before
+    PostgreSQL 18 (``server_version``) their ANALYZE recurses into every partition, so what
+    it covers is not planned twice.
     """
     autovacuum_relids = autovacuum_relids or {}
     selected, skipped = [], []
@@ -177,6 +242,10 @@ def plan_tables(rows, settings, opts, now, autovacuum_relids=None):
             "schema": row["schema"],
             "table": row["table"],
             "relid": row.get("relid"),
+            "relkind": row.get("relkind") or "r",
+            "ancestors": list(row.get("ancestors") or []),
+            "size_estimated": bool(row.get("size_estimated")),
+            "reloptions": row.get("reloptions"),
             "total_bytes": int(row.get("total_bytes") or 0),
             "n_dead_tup": int(row.get("n_dead_tup") or 0),
             "n_live_tup": int(row.get("n_live_tup") or 0),
@@ -185,6 +254,10 @@ def plan_tables(rows, settings, opts, now, autovacuum_relids=None):
             "wraparound": wraparound,
             "reasons": reasons,
         }
+        if entry["relkind"] == "p" and not does_analyze(opts["mode"]):
+            entry["skip_reason"] = "partitioned table: VACUUM runs on its partitions"
+            skipped.append(entry)
+            continue
         if opts["select"] == "all":
             entry["reasons"] = ["select: all"] + reasons
         else:
@@ -213,10 +286,34 @@ def plan_tables(rows, settings, opts, now, autovacuum_relids=None):
     def order(entry):
         if entry["wraparound"]:
             return (0, -entry["xid_age"], -entry[weight])
+        if entry["relkind"] == "p":
+            return (2, len(entry["ancestors"]), -entry["total_bytes"])
         return (1, 0, -entry[weight])
 
     selected.sort(key=order)
+    if server_version is not None and server_version < OPTION_SINCE["ONLY"]:
+        selected, covered = _covered_by_recursive_analyze(selected, opts["mode"])
+        skipped.extend(covered)
     return selected, skipped
+
+
+def _covered_by_recursive_analyze(selected, mode):
+    """Before PostgreSQL 18, ANALYZE of a partitioned table also analyzes everything below it.
+
+    A partitioned table below a selected one is therefore dropped, and so is a partition in
+    ``analyze`` mode; in the vacuum modes partitions keep their VACUUM.
+    """
+    parents = dict((e["relid"], e) for e in selected if e["relkind"] == "p")
+    kept, covered = [], []
+    for entry in selected:
+        above = [parents[a] for a in entry["ancestors"] if a in parents]
+        if above and (entry["relkind"] == "p" or mode == "analyze") and not entry["wraparound"]:
+            top = above[-1]
+            entry["skip_reason"] = "analyzed with its partitioned table %s.%s" % (top["schema"], top["table"])
+            covered.append(entry)
+        else:
+            kept.append(entry)
+    return kept, covered
 
 
 def command_options(opts, server_version):
@@ -257,6 +354,90 @@ def command_options(opts, server_version):
     if opts.get("buffer_usage_limit") and supported("BUFFER_USAGE_LIMIT"):
         options.append(("BUFFER_USAGE_LIMIT", opts["buffer_usage_limit"]))
     return command, options, warnings
+
+
+def entry_command(opts, server_version, relkind):
+    """(command, options, only, warnings) for one table: a partitioned table is only analyzed.
+
+    ``only`` asks for ANALYZE ONLY (PostgreSQL 18+): the partitions have their own entries.
+    """
+    if relkind == "p":
+        analyze_opts = dict(opts, mode="analyze")
+        command, options, warnings = command_options(analyze_opts, server_version)
+        return command, options, server_version >= OPTION_SINCE["ONLY"], warnings
+    command, options, warnings = command_options(opts, server_version)
+    return command, options, False, warnings
+
+
+# --- what holds back the xmin horizon ----------------------------------------------------------
+
+HOLDER_KINDS = ("session", "prepared_transaction", "replication_slot", "standby_feedback")
+
+
+def holders_for(holders, database=None):
+    """Holders that keep VACUUM in ``database`` from removing dead tuples of ordinary tables.
+
+    Oldest first. A session or prepared transaction only holds back its own database; a
+    replication slot's ``xmin`` and a standby's feedback hold back every database; a slot's
+    ``catalog_xmin`` only holds back the system catalogs, never an application table.
+    """
+    found = []
+    for holder in holders or ():
+        if holder.get("scope") == "catalogs":
+            continue
+        if database is not None and holder.get("scope") == "database" and holder.get("database") != database:
+            continue
+        found.append(holder)
+    return sorted(found, key=lambda h: -(h.get("xmin_age") or 0))
+
+
+def oldest_holder(holders):
+    """The holder to name first: the oldest that holds back tables, else the oldest catalog holder."""
+    tables = holders_for(holders)
+    if tables:
+        return tables[0]
+    rest = sorted(holders or (), key=lambda h: -(h.get("xmin_age") or 0))
+    return rest[0] if rest else None
+
+
+def describe_holder(holder):
+    """One line naming a holder the way a DBA would look for it."""
+    kind = holder["kind"].replace("_", " ")
+    facts = []
+    for key, label in (("who", "user"), ("application", "application"), ("client", "client"), ("database", "database"),
+                       ("state", None)):
+        if holder.get(key):
+            facts.append("%s %s" % (label, holder[key]) if label else str(holder[key]))
+    if holder.get("xmin_age") is not None:
+        facts.append("xmin age %d" % holder["xmin_age"])
+    if holder.get("seconds") is not None:
+        facts.append("open %.0f s" % holder["seconds"])
+    if holder.get("query_start"):
+        facts.append("query start %s" % holder["query_start"])
+    name = "%s %s" % (kind, holder["id"]) if holder["kind"] != "session" else "session pid %s" % holder["id"]
+    if holder.get("scope") == "catalogs":
+        name += " (catalog_xmin: system catalogs only)"
+    return "%s (%s)" % (name, ", ".join(facts)) if facts else name
+
+
+def kept_dead_tuples(kept, settings, reloptions, holder):
+    """(severity, message) for the dead tuples a successful VACUUM left, or None when none.
+
+    After a VACUUM, the table's dead-tuple count is what that VACUUM found dead but could not
+    remove because an older snapshot or transaction might still see it (PostgreSQL reports
+    "dead but not yet removable" as the table's n_dead_tup). More than the table's
+    autovacuum_vacuum_threshold of them is a warning: a few are normal on a busy table whose
+    short transactions were open at that moment.
+    """
+    if kept is None or kept <= 0:
+        return None
+    threshold = table_settings(settings, reloptions)["autovacuum_vacuum_threshold"]
+    severity = "warning" if kept > threshold else "info"
+    if holder is not None:
+        cause = "held back by %s" % describe_holder(holder)
+    else:
+        cause = "no holder of the xmin horizon was seen (it may have ended during the run)"
+    return severity, "kept %d dead tuples that it should have removed: %s" % (kept, cause)
 
 
 def free_connections(max_connections, reserved, in_use, margin=2):

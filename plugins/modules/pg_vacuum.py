@@ -373,6 +373,7 @@ worst_severity:
 import queue
 import threading
 import time
+import traceback
 from datetime import datetime, timezone
 
 from ansible.module_utils.basic import AnsibleModule
@@ -396,9 +397,14 @@ from ansible_collections.stronghold.ops.plugins.module_utils._postgres import (
     sql,
 )
 from ansible_collections.stronghold.ops.plugins.module_utils._vacuum import (
-    command_options,
+    aggregate_partitions,
+    describe_holder,
     does_vacuum,
+    entry_command,
     free_connections,
+    holders_for,
+    kept_dead_tuples,
+    oldest_holder,
     plan_tables,
 )
 
@@ -406,25 +412,60 @@ APPLICATION_NAME = "stronghold.ops.pg_vacuum"
 SYSTEM_SCHEMAS = ("pg_catalog", "information_schema")
 
 TABLES_QUERY = """
--- Sizes come from pg_class.relpages (as vacuumdb orders by), never from pg_relation_size():
--- that takes a lock, and planning must not queue behind a table the application holds.
-SELECT c.oid::bigint AS relid, n.nspname AS schema, c.relname AS table, c.reloptions,
+-- Sizes: pg_class.relpages is 0 until a table's first VACUUM or ANALYZE, so a freshly loaded
+-- table would look empty (dropped by min_size, sorted last). pg_total_relation_size() reads the
+-- files' true size but takes an ACCESS SHARE lock on the table, its TOAST table and indexes,
+-- which queues behind an ACCESS EXCLUSIVE lock held or requested by the application (a
+-- migration): planning must never wait there. So the true size is read only for relations
+-- nobody holds or awaits ACCESS EXCLUSIVE on (pg_locks, no lock taken to read it), and the
+-- relpages estimate is used, and marked, for the others. The caller runs this with a short
+-- lock_timeout and falls back to estimates everywhere ({exact} = false) if a lock is taken
+-- between the check and the read.
+WITH RECURSIVE exclusive AS (
+  SELECT DISTINCT relation FROM pg_locks
+  WHERE locktype = 'relation' AND mode = 'AccessExclusiveLock'
+    AND database = (SELECT oid FROM pg_database WHERE datname = current_database())
+), lineage AS (
+  SELECT i.inhrelid AS relid, i.inhparent AS ancestor, 1 AS depth
+  FROM pg_inherits i JOIN pg_class k ON k.oid = i.inhrelid WHERE k.relispartition
+  UNION ALL
+  SELECT l.relid, i.inhparent, l.depth + 1
+  FROM lineage l JOIN pg_inherits i ON i.inhrelid = l.ancestor JOIN pg_class k ON k.oid = i.inhrelid WHERE k.relispartition
+)
+SELECT c.oid::bigint AS relid, c.relkind::text AS relkind, n.nspname AS schema, c.relname AS table, c.reloptions,
        c.reltuples::float8 AS reltuples,
-       ((c.relpages::bigint + COALESCE(t.relpages, 0)
-         + COALESCE((SELECT sum(i.relpages) FROM pg_index x JOIN pg_class i ON i.oid = x.indexrelid
-                     WHERE x.indrelid = c.oid), 0)) * current_setting('block_size')::bigint)::bigint AS total_bytes,
-       GREATEST(age(c.relfrozenxid), COALESCE(age(t.relfrozenxid), 0))::bigint AS xid_age,
-       mxid_age(c.relminmxid)::bigint AS mxid_age,
+       ARRAY(SELECT l.ancestor::bigint FROM lineage l WHERE l.relid = c.oid ORDER BY l.depth) AS ancestors,
+       CASE WHEN c.relkind = 'p' THEN 0
+            WHEN {exact} AND NOT x.locked THEN pg_total_relation_size(c.oid)
+            ELSE ((c.relpages::bigint + COALESCE(t.relpages, 0)
+                   + COALESCE((SELECT sum(i.relpages) FROM pg_index ix JOIN pg_class i ON i.oid = ix.indexrelid
+                               WHERE ix.indrelid = c.oid), 0)) * current_setting('block_size')::bigint)::bigint
+       END AS total_bytes,
+       c.relkind <> 'p' AND NOT ({exact} AND NOT x.locked) AS size_estimated,
+       CASE WHEN c.relkind = 'p' THEN 0
+            ELSE GREATEST(age(c.relfrozenxid), COALESCE(age(t.relfrozenxid), 0))::bigint END AS xid_age,
+       CASE WHEN c.relkind = 'p' THEN 0 ELSE mxid_age(c.relminmxid)::bigint END AS mxid_age,
+       CASE WHEN c.relkind = 'p' THEN EXISTS (SELECT 1 FROM pg_stats st WHERE st.schemaname = n.nspname
+                                                AND st.tablename = c.relname AND st.inherited) END AS has_inherited_stats,
        s.n_live_tup, s.n_dead_tup, s.n_mod_since_analyze, {n_ins} AS n_ins_since_vacuum,
        s.last_vacuum, s.last_autovacuum, s.last_analyze, s.last_autoanalyze
 FROM pg_class c
 JOIN pg_namespace n ON n.oid = c.relnamespace
 LEFT JOIN pg_class t ON t.oid = c.reltoastrelid
 LEFT JOIN pg_stat_all_tables s ON s.relid = c.oid
-WHERE c.relkind IN ('r', 'm') AND c.relpersistence <> 't'
+CROSS JOIN LATERAL (
+  SELECT EXISTS (SELECT 1 FROM exclusive e
+                 WHERE e.relation IN (c.oid, c.reltoastrelid)
+                    OR e.relation IN (SELECT ix.indexrelid FROM pg_index ix WHERE ix.indrelid IN (c.oid, c.reltoastrelid))) AS locked
+) x
+WHERE c.relkind IN ('r', 'm', 'p') AND c.relpersistence <> 't'
   AND n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname !~ '^pg_(toast|temp_)'
 ORDER BY n.nspname, c.relname
 """
+
+# Longest wait of the planning query for a lock taken between its pg_locks check and its size
+# reads (see TABLES_QUERY); then every size is estimated instead.
+SIZE_LOCK_TIMEOUT = "100ms"
 
 SETTINGS_QUERY = """
 SELECT name, setting FROM pg_settings WHERE name IN (
@@ -441,22 +482,51 @@ WHERE p.datid = (SELECT oid FROM pg_database WHERE datname = current_database())
   AND a.backend_type = 'autovacuum worker'
 """
 
-XMIN_HOLDER_QUERY = """
+# Everything that holds back the xmin horizon, oldest first. A session holds it by its
+# transaction id (backend_xid: idle in transaction after a write, no snapshot needed) or by its
+# snapshot (backend_xmin: a long query, REPEATABLE READ); a prepared transaction by its id; a
+# replication slot by xmin (a standby's feedback through a physical slot) or catalog_xmin (a
+# logical slot, system catalogs only); a standby with hot_standby_feedback and no slot by the
+# xmin its walsender reports. The module's own sessions and autovacuum (whose xmin VACUUM
+# ignores) are left out; walsenders are reported from pg_stat_replication.
+XMIN_HOLDERS_QUERY = """
 SELECT * FROM (
-  SELECT 'transaction' AS kind, pid::text AS id, usename::text AS who, datname::text AS database, state,
-         age(backend_xmin)::bigint AS xmin_age, EXTRACT(EPOCH FROM now() - xact_start)::float8 AS seconds
-  FROM pg_stat_activity
-  WHERE backend_xmin IS NOT NULL AND pid <> pg_backend_pid() AND application_name NOT LIKE 'stronghold.ops.%%'
+  SELECT 'session' AS kind, 'database' AS scope, a.pid::text AS id, a.pid, a.usename::text AS who,
+         a.application_name::text AS application,
+         COALESCE(host(a.client_addr), CASE WHEN a.client_port = -1 THEN 'local socket' END) AS client,
+         a.datname::text AS database, a.state::text AS state,
+         GREATEST(age(a.backend_xid), age(a.backend_xmin))::bigint AS xmin_age,
+         EXTRACT(EPOCH FROM now() - a.xact_start)::float8 AS seconds, a.xact_start, a.query_start,
+         a.backend_xid::text AS xid, a.backend_xmin::text AS xmin
+  FROM pg_stat_activity a
+  WHERE (a.backend_xid IS NOT NULL OR a.backend_xmin IS NOT NULL) AND a.pid <> pg_backend_pid()
+    AND a.backend_type NOT IN ('walsender', 'autovacuum worker')
+    AND a.application_name IS DISTINCT FROM %(application)s
   UNION ALL
-  SELECT 'replication_slot', slot_name::text, NULL, database::text, CASE WHEN active THEN 'active' ELSE 'inactive' END,
-         GREATEST(age(xmin), age(catalog_xmin))::bigint, NULL
-  FROM pg_replication_slots WHERE xmin IS NOT NULL OR catalog_xmin IS NOT NULL
+  SELECT 'prepared_transaction', 'database', p.gid, NULL, p.owner::text, NULL, NULL, p.database::text, 'prepared',
+         age(p.transaction)::bigint, EXTRACT(EPOCH FROM now() - p.prepared)::float8, p.prepared, NULL,
+         p.transaction::text, NULL
+  FROM pg_prepared_xacts p
   UNION ALL
-  SELECT 'prepared_transaction', gid, owner::text, database::text, 'prepared', age(transaction)::bigint,
-         EXTRACT(EPOCH FROM now() - prepared)::float8
-  FROM pg_prepared_xacts
-) holders ORDER BY xmin_age DESC NULLS LAST LIMIT 1
+  SELECT 'replication_slot', 'cluster', r.slot_name::text, r.active_pid, NULL, r.plugin::text, NULL, r.database::text,
+         r.slot_type || ' slot, ' || CASE WHEN r.active THEN 'active' ELSE 'inactive' END,
+         age(r.xmin)::bigint, NULL, NULL, NULL, NULL, r.xmin::text
+  FROM pg_replication_slots r WHERE r.xmin IS NOT NULL
+  UNION ALL
+  SELECT 'replication_slot', 'catalogs', r.slot_name::text, r.active_pid, NULL, r.plugin::text, NULL, r.database::text,
+         r.slot_type || ' slot, ' || CASE WHEN r.active THEN 'active' ELSE 'inactive' END,
+         age(r.catalog_xmin)::bigint, NULL, NULL, NULL, NULL, r.catalog_xmin::text
+  FROM pg_replication_slots r WHERE r.catalog_xmin IS NOT NULL
+  UNION ALL
+  SELECT 'standby_feedback', 'cluster', COALESCE(NULLIF(w.application_name, ''), w.pid::text), w.pid, w.usename::text,
+         w.application_name::text, COALESCE(host(w.client_addr), 'local socket'), NULL, w.state::text,
+         age(w.backend_xmin)::bigint, NULL, NULL, NULL, NULL, w.backend_xmin::text
+  FROM pg_stat_replication w WHERE w.backend_xmin IS NOT NULL
+) holders ORDER BY xmin_age DESC NULLS LAST
 """
+
+# Holders listed in xmin_holders (the oldest first).
+HOLDERS_LISTED = 20
 
 # Tables listed in not_selected unless not_selected_details is true (the counts by reason are
 # always in totals): a database of thousands of tables would otherwise return a large result
@@ -471,26 +541,80 @@ def split_name(name):
     return (schema, table) if dot else (None, name)
 
 
+def names_match(name, lineage):
+    """Whether a name of tables/exclude_tables designates a table or one of its partitioned ancestors."""
+    schema, table = split_name(name)
+    return any(t == table and schema in (None, s) for s, t in lineage)
+
+
 def in_scope(row, p):
+    """Scope by schema (the table's own) and by name: naming a partitioned table names its partitions."""
     if p["schemas"] and row["schema"] not in p["schemas"]:
         return False
     if row["schema"] in p["exclude_schemas"]:
         return False
-    for name in p["exclude_tables"]:
-        schema, table = split_name(name)
-        if table == row["table"] and schema in (None, row["schema"]):
-            return False
-    if p["tables"]:
-        for name in p["tables"]:
-            schema, table = split_name(name)
-            if table == row["table"] and schema in (None, row["schema"]):
-                return True
+    lineage = row.get("lineage") or [(row["schema"], row["table"])]
+    if any(names_match(name, lineage) for name in p["exclude_tables"]):
         return False
+    if p["tables"]:
+        return any(names_match(name, lineage) for name in p["tables"])
     return True
+
+
+def server_gone(exc, conn=None):
+    """Whether an error means the server (or our session on it) is gone, not that one table failed.
+
+    Class 08 (connection exception) and 57P01-57P03 (admin/crash shutdown, cannot connect
+    now) are what a stopped, crashed or restarting server and pg_terminate_backend() raise; a
+    broken connection is gone whatever the error says.
+    """
+    if conn is not None and (conn.broken or conn.closed):
+        return True
+    code = getattr(exc, "sqlstate", None) or ""
+    return code.startswith("08") or code in ("57P01", "57P02", "57P03") or isinstance(exc, psycopg.OperationalError) and not code
 
 
 def milliseconds(seconds):
     return "%dms" % max(int(round(seconds * 1000)), 0)
+
+
+# lock_timeout and statement_timeout are int milliseconds on the server: SET refuses more, and
+# 0 means "no limit", the opposite of what a tiny value asks for.
+TIMEOUT_MAX_MS = 2147483647
+# BUFFER_USAGE_LIMIT's range (PostgreSQL 16), and PARALLEL's.
+BUFFER_USAGE_MIN = 128 * 1024
+BUFFER_USAGE_MAX = 16 * 1024 ** 3
+PARALLEL_MAX = 1024
+# One thread and one connection per job; max_connections cannot exceed 262143.
+JOBS_MAX = 262143
+
+
+def timeout_problem(name, value, seconds):
+    """Why a lock_timeout or statement_timeout cannot be given to the server as it stands, or None."""
+    if seconds is None:
+        return None
+    if seconds * 1000 > TIMEOUT_MAX_MS:
+        return "%s must be at most %dms (about 24.8 days, PostgreSQL's limit), got %r" % (name, TIMEOUT_MAX_MS, value)
+    if round(seconds * 1000) < 1:
+        unset = "unset it for no limit" if name == "statement_timeout" else "0 would wait forever"
+        return "%s must be at least 1ms (%s), got %r" % (name, unset, value)
+    return None
+
+
+def describe_server(conn):
+    """host:port, or the socket directory and port, as the connection reached them."""
+    host, port = conn.info.host, conn.info.port
+    if host.startswith("/"):
+        return "on socket %s port %s" % (host, port)
+    return "%s:%s" % ("[%s]" % host if ":" in host else host, port)
+
+
+def holder_dict(row):
+    holder = dict(row)
+    for key in ("xact_start", "query_start"):
+        if holder.get(key) is not None:
+            holder[key] = holder[key].isoformat()
+    return holder
 
 
 class Vacuum:
@@ -500,6 +624,10 @@ class Vacuum:
         self.warnings = []
         self.findings = []
         self.now = datetime.now(timezone.utc)
+        self.lock = threading.Lock()
+        # First message of a lost connection (the server went away), and exceptions of workers.
+        self.lost = None
+        self.crashes = []
 
     # --- input ---------------------------------------------------------------------------
     def validate(self):
@@ -536,27 +664,42 @@ class Vacuum:
         self.durations = {}
         for name in ("lock_timeout", "statement_timeout", "max_runtime", "skip_vacuumed_within", "stale_after",
                      "long_transaction_warning"):
+            self.durations[name] = None
             if p[name] is None:
-                self.durations[name] = None
                 continue
             try:
                 self.durations[name] = parse_duration(p[name])
             except FindingError as exc:
                 problems.append("%s: %s" % (name, exc))
-        # lock_timeout = 0 means "wait forever" to PostgreSQL, the opposite of what it is for here.
-        if self.durations.get("lock_timeout") is not None and self.durations["lock_timeout"] < 0.001:
-            problems.append("lock_timeout must be at least 1ms (0 would wait forever)")
+        for name in ("lock_timeout", "statement_timeout"):
+            problem = timeout_problem(name, p[name], self.durations[name])
+            if problem:
+                problems.append(problem)
+                self.durations[name] = None
         self.min_size = None
         if p["min_size"] is not None:
             try:
                 self.min_size = parse_size(p["min_size"])
             except FindingError as exc:
                 problems.append("min_size: %s" % exc)
+        self.buffer_usage_limit = None
         if p["buffer_usage_limit"] is not None:
             try:
-                parse_size(p["buffer_usage_limit"])
+                limit = parse_size(p["buffer_usage_limit"])
             except FindingError as exc:
                 problems.append("buffer_usage_limit: %s" % exc)
+            else:
+                # PostgreSQL's own range (0 = no ring buffer); passed in kB, its unit, so that the
+                # server reads the size the collection's parser read.
+                if limit != 0 and not BUFFER_USAGE_MIN <= limit <= BUFFER_USAGE_MAX:
+                    problems.append("buffer_usage_limit must be 0 or between 128kB and 16GB (PostgreSQL's range), got %r"
+                                    % p["buffer_usage_limit"])
+                else:
+                    self.buffer_usage_limit = "%dkB" % (limit // 1024)
+        if p["parallel_workers"] is not None and p["parallel_workers"] > PARALLEL_MAX:
+            problems.append("parallel_workers must be at most %d (PostgreSQL's limit), got %d" % (PARALLEL_MAX, p["parallel_workers"]))
+        if p["jobs"] > JOBS_MAX:
+            problems.append("jobs must be at most %d, got %d" % (JOBS_MAX, p["jobs"]))
         if problems:
             self.module.fail_json(msg="; ".join(problems))
 
@@ -565,7 +708,7 @@ class Vacuum:
         return {
             "mode": p["mode"], "select": p["select"], "full": p["full"], "truncate": p["truncate"],
             "skip_locked": p["skip_locked"], "parallel_workers": p["parallel_workers"],
-            "buffer_usage_limit": p["buffer_usage_limit"], "order_by": p["order_by"],
+            "buffer_usage_limit": self.buffer_usage_limit, "order_by": p["order_by"],
             "min_dead_tuples": p["min_dead_tuples"], "min_dead_ratio": p["min_dead_ratio"],
             "min_mod_since_analyze_ratio": p["min_mod_since_analyze_ratio"], "min_xid_age": p["min_xid_age"],
             "min_mxid_age": p["min_mxid_age"], "min_size": self.min_size,
@@ -603,8 +746,9 @@ class Vacuum:
         self.free = free_connections(self.settings.get("max_connections", 100),
                                      self.settings.get("superuser_reserved_connections", 3) + self.settings.get("reserved_connections", 0),
                                      in_use)
-        holder = conn.execute(XMIN_HOLDER_QUERY).fetchone()
-        self.xmin_holder = dict(holder) if holder else None
+        self.server = describe_server(conn)
+        self.xmin_holders = [holder_dict(r) for r in conn.execute(XMIN_HOLDERS_QUERY, {"application": APPLICATION_NAME})]
+        self.xmin_holder = oldest_holder(self.xmin_holders)
         self.main_conn = conn
         if self.recovery:
             return
@@ -618,21 +762,21 @@ class Vacuum:
             try:
                 stats = dconn.execute("SELECT age(datfrozenxid)::bigint AS xid_age, mxid_age(datminmxid)::bigint AS mxid_age "
                                       "FROM pg_database WHERE datname = current_database()").fetchone()
-                rows = []
-                for row in dconn.execute(TABLES_QUERY.replace("{n_ins}", n_ins)):
-                    row = dict(row)
-                    row["database"] = dbname
-                    for name in self.p["tables"]:
-                        schema, table = split_name(name)
-                        if table == row["table"] and schema in (None, row["schema"]):
-                            found_names.add(name)
-                    rows.append(row)
+                rows = self.table_rows(dconn, n_ins)
                 running = dict((r["relid"], r["wraparound"]) for r in dconn.execute(AUTOVACUUM_QUERY))
             finally:
                 if dconn is not conn:
                     dconn.close()
+            names = dict((r["relid"], (r["schema"], r["table"])) for r in rows)
+            for row in rows:
+                row["database"] = dbname
+                row["lineage"] = [(row["schema"], row["table"])] + [names[a] for a in row["ancestors"] if a in names]
+                for name in self.p["tables"]:
+                    if names_match(name, row["lineage"][:1]):
+                        found_names.add(name)
+            aggregate_partitions(rows)
             scoped = [r for r in rows if in_scope(r, self.p)]
-            selected, skipped = plan_tables(scoped, self.settings, opts, self.now, running)
+            selected, skipped = plan_tables(scoped, self.settings, opts, self.now, running, server_version=self.version)
             self.per_database.append({"database": dbname, "xid_age": stats["xid_age"], "mxid_age": stats["mxid_age"],
                                       "rows": rows, "selected": selected, "skipped": skipped})
         unknown = [name for name in self.p["tables"] if name not in found_names]
@@ -640,16 +784,29 @@ class Vacuum:
             self.main_conn.close()
             self.module.fail_json(msg="unknown table(s) in %s: %s" % (", ".join(self.database_names), ", ".join(unknown)))
 
-        command, options, warnings = command_options(opts, self.version)
-        self.warnings.extend(warnings)
-        self.command = command
-        self.options = options
+        self.opts = opts
+        for relkind in ("r", "p"):
+            self.warnings.extend(entry_command(opts, self.version, relkind)[3])
         if self.p["jobs"] > 1 and self.version < 90500:
             self.warnings.append("jobs > 1 on a server older than 9.5 runs tables one at a time")
 
+    def table_rows(self, conn, n_ins):
+        """Every table in the database, with its true size where reading it cannot wait for a lock."""
+        conn.execute(sql.SQL("SET lock_timeout = {}").format(sql.Literal(SIZE_LOCK_TIMEOUT)))
+        try:
+            try:
+                return [dict(r) for r in conn.execute(TABLES_QUERY.replace("{n_ins}", n_ins).replace("{exact}", "true"))]
+            except psycopg.errors.LockNotAvailable:
+                self.warnings.append("table sizes are estimates (pg_class.relpages): a table was locked exclusively "
+                                     "while they were read")
+                return [dict(r) for r in conn.execute(TABLES_QUERY.replace("{n_ins}", n_ins).replace("{exact}", "false"))]
+        finally:
+            conn.execute(sql.SQL("SET lock_timeout = {}").format(sql.Literal(milliseconds(self.durations["lock_timeout"]))))
+
     def statement(self, entry):
+        command, options, only, dummy = entry_command(self.opts, self.version, entry["relkind"])
         parts = []
-        for name, value in self.options:
+        for name, value in options:
             if value is None:
                 parts.append(sql.SQL(name))
             elif isinstance(value, bool):
@@ -657,9 +814,11 @@ class Vacuum:
             else:
                 parts.append(sql.SQL("{} {}").format(sql.SQL(name), sql.Literal(value)))
         target = sql.Identifier(entry["schema"], entry["table"])
+        if only:
+            target = sql.SQL("ONLY {}").format(target)
         if parts:
-            return sql.SQL("{} ({}) {}").format(sql.SQL(self.command), sql.SQL(", ").join(parts), target)
-        return sql.SQL("{} {}").format(sql.SQL(self.command), target)
+            return sql.SQL("{} ({}) {}").format(sql.SQL(command), sql.SQL(", ").join(parts), target)
+        return sql.SQL("{} {}").format(sql.SQL(command), target)
 
     # --- act -----------------------------------------------------------------------------
     def session_setup(self, conn):
@@ -695,9 +854,26 @@ class Vacuum:
             status, message = "skipped_missing", str(exc).strip()
         except psycopg.Error as exc:
             status, message = "error", str(exc).strip() or exc.__class__.__name__
+            if server_gone(exc, conn):
+                entry["interrupted"] = True
+                self.lost_server(message)
         entry["status"] = status
         entry["message"] = message
         entry["duration_ms"] = round((time.monotonic() - start) * 1000.0, 1)
+        if status == "ok" and does_vacuum(self.p["mode"]) and entry["relkind"] != "p":
+            # Read at once, before other sessions add to it: right after a VACUUM, n_dead_tup is
+            # the count of dead tuples that VACUUM found but could not remove.
+            try:
+                row = conn.execute("SELECT n_dead_tup FROM pg_stat_all_tables WHERE relid = %s", [entry["relid"]]).fetchone()
+                entry["n_dead_tup_kept"] = row["n_dead_tup"] if row else None
+            except psycopg.Error as exc:
+                self.warnings.append("dead tuples left by the vacuum of %s.%s not read: %s" % (
+                    entry["schema"], entry["table"], str(exc).strip()))
+
+    def lost_server(self, message):
+        with self.lock:
+            if self.lost is None:
+                self.lost = message.splitlines()[0] if message else "connection lost"
 
     def execute_database(self, db, deadline, stop):
         entries = db["selected"]
@@ -705,19 +881,30 @@ class Vacuum:
         for entry in entries:
             work.put(entry)
         jobs = max(1, min(self.jobs, len(entries)))
-        errors = []
 
         def worker():
-            notices = []
+            # Whatever happens in here must reach the task's result: an exception that escaped
+            # a thread would only end the thread, and the run would report success with its
+            # tables "not_started".
+            conn = None
             try:
-                conn = connect(self.p, db["database"], APPLICATION_NAME)
-            except PostgresConnectError as exc:
-                errors.append(str(exc))
-                stop.set()
-                return
-            conn.add_notice_handler(lambda diag: notices.append((diag.sqlstate or "", diag.message_primary or "")))
-            try:
-                self.session_setup(conn)
+                try:
+                    conn = connect(self.p, db["database"], APPLICATION_NAME)
+                except PostgresConnectError as exc:
+                    self.lost_server(str(exc))
+                    stop.set()
+                    return
+                notices = []
+                conn.add_notice_handler(lambda diag: notices.append((diag.sqlstate or "", diag.message_primary or "")))
+                try:
+                    self.session_setup(conn)
+                except psycopg.Error as exc:
+                    if server_gone(exc, conn):
+                        self.lost_server(str(exc).strip())
+                    else:
+                        self.crashes.append("session setup failed: %s" % (str(exc).strip() or exc.__class__.__name__))
+                    stop.set()
+                    return
                 while not stop.is_set():
                     if deadline is not None and time.monotonic() >= deadline:
                         self.budget_exhausted = True
@@ -729,15 +916,14 @@ class Vacuum:
                     self.run_one(conn, entry, notices)
                     if entry["status"] == "error" and not self.p["continue_on_error"]:
                         stop.set()
-                    if conn.closed or conn.broken:
-                        # The server went away: nothing more can run on this connection.
+                    if self.lost is not None:
                         stop.set()
-            except psycopg.Error as exc:
-                # A session that cannot even be set up: its tables are errors, not "not started".
-                errors.append("session setup failed: %s" % str(exc).strip())
+            except Exception as exc:  # pylint: disable=broad-exception-caught
+                self.crashes.append("%s: %s\n%s" % (exc.__class__.__name__, exc, traceback.format_exc()))
                 stop.set()
             finally:
-                conn.close()
+                if conn is not None:
+                    conn.close()
 
         threads = [threading.Thread(target=worker, name="pg_vacuum-%d" % i) for i in range(jobs)]
         for thread in threads:
@@ -746,14 +932,16 @@ class Vacuum:
             thread.join()
         for entry in entries:
             if "status" not in entry:
-                entry.update(status="not_started", message="budget exhausted" if self.budget_exhausted else
-                             "not started after an earlier failure", duration_ms=0.0)
-        if errors:
-            for entry in entries:
-                if entry["status"] == "not_started":
-                    entry["message"] = errors[0]
-                    entry["status"] = "error"
-        if self.version >= 160000 and does_vacuum(self.p["mode"]) and any(e["status"] == "ok" for e in entries):
+                if self.lost is not None:
+                    why = "not started: the server went away"
+                elif self.crashes:
+                    why = "not started: %s" % self.crashes[0].splitlines()[0]
+                elif self.budget_exhausted:
+                    why = "budget exhausted"
+                else:
+                    why = "not started after an earlier failure"
+                entry.update(status="not_started", message=why, duration_ms=0.0)
+        if self.lost is None and self.version >= 160000 and does_vacuum(self.p["mode"]) and any(e["status"] == "ok" for e in entries):
             try:
                 conn = connect(self.p, db["database"], APPLICATION_NAME)
                 try:
@@ -765,7 +953,7 @@ class Vacuum:
 
     def dead_tuples_after(self, db):
         relids = [e["relid"] for e in db["selected"] if e.get("status") == "ok"]
-        if not relids:
+        if not relids or self.lost is not None:
             return
         try:
             conn = connect(self.p, db["database"], APPLICATION_NAME)
@@ -796,14 +984,11 @@ class Vacuum:
         if self.xmin_holder:
             holder = self.xmin_holder
             long_for = self.durations["long_transaction_warning"]
-            old = (holder.get("seconds") or 0) > long_for or (holder["kind"] == "replication_slot" and holder["state"] == "inactive")
+            old = (holder.get("seconds") or 0) > long_for or (holder["kind"] == "replication_slot" and "inactive" in (holder["state"] or ""))
             severity = "warning" if old else "info"
             self.findings.append(make_finding(
                 "postgres.xmin_horizon", "%s %s" % (holder["kind"], holder["id"]), severity,
-                "%s %s holds back cleanup (xmin age %s%s)" % (
-                    holder["kind"].replace("_", " "), holder["id"], holder["xmin_age"],
-                    ", open %.0f s" % holder["seconds"] if holder.get("seconds") is not None else ""),
-                dict(holder)))
+                "%s holds back cleanup" % describe_holder(holder), dict(holder)))
         if self.recovery:
             return
         for db in self.per_database:
@@ -829,6 +1014,19 @@ class Vacuum:
                     "postgres.vacuum_stale", db["database"], "warning",
                     "%d table(s) with dead tuples not vacuumed within %s: %s" % (len(stale), p["stale_after"], ", ".join(stale[:5])),
                     {"tables": stale[:50]}))
+            for entry in db["selected"]:
+                judged = kept_dead_tuples(entry.get("n_dead_tup_kept"), self.settings, entry.get("reloptions"),
+                                          entry.get("held_back_by"))
+                if judged is None:
+                    continue
+                severity, text = judged
+                entry["kept_message"] = text
+                if severity == "warning":
+                    self.findings.append(make_finding(
+                        "postgres.vacuum_kept", "%s.%s.%s" % (db["database"], entry["schema"], entry["table"]), "warning",
+                        "%s.%s: VACUUM %s" % (entry["schema"], entry["table"], text),
+                        {"n_dead_tup_before": entry["n_dead_tup"], "n_dead_tup_kept": entry["n_dead_tup_kept"],
+                         "held_back_by": entry.get("held_back_by")}))
             if planned_only:
                 self.findings.append(make_finding(
                     "postgres.vacuum", db["database"], "info",
@@ -840,7 +1038,11 @@ class Vacuum:
             failed = [e for e in db["selected"] if e.get("status") == "error"]
             held = [e for e in db["selected"] if e.get("status") in ("skipped_locked", "skipped_permission", "lock_timeout",
                                                                      "timeout", "not_started")]
-            if failed:
+            if self.lost is not None:
+                severity, summary = "critical", self.lost_summary(db["selected"])
+            elif self.crashes:
+                severity, summary = "critical", "the run failed: %s" % self.crashes[0].splitlines()[0]
+            elif failed:
                 severity, summary = "critical", "%d table(s) failed: %s.%s: %s" % (
                     len(failed), failed[0]["schema"], failed[0]["table"], failed[0]["message"])
             elif held:
@@ -855,9 +1057,44 @@ class Vacuum:
                                                  entry.get("duration_ms", 0.0))
                 if entry.get("n_dead_tup_after") is not None:
                     line += ", dead tuples %d -> %d" % (entry["n_dead_tup"], entry["n_dead_tup_after"])
+                if entry.get("kept_message"):
+                    line += ", " + entry["kept_message"]
                 done.append(line)
             self.findings.append(make_finding("postgres.vacuum", db["database"], severity, summary,
                                               {"counts": counts, "tables": done[:50]}))
+
+    def blame_holders(self, db):
+        """Name, for each table whose VACUUM left dead tuples, what held back the xmin horizon."""
+        kept = [e for e in db["selected"] if (e.get("n_dead_tup_kept") or 0) > 0]
+        if not kept:
+            return
+        holders = holders_for(self.xmin_holders, db["database"])
+        if not holders and self.lost is None:
+            # None was seen while planning: one may have begun since (and held this VACUUM back).
+            try:
+                fresh = [holder_dict(r) for r in self.main_conn.execute(XMIN_HOLDERS_QUERY, {"application": APPLICATION_NAME})]
+            except psycopg.Error as exc:
+                self.warnings.append("holders of the xmin horizon not read again: %s" % str(exc).strip())
+            else:
+                holders = holders_for(fresh, db["database"])
+        for entry in kept:
+            entry["held_back_by"] = holders[0] if holders else None
+
+    def lost_summary(self, entries):
+        """What a user must know when the server went away: where, what was done, what was not."""
+        def names(group):
+            listed = ", ".join("%s.%s" % (e["schema"], e["table"]) for e in group[:10])
+            return listed + (" and %d more" % (len(group) - 10) if len(group) > 10 else "")
+
+        interrupted = [e for e in entries if e.get("interrupted")]
+        not_started = [e for e in entries if e.get("status", "not_started") == "not_started"]
+        done = [e for e in entries if e not in interrupted and e not in not_started]
+        parts = ["the server %s went away during the run (%s)" % (self.server, self.lost),
+                 "%d table(s) done" % len(done)]
+        if interrupted:
+            parts.append("%d interrupted (%s)" % (len(interrupted), names(interrupted)))
+        parts.append("%d not started%s" % (len(not_started), " (%s)" % names(not_started) if not_started else ""))
+        return ", ".join(parts)
 
     def flush_warnings(self):
         for warning in dict.fromkeys(self.warnings):
@@ -870,10 +1107,11 @@ class Vacuum:
         totals.update(planned=0, n_dead_tup_before=0, n_dead_tup_after=0, not_selected={})
         for db in getattr(self, "per_database", []):
             for entry in db["selected"]:
-                text = entry["statement"].as_string(self.main_conn)
+                text = entry["sql"]
                 planned.append({
                     "database": entry["database"], "schema": entry["schema"], "table": entry["table"],
                     "reasons": entry["reasons"], "sql": text, "total_bytes": entry["total_bytes"],
+                    "size_estimated": entry["size_estimated"], "partitioned": entry["relkind"] == "p",
                     "n_dead_tup": entry["n_dead_tup"], "xid_age": entry["xid_age"], "wraparound": entry["wraparound"],
                 })
                 totals["planned"] += 1
@@ -888,6 +1126,8 @@ class Vacuum:
                     "database": entry["database"], "schema": entry["schema"], "table": entry["table"], "sql": text,
                     "status": status, "duration_ms": entry.get("duration_ms", 0.0), "message": entry.get("message"),
                     "n_dead_tup_before": entry["n_dead_tup"], "n_dead_tup_after": entry.get("n_dead_tup_after"),
+                    "n_dead_tup_kept": entry.get("n_dead_tup_kept"), "kept": entry.get("kept_message"),
+                    "held_back_by": entry.get("held_back_by"),
                 })
             for entry in db["skipped"]:
                 if self.p["not_selected_details"] or len(skipped) < NOT_SELECTED_LISTED:
@@ -908,6 +1148,7 @@ class Vacuum:
             "server_version": server_version_text(self.version),
             "in_recovery": self.recovery,
             "oldest_xmin_holder": self.xmin_holder,
+            "xmin_holders": self.xmin_holders[:HOLDERS_LISTED],
             "budget_exhausted": False,
         }
         if self.recovery:
@@ -929,6 +1170,8 @@ class Vacuum:
         for db in self.per_database:
             for entry in db["selected"]:
                 entry["statement"] = self.statement(entry)
+                # Rendered now, while the connection is sure to be up (quoting needs it).
+                entry["sql"] = entry["statement"].as_string(self.main_conn)
         databases = [{"database": d["database"], "xid_age": d["xid_age"], "mxid_age": d["mxid_age"]} for d in self.per_database]
 
         if self.module.check_mode:
@@ -954,15 +1197,21 @@ class Vacuum:
         deadline = started + self.durations["max_runtime"] if self.durations["max_runtime"] is not None else None
         for db in self.per_database:
             if stop.is_set() or (deadline is not None and time.monotonic() >= deadline):
-                if deadline is not None and time.monotonic() >= deadline:
+                if deadline is not None and time.monotonic() >= deadline and not stop.is_set():
                     self.budget_exhausted = True
+                if self.lost is not None:
+                    why = "not started: the server went away"
+                elif self.crashes:
+                    why = "not started: %s" % self.crashes[0].splitlines()[0]
+                else:
+                    why = "budget exhausted" if self.budget_exhausted else "not started after an earlier failure"
                 for entry in db["selected"]:
-                    entry.update(status="not_started", duration_ms=0.0,
-                                 message="budget exhausted" if self.budget_exhausted else "not started after an earlier failure")
+                    entry.update(status="not_started", duration_ms=0.0, message=why)
                 continue
             if db["selected"]:
                 self.execute_database(db, deadline, stop)
                 self.dead_tuples_after(db)
+                self.blame_holders(db)
         self.build_findings()
         planned, skipped, processed, totals = self.result(planned_only=False)
         self.main_conn.close()
@@ -973,6 +1222,13 @@ class Vacuum:
         changed = totals["ok"] > 0
         result = dict(changed=changed, planned=planned, not_selected=skipped, processed=processed, databases=databases,
                       totals=totals, findings=self.findings, worst_severity=worst_severity(self.findings), **base)
+        if self.lost is not None:
+            self.flush_warnings()
+            self.module.fail_json(msg=self.lost_summary([e for db in self.per_database for e in db["selected"]]), **result)
+        if self.crashes:
+            self.flush_warnings()
+            self.module.fail_json(msg="the run failed, %d table(s) not started: %s" % (
+                totals["not_started"], self.crashes[0].splitlines()[0]), exception=self.crashes[0], **result)
         if totals["error"] and not self.p["continue_on_error"]:
             failed = [e for e in processed if e["status"] == "error"]
             self.flush_warnings()
@@ -1023,7 +1279,16 @@ def main():
     })
     module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
     ensure_psycopg(module)
-    Vacuum(module).run()
+    vacuum = Vacuum(module)
+    try:
+        vacuum.run()
+    except psycopg.Error as exc:
+        # Planning reads only: an error there (the server going away included) changed nothing.
+        message = str(exc).strip() or exc.__class__.__name__
+        if server_gone(exc):
+            module.fail_json(msg="the server %s went away before any table was processed: %s" % (
+                getattr(vacuum, "server", "(not reached)"), message.splitlines()[0]))
+        module.fail_json(msg="reading the tables' statistics failed: %s" % message)
 
 
 if __name__ == "__main__":
