@@ -13,15 +13,15 @@ on the file only.
 * ``list_backups`` lists the backups of a directory, oldest first, with the time taken from
   the name (never from mtime).
 * ``verify_stream`` reads a file once, with bounded memory, and checks everything the bytes
-  can tell: gzip CRC and length of every member, the ``.sha256`` sidecar, the completion
-  marker of a plain dump; custom-format dumps also go through ``pg_restore``.
+  can tell: gzip header, CRC and length of every member, the ``.sha256`` sidecar, the
+  completion marker of a plain dump where pg_dump writes it (``DumpEndScanner``, also used
+  by pg_backup on its own output); custom-format dumps also go through ``pg_restore``.
 * ``verify_header`` is the cheap level: magic bytes, the start of the dump, the gzip trailer.
 * ``find_gaps`` and ``size_vs_median`` are the pure parts of the retention and size checks.
 """
 
 from __future__ import annotations
 
-import collections
 import datetime
 import glob
 import hashlib
@@ -58,7 +58,7 @@ except ImportError:  # pragma: no cover - Python < 3.9 on the target: only UTC a
 DEFAULT_PATTERN = "backup_%Y%m%d_%H%M%S.sql.gz"
 
 # pg_dump ends a plain dump with this line; since the CVE-2025-8714 fix (15.14, 16.10, 17.6)
-# a "\unrestrict KEY" line follows it, so it is searched in the tail, not as the last line.
+# a "\unrestrict KEY" line follows it. Where it counts is DumpEndScanner's business.
 DUMP_COMPLETE_MARKER = b"-- PostgreSQL database dump complete"
 DUMP_HEADER = b"-- PostgreSQL database dump"
 GZIP_MAGIC = b"\x1f\x8b"
@@ -66,7 +66,6 @@ CUSTOM_MAGIC = b"PGDMP"
 
 READ_SIZE = 256 * 1024         # bytes read from the file at a time (larger is no faster, see bench)
 INFLATE_LIMIT = 256 * 1024     # most bytes one decompress() call may return
-TAIL_WINDOW = 64 * 1024         # decompressed bytes kept to search the marker in
 HEAD_WINDOW = 64 * 1024         # decompressed bytes kept to recognise the dump's header
 HASH_QUEUE = 2                  # chunks waiting for the hashing thread (bounds memory)
 
@@ -347,110 +346,598 @@ class _Hasher:
         return self.digest.hexdigest()
 
 
-class _GzipStream:
-    """Inflate gzip members one after the other, checking each member's CRC32 and ISIZE.
+GZIP_MAX_HEADER = 1024 * 1024   # a longer header (FEXTRA, FNAME, FCOMMENT) is refused
 
-    zlib with wbits=31 verifies the trailer of a member itself ("incorrect data check",
-    "incorrect length check"); what follows a member's end in ``unused_data`` is the next
-    member. Memory is bounded by ``max_length`` and by keeping only a head and a tail window.
+
+def _parse_gzip_header(header):
+    """Length of the gzip member header at the start of ``header``, None when more bytes are needed.
+
+    Raises ValueError saying what is wrong (RFC 1952, section 2.3).
+    """
+    if len(header) < 10:
+        if not GZIP_MAGIC.startswith(bytes(header[:2])):
+            raise ValueError("no gzip magic bytes (1f 8b)")
+        return None
+    if header[2] != 8:
+        raise ValueError("compression method %d is not deflate (8)" % header[2])
+    flags = header[3]
+    if flags & 0xE0:
+        raise ValueError("reserved header flag bits are set (0x%02x)" % flags)
+    length = 10
+    if flags & 0x04:  # FEXTRA
+        if len(header) < length + 2:
+            return None
+        length += 2 + struct.unpack("<H", bytes(header[length:length + 2]))[0]
+    for flag in (0x08, 0x10):  # FNAME, FCOMMENT: zero-terminated
+        if flags & flag:
+            if len(header) < length:
+                return None
+            end = header.find(b"\0", length)
+            if end == -1:
+                return None
+            length = end + 1
+    if flags & 0x02:  # FHCRC: the low 16 bits of the CRC32 of the header before it
+        if len(header) < length + 2:
+            return None
+        expected = struct.unpack("<H", bytes(header[length:length + 2]))[0]
+        actual = zlib.crc32(bytes(header[:length])) & 0xFFFF
+        if expected != actual:
+            raise ValueError("header CRC16 mismatch: the header says 0x%04x, its bytes give 0x%04x" % (expected, actual))
+        length += 2
+    if len(header) < length:
+        return None
+    return length
+
+
+class _GzipStream:
+    """Inflate gzip members one after the other, checking each member's header, CRC32 and ISIZE.
+
+    The header and the 8-byte trailer are read here and the deflate data inflated raw
+    (wbits=-15), rather than letting zlib check the whole member (wbits=31): zlib and ISA-L
+    then cannot throw away the output of their last call with a trailer error, nor word a
+    length error as a checksum error, and every failure says what failed and where (member,
+    compressed offset, uncompressed bytes). Memory is bounded by ``INFLATE_LIMIT`` per call.
+    ``sink`` receives the inflated bytes in order.
     """
 
-    def __init__(self):
+    def __init__(self, sink):
+        self.sink = sink
         self.members = 0
-        self.in_member = False
+        self.part = "between"         # between, header, body or trailer
         self.decompressor = None
+        self.header = bytearray()
+        self.trailer = bytearray()
+        self.member_start = 0         # compressed offset of the current member
+        self.body_start = 0           # compressed offset of its deflate data
+        self.member_out = 0
+        self.crc = 0
         self.uncompressed = 0
-        self.head = bytearray()
-        self.tail = collections.deque()
-        self.tail_bytes = 0
+        self.offset = 0               # compressed bytes consumed so far
         self.error = None
+        self.error_at = None          # (member, body_start, uncompressed before the member) of a deflate error
         self.trailing = 0
+        self.trailing_at = None
         self.trailing_nonzero = False
-        self.compressed_offset = 0
 
-    def _keep(self, out):
-        if not out:
-            return
-        self.uncompressed += len(out)
-        if len(self.head) < HEAD_WINDOW:
-            self.head.extend(out[:HEAD_WINDOW - len(self.head)])
-        self.tail.append(out)
-        self.tail_bytes += len(out)
-        while self.tail_bytes - len(self.tail[0]) >= TAIL_WINDOW:
-            self.tail_bytes -= len(self.tail.popleft())
+    def _where(self):
+        return "gzip member %d (starting at compressed byte %d)" % (self.members, self.member_start)
+
+    def _out(self, out):
+        if out:
+            self.member_out += len(out)
+            self.uncompressed += len(out)
+            self.crc = inflate_lib.crc32(out, self.crc)
+            self.sink(out)
 
     def feed(self, data):
-        """Inflate ``data``; returns False once an error is recorded (nothing more is read)."""
-        if self.error:
-            return False
-        while data:
-            if self.trailing or (not self.in_member and not data.startswith(GZIP_MAGIC[:len(data)])):
-                # Bytes after the last member that do not start a new one.
-                self.trailing += len(data)
-                if data.strip(b"\0"):
-                    self.trailing_nonzero = True
-                return True
-            if not self.in_member:
-                self.decompressor = inflate_lib.decompressobj(31)
-                self.in_member = True
+        """Read ``data``; returns False once an error is recorded (nothing more is read)."""
+        while data and not self.error:
+            if self.part == "between":
+                if self.trailing or not GZIP_MAGIC.startswith(data[:2]):
+                    # Bytes after the last member that do not start a new one.
+                    if not self.trailing:
+                        self.trailing_at = self.offset
+                    self.trailing += len(data)
+                    self.offset += len(data)
+                    if data.strip(b"\0"):
+                        self.trailing_nonzero = True
+                    return True
+                self.part = "header"
                 self.members += 1
-            decompress = self.decompressor.decompress
-            try:
-                while data:
-                    out = decompress(data, INFLATE_LIMIT)
-                    self._keep(out)
-                    if self.decompressor.eof:
-                        break
-                    data = self.decompressor.unconsumed_tail
-            except inflate_lib.error as exc:
-                self.error = "gzip member %d is corrupt: %s (after %d uncompressed bytes)" % (
-                    self.members, exc, self.uncompressed)
-                return False
-            if self.decompressor.eof:
-                self.in_member = False
-                data = self.decompressor.unused_data
-            else:
-                data = b""
-        return True
+                self.member_start = self.offset
+                del self.header[:]
+            if self.part == "header":
+                had = len(self.header)
+                self.header.extend(data[:GZIP_MAX_HEADER + 1 - had])
+                try:
+                    length = _parse_gzip_header(self.header)
+                except ValueError as exc:
+                    self.error = "%s has a bad header: %s" % (self._where(), exc)
+                    return False
+                if length is None:
+                    if len(self.header) > GZIP_MAX_HEADER:
+                        self.error = "%s has a header longer than %d bytes" % (self._where(), GZIP_MAX_HEADER)
+                        return False
+                    self.offset += len(data)
+                    return True
+                used = length - had
+                self.offset += used
+                data = data[used:]
+                self.part = "body"
+                self.body_start = self.offset
+                self.decompressor = inflate_lib.decompressobj(-15)
+                self.crc = 0
+                self.member_out = 0
+            if self.part == "body":
+                data = self._inflate(data)
+                if data is None:
+                    return False
+            if self.part == "trailer" and data:
+                need = 8 - len(self.trailer)
+                self.trailer.extend(data[:need])
+                self.offset += min(need, len(data))
+                data = data[need:]
+                if len(self.trailer) == 8:
+                    self._check_trailer()
+        return not self.error
+
+    def _inflate(self, data):
+        """Inflate ``data``; what follows the end of the deflate data, or None after an error."""
+        decompress = self.decompressor.decompress
+        before = self.uncompressed - self.member_out
+        try:
+            while data:
+                out = decompress(data, INFLATE_LIMIT)
+                self._out(out)
+                if self.decompressor.eof:
+                    rest = self.decompressor.unused_data
+                    self.offset += len(data) - len(rest)
+                    self.part = "trailer"
+                    del self.trailer[:]
+                    return rest
+                left = self.decompressor.unconsumed_tail
+                self.offset += len(data) - len(left)
+                data = left
+        except inflate_lib.error as exc:
+            self.error = "%s: corrupt deflate data (%s) in the compressed bytes %d to %d" % (
+                self._where(), exc, self.offset, self.offset + len(data) - 1)
+            self.error_at = (self.members, self.member_start, self.body_start, before)
+            return None
+        return b""
+
+    def _check_trailer(self):
+        crc, isize = struct.unpack("<II", bytes(self.trailer))
+        actual_size = self.member_out & 0xFFFFFFFF
+        problems = []
+        if crc != self.crc:
+            problems.append("CRC32 mismatch: the trailer says 0x%08x, the inflated data gives 0x%08x" % (crc, self.crc))
+        if isize != actual_size:
+            problems.append("length mismatch: the trailer says %d bytes (ISIZE, modulo 4 GiB), the member inflated to %d bytes" % (
+                isize, actual_size))
+        if problems:
+            self.error = "%s: %s; its deflate data inflated completely to %d bytes (%d uncompressed bytes in all), trailer at " \
+                         "compressed byte %d" % (self._where(), " and ".join(problems), self.member_out, self.uncompressed, self.offset - 8)
+        self.part = "between"
+        self.decompressor = None
 
     def drain(self):
         """Output an inflater still holds once the input has ended (ISA-L buffers some; zlib none)."""
-        while self.in_member and not self.error:
+        while self.part == "body" and not self.error:
             try:
                 out = self.decompressor.decompress(b"", INFLATE_LIMIT)
             except inflate_lib.error as exc:
-                self.error = "gzip member %d is corrupt: %s (after %d uncompressed bytes)" % (self.members, exc, self.uncompressed)
+                self.error = "%s: corrupt deflate data (%s) at the end of the file, compressed byte %d" % (self._where(), exc, self.offset)
                 return
-            self._keep(out)
+            self._out(out)
             if self.decompressor.eof:
-                self.in_member = False
+                self.part = "trailer"
+                del self.trailer[:]
                 rest = self.decompressor.unused_data
                 if rest:
+                    self.offset -= len(rest)
                     self.feed(rest)
                 return
             if not out:
                 return
+
+    def locate(self, path):
+        """Make a deflate error exact: the compressed byte where inflating fails and the bytes inflated before it.
+
+        Called after the pass, on the error path only: the member's deflate data is inflated
+        again with zlib from its start, in small steps, from a copy of the inflater taken
+        before each step (ISA-L's inflater cannot be copied).
+        """
+        if self.error_at is None:
+            return
+        member, member_start, body_start, before = self.error_at
+        found = _find_deflate_error(path, body_start)
+        if found is None:
+            return
+        position, inflated, message = found
+        self.error = ("gzip member %d (starting at compressed byte %d): corrupt deflate data (%s) at compressed byte %d; "
+                      "%d bytes of this member inflated before it (%d uncompressed bytes in all)" % (
+                          member, member_start, message, position, inflated, before + inflated))
 
     def finish(self):
         """The gzip check as (status, detail)."""
         self.drain()
         if self.error:
             return "failed", self.error
-        if self.in_member:
-            return "failed", ("truncated: the file ends inside gzip member %d, after %d uncompressed bytes "
-                              "(its CRC and length trailer is missing)" % (self.members, self.uncompressed))
+        if self.part == "header":
+            return "failed", "truncated: the file ends inside the header of %s" % self._where()
+        if self.part == "body":
+            return "failed", ("truncated: the file ends at compressed byte %d inside the deflate data of %s, after %d of its "
+                              "uncompressed bytes (%d in all); the rest of it and its CRC and length trailer are missing" % (
+                                  self.offset, self._where(), self.member_out, self.uncompressed))
+        if self.part == "trailer":
+            return "failed", ("truncated: the file ends inside the 8-byte CRC and length trailer of %s (%d of its bytes are "
+                              "there); its deflate data inflated completely to %d bytes (%d in all)" % (
+                                  self._where(), len(self.trailer), self.member_out, self.uncompressed))
         if self.members == 0:
             return "failed", "no gzip member found"
         detail = "%d gzip member%s, CRC and length verified, %d uncompressed bytes" % (
             self.members, "" if self.members == 1 else "s", self.uncompressed)
         if self.trailing_nonzero:
-            return "failed", "%s, then %d bytes of trailing garbage" % (detail, self.trailing)
+            return "failed", "%s, then %d bytes of trailing garbage from compressed byte %d (not a gzip member)" % (
+                detail, self.trailing, self.trailing_at)
         if self.trailing:
             return "warning", "%s, then %d trailing zero bytes (gzip ignores them)" % (detail, self.trailing)
         return "ok", detail
 
-    def tail_bytes_joined(self):
-        return b"".join(self.tail)[-TAIL_WINDOW:]
+
+def _find_deflate_error(path, body_start, step=4096):
+    """(compressed offset of the failing byte, bytes inflated before it, zlib's message) or None."""
+    decompressor = zlib.decompressobj(-15)
+    inflated = 0
+    position = body_start
+    try:
+        with open(path, "rb") as handle:
+            handle.seek(body_start)
+            while True:
+                piece = handle.read(step)
+                if not piece:
+                    return None
+                saved = decompressor.copy()
+                try:
+                    inflated += _inflate_count(decompressor, piece)
+                except zlib.error:
+                    decompressor = saved
+                    for index in range(len(piece)):
+                        try:
+                            inflated += _inflate_count(decompressor, piece[index:index + 1])
+                        except zlib.error as exc:
+                            return position + index, inflated, str(exc)
+                    return None
+                if decompressor.eof:
+                    return None
+                position += len(piece)
+    except OSError:
+        return None
+
+
+def _inflate_count(decompressor, data):
+    count = 0
+    while data:
+        count += len(decompressor.decompress(data, INFLATE_LIMIT))
+        if decompressor.eof:
+            break
+        data = decompressor.unconsumed_tail
+    return count
+
+
+# --- where a plain dump ends ------------------------------------------------------------------
+
+# Bytes the scanner keeps back at the end of a chunk so that every token it looks at (``--``,
+# ``$tag$``, the marker line, ``\.`` and its line end) is whole; a dollar-quote tag longer than
+# this is not recognised as one (pg_dump's are ``$$``, ``$_$``, ``$__$`` ...).
+_LOOKAHEAD = 256
+_NORMAL = 0
+_LINE = 1           # the rest of a -- comment or of a psql backslash command
+_TO_COPY = 2        # the rest of the line of a COPY ... FROM stdin statement
+_COPY = 3           # COPY data rows
+_SQUOTE = 4
+_DQUOTE = 5
+_DOLLAR = 6
+_BLOCK = 7
+_STATE_NAMES = {_SQUOTE: "a quoted string", _DQUOTE: "a quoted identifier", _DOLLAR: "a dollar-quoted string",
+                _BLOCK: "a /* */ comment"}
+_CODE_TOKENS = re.compile(rb"--|/\*|['\"$;\\]")
+_ESCAPE_STRING_TOKENS = re.compile(rb"['\\]")
+_BLOCK_TOKENS = re.compile(rb"/\*|\*/")
+_DOLLAR_TAG = re.compile(rb"\$(?:[A-Za-z\x80-\xff_][A-Za-z\x80-\xff_0-9]*)?\$")
+_IDENT_BYTES = frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_$" + bytes(range(0x80, 0x100)))
+_COPY_FROM_STDIN = re.compile(rb"\bFROM\s+STDIN\b", re.IGNORECASE)
+_STD_STRINGS = re.compile(rb"^SET\s+standard_conforming_strings\s*(?:=|TO)\s*'?(on|off)\b", re.IGNORECASE)
+
+
+def _is_line_end(buf, index, final):
+    """True when ``buf[index:]`` starts with a line end (LF or CRLF), or is the end of the input."""
+    if index >= len(buf):
+        return final
+    return buf[index] == 0x0A or buf[index:index + 2] == b"\r\n"
+
+
+class DumpEndScanner:
+    """Where a plain pg_dump script ends, found in one streaming pass with constant memory.
+
+    pg_dump writes ``-- PostgreSQL database dump complete`` as the last SQL line of a complete
+    dump (followed by ``--``, blank lines and, since 17.6/16.10/15.14 (CVE-2025-8714), a
+    ``\\unrestrict KEY`` line). The same text can be DATA: a row of a COPY block, a line of a
+    string literal (``--inserts``) or of a function body. So the script is lexed as psql reads
+    it: quoted strings (``'...'``, ``E'...'``, ``standard_conforming_strings``), quoted
+    identifiers, dollar quotes, ``--`` and ``/* */`` comments, statements ended by ``;`` outside
+    parentheses, psql backslash commands, and the data rows of ``COPY ... FROM stdin``, which
+    end at a line that is exactly ``\\.``. The dump is complete when the marker is a whole line
+    (LF or CRLF) outside any statement, string, comment and COPY block, and nothing but blank
+    lines, ``--`` comment lines and ``\\unrestrict`` lines follows it.
+
+    ``feed(data)`` any number of times, then ``finish()`` gives ``(complete, detail)``.
+    """
+
+    def __init__(self):
+        self._carry = b""
+        self._base = 0               # offset in the script of the first byte of the carry
+        self._line = 1               # line number at self._line_pos of the current buffer
+        self._line_pos = 0
+        self._prev = 0x0A            # byte before the next one to read; the start is a line start
+        self._state = _NORMAL
+        self._statement = False      # code since the last ; (or the start)
+        self._watch = False          # the statement's first bytes are still being collected
+        self._head = b""             # first bytes of the statement's code
+        self._copy_tail = None       # last bytes of a COPY statement's code
+        self._paren = 0
+        self._escape = False
+        self._tag = None
+        self._depth = 0
+        self._std_strings = True
+        self._opened_line = None     # line where the string, comment or COPY block began
+        self._copy_of = None
+        self.copy_blocks = 0
+        self.marker_line = None      # the marker line that still ends the script, if any
+        self.marker_offset = None
+        self._spoiled = None         # why the last marker line seen is not the end
+        self._data_markers = 0       # marker lines seen inside data (COPY rows, strings)
+        self.size = 0
+
+    def feed(self, data):
+        self.size += len(data)
+        buf = self._carry + data if self._carry else data
+        stop = len(buf) - _LOOKAHEAD
+        if stop <= 0:
+            self._carry = bytes(buf)
+            return
+        self._run(buf, stop, False)
+        self._carry = bytes(buf[stop:])
+
+    def finish(self):
+        """(complete, detail): whether the script ends as pg_dump ends a complete dump, and why not."""
+        buf = self._carry
+        self._carry = b""
+        self._run(buf, len(buf), True)
+        if self._state == _COPY or self._state == _TO_COPY:
+            return False, "the script ends inside the COPY data of %s (its COPY statement is on line %d): the dump was cut%s" % (
+                self._copy_of, self._opened_line, self._data_note())
+        if self._state in _STATE_NAMES:
+            return False, "the script ends inside %s begun on line %d: the dump was cut%s" % (
+                _STATE_NAMES[self._state], self._opened_line, self._data_note())
+        if self.marker_line is not None and not self._statement:
+            return True, "completion marker on line %d, %d bytes before the end, after %d COPY block%s" % (
+                self.marker_line, self.size - self.marker_offset - len(DUMP_COMPLETE_MARKER), self.copy_blocks,
+                "" if self.copy_blocks == 1 else "s")
+        if self._statement:
+            return False, "the script ends inside an SQL statement (%s...): the dump was cut%s" % (
+                self._head[:40].decode("utf-8", "replace"), self._data_note())
+        if self._spoiled is not None:
+            return False, "the completion marker on line %d is followed by %s on line %d: not the end of one dump" % self._spoiled
+        return False, "no completion marker line ('%s') at the top level of the script: the dump did not finish%s" % (
+            DUMP_COMPLETE_MARKER.decode(), self._data_note())
+
+    def _data_note(self):
+        if not self._data_markers:
+            return ""
+        return " (the marker text seen %d time%s is data inside a COPY block, string or comment)" % (
+            self._data_markers, "" if self._data_markers == 1 else "s")
+
+    def _line_at(self, buf, pos):
+        self._line += buf.count(b"\n", self._line_pos, pos)
+        self._line_pos = pos
+        return self._line
+
+    def _prev_byte(self, buf, pos):
+        return buf[pos - 1] if pos > 0 else self._prev
+
+    def _spoil(self, buf, pos, what):
+        if self.marker_line is not None:
+            self._spoiled = (self.marker_line, what, self._line_at(buf, pos))
+            self.marker_line = self.marker_offset = None
+
+    def _code(self, buf, pos, text):
+        # Parentheses are counted, not lexed one by one: psql ends a statement at a ; outside them.
+        self._paren += text.count(b"(") - text.count(b")")
+        if not self._statement:
+            self._spoil(buf, pos + len(text) - len(text.lstrip()), "SQL")
+            self._statement = True
+            self._watch = True
+            self._head = text.lstrip()[:64]
+        elif self._watch:
+            self._head = (self._head + text)[:64]
+        if self._copy_tail is not None:
+            self._copy_tail = (self._copy_tail + text)[-256:]
+        if self._watch and len(self._head) >= 4:
+            # Only SET (standard_conforming_strings) and COPY (FROM stdin) statements matter; a
+            # chunk may end inside their first word, so it is judged once four bytes are known.
+            word = self._head[:4].upper()
+            if word == b"COPY":
+                if self._copy_tail is None:
+                    self._copy_tail = self._head[-256:]
+                if len(self._head) >= 64:
+                    self._watch = False
+            elif word[:3] != b"SET" or len(self._head) >= 64:
+                self._watch = False
+
+    def _end_statement(self):
+        head = self._head
+        to_copy = self._copy_tail is not None and _COPY_FROM_STDIN.search(self._copy_tail)
+        setting = _STD_STRINGS.match(head) if head[:3].upper() == b"SET" else None
+        if setting:
+            self._std_strings = setting.group(1).lower() == b"on"
+        self._statement = False
+        self._watch = False
+        self._head = b""
+        self._copy_tail = None
+        self._paren = 0
+        if to_copy:
+            self._state = _TO_COPY
+            self._copy_of = head.split(b"(")[0][4:].strip().decode("utf-8", "replace") or "a table"
+
+    def _is_marker_line(self, buf, pos, final):
+        end = pos + len(DUMP_COMPLETE_MARKER)
+        return buf[pos:end] == DUMP_COMPLETE_MARKER and _is_line_end(buf, end, final)
+
+    def _run(self, buf, stop, final):  # pylint: disable=too-many-branches,too-many-statements
+        pos = 0
+        while pos < stop:
+            state = self._state
+            if state == _COPY:
+                if self._prev_byte(buf, pos) == 0x0A and buf[pos:pos + 2] == b"\\." and _is_line_end(buf, pos + 2, final):
+                    self._state = _NORMAL
+                    self.copy_blocks += 1
+                    pos += 2
+                    continue
+                found = buf.find(b"\n\\.", pos, stop + 2)
+                self._count_data_markers(buf, pos, stop if found == -1 else found)
+                pos = stop if found == -1 else found + 1
+                continue
+            if state == _NORMAL:
+                match = _CODE_TOKENS.search(buf, pos, stop + 1)
+                end = match.start() if match is not None and match.start() < stop else stop
+                hot = self._statement and not self._watch and self._copy_tail is None
+                if end > pos:
+                    if hot:
+                        self._paren += buf.count(b"(", pos, end) - buf.count(b")", pos, end)
+                    elif buf[pos:end].strip():
+                        self._code(buf, pos, buf[pos:end])
+                if end == stop:
+                    pos = stop
+                    continue
+                token = match.group()
+                if token == b"--":
+                    if not self._statement and self._prev_byte(buf, end) == 0x0A and self._is_marker_line(buf, end, final):
+                        self.marker_line = self._line_at(buf, end)
+                        self.marker_offset = self._base + end
+                        self._spoiled = None
+                    self._state = _LINE
+                    pos = end + 2
+                elif token == b"/*":
+                    self._spoil(buf, end, "a /* */ comment")
+                    self._opened_line = self._line_at(buf, end)
+                    self._state, self._depth = _BLOCK, 1
+                    pos = end + 2
+                elif token == b"\\":
+                    # psql reads a backslash command to the end of its line.
+                    if not buf.startswith(b"\\unrestrict", end):
+                        self._spoil(buf, end, "a psql command")
+                    self._state = _LINE
+                    pos = end + 1
+                elif token == b"'":
+                    if not hot:
+                        self._code(buf, end, token)
+                    before = self._prev_byte(buf, end)
+                    # E'...' (an E that does not end a longer word) or standard_conforming_strings off
+                    self._escape = not self._std_strings or (
+                        before in (0x45, 0x65) and (end < 2 or buf[end - 2] not in _IDENT_BYTES))
+                    if not self._escape:
+                        # The common case (--inserts) without a turn through the loop per string.
+                        found = buf.find(b"'", end + 1, stop)
+                        while found != -1 and buf[found + 1:found + 2] == b"'":
+                            found = buf.find(b"'", found + 2, stop)
+                        if found != -1:
+                            self._count_data_markers(buf, end + 1, found)
+                            pos = found + 1
+                            continue
+                    self._opened_line = self._line_at(buf, end)
+                    self._state = _SQUOTE
+                    pos = end + 1
+                elif token == b'"':
+                    if not hot:
+                        self._code(buf, end, token)
+                    self._opened_line = self._line_at(buf, end)
+                    self._state = _DQUOTE
+                    pos = end + 1
+                elif token == b"$":
+                    if not hot:
+                        self._code(buf, end, token)
+                    tag = None if self._prev_byte(buf, end) in _IDENT_BYTES else _DOLLAR_TAG.match(buf, end)
+                    if tag is None:
+                        pos = end + 1
+                    else:
+                        self._opened_line = self._line_at(buf, end)
+                        self._state, self._tag = _DOLLAR, tag.group()
+                        pos = tag.end()
+                else:  # ;
+                    if not hot:
+                        self._code(buf, end, token)
+                    pos = end + 1
+                    if self._paren <= 0:
+                        self._end_statement()
+                        if self._state == _TO_COPY:
+                            self._opened_line = self._line_at(buf, end)
+                continue
+            if state == _LINE or state == _TO_COPY:
+                found = buf.find(b"\n", pos, stop)
+                if found == -1:
+                    pos = stop
+                else:
+                    pos = found + 1
+                    self._state = _COPY if state == _TO_COPY else _NORMAL
+                continue
+            if state == _SQUOTE or state == _DQUOTE:
+                quote = 0x27 if state == _SQUOTE else 0x22
+                if state == _SQUOTE and self._escape:
+                    match = _ESCAPE_STRING_TOKENS.search(buf, pos, stop)
+                    found = -1 if match is None else match.start()
+                else:
+                    found = buf.find(b"'" if quote == 0x27 else b'"', pos, stop)
+                if found == -1:
+                    self._count_data_markers(buf, pos, stop)
+                    pos = stop
+                elif buf[found] == 0x5C:  # a backslash escapes the next byte in E'...'
+                    pos = found + 2
+                elif found + 1 < len(buf) and buf[found + 1] == quote:
+                    pos = found + 2   # a doubled quote stays inside
+                else:
+                    self._count_data_markers(buf, pos, found)
+                    self._state = _NORMAL
+                    pos = found + 1
+                continue
+            if state == _DOLLAR:
+                found = buf.find(self._tag, pos)
+                if found == -1 or found >= stop:
+                    self._count_data_markers(buf, pos, stop)
+                    pos = stop
+                else:
+                    self._count_data_markers(buf, pos, found)
+                    pos = found + len(self._tag)
+                    self._state, self._tag = _NORMAL, None
+                continue
+            # _BLOCK
+            match = _BLOCK_TOKENS.search(buf, pos, stop + 1)
+            if match is None or match.start() >= stop:
+                pos = stop
+                continue
+            self._depth += 1 if match.group() == b"/*" else -1
+            if self._depth == 0:
+                self._state = _NORMAL
+            pos = match.end()
+        if stop > 0:
+            self._line_at(buf, stop)
+            self._prev = buf[stop - 1]
+        self._line_pos = 0
+        self._base += stop
+
+    def _count_data_markers(self, buf, start, end):
+        # Only for the message: the marker text inside COPY rows, strings or comments.
+        self._data_markers += buf.count(DUMP_COMPLETE_MARKER, start, end)
 
 
 def find_pg_restore(explicit=None):
@@ -574,8 +1061,14 @@ def verify_stream(path, fmt="auto", sidecar=True, pg_restore=None, timeout=None,
     hasher = None
     gz = None
     raw_head = b""
-    plain_head = bytearray()
-    plain_tail = collections.deque()
+    head = bytearray()
+    scanner = DumpEndScanner()
+
+    def take(data):
+        if len(head) < HEAD_WINDOW:
+            head.extend(data[:HEAD_WINDOW - len(head)])
+        scanner.feed(data)
+
     read_error = None
     try:
         _regular_file(path)
@@ -587,21 +1080,15 @@ def verify_stream(path, fmt="auto", sidecar=True, pg_restore=None, timeout=None,
             raw_head = first[:16]
             kind = sniff_format(first)
             if kind == "gzip":
-                gz = _GzipStream()
+                gz = _GzipStream(take)
             chunk = first
-            tail_len = 0
             while chunk:
                 result["bytes_read"] += len(chunk)
                 hasher.update(chunk)
                 if gz is not None:
                     gz.feed(chunk)
                 elif kind == "plain":
-                    if len(plain_head) < HEAD_WINDOW:
-                        plain_head.extend(chunk[:HEAD_WINDOW - len(plain_head)])
-                    plain_tail.append(chunk)
-                    tail_len += len(chunk)
-                    while tail_len - len(plain_tail[0]) >= TAIL_WINDOW:
-                        tail_len -= len(plain_tail.popleft())
+                    take(chunk)
                 chunk = handle.read(read_size)
     except OSError as exc:
         read_error = exc.strerror or str(exc)
@@ -637,6 +1124,9 @@ def verify_stream(path, fmt="auto", sidecar=True, pg_restore=None, timeout=None,
     started = time.monotonic()
     if gz is not None:
         status, detail = gz.finish()
+        if gz.error_at is not None:
+            gz.locate(path)
+            detail = gz.error
         checks.append({"name": "gzip", "status": status, "detail": detail, "duration": round(elapsed, 4)})
         result["gzip_members"] = gz.members
         result["uncompressed_bytes"] = gz.uncompressed
@@ -650,12 +1140,7 @@ def verify_stream(path, fmt="auto", sidecar=True, pg_restore=None, timeout=None,
 
     if detected == "plain":
         started = time.monotonic()
-        if gz is not None:
-            head = bytes(gz.head)
-            tail = gz.tail_bytes_joined()
-        else:
-            head = bytes(plain_head)
-            tail = b"".join(plain_tail)[-TAIL_WINDOW:]
+        head = bytes(head)
         if not head and gz is not None and gz.error:
             checks.append(_check("header", "skipped", "the gzip stream is corrupt before any content could be read", started))
         elif not head:
@@ -665,16 +1150,15 @@ def verify_stream(path, fmt="auto", sidecar=True, pg_restore=None, timeout=None,
         else:
             checks.append(_check("header", "warning", "the first bytes are not pg_dump's header ('%s')" % DUMP_HEADER.decode(), started))
         started = time.monotonic()
-        position = tail.rfind(DUMP_COMPLETE_MARKER)
-        result["marker_found"] = position >= 0
+        complete, detail = scanner.finish()
+        result["marker_found"] = complete
         if gz is not None and gz.error:
-            checks.append(_check("marker", "skipped", "the gzip stream is corrupt, so its end cannot be read", started))
-        elif position >= 0:
-            after = len(tail) - position - len(DUMP_COMPLETE_MARKER)
-            checks.append(_check("marker", "ok", "completion marker found %d bytes before the end" % after, started))
+            result["marker_found"] = None
+            checks.append(_check("marker", "skipped", "the gzip stream is corrupt, so the end of the dump cannot be read", started))
+        elif complete:
+            checks.append(_check("marker", "ok", detail, started))
         else:
-            checks.append(_check("marker", "failed", "'%s' not in the last %d bytes: the dump did not finish" % (
-                DUMP_COMPLETE_MARKER.decode(), TAIL_WINDOW), started))
+            checks.append(_check("marker", "failed", detail, started))
     elif detected == "custom":
         custom_checks, entries = check_custom(path, pg_restore=pg_restore, timeout=timeout)
         checks.extend(custom_checks)

@@ -29,12 +29,12 @@ import threading
 import time
 import zlib
 
+from ansible_collections.stronghold.ops.plugins.module_utils._backup_files import DUMP_COMPLETE_MARKER, DumpEndScanner
 from ansible_collections.stronghold.ops.plugins.module_utils._postgres import connect, connection_kwargs, sql
 
-# pg_dump writes this line at the end of a complete plain dump. Since 17.6/16.10/15.14
-# (CVE-2025-8714) an `\unrestrict KEY` line follows it, so it is searched in the tail.
-COMPLETION_MARKER = b"-- PostgreSQL database dump complete"
-TAIL_BYTES = 64 * 1024
+# pg_dump writes this line at the end of a complete plain dump; _backup_files.DumpEndScanner
+# says whether it is where pg_dump writes it (backup_verify judges backups with the same rule).
+COMPLETION_MARKER = DUMP_COMPLETE_MARKER
 CHUNK = 1024 * 1024
 STDERR_TAIL = 4000
 CUSTOM_MAGIC = b"PGDMP"
@@ -151,7 +151,8 @@ def dump_to_file(module, params, dbname, directory, name, fmt="plain", compressi
     ``fmt`` is ``plain`` (SQL, gzipped here in-process) or ``custom`` (pg_dump -Fc, compressed by
     pg_dump). The dump goes into a hidden temporary file in ``directory`` (``.NAME.XXXX.partial``),
     hashed as it is written. Only when pg_dump exited 0 (and, for plain SQL, the stream ends with
-    pg_dump's completion marker) is the file fsynced, its ``NAME.sha256`` sidecar (sha256sum
+    pg_dump's completion marker where pg_dump writes it: see _backup_files.DumpEndScanner) is
+    the file fsynced, its ``NAME.sha256`` sidecar (sha256sum
     format) written, the file linked to its final name (never over an existing file) and the
     directory fsynced. Any failure (pg_dump failing or killed, a full disk, a timeout) removes
     the temporary file and raises DumpError: a failed dump never leaves a file that looks like a
@@ -180,7 +181,7 @@ def dump_to_file(module, params, dbname, directory, name, fmt="plain", compressi
     written = 0
     raw = 0
     digest = hashlib.sha256()
-    tail = b""
+    scanner = DumpEndScanner() if fmt == "plain" else None
     proc = None
     deadline = None
     try:
@@ -196,7 +197,7 @@ def dump_to_file(module, params, dbname, directory, name, fmt="plain", compressi
                         break
                     raw += len(chunk)
                     if compressor is not None:
-                        tail = (tail + chunk)[-TAIL_BYTES:]
+                        scanner.feed(chunk)
                         chunk = compressor.compress(chunk)
                     if chunk:
                         out.write(chunk)
@@ -219,9 +220,10 @@ def dump_to_file(module, params, dbname, directory, name, fmt="plain", compressi
                 raise DumpError("pg_dump did not finish within %s seconds and was stopped; no backup was written" % timeout)
             if returncode != 0:
                 raise DumpError("%s; no backup was written. pg_dump said: %s" % (describe_returncode("pg_dump", returncode), _tail(err) or "(nothing)"))
-            if fmt == "plain" and COMPLETION_MARKER not in tail:
-                raise DumpError("pg_dump exited 0 but its output lacks the completion marker %r; no backup was written"
-                                % COMPLETION_MARKER.decode())
+            if scanner is not None:
+                complete, why = scanner.finish()
+                if not complete:
+                    raise DumpError("pg_dump exited 0 but its output does not end as a complete dump (%s); no backup was written" % why)
         os.chmod(tmp, mode)
         checksum = digest.hexdigest()
         try:

@@ -8,14 +8,14 @@ import datetime
 import gzip
 import hashlib
 import os
-
+import struct
 import zlib
 
 import pytest
 
 from ansible_collections.stronghold.ops.plugins.module_utils import _backup_files
 from ansible_collections.stronghold.ops.plugins.module_utils._backup_files import (
-    TAIL_WINDOW,
+    DumpEndScanner,
     compile_pattern,
     find_gaps,
     list_backups,
@@ -200,9 +200,14 @@ def test_valid_gzip_of_a_cut_dump_has_no_marker(tmp_path):
     assert status(result, "gzip") == "ok"
 
 
-def test_marker_far_from_the_end_is_not_searched_forever(tmp_path):
-    data = gzip.compress(DUMP + b"-- filler\n" * (TAIL_WINDOW // 5))
-    assert failed(verify_stream(put(tmp_path, data))) == ["marker"]
+def test_comment_lines_after_the_marker_are_still_the_end(tmp_path):
+    # No window: however many -- lines follow, nothing that restores follows the marker.
+    data = gzip.compress(DUMP + b"-- filler\n" * 20000)
+    assert verify_stream(put(tmp_path, data))["ok"]
+
+
+def detail(result, name):
+    return next(c["detail"] for c in result["checks"] if c["name"] == name)
 
 
 def test_crc_error(tmp_path):
@@ -210,21 +215,88 @@ def test_crc_error(tmp_path):
     data[-8] ^= 0x01  # the CRC32 of the trailer
     result = verify_stream(put(tmp_path, bytes(data)))
     assert failed(result) == ["gzip"]
-    # zlib says "incorrect data check", ISA-L "Incorrect checksum found".
-    assert "check" in next(c["detail"] for c in result["checks"] if c["name"] == "gzip").lower()
+    # Every byte was inflated: the count includes the output of the last call, and both
+    # backends say CRC (ISA-L used to word some length errors as checksum errors).
+    text = detail(result, "gzip")
+    assert "gzip member 1 (starting at compressed byte 0): CRC32 mismatch" in text
+    assert "length" not in text
+    assert "inflated completely to %d bytes" % len(DUMP) in text
+    assert "trailer at compressed byte %d" % (len(data) - 8) in text
     assert status(result, "marker") == "skipped"
 
 
-def test_length_error(tmp_path):
+def test_length_error_is_not_called_a_checksum_error(tmp_path):
     data = bytearray(gzip.compress(DUMP))
     data[-1] ^= 0x01  # ISIZE
-    assert failed(verify_stream(put(tmp_path, bytes(data)))) == ["gzip"]
+    result = verify_stream(put(tmp_path, bytes(data)))
+    assert failed(result) == ["gzip"]
+    text = detail(result, "gzip")
+    assert "length mismatch: the trailer says %d bytes" % (len(DUMP) ^ (1 << 24)) in text
+    assert "the member inflated to %d bytes" % len(DUMP) in text
+    assert "CRC" not in text and "checksum" not in text
+
+
+def test_error_in_the_second_member_says_where(tmp_path):
+    parts = [DUMP[:200000], DUMP[200000:400000], DUMP[400000:]]
+    members = [gzip.compress(part) for part in parts]
+    data = bytearray(b"".join(members))
+    flipped = len(members[0]) + len(members[1]) // 2
+    data[flipped] ^= 0xFF
+    result = verify_stream(put(tmp_path, bytes(data)), read_size=8192)
+    text = detail(result, "gzip")
+    assert text.startswith("gzip member 2 (starting at compressed byte %d): " % len(members[0])), text
+    if "corrupt deflate data" in text:
+        position = int(text.split(" at compressed byte ")[1].split(";")[0])
+        assert flipped <= position < len(members[0]) + len(members[1])
+        before = int(text.split("; ")[1].split(" bytes of this member")[0])
+        assert 0 < before < len(parts[1])
+        assert "(%d uncompressed bytes in all)" % (len(parts[0]) + before) in text
+    else:
+        assert "CRC32 mismatch" in text
+
+
+@pytest.mark.parametrize("cut, words", [
+    (4, "inside the 8-byte CRC and length trailer of gzip member 1 (starting at compressed byte 0) (4 of its bytes are there)"),
+    (8, "inside the 8-byte CRC and length trailer of gzip member 1 (starting at compressed byte 0) (0 of its bytes are there)"),
+    (100, "inside the deflate data of gzip member 1"),
+])
+def test_truncation_says_where(tmp_path, cut, words):
+    data = gzip.compress(DUMP)
+    text = detail(verify_stream(put(tmp_path, data[:-cut])), "gzip")
+    assert text.startswith("truncated: ") and words in text, text
+    if cut <= 8:
+        assert "inflated completely to %d bytes" % len(DUMP) in text
+
+
+def test_cut_inside_the_second_header(tmp_path):
+    data = gzip.compress(DUMP[:1000]) + gzip.compress(DUMP[1000:])[:5]
+    text = detail(verify_stream(put(tmp_path, data)), "gzip")
+    assert text == "truncated: the file ends inside the header of gzip member 2 (starting at compressed byte %d)" % (len(data) - 5)
+
+
+def test_header_fields_are_read(tmp_path):
+    body = zlib.compressobj(6, zlib.DEFLATED, -15)
+    deflated = body.compress(DUMP) + body.flush()
+    trailer = struct.pack("<II", zlib.crc32(DUMP), len(DUMP))
+    extra = b"AB\x02\x00xy"
+    header = b"\x1f\x8b\x08" + bytes([0x04 | 0x08 | 0x10 | 0x02]) + b"\0\0\0\0\0\x03" + struct.pack("<H", len(extra)) + extra
+    header += b"backup.sql\0a comment\0"
+    good = header + struct.pack("<H", zlib.crc32(header) & 0xFFFF)
+    result = verify_stream(put(tmp_path, good + deflated + trailer), read_size=7)
+    assert result["ok"], result["checks"]
+    bad = header + struct.pack("<H", (zlib.crc32(header) + 1) & 0xFFFF)
+    assert "has a bad header: header CRC16 mismatch" in detail(verify_stream(put(tmp_path, bad + deflated + trailer)), "gzip")
+    method = b"\x1f\x8b\x07\x00" + b"\0" * 6
+    assert detail(verify_stream(put(tmp_path, method + deflated + trailer)), "gzip") == (
+        "gzip member 1 (starting at compressed byte 0) has a bad header: compression method 7 is not deflate (8)")
 
 
 def test_trailing_bytes(tmp_path):
     data = gzip.compress(DUMP)
     assert status(verify_stream(put(tmp_path, data + b"\0" * 10)), "gzip") == "warning"
-    assert failed(verify_stream(put(tmp_path, data + b"garbage"))) == ["gzip"]
+    result = verify_stream(put(tmp_path, data + b"garbage"))
+    assert failed(result) == ["gzip"]
+    assert "then 7 bytes of trailing garbage from compressed byte %d (not a gzip member)" % len(data) in detail(result, "gzip")
 
 
 def test_sidecar_mismatch_and_formats(tmp_path):
@@ -269,3 +341,150 @@ def test_header_level(tmp_path):
     assert verify_header(put(tmp_path, data))["isize"] == len(DUMP)
     assert not verify_header(put(tmp_path, b""))["ok"]
     assert verify_header(put(tmp_path, b"PGDMP\x01\x0e\x00rest"))["format"] == "custom"
+
+
+# --- where the dump ends (the completion marker) -----------------------------------------------
+
+MARKER = b"-- PostgreSQL database dump complete"
+COPY_START = b"COPY public.note (id, body) FROM stdin;\n"
+ENDING = b"--\n" + MARKER + b"\n--\n\n\\unrestrict abc\n\n"
+# Text columns holding the marker, as pg_dump writes such rows in a COPY block: a whole row
+# (a one-column table), one column of a row, and a block of -- lines (newlines escaped).
+DATA_ROWS = [MARKER + b"\n", b"7\t" + MARKER + b"\n", b"8\t--\\n" + MARKER + b"\\n--\n",
+             b"--\n" + MARKER + b"\n--\n"]
+
+
+def scan(data, step=None):
+    scanner = DumpEndScanner()
+    step = step or len(data) or 1
+    for start in range(0, len(data), step):
+        scanner.feed(data[start:start + step])
+    return scanner.finish()
+
+
+def dump_with(rows, after=b"\\.\n\n"):
+    head = DUMP[:DUMP.index(b"\nINSERT") + 1]
+    return head + COPY_START + b"".join(rows) + after + ENDING
+
+
+@pytest.mark.parametrize("step", [None, 1, 2, 37, 255, 256, 257, 4096])
+def test_scanner_finds_the_end_whatever_the_chunks(step):
+    complete, why = scan(dump_with(DATA_ROWS), step)
+    assert complete, why
+    assert "after 1 COPY block" in why
+
+
+@pytest.mark.parametrize("row", range(len(DATA_ROWS)))
+@pytest.mark.parametrize("step", [None, 3, 256])
+def test_marker_text_in_copy_data_is_not_the_end(row, step):
+    # A dump cut right after the row that holds the marker text: the COPY block is not closed.
+    data = dump_with(DATA_ROWS)
+    cut = data[:data.index(DATA_ROWS[row], data.index(COPY_START)) + len(DATA_ROWS[row])]
+    complete, why = scan(cut, step)
+    assert not complete
+    assert why.startswith("the script ends inside the COPY data of public.note (its COPY statement is on line "), why
+
+
+@pytest.mark.parametrize("row", range(len(DATA_ROWS)))
+def test_cut_copy_block_with_marker_fails_verify_stream(tmp_path, row):
+    data = dump_with(DATA_ROWS)
+    cut = data[:data.index(DATA_ROWS[row], data.index(COPY_START)) + len(DATA_ROWS[row])]
+    for content, name in ((gzip.compress(cut), "backup_20261127_020000.sql.gz"), (cut, "backup_20261127_020000.sql")):
+        result = verify_stream(put(tmp_path, content, name=name), read_size=4096)
+        assert failed(result) == ["marker"] and result["marker_found"] is False
+        assert "inside the COPY data of public.note" in detail(result, "marker")
+
+
+def test_marker_split_across_gzip_members_and_reads(tmp_path):
+    data = dump_with(DATA_ROWS)
+    split = data.rindex(MARKER) + 10
+    content = gzip.compress(data[:split]) + gzip.compress(data[split:])
+    result = verify_stream(put(tmp_path, content), read_size=5)
+    assert result["ok"] and result["gzip_members"] == 2 and result["marker_found"], result["checks"]
+
+
+@pytest.mark.parametrize("after, words", [
+    (b"SELECT 1;\n", "is followed by SQL on line"),
+    (b"\\connect other\n", "is followed by a psql command on line"),
+    (b"/* more */\n", "is followed by a /* */ comment on line"),
+    (dump_with([b"1\tx\n"]), "is followed by SQL on line"),  # two dumps concatenated, the second cut below
+])
+def test_marker_followed_by_more_script_is_not_the_end(after, words):
+    data = dump_with(DATA_ROWS) + after
+    if after.startswith(DUMP[:10]):
+        data = data[:data.rindex(b"\\.\n")]
+        words = "inside the COPY data"
+    complete, why = scan(data)
+    assert not complete and words in why, why
+
+
+def test_a_whole_second_dump_after_the_first_is_complete():
+    # pg_dumpall and `cat a.sql b.sql` write several dumps; the last marker ends the script.
+    complete, why = scan(dump_with(DATA_ROWS) + b"\\connect other\n" + dump_with([b"1\tx\n"]))
+    assert complete, why
+
+
+@pytest.mark.parametrize("ending", [
+    ENDING.replace(b"\n", b"\r\n"),        # CRLF line ends (a copy through a Windows tool)
+    b"--\n" + MARKER + b"\n",                # no \unrestrict (before 15.14), no last newline
+    b"--\n" + MARKER,                        # the last line without its newline
+    b"--\n" + MARKER + b"\n--\n-- PostgreSQL database cluster dump complete\n--\n\n",
+])
+def test_endings_pg_dump_writes(ending):
+    data = dump_with(DATA_ROWS)[:-len(ENDING)] + ending
+    assert scan(data)[0] and scan(data, 3)[0]
+
+
+@pytest.mark.parametrize("line", [b" " + MARKER, MARKER + b" and more", MARKER + b"!", b"--" + MARKER])
+def test_marker_must_be_a_line_of_its_own(line):
+    data = dump_with(DATA_ROWS)[:-len(ENDING)] + b"--\n" + line + b"\n--\n"
+    complete, why = scan(data)
+    assert not complete and why.startswith("no completion marker line"), why
+
+
+def test_unclosed_copy_at_the_end_of_the_file():
+    complete, why = scan(dump_with([b"1\tx\n"], after=b""))
+    # The marker lines after the rows are rows too: the block never ended.
+    assert not complete and "inside the COPY data of public.note" in why
+    assert "is data inside a COPY block, string or comment" in why
+
+
+@pytest.mark.parametrize("statement, opened", [
+    # --inserts: a string literal whose lines include the marker
+    (b"INSERT INTO public.note VALUES (1, 'a\n--\n" + MARKER + b"\n--\n');\n", "a quoted string"),
+    (b"INSERT INTO public.note VALUES (1, E'it\\'s\n" + MARKER + b"\n');\n", "a quoted string"),
+    (b"INSERT INTO public.note VALUES (1, 'it''s\n" + MARKER + b"\n');\n", "a quoted string"),
+    # a function body with the marker as a line
+    (b"CREATE FUNCTION public.f() RETURNS text\n    LANGUAGE sql\n    AS $_$SELECT '\n" + MARKER + b"\n'$_$;\n",
+     "a dollar-quoted string"),
+    (b'CREATE TABLE public."odd\n' + MARKER + b'\n" (id int);\n', "a quoted identifier"),
+])
+def test_marker_text_in_strings_is_not_the_end(statement, opened):
+    head = DUMP[:DUMP.index(b"\nINSERT") + 1]
+    whole = head + statement + ENDING
+    assert scan(whole)[0], scan(whole)
+    cut = head + statement[:statement.index(MARKER) + len(MARKER) + 1]
+    for step in (None, 1, 100):
+        complete, why = scan(cut, step)
+        assert not complete and why.startswith("the script ends inside %s begun on line" % opened), why
+
+
+def test_standard_conforming_strings_off():
+    # With it off (pg_dump writes the SET), a backslash escapes the quote inside '...'.
+    head = b"--\n-- PostgreSQL database dump\n--\n\nSET standard_conforming_strings = off;\n"
+    statement = b"INSERT INTO t VALUES ('a\\';\n" + MARKER + b"\n');\n"
+    assert scan(head + statement + ENDING)[0]
+    complete, why = scan(head + statement[:statement.index(MARKER) + len(MARKER) + 1])
+    assert not complete and "inside a quoted string" in why
+
+
+def test_copy_word_cut_by_a_chunk_boundary():
+    data = dump_with(DATA_ROWS)
+    start = data.index(COPY_START)
+    for shift in range(1, 5):
+        scanner = DumpEndScanner()
+        # A chunk ends inside the word COPY, with more than the look-ahead before it.
+        scanner.feed(b"\n" * 300 + data[:start + shift])
+        scanner.feed(data[start + shift:data.index(DATA_ROWS[0], start) + len(DATA_ROWS[0])])
+        complete, why = scanner.finish()
+        assert not complete and "inside the COPY data" in why, (shift, why)

@@ -115,7 +115,7 @@ def test_custom_dump_is_copied_as_is(bindir, backups):
     ('printf -- "-- PostgreSQL database dump\\nCOPY half"\nexit 1\n', "pg_dump exited with status 1"),
     ('echo "pg_dump: error: connection failed" >&2\nexit 1\n', "pg_dump: error: connection failed"),
     ('printf -- "-- PostgreSQL database dump\\nCOPY half"\nkill -9 $$\n', "pg_dump was killed by SIGKILL"),
-    ('printf -- "-- PostgreSQL database dump\\nCOPY half"\nexit 0\n', "lacks the completion marker"),
+    ('printf -- "-- PostgreSQL database dump\\nCOPY half"\nexit 0\n', "does not end as a complete dump"),
 ])
 def test_failed_dump_leaves_nothing(bindir, backups, body, message):
     (backups / "backup_20250101_000000.sql.gz").write_bytes(b"older")
@@ -125,6 +125,26 @@ def test_failed_dump_leaves_nothing(bindir, backups, body, message):
     assert message in str(caught.value)
     assert os.listdir(backups) == ["backup_20250101_000000.sql.gz"]
     assert (backups / "backup_20250101_000000.sql.gz").read_bytes() == b"older"
+
+
+CUT_IN_COPY = (b"--\n-- PostgreSQL database dump\n--\nCOPY public.note (id, body) FROM stdin;\n1\tx\n"
+               + COMPLETION_MARKER + b"\n--\n\n")
+
+
+@pytest.mark.parametrize("output, words", [
+    # The marker text as a row of a COPY block that never ends (pg_dump cut, yet exit 0).
+    (CUT_IN_COPY, "ends inside the COPY data of public.note"),
+    # The marker, then more SQL: not where pg_dump ends a dump.
+    (DUMP + b"SELECT 1;\n", "is followed by SQL"),
+])
+def test_output_must_end_where_pg_dump_ends_a_dump(bindir, backups, output, words):
+    source = bindir / "dump.sql"
+    source.write_bytes(output)
+    program(bindir, "pg_dump", 'cat "%s"\n' % source)
+    with pytest.raises(DumpError) as caught:
+        dump_to_file(None, params_with(bindir), "app", str(backups), "backup_20260101_000000.sql.gz")
+    assert words in str(caught.value) and "no backup was written" in str(caught.value)
+    assert os.listdir(backups) == []
 
 
 def test_timeout_stops_pg_dump(bindir, backups):
