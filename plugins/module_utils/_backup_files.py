@@ -194,11 +194,27 @@ def localize(naive, tz="UTC"):
     return naive.replace(tzinfo=zone)
 
 
+def aware_time(naive, zone):
+    """(aware datetime, None) for the naive time of a name read in ``zone`` (None: the host's), or (None, why).
+
+    Years 1 and 9999 are legal in a name, but such a time may have no UTC equivalent
+    (``datetime`` stops at year 1 and 9999): it is refused here rather than overflowing later.
+    """
+    try:
+        when = naive.astimezone() if zone is None else naive.replace(tzinfo=zone)
+        when.astimezone(datetime.timezone.utc)
+    except (OverflowError, ValueError) as exc:
+        return None, "the time in the name, %s, cannot be placed in time zone %s (%s)" % (
+            naive.isoformat(), "local" if zone is None else zone, exc)
+    return when, None
+
+
 def list_backups(directory, pattern=None, tz="UTC"):
     """The backups in ``directory`` whose names match ``pattern``, oldest first.
 
     Each is ``{path, name, time, size, mtime}`` with ``time`` aware (the name read in ``tz``),
-    ``mtime`` a POSIX timestamp. Entries that match but are no regular file (a FIFO, a dangling
+    ``mtime`` a POSIX timestamp; a name whose time has no UTC equivalent has ``time`` None and
+    ``time_error`` saying why. Entries that match but are no regular file (a FIFO, a dangling
     symlink, a directory) are listed with ``size`` and ``mtime`` None and ``error`` saying why,
     so that a caller reports them instead of losing them. Sidecars (``.sha256``) never match a
     pattern that ends with the dump's extension. Raises OSError when the directory cannot be read.
@@ -211,9 +227,11 @@ def list_backups(directory, pattern=None, tz="UTC"):
             naive = compiled.match(entry.name)
             if naive is None or entry.name.endswith(".sha256"):
                 continue
-            when = naive.astimezone() if zone is None else naive.replace(tzinfo=zone)
+            when, why = aware_time(naive, zone)
             item = {"path": os.path.join(directory, entry.name), "name": entry.name, "time": when,
                     "size": None, "mtime": None}
+            if why:
+                item["time_error"] = why
             try:
                 info = os.stat(item["path"])
             except OSError as exc:
@@ -226,7 +244,8 @@ def list_backups(directory, pattern=None, tz="UTC"):
                     item["error"] = "not a regular file (%s)" % _file_kind(info.st_mode)
                     item["mtime"] = info.st_mtime
             found.append(item)
-    found.sort(key=lambda item: (item["time"], item["name"]))
+    # By the time written in the name (times of one zone compare as written, DST folds included).
+    found.sort(key=lambda item: (compiled.match(item["name"]), item["name"]))
     return found
 
 
@@ -970,12 +989,19 @@ def _run_pg_restore(pg_restore, arguments, path, timeout):
         # No AnsibleModule here (see the docstring), as in _pgdump.py.
         with subprocess.Popen([pg_restore] + arguments + [path], stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,  # pylint: disable=ansible-bad-function
                               stderr=subprocess.PIPE) as proc:
-            try:
-                stdout, stderr = proc.communicate(timeout=timeout)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.communicate()
-                return None, b"", "pg_restore %s did not finish within %ss" % (" ".join(arguments), timeout), time.monotonic() - started
+            deadline = None if timeout is None else started + timeout
+            while True:
+                # communicate() overflows beyond about 24 days (epoll's milliseconds): wait a day at a time.
+                wait = None if deadline is None else max(0.0, min(deadline - time.monotonic(), 86400.0))
+                try:
+                    stdout, stderr = proc.communicate(timeout=wait)
+                    break
+                except subprocess.TimeoutExpired:
+                    if time.monotonic() < deadline:
+                        continue
+                    proc.kill()
+                    proc.communicate()
+                    return None, b"", "pg_restore %s did not finish within %ss" % (" ".join(arguments), timeout), time.monotonic() - started
     except OSError as exc:
         return None, b"", "cannot run %s: %s" % (pg_restore, exc), time.monotonic() - started
     return proc.returncode, stdout, stderr.decode("utf-8", "replace").strip()[-1000:], time.monotonic() - started

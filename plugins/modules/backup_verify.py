@@ -348,6 +348,7 @@ worst_severity:
 """
 
 import datetime
+import math
 import os
 import resource
 import stat
@@ -356,6 +357,7 @@ import time
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.stronghold.ops.plugins.module_utils._backup_files import (
+    aware_time,
     compile_pattern,
     find_gaps,
     find_pg_restore,
@@ -376,6 +378,13 @@ from ansible_collections.stronghold.ops.plugins.module_utils._findings import (
 from ansible_collections.stronghold.ops.plugins.module_utils._postgres_spec import check_connection_params, postgres_argument_spec
 
 LEVELS = ("stat", "header", "stream", "restore")
+# A backup dated up to this far ahead of the host's clock is current: clocks of the host that
+# names the backups and of this one may differ by a little. Further ahead is a clock or time
+# zone problem, and such a backup says nothing about the recovery point.
+FUTURE_ALLOWANCE = 300
+# Longest duration an option may give (a hundred years); longer ones are typing mistakes, and
+# the date arithmetic and the waits stay far from the limits of datetime and of time_t.
+MAX_DURATION = 100 * 365.25 * 86400
 SEVERITY_OF_STATUS = {"ok": "ok", "skipped": "info", "warning": "warning", "failed": "critical"}
 
 
@@ -457,9 +466,16 @@ class Verifier:
             if p[option] is None:
                 continue
             try:
-                setattr(self, attribute, parser(p[option]))
+                value = parser(p[option])
             except FindingError as exc:
                 problems.append("%s: %s" % (option, exc))
+                continue
+            if not math.isfinite(value):
+                problems.append("%s must be a finite %s, got %s" % (option, "size" if parser is parse_size else "duration", p[option]))
+            elif parser is parse_duration and value > MAX_DURATION:
+                problems.append("%s %s is longer than 100 years" % (option, p[option]))
+            else:
+                setattr(self, attribute, value)
         if self.interval is not None and self.interval <= 0:
             problems.append("expected_interval must be longer than 0")
         if self.timeout is not None and self.timeout <= 0:
@@ -470,8 +486,8 @@ class Verifier:
             problems.append("min_count must be at least 1, got %d" % p["min_count"])
         if p["shrink_window"] < 1:
             problems.append("shrink_window must be at least 1, got %d" % p["shrink_window"])
-        if p["gap_factor"] < 1:
-            problems.append("gap_factor must be at least 1, got %s" % p["gap_factor"])
+        if not math.isfinite(p["gap_factor"]) or p["gap_factor"] < 1:
+            problems.append("gap_factor must be a finite number, at least 1, got %s" % p["gap_factor"])
         if p["max_shrink"] is not None and not 0 <= p["max_shrink"] <= 100:
             problems.append("max_shrink is a percentage between 0 and 100, got %s" % p["max_shrink"])
         if p["which"] != "last_n" and p["count"] != 1:
@@ -485,6 +501,9 @@ class Verifier:
                 problems.append("restore_checks[%d] has an empty query" % index)
             if item.get("expect") is None and item.get("min") is None and item.get("max") is None:
                 problems.append("restore_checks[%d] (%s) needs expect, min or max" % (index, item.get("name") or item.get("query")))
+            for bound in ("min", "max"):
+                if item.get(bound) is not None and not math.isfinite(item[bound]):
+                    problems.append("restore_checks[%d] has %s %s: it must be a finite number" % (index, bound, item[bound]))
             if item.get("min") is not None and item.get("max") is not None and item["min"] > item["max"]:
                 problems.append("restore_checks[%d] has min %s above max %s" % (index, item["min"], item["max"]))
         if p["level"] == "restore":
@@ -536,10 +555,12 @@ class Verifier:
             for path in p["files"]:
                 name = os.path.basename(path)
                 naive = self.pattern.match(name)
-                when = None
+                when = why = None
                 if naive is not None:
-                    when = naive.astimezone() if tz is None else naive.replace(tzinfo=tz)
+                    when, why = aware_time(naive, tz)
                 item = {"path": path, "name": name, "time": when, "size": None, "mtime": None}
+                if why:
+                    item["time_error"] = why
                 try:
                     info = os.stat(path)
                 except OSError as exc:
@@ -551,8 +572,9 @@ class Verifier:
                     else:
                         item["error"] = "not a regular file"
                 listed.append(item)
-            epoch = datetime.datetime.min.replace(tzinfo=datetime.timezone.utc)
-            listed.sort(key=lambda item: (item["time"] or epoch, item["name"]))
+        # Backups without a usable time first, then by time: "the newest" is always one with a time.
+        epoch = datetime.datetime(1970, 1, 1, tzinfo=datetime.timezone.utc)
+        listed.sort(key=lambda item: (item["time"] is not None, item["time"] or epoch, item["name"]))
         now = time.time()
         self.settling = []
         self.backups = []
@@ -565,32 +587,53 @@ class Verifier:
 
     # --- checks over all backups --------------------------------------------------------------
 
+    def split_by_time(self):
+        """Set each dated backup's age; future-dated ones go to self.future, the others to self.current."""
+        self.future = []
+        self.current = []
+        for item in self.backups:
+            if item["time"] is None:
+                continue
+            age = (self.now - item["time"]).total_seconds()
+            item["age_seconds"] = round(age, 1)
+            if age < -FUTURE_ALLOWANCE:
+                item["future"] = True
+                self.future.append(item)
+            else:
+                self.current.append(item)
+
     def collection_checks(self):
         p = self.p
         target = self.target
-        timed = [b for b in self.backups if b["time"] is not None]
+        self.split_by_time()
+        timed = self.current
         for item in self.settling:
             self.quick(item["name"], "settle", "skipped", "modified %ss ago, less than settle %s: still being written, not checked" % (
                 item["modified_seconds_ago"], p["settle"]))
-        count = len(self.backups)
+        for item in self.future:
+            self.quick(item["name"], "future", "warning", "named for %s, %s ahead of this host's clock (timezone %s): a clock or time "
+                       "zone problem; left out of freshness, the count, gaps, the choice of the newest and the size median" % (
+                           self.iso(item["time"]), human_duration(item["age_seconds"]), p["timezone"]))
+        count = len(self.backups) - len(self.future)
+        not_counted = " (%d dated in the future not counted)" % len(self.future) if self.future else ""
         if p["min_count"] is not None:
             status = "ok" if count >= p["min_count"] else "failed"
-            self.quick(target, "count", status, "%d backup%s found, min_count %d" % (count, "" if count == 1 else "s", p["min_count"]))
+            self.quick(target, "count", status, "%d backup%s found, min_count %d%s" % (
+                count, "" if count == 1 else "s", p["min_count"], not_counted))
         elif count == 0:
-            self.quick(target, "count", "failed", "no backup matching %s found" % self.pattern.pattern)
+            self.quick(target, "count", "failed", "no backup matching %s found%s" % (self.pattern.pattern, not_counted))
         else:
-            self.quick(target, "count", "ok", "%d backup%s found" % (count, "" if count == 1 else "s"))
+            self.quick(target, "count", "ok", "%d backup%s found%s" % (count, "" if count == 1 else "s", not_counted))
 
         newest = timed[-1] if timed else None
-        if newest is None:
+        if newest is None and self.future:
+            self.quick(target, "freshness", "failed", "every dated backup (%d) is dated in the future: no backup shows when the "
+                       "last recovery point was taken" % len(self.future))
+        elif newest is None:
             self.quick(target, "freshness", "failed" if p["max_age"] else "skipped", "no backup with a time in its name")
         else:
-            age = (self.now - newest["time"]).total_seconds()
-            newest["age_seconds"] = round(age, 1)
-            if age < -300:
-                self.quick(target, "freshness", "warning", "newest backup %s is dated %s in the future: check timezone (%s)" % (
-                    newest["name"], human_duration(age), p["timezone"]))
-            elif self.max_age is None:
+            age = newest["age_seconds"]
+            if self.max_age is None:
                 self.quick(target, "freshness", "skipped", "newest backup %s is %s old; no max_age given" % (newest["name"], human_duration(age)))
             elif age > self.max_age:
                 self.quick(target, "freshness", "failed", "newest backup %s is %s old, more than max_age %s" % (
@@ -616,21 +659,31 @@ class Verifier:
 
     def select(self):
         which = self.p["which"]
+        if which == "all":
+            return list(self.backups)
+        # The newest are chosen among backups not dated in the future (undated ones sort first).
+        eligible = [b for b in self.backups if not b.get("future")]
         if which == "latest":
-            return self.backups[-1:]
-        if which == "last_n":
-            return self.backups[-self.p["count"]:]
-        return list(self.backups)
+            return eligible[-1:]
+        return eligible[-self.p["count"]:]
 
-    def check_backup(self, item, index):
+    def history(self, item):
+        """Sizes of the backups dated before ``item`` for its median: never a future-dated one."""
+        if item["time"] is None:
+            return []
+        return [b["size"] for b in self.current if b["time"] < item["time"] and b["size"]][-self.p["shrink_window"]:]
+
+    def check_backup(self, item):
         p = self.p
         name = item["name"]
         entry = {"path": item["path"], "name": name, "time": self.iso(item["time"]), "size": item["size"],
-                 "age_seconds": round((self.now - item["time"]).total_seconds(), 1) if item["time"] else None,
+                 "age_seconds": item.get("age_seconds"), "future": bool(item.get("future")),
                  "median_size": None, "shrink_pct": None, "format": None, "compressed": None, "gzip_members": None,
                  "uncompressed_bytes": None, "marker_found": None, "sha256": None, "throughput_mbps": None}
         first = len(self.checks)
-        if item["time"] is None:
+        if item.get("time_error"):
+            self.quick(name, "name", "failed", item["time_error"])
+        elif item["time"] is None:
             self.quick(name, "name", "failed", "the name does not match the pattern %s, so the backup's time is unknown" % self.pattern.pattern)
         # stat: a regular, non-empty file that can be opened
         started = time.monotonic()
@@ -652,7 +705,7 @@ class Verifier:
             ok = item["size"] >= self.min_size
             self.quick(name, "size", "ok" if ok else "failed", "%d bytes, min_size %s (%d bytes)" % (item["size"], p["min_size"], int(self.min_size)))
         if item["size"] is not None:
-            previous = [b["size"] for b in self.backups[:index] if b["size"]][-p["shrink_window"]:]
+            previous = self.history(item)
             mid, shrink = size_vs_median(item["size"], previous)
             entry["median_size"] = mid
             entry["shrink_pct"] = shrink
@@ -811,7 +864,7 @@ class Verifier:
             if check["status"] == "ok":
                 continue
             area = {"count": "backup.retention", "gaps": "backup.retention", "freshness": "backup.freshness",
-                    "size": "backup.size", "shrink": "backup.size", "settle": "backup.selection",
+                    "size": "backup.size", "shrink": "backup.size", "settle": "backup.selection", "future": "backup.freshness",
                     "restore": "backup.restore", "scratch_drop": "backup.restore"}.get(check["name"])
             if area is None:
                 area = "backup.restore" if check["name"].startswith("query: ") else "backup.integrity"
@@ -825,10 +878,13 @@ class Verifier:
             len(failed), "" if len(failed) == 1 else "s", len(warned), "" if len(warned) == 1 else "s")
         severity = "critical" if failed else ("warning" if warned else "ok")
         details = {"level": self.p["level"], "checked": [c["name"] for c in checked]}
-        timed = [b for b in self.backups if b["time"] is not None]
-        if timed and timed[-1].get("age_seconds") is not None:
+        timed = self.current
+        if timed:
             details.update(newest=timed[-1]["name"], newest_age_seconds=timed[-1]["age_seconds"])
             summary += "; newest %s, %s old" % (timed[-1]["name"], human_duration(timed[-1]["age_seconds"]))
+        if self.future:
+            details["future"] = [b["name"] for b in self.future]
+            summary += "; %d dated in the future" % len(self.future)
         if restore:
             # The restore time is the evidence of the recovery time the backup allows.
             details.update(restore_seconds=restore.get("seconds"), restore_ok=restore.get("ok"),
@@ -851,7 +907,7 @@ class Verifier:
         checked = []
         selected = self.select()
         for item in selected:
-            checked.append(self.check_backup(item, self.backups.index(item)))
+            checked.append(self.check_backup(item))
         restore = None
         if self.p["level"] == "restore":
             if checked:
@@ -860,7 +916,7 @@ class Verifier:
                 self.quick(self.target, "restore", "failed", "no backup to restore")
         self.build_findings(checked, restore)
         latest = None
-        timed = [b for b in self.backups if b["time"] is not None]
+        timed = self.current
         if timed:
             newest = timed[-1]
             latest = {"path": newest["path"], "name": newest["name"], "time": self.iso(newest["time"]),
@@ -871,6 +927,8 @@ class Verifier:
         result = {
             "changed": self.changed, "status": status, "backups": list(reversed(checked)), "latest": latest,
             "found": len(self.backups), "settling": self.settling, "checks": self.checks, "restore": restore,
+            "future": [{"path": b["path"], "name": b["name"], "time": self.iso(b["time"]), "ahead_seconds": -b["age_seconds"]}
+                       for b in self.future],
             "findings": self.findings, "worst_severity": worst,
             "peak_rss_kib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,
         }

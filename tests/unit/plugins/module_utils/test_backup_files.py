@@ -488,3 +488,12 @@ def test_copy_word_cut_by_a_chunk_boundary():
         scanner.feed(data[start + shift:data.index(DATA_ROWS[0], start) + len(DATA_ROWS[0])])
         complete, why = scanner.finish()
         assert not complete and "inside the COPY data" in why, (shift, why)
+
+
+def test_custom_checks_with_the_longest_timeout(tmp_path):
+    # communicate() alone overflows beyond about 24 days; a century is a legal timeout.
+    program = tmp_path / "pg_restore"
+    program.write_text("#!/bin/sh\n[ \"$1\" = --list ] && echo '1; 2 0 TABLE DATA public t postgres'\nexit 0\n")
+    program.chmod(0o755)
+    checks, entries = _backup_files.check_custom(put(tmp_path, b"PGDMP..."), pg_restore=str(program), timeout=100 * 365.25 * 86400)
+    assert [c["status"] for c in checks] == ["ok", "ok"] and entries == 1

@@ -122,7 +122,7 @@ def test_check_mode_restore_is_skipped(run_module, tmp_path):
     ({"max_age": "soon"}, "max_age: cannot read 'soon'"),
     ({"settle": "-5"}, "settle: a duration cannot be negative"),
     ({"expected_interval": "0"}, "expected_interval must be longer than 0"),
-    ({"gap_factor": 0.5}, "gap_factor must be at least 1"),
+    ({"gap_factor": 0.5}, "gap_factor must be a finite number, at least 1"),
     ({"shrink_window": 0}, "shrink_window must be at least 1"),
     ({"timezone": "Nowhere/City"}, "unknown time zone"),
     ({"level": "restore", "restore_checks": [{"query": "SELECT 1"}]}, "needs expect, min or max"),
@@ -151,3 +151,144 @@ def test_human_duration():
     assert human_duration(3 * 86400) == "3d00h"
     assert human_duration(3725) == "1h02m"
     assert human_duration(59) == "59s"
+
+
+# --- backups dated in the future -------------------------------------------------------------
+
+def check(result, name, target=None):
+    found = [c for c in result["checks"] if c["name"] == name and (target is None or c["target"] == target)]
+    assert len(found) == 1, result["checks"]
+    return found[0]
+
+
+def stale_week_and_tomorrow(directory, future_data=None):
+    for n in range(3, 10):
+        write(directory, NOW - datetime.timedelta(days=n))
+    return write(directory, NOW + datetime.timedelta(days=1), data=future_data)
+
+
+def test_a_future_file_does_not_hide_a_missed_rpo(run_module, tmp_path):
+    tomorrow = stale_week_and_tomorrow(tmp_path)
+    outcome = run_module(backup_verify.main, {"directory": str(tmp_path), "max_age": "26h"})
+    result = outcome.result
+    assert outcome.failed and "more than max_age 26h" in result["msg"]
+    newest_real = (NOW - datetime.timedelta(days=3)).strftime("backup_%Y%m%d_%H%M%S.sql.gz")
+    assert check(result, "freshness")["status"] == "failed"
+    assert newest_real in check(result, "freshness")["detail"]
+    future = check(result, "future", tomorrow.name)
+    assert future["status"] == "warning" and "ahead of this host's clock" in future["detail"]
+    assert result["latest"]["name"] == newest_real
+    assert [f["name"] for f in result["future"]] == [tomorrow.name]
+    assert 86000 < result["future"][0]["ahead_seconds"] < 86500
+    # which=latest checks the real newest backup, not the future one.
+    assert [b["name"] for b in result["backups"]] == [newest_real]
+    assert "1 dated in the future" in result["findings"][0]["summary"]
+
+
+def test_which_latest_skips_and_which_all_checks_the_future_file(run_module, tmp_path):
+    tomorrow = stale_week_and_tomorrow(tmp_path, future_data=gzip.compress(DUMP)[:-20])
+    result = run_module(backup_verify.main, {"directory": str(tmp_path), "which": "last_n", "count": 2}).result
+    assert tomorrow.name not in [b["name"] for b in result["backups"]] and result["status"] == "warning"
+    result = run_module(backup_verify.main, {"directory": str(tmp_path), "which": "all", "fail_on": "never"}).result
+    by = dict((b["name"], b) for b in result["backups"])
+    assert len(by) == 8 and by[tomorrow.name]["future"] and not by[tomorrow.name]["ok"]
+
+
+def test_future_files_are_left_out_of_gaps_count_and_median(run_module, tmp_path):
+    daily(tmp_path, 5)
+    # Far ahead (a gap of 30 days if it counted), and much larger (a shrink if it counted).
+    write(tmp_path, NOW + datetime.timedelta(days=30), data=gzip.compress(DUMP * 50, 1))
+    second = write(tmp_path, NOW + datetime.timedelta(days=31))
+    result = run_module(backup_verify.main, {"directory": str(tmp_path), "which": "all", "expected_interval": "1d",
+                                             "min_count": 6, "max_shrink": 20, "shrink_window": 1, "fail_on": "never"}).result
+    assert check(result, "gaps")["status"] == "ok" and "over 5 backups" in check(result, "gaps")["detail"]
+    assert check(result, "count")["status"] == "failed"
+    assert check(result, "count")["detail"] == "5 backups found, min_count 6 (2 dated in the future not counted)"
+    assert check(result, "shrink", second.name)["status"] == "ok"
+    assert [c["status"] for c in result["checks"] if c["name"] == "future"] == ["warning", "warning"]
+
+
+def test_every_backup_in_the_future_is_no_backup(run_module, tmp_path):
+    write(tmp_path, NOW + datetime.timedelta(days=1))
+    write(tmp_path, NOW + datetime.timedelta(days=2))
+    outcome = run_module(backup_verify.main, {"directory": str(tmp_path)})
+    result = outcome.result
+    assert outcome.failed and result["worst_severity"] == "critical"
+    assert check(result, "freshness")["status"] == "failed"
+    assert "every dated backup (2) is dated in the future" in check(result, "freshness")["detail"]
+    assert check(result, "count")["status"] == "failed"
+    assert result["latest"] is None and result["backups"] == []
+
+
+def test_a_little_clock_skew_is_current(run_module, tmp_path):
+    daily(tmp_path, 2)
+    write(tmp_path, NOW + datetime.timedelta(minutes=2))
+    result = run_module(backup_verify.main, {"directory": str(tmp_path), "max_age": "26h"}).result
+    assert result["status"] == "ok" and result["future"] == []
+    assert result["backups"][0]["name"] == (NOW + datetime.timedelta(minutes=2)).strftime("backup_%Y%m%d_%H%M%S.sql.gz")
+
+
+def test_future_depends_on_the_timezone(run_module, tmp_path):
+    tokyo = datetime.timezone(datetime.timedelta(hours=9))
+    write(tmp_path, (NOW - datetime.timedelta(hours=1)).astimezone(tokyo))
+    utc = run_module(backup_verify.main, {"directory": str(tmp_path), "max_age": "2h", "fail_on": "never"}).result
+    assert utc["future"] and check(utc, "freshness")["status"] == "failed"
+    local = run_module(backup_verify.main, {"directory": str(tmp_path), "max_age": "2h", "timezone": "Asia/Tokyo"}).result
+    assert local["status"] == "ok" and local["future"] == []
+
+
+# --- extreme legal values -----------------------------------------------------------------------
+
+@pytest.mark.parametrize("name, timezone", [
+    ("backup_00010101_000000.sql.gz", "local"),
+    ("backup_00010101_000000.sql.gz", "Asia/Tokyo"),
+    ("backup_99991231_235959.sql.gz", "America/New_York"),
+])
+def test_names_at_the_ends_of_the_calendar(run_module, tmp_path, name, timezone):
+    write(tmp_path, NOW - datetime.timedelta(days=2))
+    (tmp_path / name).write_bytes(gzip.compress(DUMP))
+    os.utime(str(tmp_path / name), (HOUR_AGO, HOUR_AGO))
+    result = run_module(backup_verify.main, {"directory": str(tmp_path), "timezone": timezone, "which": "all",
+                                             "fail_on": "never"}).result
+    odd = [b for b in result["backups"] if b["name"] == name][0]
+    if timezone == "local" and name.startswith("backup_0001") and odd["time"] is not None:
+        return  # the host's zone is UTC: year 1 is representable
+    assert odd["time"] is None and odd["checks"][0]["name"] == "name"
+    assert "cannot be placed in time zone" in odd["checks"][0]["detail"]
+    assert result["latest"]["name"] != name
+
+
+def test_year_9999_is_far_in_the_future(run_module, tmp_path):
+    daily(tmp_path, 1)
+    write(tmp_path, datetime.datetime(9999, 12, 31, 23, 59, 59))
+    result = run_module(backup_verify.main, {"directory": str(tmp_path), "max_age": "36500d"}).result
+    assert result["status"] == "warning" and result["future"][0]["name"] == "backup_99991231_235959.sql.gz"
+
+
+@pytest.mark.parametrize("args, message", [
+    ({"max_age": "99999d"}, "max_age"),
+    ({"settle": "1e300"}, "settle"),
+    ({"timeout": "999999999d"}, "timeout"),
+    ({"expected_interval": "inf"}, "expected_interval"),
+    ({"max_age": "nan"}, "max_age"),
+    ({"min_size": "1e30"}, "min_size"),
+    ({"gap_factor": float("nan")}, "gap_factor must be a finite number"),
+    ({"gap_factor": float("inf")}, "gap_factor must be a finite number"),
+    ({"max_shrink": float("nan")}, "max_shrink is a percentage"),
+    ({"level": "restore", "restore_checks": [{"query": "SELECT 1", "min": float("nan")}]}, "must be a finite number"),
+    ({"level": "restore", "restore_checks": [{"query": "SELECT 1", "max": float("inf")}]}, "must be a finite number"),
+])
+def test_absurd_values_fail_clearly(run_module, tmp_path, args, message):
+    daily(tmp_path, 1)
+    outcome = run_module(backup_verify.main, dict({"directory": str(tmp_path)}, **args))
+    assert outcome.failed and message in outcome.result["msg"], outcome.result["msg"]
+    assert "checks" not in outcome.result and "Traceback" not in outcome.result["msg"]
+
+
+def test_largest_legal_durations_work(run_module, tmp_path):
+    daily(tmp_path, 3)
+    result = run_module(backup_verify.main, {"directory": str(tmp_path), "max_age": "36500d", "expected_interval": "36500d",
+                                             "timeout": "36500d"}).result
+    assert result["status"] == "ok"
+    result = run_module(backup_verify.main, {"directory": str(tmp_path), "settle": "36500d"}).result
+    assert len(result["settling"]) == 3 and result["found"] == 0
