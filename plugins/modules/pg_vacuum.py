@@ -601,6 +601,20 @@ def timeout_problem(name, value, seconds):
     return None
 
 
+def unreachable(message):
+    """Whether a failed connection attempt means the server is not there (or is going away).
+
+    libpq says so in words only: a refused TCP connection or a missing socket, or a server that
+    answers that it is shutting down or starting up. A FATAL answer otherwise (too many
+    connections, a connection limit, authentication) is a server that is up and said no.
+    """
+    text = message.lower()
+    return any(marker in text for marker in (
+        "connection refused", "no such file or directory", "server closed the connection",
+        "the database system is shutting down", "the database system is starting up",
+        "the database system is in recovery mode", "timeout expired", "could not receive data"))
+
+
 def describe_server(conn):
     """host:port, or the socket directory and port, as the connection reached them."""
     host, port = conn.info.host, conn.info.port
@@ -857,6 +871,7 @@ class Vacuum:
             if server_gone(exc, conn):
                 entry["interrupted"] = True
                 self.lost_server(message)
+                message = "interrupted, the server went away: %s" % message.splitlines()[0]
         entry["status"] = status
         entry["message"] = message
         entry["duration_ms"] = round((time.monotonic() - start) * 1000.0, 1)
@@ -891,7 +906,10 @@ class Vacuum:
                 try:
                     conn = connect(self.p, db["database"], APPLICATION_NAME)
                 except PostgresConnectError as exc:
-                    self.lost_server(str(exc))
+                    if unreachable(str(exc)):
+                        self.lost_server(str(exc))
+                    else:
+                        self.crashes.append("a job could not connect: %s" % exc)
                     stop.set()
                     return
                 notices = []
