@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import pytest
 
+from ansible_collections.stronghold.ops.plugins.module_utils._restore import plan_names, safety_dump_name
 from ansible_collections.stronghold.ops.plugins.modules import pg_restore
-from ansible_collections.stronghold.ops.plugins.modules.pg_restore import plan_names, plan_steps, safety_dump_name
+from ansible_collections.stronghold.ops.plugins.modules.pg_restore import plan_steps
 
 
 def test_plan_names():
@@ -43,7 +44,11 @@ def test_plan_steps_order():
 
 
 @pytest.mark.parametrize("args, message", [
-    ({}, "one of the following is required: backup, directory"),
+    ({}, "state is restored but any of the following are missing: backup, directory"),
+    ({"state": "cleaned", "backup": "/x.sql.gz", "directory": "/tmp"}, "parameters are mutually exclusive: backup|directory"),
+    ({"state": "cleaned", "directory": "/no/such/dir"}, "directory /no/such/dir does not exist"),
+    ({"state": "cleaned", "database": "postgres"}, "database and maintenance_db are both postgres"),
+    ({"state": "clean"}, "value of state must be one of: restored, cleaned"),
     ({"backup": "/x.sql.gz", "directory": "/tmp"}, "parameters are mutually exclusive: backup|directory"),
     ({"directory": "/no/such/dir"}, "directory /no/such/dir does not exist"),
     ({"directory": "/tmp", "pattern": "b_%Y.sql.gz"}, "it needs at least %Y, %m and %d"),

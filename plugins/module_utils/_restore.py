@@ -1,0 +1,239 @@
+# Copyright: (c) 2026, Financial Stronghold operations team
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+#
+# This module util is PRIVATE to the stronghold.ops collection: its interface may change
+# between any two releases. Do not import it from outside the collection.
+"""pg_restore's names, and what the leftovers of a killed run mean (pure functions).
+
+A run of pg_restore can be killed (SIGKILL, OOM killer, a lost controller) at any step. What it
+leaves, and how the next run tells it from a user's databases and files:
+
+- killed during the safety dump: a hidden temporary file ``.pre_restore_<db>_<stamp>.sql.gz.
+  XXXX.partial`` (and maybe the sidecar's own ``.partial`` file, or a sidecar whose dump was
+  not linked yet) in the safety dump directory. The names are pg_backup's temporary names for
+  that exact file, so only a run for ``<db>`` makes them.
+- killed during the restore: the database ``<db>_restore_<stamp>``. Its comment is a marker
+  (``stronghold.ops.pg_restore {json}``) written right after CREATE DATABASE, whose ``step``
+  says how far the run got; only a database with that marker counts as this module's.
+- killed while new connections to the live database were blocked (sessions=terminate): the
+  marker's step was set to ``blocking`` BEFORE ``ALTER DATABASE ... ALLOW_CONNECTIONS false``,
+  so a live database that refuses connections is allowed again only when such a marker says
+  this module did it; a database an administrator closed on purpose is left alone.
+- the swap (both renames, the comments and ALLOW_CONNECTIONS) is one transaction: a kill
+  between the two renames rolls both back on the server.
+- after a swap the previous database ``<db>_before_<stamp>`` carries a marker of kind
+  ``previous`` (with the comment it had); it is kept until the user asks to drop it.
+
+A leftover restore database is never swapped in, whatever its step: a killed restore may even
+have been committed by psql after it lost its input, so its data cannot be trusted.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+
+from ansible_collections.stronghold.ops.plugins.module_utils._findings import make_finding
+
+MARKER_PREFIX = "stronghold.ops.pg_restore "
+SUFFIX_RESTORE = "_restore_"
+SUFFIX_BEFORE = "_before_"
+# Longest identifier PostgreSQL keeps (NAMEDATALEN - 1 bytes); longer names are truncated.
+MAX_IDENTIFIER_BYTES = 63
+STAMP = r"\d{8}_\d{6}"
+
+# Steps recorded in the marker of a restore database, in the order a run reaches them.
+STEP_RESTORING = "restoring"   # created; the backup is being restored (incomplete)
+STEP_RESTORED = "restored"     # restore, settings and ANALYZE done; not swapped in
+STEP_BLOCKING = "blocking"     # about to block (or blocking) new connections to the live database
+STEPS = (STEP_RESTORING, STEP_RESTORED, STEP_BLOCKING)
+KIND_RESTORE = "restore"
+KIND_PREVIOUS = "previous"
+
+STATE_RESTORED = "restored"
+STATE_CLEANED = "cleaned"
+
+
+def plan_names(database, stamp):
+    """(restored name, previous name) for ``database`` at ``stamp`` (YYYYmmdd_HHMMSS), or a
+    ValueError when PostgreSQL would truncate them (identifiers keep 63 bytes)."""
+    restored = database + SUFFIX_RESTORE + stamp
+    before = database + SUFFIX_BEFORE + stamp
+    longest = max(len(restored.encode("utf-8")), len(before.encode("utf-8")))
+    if longest > MAX_IDENTIFIER_BYTES:
+        raise ValueError("database name %r is too long: %r would exceed PostgreSQL's %d bytes; at most %d bytes" % (
+            database, restored if len(restored) >= len(before) else before, MAX_IDENTIFIER_BYTES,
+            MAX_IDENTIFIER_BYTES - (longest - len(database.encode("utf-8")))))
+    return restored, before
+
+
+def safety_dump_name(database, stamp):
+    return "pre_restore_%s_%s.sql.gz" % (database.replace("/", "_"), stamp)
+
+
+def make_marker(kind, database, stamp, step=None, comment=None):
+    """The comment that marks a database as made by pg_restore (restore) or replaced by it (previous)."""
+    if kind not in (KIND_RESTORE, KIND_PREVIOUS):
+        raise ValueError("unknown marker kind %r" % (kind,))
+    data = {"kind": kind, "database": database, "stamp": stamp}
+    if kind == KIND_RESTORE:
+        if step not in STEPS:
+            raise ValueError("unknown restore step %r" % (step,))
+        data["step"] = step
+    else:
+        # The previous database's own comment, so that nothing of it is lost.
+        data["comment"] = comment
+    return MARKER_PREFIX + json.dumps(data, sort_keys=True, ensure_ascii=False)
+
+
+def parse_marker(comment):
+    """The marker's data, or None when ``comment`` is no well-formed marker."""
+    if not isinstance(comment, str) or not comment.startswith(MARKER_PREFIX):
+        return None
+    try:
+        data = json.loads(comment[len(MARKER_PREFIX):])
+    except ValueError:
+        return None
+    if not isinstance(data, dict) or data.get("kind") not in (KIND_RESTORE, KIND_PREVIOUS):
+        return None
+    if not isinstance(data.get("database"), str) or not isinstance(data.get("stamp"), str):
+        return None
+    if data["kind"] == KIND_RESTORE and data.get("step") not in STEPS:
+        return None
+    return data
+
+
+def _name_pattern(database):
+    return re.compile("^%s(%s|%s)(%s)$" % (re.escape(database), SUFFIX_RESTORE, SUFFIX_BEFORE, STAMP))
+
+
+def _file_patterns(database):
+    """(temporary files of a safety dump and of its sidecar, a finished sidecar) of ``database``."""
+    base = re.escape("pre_restore_%s_" % database.replace("/", "_")) + STAMP + r"\.sql\.gz"
+    # tempfile.mkstemp(prefix=".NAME.", suffix=".partial") as in _pgdump.dump_to_file.
+    partial = re.compile(r"^\.%s(\.sha256)?\.[A-Za-z0-9_]+\.partial$" % base)
+    sidecar = re.compile(r"^%s\.sha256$" % base)
+    return partial, sidecar
+
+
+def find_leftovers(database, live, databases, files):
+    """What killed runs of pg_restore for ``database`` left behind.
+
+    ``live``: ``{"allow_connections": bool}`` of the live database, or None when it does not
+    exist. ``databases``: every database of the cluster as ``{"name", "comment"}``. ``files``:
+    the names in the safety dump directory, or None when it is not known.
+
+    Returns ``{restore_databases: [{name, stamp, step, complete}], previous_databases:
+    [{name, stamp}], unmarked_databases: [{name, kind}], partial_files: [name], reallow: bool,
+    live_disallowed: bool, files_checked: bool}``. ``reallow`` is True only when the live
+    database refuses connections AND a marker of this module says it blocked them.
+    """
+    pattern = _name_pattern(database)
+    found = {"restore_databases": [], "previous_databases": [], "unmarked_databases": [], "partial_files": [],
+             "reallow": False, "live_disallowed": bool(live is not None and not live["allow_connections"]),
+             "files_checked": files is not None}
+    blocking = False
+    for item in sorted(databases, key=lambda d: d["name"]):
+        match = pattern.match(item["name"])
+        if not match:
+            continue
+        kind = KIND_RESTORE if match.group(1) == SUFFIX_RESTORE else KIND_PREVIOUS
+        stamp = match.group(2)
+        marker = parse_marker(item.get("comment"))
+        if marker is None or marker["kind"] != kind or marker["database"] != database or marker["stamp"] != stamp:
+            found["unmarked_databases"].append({"name": item["name"], "kind": kind})
+        elif kind == KIND_RESTORE:
+            found["restore_databases"].append({"name": item["name"], "stamp": stamp, "step": marker["step"],
+                                               "complete": marker["step"] != STEP_RESTORING})
+            blocking = blocking or marker["step"] == STEP_BLOCKING
+        else:
+            found["previous_databases"].append({"name": item["name"], "stamp": stamp})
+    found["reallow"] = found["live_disallowed"] and blocking
+    if files is not None:
+        partial, sidecar = _file_patterns(database)
+        names = set(files)
+        for name in sorted(names):
+            if partial.match(name):
+                found["partial_files"].append(name)
+            elif sidecar.match(name) and name[:-len(".sha256")] not in names:
+                # A sidecar is linked before its dump: alone, it is the trace of a kill in between.
+                found["partial_files"].append(name)
+    return found
+
+
+def _action(check_mode, acting, verb_done, verb_would, hint):
+    if not acting:
+        return hint
+    return verb_would if check_mode else verb_done
+
+
+def plan_recovery(database, leftovers, clean=False, drop_previous=False, check_mode=False, directory=None):
+    """What to do about ``leftovers`` (from find_leftovers) and the findings that report it.
+
+    Connections blocked by a killed run are always allowed again (the live database must
+    serve). Restore databases and partial files are removed only when ``clean``; previous
+    databases only when ``clean`` and ``drop_previous``. Unmarked databases are never touched.
+
+    Returns ``{reallow: bool, drop_databases: [name], remove_files: [name], findings: [...]}``;
+    ``remove_files`` are names in ``directory``.
+    """
+    plan = {"reallow": leftovers["reallow"], "drop_databases": [], "remove_files": [], "findings": []}
+    findings = plan["findings"]
+    blockers = [d["name"] for d in leftovers["restore_databases"] if d["step"] == STEP_BLOCKING]
+    if leftovers["reallow"]:
+        findings.append(make_finding(
+            "pg_restore.connections", database, "warning",
+            "%s refused new connections since a pg_restore run was killed while it blocked them (%s); %s" % (
+                database, ", ".join(blockers), "they would be allowed again" if check_mode else "they are allowed again"),
+            {"restore_databases": blockers}))
+    elif leftovers["live_disallowed"]:
+        findings.append(make_finding(
+            "pg_restore.connections", database, "warning",
+            "%s does not allow connections (ALLOW_CONNECTIONS false) and no pg_restore run recorded blocking them: "
+            "left as it is" % database, {}))
+    for item in leftovers["restore_databases"]:
+        what = {STEP_RESTORING: "while restoring (incomplete)",
+                STEP_RESTORED: "after restoring, before the swap",
+                STEP_BLOCKING: "while blocking connections to %s, before the swap" % database}[item["step"]]
+        if clean:
+            plan["drop_databases"].append(item["name"])
+        findings.append(make_finding(
+            "pg_restore.leftover_database", item["name"], "warning",
+            "%s was left by a pg_restore run of %s killed %s; it is never swapped in; %s" % (
+                item["name"], database, what, _action(check_mode, clean, "dropped", "it would be dropped",
+                                                      "state=cleaned drops it")),
+            {"stamp": item["stamp"], "step": item["step"], "complete": item["complete"]}))
+    for item in leftovers["previous_databases"]:
+        dropping = clean and drop_previous
+        if dropping:
+            plan["drop_databases"].append(item["name"])
+        findings.append(make_finding(
+            "pg_restore.previous_database", item["name"], "info",
+            "%s holds the data %s had before the rollback of %s; %s" % (
+                item["name"], database, item["stamp"],
+                _action(check_mode, dropping, "dropped", "it would be dropped",
+                        "kept until state=cleaned with drop_previous=true drops it")),
+            {"stamp": item["stamp"]}))
+    for item in leftovers["unmarked_databases"]:
+        findings.append(make_finding(
+            "pg_restore.unmarked_database", item["name"], "warning" if item["kind"] == KIND_RESTORE else "info",
+            "%s has the name of a pg_restore %s database of %s but no marker of this module: not touched, "
+            "drop it by hand if nothing needs it" % (item["name"], "restore" if item["kind"] == KIND_RESTORE else "previous",
+                                                     database),
+            {}))
+    for name in leftovers["partial_files"]:
+        if clean:
+            plan["remove_files"].append(name)
+        findings.append(make_finding(
+            "pg_restore.partial_file", name, "warning",
+            "%s in %s is part of a safety dump of %s that a killed run did not finish (it is no backup); %s" % (
+                name, directory, database, _action(check_mode, clean, "removed", "it would be removed",
+                                                   "state=cleaned removes it")),
+            {"directory": directory}))
+    if not leftovers["files_checked"]:
+        findings.append(make_finding(
+            "pg_restore.partial_file", database, "info",
+            "partial safety dumps were not looked for: give safety_dump_directory (or directory or backup)", {}))
+    if not findings:
+        findings.append(make_finding("pg_restore.leftovers", database, "ok", "no leftovers of killed pg_restore runs of %s" % database, {}))
+    return plan
