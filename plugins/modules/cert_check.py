@@ -71,10 +71,21 @@ options:
   files:
     description:
       - Certificate files or glob patterns, such as C(/etc/letsencrypt/live/*/fullchain.pem).
-        PEM files are read whole (every certificate of a bundle is judged); other files are
-        read as DER.
-      - A path that does not exist, a pattern that matches nothing, or a file that holds no
-        certificate is a target with status V(error), severity critical.
+        An entry that names an existing path is that path, even when it holds glob characters.
+      - PEM files are read block by block, and every block is reported (RV(results[].blocks)) as
+        what it is. The certificates of C(CERTIFICATE), C(TRUSTED CERTIFICATE) and C(PKCS7) blocks
+        are judged; a private key (as in a combined PEM for HAProxy), a public key, a request, a
+        CRL or parameters are named in RV(results[].notes) and are not a problem; key material is
+        never repeated in any result or message. Other files are read as DER (a certificate, a
+        PKCS#7 bundle, or named as a key, request or CRL).
+      - A damaged block (a BEGIN without its END line, an END without BEGIN, an END with another
+        label, invalid base64, a certificate that does not parse) is a critical reason; the
+        blocks after it are still read.
+      - Only regular files (or symbolic links to them) up to 16 MiB are read. A FIFO, socket,
+        device or directory is never opened, and is described in the same words whether it was
+        named or matched by a pattern.
+      - A path that does not exist or cannot be read, a pattern that matches nothing, or a file
+        that holds no certificate is a target with status V(error), severity critical.
     type: list
     elements: path
     default: []
@@ -256,13 +267,58 @@ results:
       type: str
       sample: /etc/letsencrypt/live/*/fullchain.pem
     format:
-      description: V(pem) or V(der) (files that could be read).
+      description: V(pem) or V(der) (files); null when the file could not be read or its data is neither.
       type: str
       sample: pem
     certificates:
-      description: Number of certificates in the file (files that could be read).
+      description: Number of certificates read from the file (files that could be read); null otherwise.
       type: int
       sample: 2
+    private_key:
+      description: Whether the file holds a private key, or a damaged block labelled as one (files that could be read); null otherwise.
+      type: bool
+      sample: false
+    notes:
+      description: One line per block that is neither a certificate nor damaged, such as a private key (files).
+      type: list
+      elements: str
+      sample: ["PEM block 2 at line 31 (PRIVATE KEY) is a private key (RSA 2048)"]
+    blocks:
+      description: What each block of the file is, in file order (files that could be read); a DER file is one block.
+      type: list
+      elements: dict
+      contains:
+        index:
+          description: Position of the block in the file, from 1.
+          type: int
+          sample: 1
+        line:
+          description: Line of its BEGIN (or of a stray END); null for DER data.
+          type: int
+          sample: 1
+        label:
+          description: The PEM label, such as C(CERTIFICATE) or C(RSA PRIVATE KEY); null for DER data.
+          type: str
+          sample: CERTIFICATE
+        content:
+          description:
+            - V(certificate), V(certificates) (PKCS#7), V(private_key), V(public_key),
+              V(certificate_request), V(crl), V(parameters), V(pkcs12) (DER only) or V(unknown);
+              null for a block that is not whole.
+          type: str
+          sample: certificate
+        detail:
+          description: The subject of a certificate or request, the issuer of a CRL, a key's type and size, or V(encrypted).
+          type: str
+          sample: CN=www.example.test
+        problem:
+          description: "Why the block is damaged, such as C(is cut: no END line before the next BEGIN at line 30); null when whole."
+          type: str
+          sample: null
+        certificate:
+          description: Index in RV(results[].chain) of the block's (first) certificate; null for other blocks.
+          type: int
+          sample: 0
     verify_error:
       description: What the X.509 path validation refused, when it did; null otherwise.
       type: str
@@ -281,7 +337,9 @@ results:
       elements: str
       sample: ["certificate 1 (CN=Stronghold Intermediate) expires in 3.0 days (critical threshold 7 days)"]
     error_kind:
-      description: V(dns), V(connect), V(timeout), V(handshake), V(verify) (chain not trusted or hostname refused), V(file) or V(parse); null otherwise.
+      description:
+        - V(dns), V(connect), V(timeout), V(handshake), V(verify) (chain not trusted or hostname refused), V(file) (not a
+          readable regular file) or V(parse) (no certificate in the file, or a damaged block); null otherwise.
       type: str
       sample: null
     error:

@@ -12,7 +12,8 @@ in 3 days, and leaves for localhost / 127.0.0.1. Ports (see SERVERS): 18600 vali
 signature, 18608 accepts TCP and stays silent, 18609 closed (nothing listens), 18610 SMTP with
 STARTTLS (aiosmtpd), 18611 IMAP STARTTLS, 18612 POP3 STLS, 18613 chain out of order, 18614
 TLS 1.2 at most, 18615 leaf with 20 days left, 18616 SMTP that refuses STARTTLS.
-Files for the file cases are written to DIR/files, the PostgreSQL server pair to DIR/pg.
+Files for the file cases are written to DIR/files, the PostgreSQL server pair to DIR/pg, and files
+that are not plain certificate bundles (keys, combined, cut, damaged, special files) to DIR/blocks.
 """
 from __future__ import annotations
 
@@ -161,13 +162,53 @@ def make_pki(root_dir):
     write(os.path.join(files, "notacert.txt"), b"this is not a certificate\n")
     write(os.path.join(root_dir, "pg", "server.crt"), pem(leaves["valid"]) + pem(inter))
     write(os.path.join(root_dir, "pg", "server.key"), key_pem(leaf_key), 0o600)
+    make_block_files(os.path.join(root_dir, "blocks"), leaves["valid"], inter, leaf_key)
     facts = {
+        "key_fragments": key_fragments(leaf_key),
         "fingerprint_valid": leaves["valid"].fingerprint(hashes.SHA256()).hex(":").upper(),
         "valid_not_after": leaves["valid"].not_valid_after_utc.strftime("%Y-%m-%dT%H:%M:%SZ"),
         "short_not_after": short.not_valid_after_utc.strftime("%Y-%m-%dT%H:%M:%SZ"),
     }
     write(os.path.join(root_dir, "facts.json"), json.dumps(facts).encode())
     return facts
+
+
+def key_fragments(private_key):
+    """Pieces of every serialization of the key that the module could leak: none may appear in a result."""
+    pieces = []
+    for form in (serialization.PrivateFormat.TraditionalOpenSSL, serialization.PrivateFormat.PKCS8):
+        text = private_key.private_bytes(serialization.Encoding.PEM, form, serialization.NoEncryption())
+        pieces.extend(line[:24].decode() for line in text.splitlines()[1:-1])
+    der = private_key.private_bytes(serialization.Encoding.DER, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+    pieces.append(der[64:96].hex())
+    return pieces
+
+
+def make_block_files(directory, leaf, inter, leaf_key):
+    """Files as a user may point cert_check at: keys, a combined PEM, damaged PEM, DER, special files."""
+    os.makedirs(directory, exist_ok=True)
+    key = key_pem(leaf_key)
+    cut_inter = b"\n".join(pem(inter).splitlines()[:6]) + b"\n"
+    write(os.path.join(directory, "key-only.pem"), key, 0o600)
+    write(os.path.join(directory, "haproxy.pem"), pem(leaf) + pem(inter) + key, 0o600)
+    write(os.path.join(directory, "cut.pem"), cut_inter + pem(leaf))
+    write(os.path.join(directory, "mismatched.pem"), key.replace(b"END RSA PRIVATE KEY", b"END CERTIFICATE") + pem(leaf), 0o600)
+    text = subprocess.run(["openssl", "x509", "-text", "-noout"], input=pem(leaf), check=True, capture_output=True).stdout
+    write(os.path.join(directory, "crlf-text.pem"), (text + pem(leaf) + b"# the intermediate\n" + pem(inter)).replace(b"\n", b"\r\n"))
+    trusted = subprocess.run(["openssl", "x509", "-trustout", "-addtrust", "serverAuth"], input=pem(leaf), check=True,
+                             capture_output=True).stdout
+    write(os.path.join(directory, "trusted.pem"), trusted)
+    write(os.path.join(directory, "key.der"), leaf_key.private_bytes(serialization.Encoding.DER, serialization.PrivateFormat.PKCS8,
+                                                                     serialization.NoEncryption()), 0o600)
+    write(os.path.join(directory, "empty.pem"), b"")
+    with open(os.path.join(directory, "huge.pem"), "wb") as handle:
+        handle.truncate(64 * 1024 * 1024)   # sparse: no disk is used
+    os.mkfifo(os.path.join(directory, "fifo.pem"))
+    os.mkdir(os.path.join(directory, "dir.pem"))
+    os.symlink(os.path.join(directory, "gone.pem"), os.path.join(directory, "dangling.pem"))
+    os.symlink("/dev/null", os.path.join(directory, "null.pem"))
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as unix:
+        unix.bind(os.path.join(directory, "socket.pem"))
 
 
 # label, port, what the port does
