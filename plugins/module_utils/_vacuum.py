@@ -388,7 +388,14 @@ def holders_for(holders, database=None):
         if database is not None and holder.get("scope") == "database" and holder.get("database") != database:
             continue
         found.append(holder)
-    return sorted(found, key=lambda h: -(h.get("xmin_age") or 0))
+    return sorted(found, key=_holder_order)
+
+
+def _holder_order(holder):
+    # Oldest first; at equal age the primary's own transaction before a slot or standby whose
+    # xmin only echoes it (a standby's horizon includes the primary's running transactions).
+    kind = holder.get("kind")
+    return (-(holder.get("xmin_age") or 0), HOLDER_KINDS.index(kind) if kind in HOLDER_KINDS else len(HOLDER_KINDS))
 
 
 def oldest_holder(holders):
@@ -396,7 +403,7 @@ def oldest_holder(holders):
     tables = holders_for(holders)
     if tables:
         return tables[0]
-    rest = sorted(holders or (), key=lambda h: -(h.get("xmin_age") or 0))
+    rest = sorted(holders or (), key=_holder_order)
     return rest[0] if rest else None
 
 
