@@ -231,9 +231,10 @@ def standing_message(project, standing, candidates):
     """Where the project stands after an earlier rollback, and how to go further back."""
     before = standing.get("from_services") or {}
     origin = ""
-    if standing.get("from_release") or before:
-        origin = " from release %s%s" % (standing.get("from_release") or "(not recorded)",
-                                         " (%s)" % _references(before) if before else "")
+    if standing.get("from_release"):
+        origin = " from release %s%s" % (standing["from_release"], " (%s)" % _references(before) if before else "")
+    elif before:
+        origin = " from %s (not in the history)" % _references(before)
     text = ("project %s already runs release %s (%s), where the rollback at %s brought it%s; nothing was changed: a "
             "rollback without a target never returns to a release a rollback left. " % (
                 project, standing["id"], _references(standing["services"]), standing.get("recorded_at") or "(unknown time)",

@@ -59,7 +59,8 @@ class SharedServer(ThreadingHTTPServer):
 def check():
     with open("/tmp/own-addr", encoding="ascii") as handle:
         host = handle.read().strip()
-    connection = http.client.HTTPConnection(host, PORT, timeout=2)
+    # Under the healthcheck's own timeout (10 s), so a slow answer is reported by this probe.
+    connection = http.client.HTTPConnection(host, PORT, timeout=8)
     connection.request("GET", "/health")
     sys.exit(0 if connection.getresponse().status == 200 else 1)
 
