@@ -356,7 +356,11 @@ def load_trust_anchors(ca_path=None):
     anchors = []
     for source in sources:
         if os.path.isdir(source):
-            for name in sorted(os.listdir(source)):
+            try:
+                names = sorted(os.listdir(source))
+            except OSError as exc:
+                raise FileError("%s cannot be read: %s" % (source, exc.strerror or exc))
+            for name in names:
                 full = os.path.join(source, name)
                 if os.path.isfile(full):
                     try:
@@ -935,8 +939,8 @@ def parse_certificate_data(data):
     """What a certificate file holds (pure): a dict with ``format`` (pem, der or None),
     ``certificates`` (cryptography objects, in file order), ``blocks`` (one entry per block:
     index, line, label, content, detail, problem, certificate), ``private_key`` (bool),
-    ``problems`` (one line per damaged block) and ``notes`` (one line per block that is neither
-    a certificate nor damaged, such as a private key).
+    ``problems`` (one line per damaged block), ``notes`` (one line per block that is neither
+    a certificate nor damaged, such as a private key), ``size`` and ``blank`` (only white space).
     """
     if data.startswith(b"\xef\xbb\xbf"):  # a byte order mark, as Windows editors write
         data = data[3:]
@@ -960,6 +964,8 @@ def parse_certificate_data(data):
                            "certificate": 0 if found else None})
             certs.extend(found)
     return {
+        "size": len(data),
+        "blank": not data.strip(),
         "format": form,
         "certificates": certs,
         "blocks": blocks,
@@ -970,12 +976,14 @@ def parse_certificate_data(data):
     }
 
 
-def no_certificate_message(path, contents, size):
+def no_certificate_message(path, contents):
     """Why a file that holds no certificate holds none, block by block."""
-    if size == 0:
+    if contents["size"] == 0:
         return "%s is empty" % path
+    if contents["blank"]:
+        return "%s holds only blank space (%d bytes)" % (path, contents["size"])
     if contents["format"] is None:
-        return "%s holds no certificate: it is neither PEM nor DER data cert_check recognises (%d bytes)" % (path, size)
+        return "%s holds no certificate: it is neither PEM nor DER data cert_check recognises (%d bytes)" % (path, contents["size"])
     return "%s holds no certificate: %s" % (path, "; ".join(describe_block(b) for b in contents["blocks"]))
 
 
@@ -1072,7 +1080,7 @@ def judge_chain(certs, options, now, anchors=None, anchor_subjects=None, hostnam
     return result
 
 
-def judge_file(path, contents, size, options, now, **chain_options):
+def judge_file(path, contents, options, now, **chain_options):
     """The verdict on one certificate file from what parse_certificate_data found in it.
 
     No certificate is status error (kind parse) with a message that says what each block is.
@@ -1083,7 +1091,7 @@ def judge_file(path, contents, size, options, now, **chain_options):
     """
     certs = contents["certificates"]
     if not certs:
-        result = error_result("parse", no_certificate_message(path, contents, size), "critical")
+        result = error_result("parse", no_certificate_message(path, contents), "critical")
     else:
         result = judge_chain(certs, options, now, **chain_options)
         result["error"] = None

@@ -644,7 +644,7 @@ class CertCheck:
                 except FileError as exc:
                     result = error_result("file", str(exc), "critical")
                 else:
-                    result = judge_file(path, parse_certificate_data(data), len(data), self.options, self.now, anchors=self.anchors,
+                    result = judge_file(path, parse_certificate_data(data), self.options, self.now, anchors=self.anchors,
                                         anchor_subjects=self.anchor_subjects, hostname=None, verify=self.p["verify_files"],
                                         check_order=self.p["verify_files"], store=self.store)
             result.setdefault("format", None)

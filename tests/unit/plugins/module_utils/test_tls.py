@@ -341,7 +341,7 @@ def test_a_key_only_file_is_described_as_a_private_key(material):
     blocks, found = contents_of(material["keys"]["pkcs8"])
     assert blocks == [("PRIVATE KEY", "private_key", "RSA 2048", None)]
     assert found["certificates"] == [] and found["private_key"] and found["format"] == "pem"
-    result = judge_file("/etc/ssl/site.key", found, len(material["keys"]["pkcs8"]), OPTIONS, NOW, verify=False, check_order=False)
+    result = judge_file("/etc/ssl/site.key", found, OPTIONS, NOW, verify=False, check_order=False)
     assert result["status"] == "error" and result["error_kind"] == "parse"
     assert result["error"] == "/etc/ssl/site.key holds no certificate: PEM block 1 at line 1 (PRIVATE KEY) is a private key (RSA 2048)"
     assert "neither PEM nor DER" not in result["error"]
@@ -360,7 +360,7 @@ def test_every_private_key_format_is_named_and_never_echoed(material, name, labe
     blocks, found = contents_of(data)
     assert blocks[1] == (label, "private_key", detail, None)
     assert found["private_key"] and len(found["certificates"]) == 1
-    result = judge_file("/etc/haproxy/site.pem", found, len(data), OPTIONS, NOW, verify=False, check_order=False)
+    result = judge_file("/etc/haproxy/site.pem", found, OPTIONS, NOW, verify=False, check_order=False)
     assert result["status"] == "ok" and result["reasons"] == []
     assert result["notes"] == ["PEM block 2 at line %d (%s) is a private key (%s)" % (blocks and found["blocks"][1]["line"], label, detail)]
     assert "also in the file: PEM block 2" in summary_line(result)
@@ -396,7 +396,7 @@ def test_a_cut_block_does_not_swallow_the_certificate_after_it(material):
     assert blocks[0] == ("CERTIFICATE", None, None, "is cut: no END line before the next BEGIN at line 6")
     assert blocks[1][:3] == ("CERTIFICATE", "certificate", "CN=www.example.test")
     assert len(found["certificates"]) == 1
-    result = judge_file("f.pem", found, len(data), OPTIONS, NOW, verify=False, check_order=False)
+    result = judge_file("f.pem", found, OPTIONS, NOW, verify=False, check_order=False)
     assert result["status"] == "critical" and result["error_kind"] == "parse"
     assert result["reasons"][0] == "PEM block 1 at line 1 (CERTIFICATE) is cut: no END line before the next BEGIN at line 6"
     assert result["days_remaining"] == pytest.approx(80.0)
@@ -435,7 +435,7 @@ def test_invalid_base64_empty_block_and_a_certificate_that_does_not_parse(materi
         "decodes, but is not a valid X.509 certificate",
         "does not decode as a private key",
     ]
-    result = judge_file("bad.pem", found, len(data), OPTIONS, NOW)
+    result = judge_file("bad.pem", found, OPTIONS, NOW)
     assert result["status"] == "error"
     assert result["error"].startswith("bad.pem holds no certificate: PEM block 1 at line 1 (CERTIFICATE) has invalid base64 text; ")
     # cryptography's own messages are not passed on (they can quote the input)
@@ -480,7 +480,7 @@ def test_der_files_are_identified(material, name, content, detail):
     blocks, found = contents_of(data)
     assert found["format"] == "der"
     assert blocks == [(None, content, detail, None)]
-    result = judge_file("x.der", found, len(data), OPTIONS, NOW, verify=False, check_order=False)
+    result = judge_file("x.der", found, OPTIONS, NOW, verify=False, check_order=False)
     if content == "certificate":
         assert result["status"] == "ok"
     else:
@@ -492,10 +492,10 @@ def test_der_files_are_identified(material, name, content, detail):
 
 def test_empty_and_unknown_data():
     found = parse_certificate_data(b"")
-    assert judge_file("e.pem", found, 0, OPTIONS, NOW)["error"] == "e.pem is empty"
+    assert judge_file("e.pem", found, OPTIONS, NOW)["error"] == "e.pem is empty"
     found = parse_certificate_data(b"this is not a certificate\n")
     assert found["format"] is None
-    assert judge_file("t.txt", found, 26, OPTIONS, NOW)["error"] == (
+    assert judge_file("t.txt", found, OPTIONS, NOW)["error"] == (
         "t.txt holds no certificate: it is neither PEM nor DER data cert_check recognises (26 bytes)")
 
 

@@ -317,6 +317,10 @@ def start(root_dir):
             if probe.connect_ex((HOST, port)) == 0:
                 raise SystemExit("%s:%d is in use; the test needs it" % (HOST, port))
     facts = make_pki(root_dir)
+    # Other tests on this machine start PostgreSQL clusters on ports of their choosing: take one that is free now.
+    with socket.socket() as probe:
+        probe.bind((HOST, 0))
+        facts["pg_port"] = probe.getsockname()[1]
     log = open(os.path.join(root_dir, "servers.log"), "wb")
     child = subprocess.Popen([sys.executable, os.path.abspath(__file__), "serve", root_dir], stdout=log, stderr=subprocess.STDOUT,
                              stdin=subprocess.DEVNULL, start_new_session=True)
