@@ -8,9 +8,15 @@ from datetime import datetime, timedelta, timezone
 import pytest
 
 from ansible_collections.stronghold.ops.plugins.module_utils._vacuum import (
+    aggregate_partitions,
     command_options,
+    describe_holder,
+    entry_command,
     evaluate_table,
     free_connections,
+    holders_for,
+    kept_dead_tuples,
+    oldest_holder,
     plan_tables,
     table_settings,
 )
@@ -150,3 +156,112 @@ def test_insert_threshold_reloption_minus_one_switches_insert_vacuums_off():
     assert evaluate_table(row, SETTINGS, opts(), NOW)[0] == []
     assert evaluate_table(table("append", n_ins_since_vacuum=20000), SETTINGS, opts(), NOW)[0] == [
         "rows inserted since vacuum 20000 > insert threshold 3000"]
+
+
+# --- partitioned tables ----------------------------------------------------------------------
+
+def partitioned_tree(**leaf_stats):
+    """meas (p) -> meas_eu (p) -> meas_eu_1, meas_eu_2; meas -> meas_us: 10000 rows per leaf."""
+    rows = [table("meas", relid=1, relkind="p", reltuples=-1, n_live_tup=None, n_dead_tup=None, n_mod_since_analyze=None,
+                  total_bytes=0, has_inherited_stats=True, last_autoanalyze=None, ancestors=[]),
+            table("meas_eu", relid=2, relkind="p", reltuples=-1, total_bytes=0, has_inherited_stats=True, ancestors=[1]),
+            table("meas_eu_1", relid=3, ancestors=[2, 1]), table("meas_eu_2", relid=4, ancestors=[2, 1]),
+            table("meas_us", relid=5, ancestors=[1])]
+    for row in rows:
+        row.update(leaf_stats.get(row["table"], {}))
+    return aggregate_partitions(rows)
+
+
+def test_partitioned_tables_add_up_their_leaves():
+    rows = partitioned_tree(meas_us={"n_mod_since_analyze": 4000, "total_bytes": 3 << 20})
+    meas, meas_eu = rows[0], rows[1]
+    assert (meas["reltuples"], meas["partitions"], meas["n_mod_since_analyze"]) == (30000.0, 3, 4000)
+    assert meas["total_bytes"] == (2 << 20) + (3 << 20)
+    assert (meas_eu["reltuples"], meas_eu["partitions"], meas_eu["n_mod_since_analyze"]) == (20000.0, 2, 0)
+
+
+def test_partitioned_table_is_analyzed_when_its_partitions_changed_enough():
+    # 50 + 0.1 x 30000 = 3050 over the whole table
+    due = partitioned_tree(meas_us={"n_mod_since_analyze": 3051})
+    assert evaluate_table(due[0], SETTINGS, opts(mode="analyze"), NOW)[0] == [
+        "rows modified since analyze in its 3 partition(s) 3051 > analyze threshold 3050 (50 + 0.1 x 30000 rows)"]
+    calm = partitioned_tree(meas_us={"n_mod_since_analyze": 3050})
+    assert evaluate_table(calm[0], SETTINGS, opts(mode="analyze"), NOW)[0] == []
+    never = partitioned_tree(meas={"has_inherited_stats": False})
+    assert evaluate_table(never[0], SETTINGS, opts(mode="analyze"), NOW)[0] == [
+        "partitioned table never analyzed (autovacuum never analyzes one)"]
+    # a vacuum mode never selects a partitioned table itself: its partitions are vacuumed
+    selected, skipped = plan_tables(never, SETTINGS, opts(mode="vacuum", select="all"), NOW, server_version=150000)
+    assert [e["table"] for e in selected] == ["meas_eu_1", "meas_eu_2", "meas_us"]
+    assert {e["table"]: e["skip_reason"] for e in skipped} == {
+        "meas": "partitioned table: VACUUM runs on its partitions", "meas_eu": "partitioned table: VACUUM runs on its partitions"}
+
+
+def test_select_all_analyzes_partitioned_tables_last_and_once_before_postgresql_18():
+    rows = partitioned_tree()
+    selected, skipped = plan_tables(rows, SETTINGS, opts(select="all"), NOW, server_version=150000)
+    assert [e["table"] for e in selected] == ["meas_eu_1", "meas_eu_2", "meas_us", "meas"]
+    assert {e["table"]: e["skip_reason"] for e in skipped} == {"meas_eu": "analyzed with its partitioned table public.meas"}
+    # analyze mode: the parent's recursive ANALYZE covers every partition
+    selected, skipped = plan_tables(rows, SETTINGS, opts(select="all", mode="analyze"), NOW, server_version=170000)
+    assert [e["table"] for e in selected] == ["meas"]
+    assert len(skipped) == 4
+    # PostgreSQL 18: ANALYZE ONLY, every table has its own entry
+    selected, skipped = plan_tables(rows, SETTINGS, opts(select="all", mode="analyze"), NOW, server_version=180000)
+    assert [e["table"] for e in selected] == ["meas_eu_1", "meas_eu_2", "meas_us", "meas", "meas_eu"]
+
+
+def test_entry_command_analyzes_a_partitioned_table_only():
+    assert entry_command(opts(), 150000, "p")[:3] == ("ANALYZE", [("SKIP_LOCKED", None)], False)
+    assert entry_command(opts(), 180000, "p")[:3] == ("ANALYZE", [("SKIP_LOCKED", None)], True)
+    assert entry_command(opts(), 150000, "r")[:3] == (
+        "VACUUM", [("ANALYZE", None), ("TRUNCATE", False), ("SKIP_LOCKED", None)], False)
+
+
+# --- holders of the xmin horizon -------------------------------------------------------------
+
+SESSION = {"kind": "session", "scope": "database", "id": "4242", "who": "app", "application": "gunicorn",
+           "client": "10.0.0.5", "database": "app", "state": "idle in transaction", "xmin_age": 900, "seconds": 5400.0,
+           "query_start": "2026-11-27T00:30:00+00:00"}
+OTHER_DB = dict(SESSION, id="77", database="other", xmin_age=5000)
+SLOT = {"kind": "replication_slot", "scope": "cluster", "id": "standby1", "database": None, "state": "physical slot, inactive",
+        "xmin_age": 300}
+LOGICAL = {"kind": "replication_slot", "scope": "catalogs", "id": "cdc", "database": "app", "state": "logical slot, active",
+           "xmin_age": 99999}
+FEEDBACK = {"kind": "standby_feedback", "scope": "cluster", "id": "replica", "xmin_age": 900}
+PREPARED = {"kind": "prepared_transaction", "scope": "database", "id": "gid1", "database": "app", "xmin_age": 10}
+
+
+def test_holders_for_a_database_are_those_that_hold_its_tables():
+    holders = [SLOT, LOGICAL, SESSION, OTHER_DB, PREPARED, FEEDBACK]
+    assert [h["id"] for h in holders_for(holders, "app")] == ["4242", "replica", "standby1", "gid1"]
+    assert [h["id"] for h in holders_for(holders, "other")] == ["77", "replica", "standby1"]
+    # overall: the oldest that holds tables, not the catalog-only logical slot
+    assert oldest_holder(holders)["id"] == "77"
+    assert oldest_holder([LOGICAL])["id"] == "cdc"
+    assert oldest_holder([]) is None
+
+
+def test_at_equal_age_the_primary_transaction_is_named_before_the_standby_echoing_it():
+    assert [h["kind"] for h in holders_for([FEEDBACK, SESSION], "app")] == ["session", "standby_feedback"]
+
+
+def test_describe_holder_names_what_a_dba_looks_for():
+    assert describe_holder(SESSION) == (
+        "session pid 4242 (user app, application gunicorn, client 10.0.0.5, database app, idle in transaction, "
+        "xmin age 900, open 5400 s, query start 2026-11-27T00:30:00+00:00)")
+    assert describe_holder(LOGICAL).startswith("replication slot cdc (catalog_xmin: system catalogs only) (")
+
+
+def test_kept_dead_tuples():
+    assert kept_dead_tuples(0, SETTINGS, None, SESSION) is None
+    assert kept_dead_tuples(None, SETTINGS, None, SESSION) is None
+    severity, text = kept_dead_tuples(20000, SETTINGS, None, SESSION)
+    assert severity == "warning"
+    assert text.startswith("kept 20000 dead tuples that it should have removed: held back by session pid 4242 (user app")
+    # a few recently dead tuples of a busy table: info, not an alert (autovacuum_vacuum_threshold 50)
+    assert kept_dead_tuples(50, SETTINGS, None, SESSION)[0] == "info"
+    assert kept_dead_tuples(51, SETTINGS, ["autovacuum_vacuum_threshold=100"], SESSION)[0] == "info"
+    assert kept_dead_tuples(500, SETTINGS, None, None) == (
+        "warning", "kept 500 dead tuples that it should have removed: no holder of the xmin horizon was seen "
+        "(it may have ended during the run)")
