@@ -777,14 +777,15 @@ class DumpEndScanner:
             self._spoil(buf, pos + len(text) - len(text.lstrip()), "SQL")
             self._statement = True
             self._watch = True
-            self._head = text.lstrip()[:64]
+            self._head = text.lstrip()
         elif self._watch:
-            self._head = (self._head + text)[:64]
+            self._head += text
         if self._copy_tail is not None:
             self._copy_tail = (self._copy_tail + text)[-256:]
         if self._watch and len(self._head) >= 4:
             # Only SET (standard_conforming_strings) and COPY (FROM stdin) statements matter; a
             # chunk may end inside their first word, so it is judged once four bytes are known.
+            # Until the head is cut to 64 bytes below, it holds the whole statement so far.
             word = self._head[:4].upper()
             if word == b"COPY":
                 if self._copy_tail is None:
@@ -793,6 +794,7 @@ class DumpEndScanner:
                     self._watch = False
             elif word[:3] != b"SET" or len(self._head) >= 64:
                 self._watch = False
+        self._head = self._head[:64]
 
     def _end_statement(self):
         head = self._head
@@ -834,7 +836,8 @@ class DumpEndScanner:
                 if end > pos:
                     if hot:
                         self._paren += buf.count(b"(", pos, end) - buf.count(b")", pos, end)
-                    elif buf[pos:end].strip():
+                    elif self._statement or buf[pos:end].strip():
+                        # Inside a statement whitespace counts too: "FROM stdin" may come a byte at a time.
                         self._code(buf, pos, buf[pos:end])
                 if end == stop:
                     pos = stop

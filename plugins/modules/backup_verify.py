@@ -21,20 +21,45 @@ description:
   - Freshness and retention, over every backup found. The newest must be younger than
     O(max_age) (the recovery point objective); at least O(min_count) must exist; two
     consecutive backups further apart than O(gap_factor) times O(expected_interval) are a gap.
+  - Backups dated in the future. A backup whose name is more than 5 minutes ahead of the
+    host's clock (read in O(timezone)) is a C(future) warning of its own (a clock or time zone
+    problem) and is left out of freshness, the count of O(min_count), the gaps, the choice of
+    the newest (O(which=latest) and O(which=last_n)) and the size median; O(which=all) still
+    checks its contents. Up to 5 minutes ahead is clock skew and counts as current. When every
+    dated backup is in the future, the C(freshness) and C(count) checks fail (no backup shows
+    the last recovery point), with or without O(max_age).
   - Size. A checked backup smaller than O(min_size) fails; one smaller than the median of the
-    O(shrink_window) backups before it by more than O(max_shrink) percent fails.
+    O(shrink_window) backups dated before it by more than O(max_shrink) percent fails.
   - Integrity by O(level), each level including the ones before. V(stat) - a readable,
     non-empty regular file. V(header) - the magic bytes, the start of the dump and the gzip
     trailer. V(stream) - the file read once with bounded memory, checking in that single pass
     the CRC and length of every gzip member (several members are valid; a cut file is
     detected), the SHA-256 against the C(.sha256) sidecar when there is one, and for a plain
-    SQL dump the completion marker C(-- PostgreSQL database dump complete) in the last 64 KiB
-    (pg_dump writes C(\unrestrict) after it). A custom-format dump (C(pg_dump -Fc)) also goes
+    SQL dump the completion marker where pg_dump writes it (see the next paragraph). A gzip
+    error names the member, its compressed offset, what failed (bad header, corrupt deflate
+    data and the compressed byte where it fails, CRC32 mismatch, length (ISIZE) mismatch,
+    truncation inside a header, the deflate data or the trailer, trailing garbage) and the
+    uncompressed bytes inflated, the same with zlib and ISA-L. A custom-format dump (C(pg_dump -Fc)) also goes
     through C(pg_restore --list) (its table of contents) and a full read with
     C(pg_restore -f /dev/null), since C(--list) alone passes a dump cut in half.
     V(restore) - the newest checked backup is restored into a new scratch database
     (C(ON_ERROR_STOP), one transaction), the O(restore_checks) queries run on it, the restore
     time is reported, and the scratch database is dropped, also when something failed.
+  - The completion marker of a plain dump. pg_dump ends a complete dump with the line
+    C(-- PostgreSQL database dump complete), then C(--), blank lines and, since PostgreSQL
+    15.14, 16.10 and 17.6, C(\unrestrict KEY). The same text can be data, so the script is
+    read as psql reads it, in the same single pass and constant memory - quoted strings
+    (C('...'), C(E'...'), following C(SET standard_conforming_strings)), quoted identifiers,
+    dollar quotes, C(--) and C(/* */) comments, statements ending at a C(;) outside
+    parentheses, psql backslash commands, and the rows of each C(COPY ... FROM stdin) block,
+    which ends at a line that is exactly C(\.). The dump is complete only when the marker is a
+    whole line (LF or CRLF line end, nothing before or after it on the line) outside any
+    statement, string, comment and COPY block, and only blank lines, C(--) comment lines and
+    C(\unrestrict) lines follow it. The marker text inside COPY rows, string literals
+    (C(pg_dump --inserts)) or function bodies never counts; a file that ends inside a COPY
+    block, a string or a statement, or where SQL, a C(/* */) comment or another psql command
+    follows the marker, fails the C(marker) check saying where. A file holding several
+    complete dumps one after the other (C(pg_dumpall)) is complete when the last one is.
   - Every check runs and is reported with its status (V(ok), V(failed), V(warning) or
     V(skipped)), detail and duration; nothing stops at the first failure. A failed check is a
     critical finding, a warning a warning finding.
@@ -85,12 +110,15 @@ options:
     description:
       - A file modified less than this long ago (such as V(2m)) is considered still being
         written. It is skipped by every check and listed in RV(settling). V(0) disables this.
+      - Every duration option (O(settle), O(max_age), O(expected_interval), O(timeout)) is at
+        most 100 years; NaN and infinite values are refused.
     type: str
     default: 2m
   which:
     description:
       - Backups whose contents (size and integrity) are checked. V(latest) - the newest.
-        V(all) - every one found. V(last_n) - the newest O(count).
+        V(all) - every one found. V(last_n) - the newest O(count). The newest are chosen among
+        the backups not dated in the future.
     type: str
     choices: [latest, all, last_n]
     default: latest
@@ -104,7 +132,9 @@ options:
         older fails the C(freshness) check. Unset, the age is reported but not judged.
     type: str
   min_count:
-    description: Fewest backups that must exist (retention); fewer fails the C(count) check.
+    description:
+      - Fewest backups that must exist (retention); fewer fails the C(count) check. Backups
+        dated in the future are not counted.
     type: int
   expected_interval:
     description:
@@ -112,7 +142,7 @@ options:
         warning) every pair of consecutive backups more than O(gap_factor) times this apart.
     type: str
   gap_factor:
-    description: How many expected intervals apart two backups must be to count as a gap.
+    description: How many expected intervals apart two backups must be to count as a gap (a finite number, at least 1).
     type: float
     default: 1.5
   min_size:
@@ -124,7 +154,7 @@ options:
         size of the O(shrink_window) backups before it. Unset, the comparison is reported only.
     type: float
   shrink_window:
-    description: How many earlier backups the median of O(max_shrink) is taken over.
+    description: How many backups dated before the checked one the median of O(max_shrink) is taken over.
     type: int
     default: 7
   level:
@@ -205,6 +235,8 @@ notes:
     create and drop databases. The other levels need only read access to the files.
   - A file that is not a regular file (a FIFO, a dangling symbolic link, a directory) but has a
     backup's name is reported as a failed backup, never silently ignored.
+  - A name whose time cannot be placed in O(timezone) (year 1 or 9999 near the ends of the
+    calendar) fails its C(name) check and has no time, as a name that does not match.
   - The restore test runs C(psql) or C(pg_restore) with the collection's restore code (the one
     of P(stronghold.ops.pg_restore#module)), into a database created from C(template0).
 seealso:
@@ -262,10 +294,33 @@ status:
 backups:
   description:
     - The checked backups, newest first, each with its checks. C(time) is ISO 8601 with its
-      offset; C(age_seconds) is measured from the start of the run.
+      offset; C(age_seconds) is measured from the start of the run (negative for a backup
+      dated ahead). C(future) is true for a backup dated in the future. C(marker_found) is true
+      when the completion marker ends the dump where pg_dump writes it, false when not, null
+      when it could not be judged (a custom-format dump, a corrupt gzip stream).
   returned: always
   type: list
   elements: dict
+  contains:
+    path: {description: Path of the backup., type: str}
+    name: {description: File name., type: str}
+    time: {description: The time of its name (ISO 8601 with offset), null when it has none., type: str}
+    age_seconds: {description: Seconds from that time to the start of the run (negative when dated ahead)., type: float}
+    future: {description: Dated more than 5 minutes ahead of the host's clock., type: bool}
+    size: {description: Size on disk in bytes, null for an entry that is no regular file., type: int}
+    median_size: {description: Median size of the O(shrink_window) backups dated before it (never future-dated ones)., type: float}
+    shrink_pct: {description: How much smaller than that median it is, in percent (negative when larger)., type: float}
+    format: {description: V(plain) or V(custom) (null below level V(header))., type: str}
+    compressed: {description: Whether the file is gzip-compressed., type: bool}
+    gzip_members: {description: Number of gzip members read (level V(stream))., type: int}
+    uncompressed_bytes: {description: Bytes of SQL inflated or read (level V(stream))., type: int}
+    marker_found: {description: The completion marker ends the dump where pg_dump writes it (see the description)., type: bool}
+    sha256: {description: SHA-256 of the file (level V(stream))., type: str}
+    throughput_mbps: {description: Read speed of the stream pass in MB/s., type: float}
+    inflate_backend: {description: V(isal) or V(zlib)., type: str}
+    toc_entries: {description: Entries in the table of contents of a custom-format dump., type: int}
+    ok: {description: No check of this backup failed., type: bool}
+    checks: {description: 'Its checks, each with C(name), C(status), C(detail) and C(duration).', type: list, elements: dict}
   sample:
     - path: /var/backups/backup_20261127_020000.sql.gz
       name: backup_20261127_020000.sql.gz
@@ -279,6 +334,7 @@ backups:
       gzip_members: 1
       uncompressed_bytes: 1073741824
       marker_found: true
+      future: false
       sha256: 9f2c0e0c4f7a3b1d2e5f60718293a4b5c6d7e8f90112233445566778899aabbc
       throughput_mbps: 91.4
       inflate_backend: isal
@@ -287,7 +343,9 @@ backups:
         - {name: stat, status: ok, detail: regular file of 303112904 bytes, duration: 0.0}
         - {name: gzip, status: ok, detail: "1 gzip member, CRC and length verified, 1073741824 uncompressed bytes", duration: 3.3}
 latest:
-  description: The newest backup found (not only checked), or null when there is none.
+  description:
+    - The newest backup found (not only checked) that is not dated in the future, or null when
+      there is none.
   returned: always
   type: dict
   sample: {path: /var/backups/backup_20261127_020000.sql.gz, name: backup_20261127_020000.sql.gz,
@@ -297,6 +355,28 @@ found:
   returned: always
   type: int
   sample: 14
+future:
+  description:
+    - Backups dated more than 5 minutes ahead of the host's clock, each also a C(future)
+      warning; C(ahead_seconds) is how far ahead.
+  returned: always
+  type: list
+  elements: dict
+  contains:
+    path:
+      description: Path of the backup.
+      type: str
+    name:
+      description: File name.
+      type: str
+    time:
+      description: The time of its name, ISO 8601 with its offset.
+      type: str
+    ahead_seconds:
+      description: Seconds between the start of the run and that time.
+      type: float
+  sample: [{path: /var/backups/backup_20261128_020000.sql.gz, name: backup_20261128_020000.sql.gz,
+            time: "2026-11-28T02:00:00+00:00", ahead_seconds: 45000.0}]
 settling:
   description: Files skipped because they were modified less than O(settle) ago.
   returned: always
@@ -312,8 +392,8 @@ checks:
   elements: dict
   sample:
     - {target: /var/backups, name: freshness, status: ok, detail: "newest backup 11h10m old (max_age 26h)", duration: 0.0}
-    - {target: backup_20261127_020000.sql.gz, name: marker, status: ok, detail: completion marker found 22 bytes before the end,
-       duration: 0.0}
+    - {target: backup_20261127_020000.sql.gz, name: marker, status: ok,
+       detail: "completion marker on line 904211, 96 bytes before the end, after 31 COPY blocks", duration: 0.0}
 restore:
   description: The restore test, or null below level V(restore) (and in check mode).
   returned: always

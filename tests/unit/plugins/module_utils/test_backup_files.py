@@ -497,3 +497,16 @@ def test_custom_checks_with_the_longest_timeout(tmp_path):
     program.chmod(0o755)
     checks, entries = _backup_files.check_custom(put(tmp_path, b"PGDMP..."), pg_restore=str(program), timeout=100 * 365.25 * 86400)
     assert [c["status"] for c in checks] == ["ok", "ok"] and entries == 1
+
+
+@pytest.mark.parametrize("step", [None, 1, 50, 300])
+def test_long_copy_statements(step):
+    # pg_dump writes the column list on the COPY line: often far more than 64 bytes.
+    columns = ", ".join("column_number_%d" % n for n in range(40)).encode()
+    start = b"COPY public.a_table_with_a_long_name (" + columns + b") FROM stdin;\n"
+    # More rows than the scanner's look-ahead, so that one read holds the whole statement.
+    rows = [b"%d\tfiller\n" % n for n in range(100)] + DATA_ROWS
+    data = dump_with(rows).replace(COPY_START, start)
+    assert scan(data, step)[0]
+    complete, why = scan(data[:data.index(DATA_ROWS[1]) + len(DATA_ROWS[1])] + b"1\tfiller\n" * 100, step)
+    assert not complete and why.startswith("the script ends inside the COPY data of public.a_table_with_a_long_name (its"), why
