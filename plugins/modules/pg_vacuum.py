@@ -27,6 +27,16 @@ description:
     is spent.
   - On a standby (recovery), VACUUM and ANALYZE cannot run; the module skips (or fails, by
     O(on_recovery)) and changes nothing.
+  - Partitioned tables are analyzed (autovacuum never analyzes them) when their partitions
+    together changed enough, and always with O(select=all); their partitions are vacuumed.
+    Naming a partitioned table in O(tables) or O(exclude_tables) names its partitions too.
+  - Every holder of the xmin horizon is reported in RV(xmin_holders) (sessions by their
+    transaction id or snapshot, prepared transactions, replication slots' C(xmin) and
+    C(catalog_xmin), standbys' C(hot_standby_feedback)). A vacuumed table that keeps dead
+    tuples it should have removed says so in RV(processed) and raises a warning finding naming
+    the holder.
+  - When the server goes away during the run, or a job fails, the task fails saying so and
+    which tables were done, interrupted and not started.
   - Options the server version lacks are dropped with a warning.
 extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
@@ -129,6 +139,10 @@ options:
     description:
       - Leave out tables smaller than this (total size with indexes and TOAST), such as
         V(10M) or V(1G). Wraparound risks are never left out.
+      - Sizes are the files' true sizes, also for a table never vacuumed nor analyzed (whose
+        C(pg_class.relpages) is still 0). A table that another session holds or awaits in
+        ACCESS EXCLUSIVE mode is not waited for; its size is the C(relpages) estimate, marked
+        C(size_estimated) in RV(planned).
     type: str
   skip_vacuumed_within:
     description:
@@ -146,10 +160,13 @@ options:
     description:
       - Longest wait for a lock, per table, such as V(5s) or V(500ms); a table still locked
         after it is reported with status C(lock_timeout) and the run goes on.
+      - From 1ms to 2147483647ms (about 24.8 days), PostgreSQL's range.
     type: str
     default: 5s
   statement_timeout:
-    description: Longest run of one table's command (status C(timeout) when reached); unset, no limit.
+    description:
+      - Longest run of one table's command (status C(timeout) when reached); unset, no limit.
+      - From 1ms to 2147483647ms (about 24.8 days), PostgreSQL's range.
     type: str
   skip_locked:
     description:
@@ -167,6 +184,7 @@ options:
     description:
       - Time budget such as V(30m). No new table starts once it is spent; tables not started are
         reported as C(not_started) and RV(budget_exhausted) is true. Running commands finish.
+      - Like every duration of this module, at most a hundred years; C(inf) and C(nan) are refused.
     type: str
   cost_delay:
     description:
@@ -178,8 +196,10 @@ options:
     type: int
   buffer_usage_limit:
     description:
-      - C(BUFFER_USAGE_LIMIT) of the command (PostgreSQL 16+), such as V(256MB); dropped with a
-        warning on older servers.
+      - C(BUFFER_USAGE_LIMIT) of the command (PostgreSQL 16+), such as V(256M); dropped with a
+        warning on older servers. V(0), or from 128 KiB to 16 GiB (PostgreSQL's range).
+      - Read as the collection reads sizes (V(256M) and V(256MiB) are binary, V(256MB) is
+        decimal) and given to the server in kB.
     type: str
   jobs:
     description:
@@ -191,6 +211,7 @@ options:
   parallel_workers:
     description:
       - C(PARALLEL) workers for the index phase of each VACUUM (PostgreSQL 13+); not with O(full).
+        At most 1024.
     type: int
   on_recovery:
     description:
@@ -222,8 +243,9 @@ options:
     default: 1400000000
   long_transaction_warning:
     description:
-      - A transaction, prepared transaction or replication slot holding back cleanup for longer
-        than this (such as V(1h)) is a warning finding.
+      - The oldest holder of the xmin horizon (RV(oldest_xmin_holder)) is a warning finding when
+        its transaction is open for longer than this (such as V(1h)), or when it is an inactive
+        replication slot; an info finding otherwise.
     type: str
     default: 1h
   not_selected_details:
@@ -237,7 +259,12 @@ notes:
     or a rollback.
   - The module connects as O(login_user); maintaining a table needs its ownership, the database
     ownership or superuser (C(MAINTAIN) on PostgreSQL 17+). Tables the role may not maintain
-    end with status C(error).
+    end with status C(skipped_permission).
+  - Seeing other users' sessions in RV(xmin_holders) needs superuser or C(pg_read_all_stats).
+  - Before PostgreSQL 18, ANALYZE of a partitioned table also analyzes every partition below it,
+    so in O(mode=analyze) the partitions it covers are not planned again (C(analyzed with its
+    partitioned table)); from 18 it runs C(ANALYZE ONLY). A partitioned table's modifications
+    are its partitions' C(n_mod_since_analyze), which an analyze of a partition resets.
 seealso:
   - name: vacuumdb
     description: The tool this module goes beyond.
@@ -301,9 +328,25 @@ planned:
       reasons: ["dead tuples 41130 (12.9% of rows) reach min_dead_tuples 1000 and min_dead_ratio 5%"]
       sql: 'VACUUM (ANALYZE, TRUNCATE false, SKIP_LOCKED) "public"."core_transaction"'
       total_bytes: 49152000
+      size_estimated: false
+      partitioned: false
       n_dead_tup: 41130
       xid_age: 1203
       wraparound: false
+  contains:
+    database: {description: Database of the table., type: str}
+    schema: {description: Schema of the table., type: str}
+    table: {description: Name of the table., type: str}
+    reasons: {description: Why the table was selected., type: list, elements: str}
+    sql: {description: The exact command., type: str}
+    total_bytes: {description: Size with indexes and TOAST (for a partitioned table, of its partitions)., type: int}
+    size_estimated:
+      description: True when the size is the C(pg_class.relpages) estimate (the table was locked exclusively).
+      type: bool
+    partitioned: {description: True for a partitioned table (only analyzed)., type: bool}
+    n_dead_tup: {description: Dead tuples before the run., type: int}
+    xid_age: {description: Transaction-ID age of the table., type: int}
+    wraparound: {description: True when the table is a wraparound risk., type: bool}
 not_selected:
   description:
     - Tables in scope that were not selected, with the reason; the first 25 unless
@@ -313,6 +356,16 @@ not_selected:
   elements: dict
   sample:
     - {database: financial_stronghold, schema: public, table: django_migrations, skip_reason: below every threshold}
+  contains:
+    database: {description: Database of the table., type: str}
+    schema: {description: Schema of the table., type: str}
+    table: {description: Name of the table., type: str}
+    skip_reason:
+      description:
+        - Why it was left out, such as C(below every threshold), C(size ... < min_size ...),
+          C(autovacuum is working on it), C(partitioned table, VACUUM runs on its partitions),
+          C(analyzed with its partitioned table ...).
+      type: str
 processed:
   description: Every planned table with its outcome, in the order of RV(planned).
   returned: always
@@ -327,7 +380,38 @@ processed:
       duration_ms: 812.4
       n_dead_tup_before: 41130
       n_dead_tup_after: 0
+      n_dead_tup_kept: 0
+      kept: null
+      held_back_by: null
       message: null
+  contains:
+    database: {description: Database of the table., type: str}
+    schema: {description: Schema of the table., type: str}
+    table: {description: Name of the table., type: str}
+    sql: {description: The command run., type: str}
+    status:
+      description:
+        - C(ok), C(skipped_locked), C(skipped_permission), C(lock_timeout), C(timeout), C(error),
+          C(skipped_missing) (dropped meanwhile) or C(not_started) (budget spent, an earlier
+          failure, the server gone).
+      type: str
+    duration_ms: {description: Time the command took., type: float}
+    message:
+      description: The server's message for a table not done, or why it was not started.
+      type: str
+    n_dead_tup_before: {description: Dead tuples before the run., type: int}
+    n_dead_tup_after: {description: Dead tuples read after the run., type: int}
+    n_dead_tup_kept:
+      description:
+        - Dead tuples the VACUUM found but could not remove, read right after it (vacuum modes);
+          they are kept because a holder of the xmin horizon may still see them.
+      type: int
+    kept:
+      description: When dead tuples were kept, how many and which holder held them back.
+      type: str
+    held_back_by:
+      description: The holder (as in RV(xmin_holders)) blamed for the kept dead tuples.
+      type: dict
 totals:
   description:
     - Counts by status, dead tuples before and after over the processed tables, tables not
@@ -345,19 +429,64 @@ budget_exhausted:
   sample: false
 oldest_xmin_holder:
   description:
-    - The transaction, prepared transaction or replication slot with the oldest xmin, which keeps
-      VACUUM from removing newer dead tuples; null when there is none.
+    - The oldest holder of the xmin horizon that holds back ordinary tables (else the oldest
+      that holds back the system catalogs), as in RV(xmin_holders); null when there is none.
   returned: always
   type: dict
-  sample: {kind: transaction, id: "4242", who: app, database: financial_stronghold, xmin_age: 15230, seconds: 5400.0, state: idle in transaction}
+  sample: {kind: session, scope: database, id: "4242", pid: 4242, who: app, application: gunicorn, client: 10.0.4.7,
+           database: financial_stronghold, state: idle in transaction, xmin_age: 15230, seconds: 5400.0,
+           xact_start: "2026-11-29T00:30:00+00:00", query_start: "2026-11-29T00:30:02+00:00", xid: "48213", xmin: null}
+xmin_holders:
+  description:
+    - Everything that keeps VACUUM from removing dead tuples newer than its xmin, oldest first
+      (at most 20); the module's own sessions and autovacuum are left out.
+  returned: always
+  type: list
+  elements: dict
+  sample:
+    - {kind: replication_slot, scope: cluster, id: standby1, pid: null, who: null, application: null, client: null,
+       database: null, state: "physical slot, inactive", xmin_age: 90211, seconds: null, xact_start: null,
+       query_start: null, xid: null, xmin: "39001"}
+  contains:
+    kind:
+      description:
+        - C(session) (by its transaction id or its snapshot; idle in transaction, a long query,
+          REPEATABLE READ), C(prepared_transaction), C(replication_slot) or C(standby_feedback)
+          (a standby with C(hot_standby_feedback) and no slot).
+      type: str
+    scope:
+      description:
+        - What it holds back. C(database) is a session or prepared transaction, in its own
+          database; C(cluster) a slot's C(xmin) or a standby, in every database; C(catalogs) a
+          slot's C(catalog_xmin), for the system catalogs only.
+      type: str
+    id: {description: Session pid, prepared transaction gid, slot name or standby name., type: str}
+    pid: {description: Backend process id (session, walsender, active slot)., type: int}
+    who: {description: Database user., type: str}
+    application: {description: C(application_name), or the logical slot's plugin., type: str}
+    client: {description: Client address, or C(local socket)., type: str}
+    database: {description: Database it belongs to., type: str}
+    state: {description: Session state, C(prepared), or slot type and activity., type: str}
+    xmin_age: {description: Age in transactions of what it holds (older holds back more)., type: int}
+    seconds: {description: How long its transaction has been open., type: float}
+    xact_start: {description: Start of its transaction., type: str}
+    query_start: {description: Start of its last query., type: str}
+    xid: {description: Its transaction id, when it has one., type: str}
+    xmin: {description: Its snapshot's or slot's xmin., type: str}
 databases:
   description: Per database, the age of C(datfrozenxid) before the run.
   returned: always
   type: list
   elements: dict
   sample: [{database: financial_stronghold, xid_age: 1523, mxid_age: 1}]
+  contains:
+    database: {description: Name of the database., type: str}
+    xid_age: {description: C(age(datfrozenxid))., type: int}
+    mxid_age: {description: C(mxid_age(datminmxid))., type: int}
 findings:
-  description: Findings in the collection's model (wraparound age, stale tables, failed tables, the xmin holder, and the outcome).
+  description:
+    - Findings in the collection's model (wraparound age, stale tables, failed tables, the xmin
+      holder, tables that kept dead tuples (C(postgres.vacuum_kept), a warning), and the outcome).
   returned: always
   type: list
   elements: dict
