@@ -231,6 +231,14 @@ EXAMPLES = r"""
     health_url: http://127.0.0.1:8000/api/v1/health/
   register: rollback
 
+- name: Run again, it stays; to go further back, name one of the candidates it returns
+  stronghold.ops.compose_rollback:
+    project_src: /opt/financial-stronghold
+    files: [docker-compose.production.yml]
+    release: "{{ rollback.candidates[0].id }}"
+    health_url: http://127.0.0.1:8000/api/v1/health/
+  when: rollback is not changed and rollback.candidates | default([]) | length > 0
+
 - name: Roll back without downtime (the new containers start before the old ones stop)
   stronghold.ops.compose_rollback:
     project_src: /opt/financial-stronghold
