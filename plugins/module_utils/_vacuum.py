@@ -450,3 +450,66 @@ def kept_dead_tuples(kept, settings, reloptions, holder):
 def free_connections(max_connections, reserved, in_use, margin=2):
     """Connections this run may open without crowding out the application."""
     return max(0, int(max_connections) - int(reserved) - int(in_use) - margin)
+
+
+# --- input limits, and a server that went away ------------------------------------------------
+
+# lock_timeout and statement_timeout are int milliseconds on the server: SET refuses more, and
+# 0 means "no limit", the opposite of what a tiny value asks for.
+TIMEOUT_MAX_MS = 2147483647
+
+
+def timeout_problem(name, value, seconds):
+    """Why a lock_timeout or statement_timeout cannot be given to the server as it stands, or None."""
+    if seconds is None:
+        return None
+    if seconds * 1000 > TIMEOUT_MAX_MS:
+        return "%s must be at most %dms (about 24.8 days, PostgreSQL's limit), got %r" % (name, TIMEOUT_MAX_MS, value)
+    if round(seconds * 1000) < 1:
+        unset = "unset it for no limit" if name == "statement_timeout" else "0 would wait forever"
+        return "%s must be at least 1ms (%s), got %r" % (name, unset, value)
+    return None
+
+
+def connection_lost(sqlstate, broken, operational):
+    """Whether an error means the server (or our session on it) is gone, not that one table failed.
+
+    Class 08 (connection exception) and 57P01-57P03 (admin or crash shutdown, cannot connect
+    now) are what a stopped, crashed or restarting server and pg_terminate_backend() raise; an
+    OperationalError without SQLSTATE comes from libpq (the socket closed); a broken
+    connection is gone whatever the error says.
+    """
+    code = sqlstate or ""
+    if broken or code.startswith("08") or code in ("57P01", "57P02", "57P03"):
+        return True
+    return bool(operational) and not code
+
+
+def connection_refused(message):
+    """Whether a failed connection attempt means the server is not there (or is going away).
+
+    libpq says so in words only: a refused TCP connection or a missing socket, or a server that
+    answers that it is shutting down or starting up. A FATAL answer otherwise (too many
+    connections, a connection limit, authentication) is a server that is up and said no.
+    """
+    text = message.lower()
+    return any(marker in text for marker in (
+        "connection refused", "no such file or directory", "server closed the connection",
+        "the database system is shutting down", "the database system is starting up",
+        "the database system is in recovery mode", "timeout expired", "could not receive data"))
+
+
+def lost_summary(server, cause, entries):
+    """What a user must know when the server went away: where, what was done, what was not."""
+    def names(group):
+        listed = ", ".join("%s.%s" % (e["schema"], e["table"]) for e in group[:10])
+        return listed + (" and %d more" % (len(group) - 10) if len(group) > 10 else "")
+
+    interrupted = [e for e in entries if e.get("interrupted")]
+    not_started = [e for e in entries if e.get("status", "not_started") == "not_started"]
+    done = [e for e in entries if not e.get("interrupted") and e.get("status", "not_started") != "not_started"]
+    parts = ["the server %s went away during the run (%s)" % (server, cause), "%d table(s) done" % len(done)]
+    if interrupted:
+        parts.append("%d interrupted (%s)" % (len(interrupted), names(interrupted)))
+    parts.append("%d not started%s" % (len(not_started), " (%s)" % names(not_started) if not_started else ""))
+    return ", ".join(parts)

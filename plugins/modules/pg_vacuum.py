@@ -527,14 +527,18 @@ from ansible_collections.stronghold.ops.plugins.module_utils._postgres import (
 )
 from ansible_collections.stronghold.ops.plugins.module_utils._vacuum import (
     aggregate_partitions,
+    connection_lost,
+    connection_refused,
     describe_holder,
     does_vacuum,
     entry_command,
     free_connections,
     holders_for,
     kept_dead_tuples,
+    lost_summary,
     oldest_holder,
     plan_tables,
+    timeout_problem,
 )
 
 APPLICATION_NAME = "stronghold.ops.pg_vacuum"
@@ -690,26 +694,10 @@ def in_scope(row, p):
     return True
 
 
-def server_gone(exc, conn=None):
-    """Whether an error means the server (or our session on it) is gone, not that one table failed.
-
-    Class 08 (connection exception) and 57P01-57P03 (admin/crash shutdown, cannot connect
-    now) are what a stopped, crashed or restarting server and pg_terminate_backend() raise; a
-    broken connection is gone whatever the error says.
-    """
-    if conn is not None and (conn.broken or conn.closed):
-        return True
-    code = getattr(exc, "sqlstate", None) or ""
-    return code.startswith("08") or code in ("57P01", "57P02", "57P03") or isinstance(exc, psycopg.OperationalError) and not code
-
-
 def milliseconds(seconds):
     return "%dms" % max(int(round(seconds * 1000)), 0)
 
 
-# lock_timeout and statement_timeout are int milliseconds on the server: SET refuses more, and
-# 0 means "no limit", the opposite of what a tiny value asks for.
-TIMEOUT_MAX_MS = 2147483647
 # BUFFER_USAGE_LIMIT's range (PostgreSQL 16), and PARALLEL's.
 BUFFER_USAGE_MIN = 128 * 1024
 BUFFER_USAGE_MAX = 16 * 1024 ** 3
@@ -718,30 +706,10 @@ PARALLEL_MAX = 1024
 JOBS_MAX = 262143
 
 
-def timeout_problem(name, value, seconds):
-    """Why a lock_timeout or statement_timeout cannot be given to the server as it stands, or None."""
-    if seconds is None:
-        return None
-    if seconds * 1000 > TIMEOUT_MAX_MS:
-        return "%s must be at most %dms (about 24.8 days, PostgreSQL's limit), got %r" % (name, TIMEOUT_MAX_MS, value)
-    if round(seconds * 1000) < 1:
-        unset = "unset it for no limit" if name == "statement_timeout" else "0 would wait forever"
-        return "%s must be at least 1ms (%s), got %r" % (name, unset, value)
-    return None
-
-
-def unreachable(message):
-    """Whether a failed connection attempt means the server is not there (or is going away).
-
-    libpq says so in words only: a refused TCP connection or a missing socket, or a server that
-    answers that it is shutting down or starting up. A FATAL answer otherwise (too many
-    connections, a connection limit, authentication) is a server that is up and said no.
-    """
-    text = message.lower()
-    return any(marker in text for marker in (
-        "connection refused", "no such file or directory", "server closed the connection",
-        "the database system is shutting down", "the database system is starting up",
-        "the database system is in recovery mode", "timeout expired", "could not receive data"))
+def server_gone(exc, conn=None):
+    """Whether a psycopg error means the server (or our session on it) is gone."""
+    broken = conn is not None and (conn.broken or conn.closed)
+    return connection_lost(getattr(exc, "sqlstate", None), broken, isinstance(exc, psycopg.OperationalError))
 
 
 def describe_server(conn):
@@ -1035,7 +1003,7 @@ class Vacuum:
                 try:
                     conn = connect(self.p, db["database"], APPLICATION_NAME)
                 except PostgresConnectError as exc:
-                    if unreachable(str(exc)):
+                    if connection_refused(str(exc)):
                         self.lost_server(str(exc))
                     else:
                         self.crashes.append("a job could not connect: %s" % exc)
@@ -1228,20 +1196,7 @@ class Vacuum:
             entry["held_back_by"] = holders[0] if holders else None
 
     def lost_summary(self, entries):
-        """What a user must know when the server went away: where, what was done, what was not."""
-        def names(group):
-            listed = ", ".join("%s.%s" % (e["schema"], e["table"]) for e in group[:10])
-            return listed + (" and %d more" % (len(group) - 10) if len(group) > 10 else "")
-
-        interrupted = [e for e in entries if e.get("interrupted")]
-        not_started = [e for e in entries if e.get("status", "not_started") == "not_started"]
-        done = [e for e in entries if e not in interrupted and e not in not_started]
-        parts = ["the server %s went away during the run (%s)" % (self.server, self.lost),
-                 "%d table(s) done" % len(done)]
-        if interrupted:
-            parts.append("%d interrupted (%s)" % (len(interrupted), names(interrupted)))
-        parts.append("%d not started%s" % (len(not_started), " (%s)" % names(not_started) if not_started else ""))
-        return ", ".join(parts)
+        return lost_summary(self.server, self.lost, entries)
 
     def flush_warnings(self):
         for warning in dict.fromkeys(self.warnings):

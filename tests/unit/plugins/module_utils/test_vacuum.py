@@ -10,15 +10,19 @@ import pytest
 from ansible_collections.stronghold.ops.plugins.module_utils._vacuum import (
     aggregate_partitions,
     command_options,
+    connection_lost,
+    connection_refused,
     describe_holder,
     entry_command,
     evaluate_table,
     free_connections,
     holders_for,
     kept_dead_tuples,
+    lost_summary,
     oldest_holder,
     plan_tables,
     table_settings,
+    timeout_problem,
 )
 
 NOW = datetime(2026, 11, 27, 2, 0, tzinfo=timezone.utc)
@@ -265,3 +269,59 @@ def test_kept_dead_tuples():
     assert kept_dead_tuples(500, SETTINGS, None, None) == (
         "warning", "kept 500 dead tuples that it should have removed: no holder of the xmin horizon was seen "
         "(it may have ended during the run)")
+
+
+# --- input limits and a lost server ------------------------------------------------------------
+
+@pytest.mark.parametrize("name, value, seconds, message", [
+    ("lock_timeout", "30d", 30 * 86400.0,
+     "lock_timeout must be at most 2147483647ms (about 24.8 days, PostgreSQL's limit), got '30d'"),
+    ("statement_timeout", "2147484s", 2147484.0, "statement_timeout must be at most 2147483647ms"),
+    ("lock_timeout", "0.4ms", 0.0004, "lock_timeout must be at least 1ms (0 would wait forever), got '0.4ms'"),
+    ("statement_timeout", "0", 0.0, "statement_timeout must be at least 1ms (unset it for no limit), got '0'"),
+])
+def test_timeouts_outside_postgresql_range_are_refused(name, value, seconds, message):
+    assert timeout_problem(name, value, seconds).startswith(message)
+
+
+@pytest.mark.parametrize("seconds", [None, 0.001, 5.0, 2147483.647])
+def test_timeouts_inside_postgresql_range_pass(seconds):
+    assert timeout_problem("lock_timeout", "x", seconds) is None
+
+
+@pytest.mark.parametrize("message, gone", [
+    ('connection to server at "127.0.0.1", port 5432 failed: Connection refused', True),
+    ('connection to server on socket "/tmp/.s.PGSQL.5432" failed: No such file or directory', True),
+    ("connection failed: FATAL:  the database system is shutting down", True),
+    ('connection failed: FATAL:  too many connections for role "app"', False),
+    ('connection failed: FATAL:  password authentication failed for user "app"', False),
+])
+def test_connection_refused_tells_a_server_gone_from_one_that_says_no(message, gone):
+    assert connection_refused(message) is gone
+
+
+@pytest.mark.parametrize("sqlstate, broken, operational, lost", [
+    ("57P01", False, True, True),   # admin shutdown, pg_terminate_backend
+    ("57P02", False, True, True),   # crash shutdown
+    ("08006", False, True, True),   # connection failure
+    (None, False, True, True),      # libpq: server closed the connection unexpectedly
+    (None, True, False, True),      # whatever the error, the connection is broken
+    ("55P03", False, True, False),  # lock not available
+    ("57014", False, True, False),  # statement timeout
+    ("42501", False, False, False),  # permission denied
+])
+def test_connection_lost(sqlstate, broken, operational, lost):
+    assert connection_lost(sqlstate, broken, operational) is lost
+
+
+def test_lost_summary_says_where_and_what_was_done():
+    entries = [{"schema": "s", "table": "t1", "status": "ok"},
+               {"schema": "s", "table": "t2", "status": "error", "interrupted": True},
+               {"schema": "s", "table": "t3", "status": "not_started"},
+               {"schema": "s", "table": "t4", "status": "not_started"}]
+    assert lost_summary("127.0.0.1:5432", "server closed the connection unexpectedly", entries) == (
+        "the server 127.0.0.1:5432 went away during the run (server closed the connection unexpectedly), "
+        "1 table(s) done, 1 interrupted (s.t2), 2 not started (s.t3, s.t4)")
+    many = [{"schema": "s", "table": "t%d" % i, "status": "not_started"} for i in range(12)]
+    assert lost_summary("db:5432", "x", many).endswith("0 table(s) done, 12 not started (s.t0, s.t1, s.t2, s.t3, s.t4, s.t5, "
+                                                        "s.t6, s.t7, s.t8, s.t9 and 2 more)")
