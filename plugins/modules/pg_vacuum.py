@@ -334,19 +334,40 @@ planned:
       xid_age: 1203
       wraparound: false
   contains:
-    database: {description: Database of the table., type: str}
-    schema: {description: Schema of the table., type: str}
-    table: {description: Name of the table., type: str}
-    reasons: {description: Why the table was selected., type: list, elements: str}
-    sql: {description: The exact command., type: str}
-    total_bytes: {description: Size with indexes and TOAST (for a partitioned table, of its partitions)., type: int}
+    database:
+      description: Database of the table.
+      type: str
+    schema:
+      description: Schema of the table.
+      type: str
+    table:
+      description: Name of the table.
+      type: str
+    reasons:
+      description: Why the table was selected.
+      type: list
+      elements: str
+    sql:
+      description: The exact command.
+      type: str
+    total_bytes:
+      description: Size with indexes and TOAST (for a partitioned table, of its partitions).
+      type: int
     size_estimated:
       description: True when the size is the C(pg_class.relpages) estimate (the table was locked exclusively).
       type: bool
-    partitioned: {description: True for a partitioned table (only analyzed)., type: bool}
-    n_dead_tup: {description: Dead tuples before the run., type: int}
-    xid_age: {description: Transaction-ID age of the table., type: int}
-    wraparound: {description: True when the table is a wraparound risk., type: bool}
+    partitioned:
+      description: True for a partitioned table (only analyzed).
+      type: bool
+    n_dead_tup:
+      description: Dead tuples before the run.
+      type: int
+    xid_age:
+      description: Transaction-ID age of the table.
+      type: int
+    wraparound:
+      description: True when the table is a wraparound risk.
+      type: bool
 not_selected:
   description:
     - Tables in scope that were not selected, with the reason; the first 25 unless
@@ -357,9 +378,15 @@ not_selected:
   sample:
     - {database: financial_stronghold, schema: public, table: django_migrations, skip_reason: below every threshold}
   contains:
-    database: {description: Database of the table., type: str}
-    schema: {description: Schema of the table., type: str}
-    table: {description: Name of the table., type: str}
+    database:
+      description: Database of the table.
+      type: str
+    schema:
+      description: Schema of the table.
+      type: str
+    table:
+      description: Name of the table.
+      type: str
     skip_reason:
       description:
         - Why it was left out, such as C(below every threshold), C(size ... < min_size ...),
@@ -385,22 +412,36 @@ processed:
       held_back_by: null
       message: null
   contains:
-    database: {description: Database of the table., type: str}
-    schema: {description: Schema of the table., type: str}
-    table: {description: Name of the table., type: str}
-    sql: {description: The command run., type: str}
+    database:
+      description: Database of the table.
+      type: str
+    schema:
+      description: Schema of the table.
+      type: str
+    table:
+      description: Name of the table.
+      type: str
+    sql:
+      description: The command run.
+      type: str
     status:
       description:
         - C(ok), C(skipped_locked), C(skipped_permission), C(lock_timeout), C(timeout), C(error),
           C(skipped_missing) (dropped meanwhile) or C(not_started) (budget spent, an earlier
           failure, the server gone).
       type: str
-    duration_ms: {description: Time the command took., type: float}
+    duration_ms:
+      description: Time the command took.
+      type: float
     message:
       description: The server's message for a table not done, or why it was not started.
       type: str
-    n_dead_tup_before: {description: Dead tuples before the run., type: int}
-    n_dead_tup_after: {description: Dead tuples read after the run., type: int}
+    n_dead_tup_before:
+      description: Dead tuples before the run.
+      type: int
+    n_dead_tup_after:
+      description: Dead tuples read after the run.
+      type: int
     n_dead_tup_kept:
       description:
         - Dead tuples the VACUUM found but could not remove, read right after it (vacuum modes);
@@ -460,19 +501,45 @@ xmin_holders:
           database; C(cluster) a slot's C(xmin) or a standby, in every database; C(catalogs) a
           slot's C(catalog_xmin), for the system catalogs only.
       type: str
-    id: {description: Session pid, prepared transaction gid, slot name or standby name., type: str}
-    pid: {description: Backend process id (session, walsender, active slot)., type: int}
-    who: {description: Database user., type: str}
-    application: {description: C(application_name), or the logical slot's plugin., type: str}
-    client: {description: Client address, or C(local socket)., type: str}
-    database: {description: Database it belongs to., type: str}
-    state: {description: Session state, C(prepared), or slot type and activity., type: str}
-    xmin_age: {description: Age in transactions of what it holds (older holds back more)., type: int}
-    seconds: {description: How long its transaction has been open., type: float}
-    xact_start: {description: Start of its transaction., type: str}
-    query_start: {description: Start of its last query., type: str}
-    xid: {description: Its transaction id, when it has one., type: str}
-    xmin: {description: Its snapshot's or slot's xmin., type: str}
+    id:
+      description: Session pid, prepared transaction gid, slot name or standby name.
+      type: str
+    pid:
+      description: Backend process id (session, walsender, active slot).
+      type: int
+    who:
+      description: Database user.
+      type: str
+    application:
+      description: C(application_name), or the logical slot's plugin.
+      type: str
+    client:
+      description: Client address, or C(local socket).
+      type: str
+    database:
+      description: Database it belongs to.
+      type: str
+    state:
+      description: Session state, C(prepared), or slot type and activity.
+      type: str
+    xmin_age:
+      description: Age in transactions of what it holds (older holds back more).
+      type: int
+    seconds:
+      description: How long its transaction has been open.
+      type: float
+    xact_start:
+      description: Start of its transaction.
+      type: str
+    query_start:
+      description: Start of its last query.
+      type: str
+    xid:
+      description: Its transaction id, when it has one.
+      type: str
+    xmin:
+      description: Its snapshot's or slot's xmin.
+      type: str
 databases:
   description: Per database, the age of C(datfrozenxid) before the run.
   returned: always
@@ -480,9 +547,15 @@ databases:
   elements: dict
   sample: [{database: financial_stronghold, xid_age: 1523, mxid_age: 1}]
   contains:
-    database: {description: Name of the database., type: str}
-    xid_age: {description: C(age(datfrozenxid))., type: int}
-    mxid_age: {description: C(mxid_age(datminmxid))., type: int}
+    database:
+      description: Name of the database.
+      type: str
+    xid_age:
+      description: C(age(datfrozenxid)).
+      type: int
+    mxid_age:
+      description: C(mxid_age(datminmxid)).
+      type: int
 findings:
   description:
     - Findings in the collection's model (wraparound age, stale tables, failed tables, the xmin
