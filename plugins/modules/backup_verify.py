@@ -302,24 +302,24 @@ backups:
   type: list
   elements: dict
   contains:
-    path: {description: Path of the backup., type: str}
-    name: {description: File name., type: str}
-    time: {description: The time of its name (ISO 8601 with offset), null when it has none., type: str}
-    age_seconds: {description: Seconds from that time to the start of the run (negative when dated ahead)., type: float}
-    future: {description: Dated more than 5 minutes ahead of the host's clock., type: bool}
-    size: {description: Size on disk in bytes, null for an entry that is no regular file., type: int}
-    median_size: {description: Median size of the O(shrink_window) backups dated before it (never future-dated ones)., type: float}
-    shrink_pct: {description: How much smaller than that median it is, in percent (negative when larger)., type: float}
-    format: {description: V(plain) or V(custom) (null below level V(header))., type: str}
-    compressed: {description: Whether the file is gzip-compressed., type: bool}
-    gzip_members: {description: Number of gzip members read (level V(stream))., type: int}
-    uncompressed_bytes: {description: Bytes of SQL inflated or read (level V(stream))., type: int}
-    marker_found: {description: The completion marker ends the dump where pg_dump writes it (see the description)., type: bool}
-    sha256: {description: SHA-256 of the file (level V(stream))., type: str}
-    throughput_mbps: {description: Read speed of the stream pass in MB/s., type: float}
-    inflate_backend: {description: V(isal) or V(zlib)., type: str}
-    toc_entries: {description: Entries in the table of contents of a custom-format dump., type: int}
-    ok: {description: No check of this backup failed., type: bool}
+    path: {description: "Path of the backup.", type: str}
+    name: {description: "File name.", type: str}
+    time: {description: "The time of its name (ISO 8601 with offset), null when it has none.", type: str}
+    age_seconds: {description: "Seconds from that time to the start of the run (negative when dated ahead).", type: float}
+    future: {description: "Dated more than 5 minutes ahead of the host's clock.", type: bool}
+    size: {description: "Size on disk in bytes, null for an entry that is no regular file.", type: int}
+    median_size: {description: "Median size of the O(shrink_window) backups dated before it (never future-dated ones).", type: float}
+    shrink_pct: {description: "How much smaller than that median it is, in percent (negative when larger).", type: float}
+    format: {description: "V(plain) or V(custom) (null below level V(header)).", type: str}
+    compressed: {description: "Whether the file is gzip-compressed.", type: bool}
+    gzip_members: {description: "Number of gzip members read (level V(stream)).", type: int}
+    uncompressed_bytes: {description: "Bytes of SQL inflated or read (level V(stream)).", type: int}
+    marker_found: {description: "The completion marker ends the dump where pg_dump writes it (see the description).", type: bool}
+    sha256: {description: "SHA-256 of the file (level V(stream)).", type: str}
+    throughput_mbps: {description: "Read speed of the stream pass in MB/s.", type: float}
+    inflate_backend: {description: "V(isal) or V(zlib).", type: str}
+    toc_entries: {description: "Entries in the table of contents of a custom-format dump.", type: int}
+    ok: {description: "No check of this backup failed.", type: bool}
     checks: {description: 'Its checks, each with C(name), C(status), C(detail) and C(duration).', type: list, elements: dict}
   sample:
     - path: /var/backups/backup_20261127_020000.sql.gz
