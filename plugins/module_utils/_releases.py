@@ -151,11 +151,15 @@ def _left_mark(release, marks):
 
 def standing_rollback(releases, current, services):
     """The rollback entry the project stands on, or None: the last change that stuck (the newest
-    healthy entry) was a rollback, and the project still runs its images. A rollback with no
-    target run then changes nothing, instead of returning to the release that rollback left."""
+    healthy entry; a record of the same images since is a snapshot, not a change) was a rollback,
+    and the project still runs its images. A rollback with no target run then changes nothing,
+    instead of returning to the release that rollback left."""
     for entry in reversed(releases):
-        if entry.get("healthy"):
-            return entry if is_rollback(entry) and matches(entry, current, services) else None
+        if not entry.get("healthy"):
+            continue
+        if entry.get("action") == "recorded" and matches(entry, current, services):
+            continue
+        return entry if is_rollback(entry) and matches(entry, current, services) else None
     return None
 
 

@@ -164,8 +164,11 @@ def test_a_failed_change_after_a_rollback_does_not_move_the_project():
     # the project still stands where the rollback brought it
     history = apply(ONE_TWO, "a3", web="v2") + [deploy("a4", {"web": "v1"}, "a3", healthy=False, web="v3")]
     assert run_default(history, web="v1") == ("stay", "a3")
+    # a record of what runs since (after that failed deploy) is a snapshot, not a change
+    assert run_default(history + [recorded("a5", web="v1")], web="v1") == ("stay", "a3")
     # the project was changed by hand since the rollback: an ordinary rollback again
     assert run_default(history, web="v9") == ("go", "a3")
+    assert run_default(history + [recorded("a5", web="v9")], web="v9") == ("go", "a3")
 
 
 def test_history_of_an_earlier_version_without_the_new_fields():
