@@ -14,7 +14,10 @@ leaves, and how the next run tells it from a user's databases and files:
   that exact file, so only a run for ``<db>`` makes them.
 - killed during the restore: the database ``<db>_restore_<stamp>``. Its comment is a marker
   (``stronghold.ops.pg_restore {json}``) written right after CREATE DATABASE, whose ``step``
-  says how far the run got; only a database with that marker counts as this module's.
+  says how far the run got. A database of that name without a marker counts as this module's
+  only when the finished safety dump of the same stamp (written before CREATE DATABASE) is
+  in the safety dump directory: a run killed during CREATE DATABASE, which the server
+  completes without its client. Any other database is a user's and never touched.
 - killed while new connections to the live database were blocked (sessions=terminate): the
   marker's step was set to ``blocking`` BEFORE ``ALTER DATABASE ... ALLOW_CONNECTIONS false``,
   so a live database that refuses connections is allowed again only when such a marker says
@@ -47,6 +50,8 @@ STEP_RESTORING = "restoring"   # created; the backup is being restored (incomple
 STEP_RESTORED = "restored"     # restore, settings and ANALYZE done; not swapped in
 STEP_BLOCKING = "blocking"     # about to block (or blocking) new connections to the live database
 STEPS = (STEP_RESTORING, STEP_RESTORED, STEP_BLOCKING)
+# Not a marker: a restore database without one, next to the finished safety dump of its run.
+STEP_CREATED = "created"
 KIND_RESTORE = "restore"
 KIND_PREVIOUS = "previous"
 
@@ -141,7 +146,13 @@ def find_leftovers(database, live, databases, files):
         stamp = match.group(2)
         marker = parse_marker(item.get("comment"))
         if marker is None or marker["kind"] != kind or marker["database"] != database or marker["stamp"] != stamp:
-            found["unmarked_databases"].append({"name": item["name"], "kind": kind})
+            if kind == KIND_RESTORE and item.get("comment") is None and safety_dump_name(database, stamp) in set(files or ()):
+                # Killed during CREATE DATABASE (which the server finishes without its client) or
+                # before the marker: the finished safety dump of the same run, written just
+                # before, is the record. Nothing was restored into it yet.
+                found["restore_databases"].append({"name": item["name"], "stamp": stamp, "step": STEP_CREATED, "complete": False})
+            else:
+                found["unmarked_databases"].append({"name": item["name"], "kind": kind})
         elif kind == KIND_RESTORE:
             found["restore_databases"].append({"name": item["name"], "stamp": stamp, "step": marker["step"],
                                                "complete": marker["step"] != STEP_RESTORING})
@@ -192,7 +203,8 @@ def plan_recovery(database, leftovers, clean=False, drop_previous=False, check_m
             "%s does not allow connections (ALLOW_CONNECTIONS false) and no pg_restore run recorded blocking them: "
             "left as it is" % database, {}))
     for item in leftovers["restore_databases"]:
-        what = {STEP_RESTORING: "while restoring (incomplete)",
+        what = {STEP_CREATED: "before restoring into it (empty, not marked yet; its run's safety dump is there)",
+                STEP_RESTORING: "while restoring (incomplete)",
                 STEP_RESTORED: "after restoring, before the swap",
                 STEP_BLOCKING: "while blocking connections to %s, before the swap" % database}[item["step"]]
         if clean:

@@ -220,3 +220,23 @@ def test_everything_at_once_in_order():
     assert plan["remove_files"] == [".pre_restore_appdb_20260127_101500.sql.gz.x.partial"]
     assert [c[0] for c in checks(plan)] == ["pg_restore.connections", "pg_restore.leftover_database", "pg_restore.leftover_database",
                                            "pg_restore.previous_database", "pg_restore.unmarked_database", "pg_restore.partial_file"]
+
+
+def test_unmarked_restore_database_beside_its_runs_safety_dump_is_ours():
+    # Killed during CREATE DATABASE: the server finished it, the marker was never written.
+    item = {"name": "appdb_restore_" + STAMP, "comment": None}
+    files = ["pre_restore_appdb_%s.sql.gz" % STAMP, "pre_restore_appdb_%s.sql.gz.sha256" % STAMP]
+    found = find_leftovers(DB, ALLOWED, BASE + [item], files)
+    assert found["restore_databases"] == [{"name": item["name"], "stamp": STAMP, "step": "created", "complete": False}]
+    assert found["unmarked_databases"] == []
+    plan = plan_recovery(DB, found, clean=True)
+    assert plan["drop_databases"] == [item["name"]]
+    assert "before restoring into it" in plan["findings"][0]["summary"]
+    # without the safety dump of the same stamp, or with a comment of someone else, it is not ours
+    for databases, names in (([item], ["pre_restore_appdb_20260127_101501.sql.gz"]), ([item], None),
+                             ([{"name": item["name"], "comment": "by hand"}], files)):
+        found = find_leftovers(DB, ALLOWED, BASE + databases, names)
+        assert found["restore_databases"] == [] and len(found["unmarked_databases"]) == 1
+    # a previous database is never taken for ours that way
+    found = find_leftovers(DB, ALLOWED, BASE + [{"name": "appdb_before_" + STAMP, "comment": None}], files)
+    assert found["previous_databases"] == [] and found["unmarked_databases"] == [{"name": "appdb_before_" + STAMP, "kind": "previous"}]
