@@ -189,7 +189,7 @@ def test_partial_safety_dump_files():
                                       "pre_restore_appdb_20260127_111500.sql.gz.sha256"]
     plan = plan_recovery(DB, found, directory="/b")
     assert plan["remove_files"] == []
-    assert [c for c in checks(plan)] == [("pg_restore.partial_file", name, "warning") for name in found["partial_files"]]
+    assert checks(plan) == [("pg_restore.partial_file", name, "warning") for name in found["partial_files"]]
     assert "it is no backup" in plan["findings"][0]["summary"]
     assert plan_recovery(DB, found, clean=True, directory="/b")["remove_files"] == found["partial_files"]
 
@@ -218,8 +218,9 @@ def test_everything_at_once_in_order():
     assert plan["reallow"] is True
     assert plan["drop_databases"] == ["appdb_restore_20260127_101500", "appdb_restore_20260127_111500", "appdb_before_20260120_093000"]
     assert plan["remove_files"] == [".pre_restore_appdb_20260127_101500.sql.gz.x.partial"]
-    assert [c[0] for c in checks(plan)] == ["pg_restore.connections", "pg_restore.leftover_database", "pg_restore.leftover_database",
-                                           "pg_restore.previous_database", "pg_restore.unmarked_database", "pg_restore.partial_file"]
+    assert [c[0] for c in checks(plan)] == [
+        "pg_restore.connections", "pg_restore.leftover_database", "pg_restore.leftover_database",
+        "pg_restore.previous_database", "pg_restore.unmarked_database", "pg_restore.partial_file"]
 
 
 def test_unmarked_restore_database_beside_its_runs_safety_dump_is_ours():

@@ -90,9 +90,8 @@ def main():
     try:
         if step == "safety_dump":
             safety_dir = args.get("safety_dump_directory") or args.get("directory") or os.path.dirname(args["backup"])
-            wait_for("pg_dump stalls with a partial safety dump file",
-                     lambda: os.path.exists(flag) and any(n.startswith(".pre_restore_") and n.endswith(".partial")
-                                                         for n in os.listdir(safety_dir)), proc)
+            wait_for("pg_dump stalls with a partial safety dump file", lambda: os.path.exists(flag) and any(
+                n.startswith(".pre_restore_") and n.endswith(".partial") for n in os.listdir(safety_dir)), proc)
         elif step == "restore":
             wait_for("psql stalls in the restore's open transaction",
                      lambda: os.path.exists(flag) and query(
