@@ -1045,9 +1045,13 @@ class Vacuum:
         entry["status"] = status
         entry["message"] = message
         entry["duration_ms"] = round((time.monotonic() - start) * 1000.0, 1)
-        if status == "ok" and does_vacuum(self.p["mode"]) and entry["relkind"] != "p":
+        if status == "ok" and does_vacuum(self.p["mode"]) and entry["relkind"] != "p" and self.version >= 150000:
             # Read at once, before other sessions add to it: right after a VACUUM, n_dead_tup is
-            # the count of dead tuples that VACUUM found but could not remove.
+            # the count of dead tuples that VACUUM found but could not remove ("dead but not yet
+            # removable"; VACUUM VERBOSE prints it too, but in the server's language and in a
+            # format that changes between versions). From PostgreSQL 15 VACUUM writes it to
+            # shared memory at once; older servers send it to the statistics collector, so
+            # dead_tuples_after() reads it there later.
             try:
                 row = conn.execute("SELECT n_dead_tup FROM pg_stat_all_tables WHERE relid = %s", [entry["relid"]]).fetchone()
                 entry["n_dead_tup_kept"] = row["n_dead_tup"] if row else None
@@ -1162,6 +1166,8 @@ class Vacuum:
         for entry in db["selected"]:
             if entry.get("status") == "ok":
                 entry["n_dead_tup_after"] = after.get(entry["relid"])
+                if self.version < 150000 and does_vacuum(self.p["mode"]) and entry["relkind"] != "p":
+                    entry["n_dead_tup_kept"] = entry["n_dead_tup_after"]
         for row in db["rows"]:
             if row["relid"] in lasts:
                 row["last_vacuum"] = lasts[row["relid"]]["last_vacuum"]
