@@ -68,6 +68,8 @@ def query(conninfo, text, args=()):
 
 def main():
     step, args_path, conninfo, workdir = sys.argv[1:5]
+    if step not in ("safety_dump", "restore", "swap"):
+        raise SystemExit("unknown step %r" % step)
     with open(args_path, encoding="utf-8") as handle:
         args = json.load(handle)["ANSIBLE_MODULE_ARGS"]
     database = args["database"]
@@ -92,13 +94,13 @@ def main():
             safety_dir = args.get("safety_dump_directory") or args.get("directory") or os.path.dirname(args["backup"])
             wait_for("pg_dump stalls with a partial safety dump file", lambda: os.path.exists(flag) and any(
                 n.startswith(".pre_restore_") and n.endswith(".partial") for n in os.listdir(safety_dir)), proc)
-        elif step == "restore":
+        elif step in ("restore", "swap"):
+            # The flag says the stand-in passed its bytes on; psql may connect a moment later.
             wait_for("psql stalls in the restore's open transaction",
                      lambda: os.path.exists(flag) and query(
                          conninfo, "SELECT 1 FROM pg_stat_activity WHERE datname LIKE %s AND xact_start IS NOT NULL"
                          " AND application_name = 'stronghold.ops.restore'", (restore_like,)), proc)
-        elif step == "swap":
-            wait_for("psql stalls in the restore", lambda: os.path.exists(flag), proc)
+        if step == "swap":
             locker = psycopg.connect(conninfo)
             # The restore database psql is restoring into (leftovers of earlier kills may be there too).
             rows = locker.execute("SELECT datname FROM pg_database WHERE datname IN (SELECT datname FROM pg_stat_activity"
@@ -111,8 +113,6 @@ def main():
                 conninfo, "SELECT 1 FROM pg_stat_activity a, pg_database d WHERE a.application_name = 'stronghold.ops.pg_restore'"
                 " AND a.wait_event_type = 'Lock' AND a.query ILIKE 'ALTER DATABASE%%RENAME%%' AND d.datname = %s AND NOT d.datallowconn",
                 (database,)), proc)
-        else:
-            raise SystemExit("unknown step %r" % step)
     except BaseException:
         os.killpg(proc.pid, signal.SIGKILL)
         proc.wait()
