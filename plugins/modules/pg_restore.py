@@ -477,12 +477,15 @@ class Restore:
             conn.execute("SELECT set_config('lock_timeout', %s, false)", (LOCK_WAIT,))
             conn.execute("SELECT pg_advisory_lock(%s, %s)", (LOCK_CLASS, key))
         except psycopg.errors.LockNotAvailable:
-            others = conn.execute("SELECT pid, state, backend_start FROM pg_stat_activity WHERE application_name = %s AND pid <> pg_backend_pid()"
-                                  " ORDER BY pid", (APPLICATION_NAME,)).fetchall()
-            self.fail("another pg_restore run of %s holds its lock (server sessions of pg_restore: %s): it is still running, or the server "
-                      "session of a killed run has not ended yet; nothing was changed" % (
-                          self.database, ", ".join("pid %s (%s since %s)" % (r["pid"], r["state"], r["backend_start"]) for r in others)
-                          or "none visible"))
+            # pg_locks shows the two halves of the key as oids (unsigned).
+            holders = conn.execute("SELECT a.pid, a.application_name, a.state, a.backend_start FROM pg_locks l JOIN pg_stat_activity a USING (pid)"
+                                   " WHERE l.locktype = 'advisory' AND l.granted AND l.objsubid = 2 AND l.classid::bigint = %s"
+                                   " AND l.objid::bigint = %s ORDER BY a.pid", (LOCK_CLASS, key & 0xFFFFFFFF)).fetchall()
+            self.fail("another pg_restore run of %s holds its lock (%s): it is still running, or the server session of a killed run has "
+                      "not ended yet; nothing was changed" % (self.database, ", ".join(
+                          "server session pid %s, application %s, %s since %s" % (
+                              r["pid"], r["application_name"] or "(none)", r["state"], r["backend_start"]) for r in holders)
+                          or "its holder is no longer visible"))
         finally:
             conn.execute("RESET lock_timeout")
 

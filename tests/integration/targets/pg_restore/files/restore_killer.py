@@ -3,7 +3,7 @@
 and kills its whole process group (the module, and the pg_dump or psql it runs) with SIGKILL,
 as an operator's kill, the OOM killer or a lost controller would.
 
-    restore_killer.py STEP ARGS_JSON CONNINFO WORKDIR
+    restore_killer.py STEP ARGS_JSON CONNINFO WORKDIR [SECOND_ARGS_JSON]
 
 STEP is where the module is killed:
   safety_dump  pg_dump (the stand-in stall.py) has written part of the safety dump
@@ -14,8 +14,10 @@ STEP is where the module is killed:
 
 ARGS_JSON is the module's arguments (pg_bin_dir pointing at the stall.py stand-ins);
 CONNINFO a libpq connection string of a superuser on the maintenance database; WORKDIR a
-directory for the flag files. The module runs from the collection this file belongs to. Every
-wait polls an observable state with a generous deadline; no fixed sleep is a synchronisation.
+directory for the flag files; SECOND_ARGS_JSON the arguments of a second run started while the
+first is held at the step (its result is in the summary under "second"). The module runs from
+the collection this file belongs to. Every wait polls an observable state with a generous
+deadline; no fixed sleep is a synchronisation.
 After the kill it waits until the server has ended the killed sessions, then prints a JSON
 summary. Exits non-zero (saying why) when the module ends or does not reach the step in time.
 """
@@ -68,6 +70,8 @@ def query(conninfo, text, args=()):
 
 def main():
     step, args_path, conninfo, workdir = sys.argv[1:5]
+    # Optional: the arguments of a second run, started (and awaited) while the first is stalled.
+    second_path = sys.argv[5] if len(sys.argv) > 5 else None
     if step not in ("safety_dump", "restore", "swap"):
         raise SystemExit("unknown step %r" % step)
     with open(args_path, encoding="utf-8") as handle:
@@ -113,6 +117,11 @@ def main():
                 conninfo, "SELECT 1 FROM pg_stat_activity a, pg_database d WHERE a.application_name = 'stronghold.ops.pg_restore'"
                 " AND a.wait_event_type = 'Lock' AND a.query ILIKE 'ALTER DATABASE%%RENAME%%' AND d.datname = %s AND NOT d.datallowconn",
                 (database,)), proc)
+        second = None
+        if second_path:
+            ran = subprocess.run([sys.executable, module, second_path], stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                                 stdin=subprocess.DEVNULL, env=env, timeout=DEADLINE, check=False)
+            second = json.loads(ran.stdout.decode("utf-8", "replace"))
     except BaseException:
         os.killpg(proc.pid, signal.SIGKILL)
         proc.wait()
@@ -126,7 +135,7 @@ def main():
         locker.close()
     wait_for("the server has ended the killed run's sessions", lambda: not query(
         conninfo, "SELECT 1 FROM pg_stat_activity WHERE application_name = ANY(%s)", (list(APPLICATIONS),)), None)
-    print(json.dumps({"step": step, "returncode": returncode, "killed": returncode == -signal.SIGKILL}))
+    print(json.dumps({"step": step, "returncode": returncode, "killed": returncode == -signal.SIGKILL, "second": second}))
 
 
 if __name__ == "__main__":
