@@ -156,6 +156,28 @@ def _number(value, name):
     return number
 
 
+def bounded_number(value, name, minimum=None, maximum=None, above=None):
+    """``value`` as a finite float within the bounds, or FindingError naming the option.
+
+    Options declared ``type: float`` accept ``nan`` and ``inf`` from YAML and the command
+    line; compared with ``<`` or ``>``, NaN passes every check, and an infinite or huge timeout
+    overflows the socket or clock call it reaches. Every float option is checked here.
+    ``above`` is an exclusive lower bound, ``minimum`` and ``maximum`` inclusive ones.
+    """
+    number = _number(value, name)
+    if above is not None and not number > above:
+        raise FindingError("%s must be greater than %s, got %s" % (name, _plain(above), _shown(value)))
+    if minimum is not None and number < minimum:
+        raise FindingError("%s must be at least %s, got %s" % (name, _plain(minimum), _shown(value)))
+    if maximum is not None and number > maximum:
+        raise FindingError("%s must be at most %s, got %s" % (name, _plain(maximum), _shown(value)))
+    return number
+
+
+def _plain(number):
+    return ("%d" % number) if float(number).is_integer() else ("%s" % number)
+
+
 _DURATION_UNITS = {
     "ms": 0.001,
     "s": 1, "sec": 1, "second": 1, "seconds": 1,

@@ -100,6 +100,7 @@ options:
     description:
       - A certificate with fewer days remaining than this is critical (runbook, 7 days). Must not
         exceed O(warning_days). An expired or not yet valid certificate is always critical.
+      - Day thresholds lie between 0 and 36500.
     type: float
     default: 7
   min_remaining_fraction:
@@ -141,12 +142,14 @@ options:
     type: int
     default: 16
   timeout:
-    description: Seconds allowed for each endpoint, from DNS to the end of the handshake.
+    description:
+      - Seconds allowed for each endpoint, from DNS to the end of the handshake; more than 0
+        and at most 3600. Every number option of this module must be finite (no V(nan) or V(inf)).
     type: float
     default: 10
   total_timeout:
     description:
-      - Seconds allowed for the whole call. An endpoint not done by then has status V(error) with
+      - Seconds allowed for the whole call, at most 86400. An endpoint not done by then has status V(error) with
         C(error_kind=timeout).
     type: float
     default: 300
@@ -445,6 +448,8 @@ import traceback
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
 from ansible_collections.stronghold.ops.plugins.module_utils._findings import (
+    FindingError,
+    bounded_number,
     make_finding,
     severity_at_least,
     sort_findings,
@@ -483,6 +488,12 @@ ENDPOINT_OPTIONS = {
     "expected_fingerprint": {"type": "str"},
 }
 
+# Bounds of the float options: a timeout beyond these is no check (and overflows socket calls),
+# a threshold beyond a hundred years is a typo.
+MAX_TIMEOUT = 3600
+MAX_TOTAL_TIMEOUT = 86400
+MAX_DAYS = 36500
+
 
 class CertCheck:
     def __init__(self, module):
@@ -504,12 +515,26 @@ class CertCheck:
         p = self.p
         if not p["endpoints"] and not p["files"]:
             self.module.fail_json(msg="nothing to check: give endpoints, files, or both")
+        # Float options accept nan and inf, which pass plain comparisons; a huge timeout
+        # overflows the socket and clock calls. Each is a finite number within bounds.
+        try:
+            for name in ("warning_days", "critical_days"):
+                bounded_number(p[name], name, minimum=0, maximum=MAX_DAYS)
+            for name in ("min_remaining_fraction", "critical_remaining_fraction"):
+                if p[name] is not None:
+                    bounded_number(p[name], name)
+            if p["max_validity_days"] is not None:
+                bounded_number(p["max_validity_days"], "max_validity_days", maximum=MAX_DAYS)
+            bounded_number(p["timeout"], "timeout", above=0, maximum=MAX_TIMEOUT)
+            bounded_number(p["total_timeout"], "total_timeout", above=0, maximum=MAX_TOTAL_TIMEOUT)
+            for index, endpoint in enumerate(p["endpoints"]):
+                if endpoint["timeout"] is not None:
+                    bounded_number(endpoint["timeout"], "endpoints[%d].timeout" % index, above=0, maximum=MAX_TIMEOUT)
+        except FindingError as exc:
+            self.module.fail_json(msg=str(exc))
         message = check_thresholds(p["warning_days"], p["critical_days"], p["min_remaining_fraction"], p["critical_remaining_fraction"])
         if message:
             self.module.fail_json(msg=message)
-        for name in ("timeout", "total_timeout"):
-            if p[name] <= 0:
-                self.module.fail_json(msg="%s must be a positive number of seconds, got %s" % (name, p[name]))
         if not 1 <= p["concurrency"] <= 256:
             self.module.fail_json(msg="concurrency must be between 1 and 256, got %d" % p["concurrency"])
         if p["max_validity_days"] is not None and p["max_validity_days"] <= 0:

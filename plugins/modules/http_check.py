@@ -32,7 +32,9 @@ options:
     type: int
     default: 3
   timeout:
-    description: Seconds allowed for each request, connection and answer together.
+    description:
+      - Seconds allowed for each request, connection and answer together; more than 0 and at
+        most 3600 (a finite number).
     type: float
     default: 10
   accepted_status:
@@ -44,7 +46,9 @@ options:
     description: A regular expression the body must match (searched, not anchored).
     type: str
   warning_ms:
-    description: Response time in milliseconds above which the finding is a warning (runbook, 500 ms).
+    description:
+      - Response time in milliseconds above which the finding is a warning (runbook, 500 ms);
+        a finite number from 0 to 3600000, as O(critical_ms).
     type: float
     default: 500
   critical_ms:
@@ -153,6 +157,7 @@ from ansible.module_utils.six.moves.urllib.parse import urlsplit
 
 from ansible_collections.stronghold.ops.plugins.module_utils._findings import (
     FindingError,
+    bounded_number,
     make_finding,
     severity_for_value,
 )
@@ -162,6 +167,9 @@ from ansible_collections.stronghold.ops.plugins.module_utils._http_probe import 
     status_accepted,
     valid_status_spec,
 )
+
+# Seconds: a longer socket timeout is no health check (and a huge one overflows the socket call).
+MAX_TIMEOUT = 3600
 
 
 def judge(url, requests, accepted, pattern, warning_ms, critical_ms, statistic, check_name):
@@ -232,8 +240,15 @@ def main():
         module.fail_json(msg="url %r has port %d, outside 1-65535" % (url, port))
     if not 1 <= p["samples"] <= 20:
         module.fail_json(msg="samples must be between 1 and 20, got %d" % p["samples"])
-    if p["timeout"] <= 0:
-        module.fail_json(msg="timeout must be a positive number of seconds, got %s" % p["timeout"])
+    try:
+        # A socket timeout beyond an hour is no health check; NaN or infinity would pass a
+        # plain comparison and fail every request as a false alarm.
+        bounded_number(p["timeout"], "timeout", above=0, maximum=MAX_TIMEOUT)
+        for name in ("warning_ms", "critical_ms"):
+            if p[name] is not None:
+                bounded_number(p[name], name, minimum=0, maximum=MAX_TIMEOUT * 1000)
+    except FindingError as exc:
+        module.fail_json(msg=str(exc))
     bad = [s for s in p["accepted_status"] if not valid_status_spec(s)]
     if bad or not p["accepted_status"]:
         module.fail_json(msg="accepted_status must list HTTP codes (100-599) or classes such as 2xx; bad: %s" % ", ".join(bad))
@@ -243,9 +258,6 @@ def main():
             pattern = re.compile(p["body_pattern"])
         except re.error as exc:
             module.fail_json(msg="body_pattern is not a valid regular expression: %s" % exc)
-    for name in ("warning_ms", "critical_ms"):
-        if p[name] is not None and p[name] < 0:
-            module.fail_json(msg="%s cannot be negative, got %s" % (name, p[name]))
     if p["critical_ms"] is not None and p["warning_ms"] is not None and p["warning_ms"] > p["critical_ms"]:
         module.fail_json(msg="warning_ms (%s) must not exceed critical_ms (%s)" % (p["warning_ms"], p["critical_ms"]))
 

@@ -5,6 +5,7 @@ import pytest
 
 from ansible_collections.stronghold.ops.plugins.module_utils._findings import (
     FindingError,
+    bounded_number,
     count_by_severity,
     make_finding,
     parse_duration,
@@ -191,3 +192,27 @@ def test_parse_size_reads_the_largest_size_exactly():
     assert parse_size("9223372036854775807") == 2 ** 63 - 1
     with pytest.raises(FindingError, match="too large"):
         parse_size("9223372036854775808")
+
+
+@pytest.mark.parametrize("value, bounds, message", [
+    (float("nan"), {}, "t must be a finite number"),
+    ("nan", {}, "t must be a finite number"),
+    (float("inf"), {}, "t must be a finite number"),
+    ("-inf", {}, "t must be a finite number"),
+    ("1e999", {}, "t must be a finite number"),
+    (True, {}, "t must be a number, got a boolean"),
+    ("soon", {}, "t must be a number"),
+    (0, {"above": 0}, "t must be greater than 0, got 0"),
+    (-0.5, {"minimum": 0}, "t must be at least 0, got -0.5"),
+    (1e300, {"maximum": 3600}, "t must be at most 3600, got 1e+300"),
+])
+def test_bounded_number_refuses_what_a_comparison_lets_through(value, bounds, message):
+    with pytest.raises(FindingError) as caught:
+        bounded_number(value, "t", **bounds)
+    assert message in str(caught.value)
+
+
+def test_bounded_number_keeps_the_edges():
+    assert bounded_number("0.001", "t", above=0, maximum=3600) == 0.001
+    assert bounded_number(3600, "t", above=0, maximum=3600) == 3600.0
+    assert bounded_number(0, "t", minimum=0) == 0.0

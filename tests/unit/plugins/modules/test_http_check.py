@@ -66,7 +66,16 @@ def test_status_spec_and_median():
     ({"url": URL, "accepted_status": ["fine"]}, "accepted_status must list HTTP codes"),
     ({"url": URL, "body_pattern": "(("}, "body_pattern is not a valid regular expression"),
     ({"url": URL, "warning_ms": 900, "critical_ms": 100}, "warning_ms (900.0) must not exceed critical_ms (100.0)"),
-    ({"url": URL, "timeout": 0}, "timeout must be a positive number"),
+    ({"url": URL, "timeout": 0}, "timeout must be greater than 0"),
+    ({"url": URL, "timeout": -1}, "timeout must be greater than 0"),
+    ({"url": URL, "timeout": "nan"}, "timeout must be a finite number"),
+    ({"url": URL, "timeout": "inf"}, "timeout must be a finite number"),
+    ({"url": URL, "timeout": "1e999"}, "timeout must be a finite number"),
+    ({"url": URL, "timeout": 1e300}, "timeout must be at most 3600"),
+    ({"url": URL, "warning_ms": "nan"}, "warning_ms must be a finite number"),
+    ({"url": URL, "warning_ms": -5}, "warning_ms must be at least 0"),
+    ({"url": URL, "critical_ms": "-inf"}, "critical_ms must be a finite number"),
+    ({"url": URL, "critical_ms": 1e12}, "critical_ms must be at most 3600000"),
 ])
 def test_bad_input_fails_with_a_clear_message(run_module, args, message):
     out = run_module(http_check.main, args)
