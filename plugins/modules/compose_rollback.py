@@ -112,14 +112,16 @@ options:
     description: The release history file; C(.stronghold/releases.json) under O(project_src) by default.
     type: path
   history_size:
-    description: Releases kept in the history (the oldest are dropped).
+    description: Releases kept in the history (the oldest are dropped); 1 to 10000.
     type: int
     default: 10
   note:
     description: Text stored with a recorded release (who deployed, the AWX job, the change).
     type: str
   lock_wait:
-    description: Seconds a run waits for another run on the same project to finish before failing.
+    description:
+      - Seconds a run waits for another run on the same project to finish before failing; 0 to
+        86400. Every number option of this module must be finite (no V(nan) or V(inf)).
     type: float
     default: 0
   pull:
@@ -141,13 +143,13 @@ options:
     elements: str
     default: []
   health_timeout:
-    description: Seconds to wait for the containers to be healthy after a change.
+    description: Seconds to wait for the containers to be healthy after a change; 0 to 86400.
     type: int
     default: 120
   unhealthy_grace:
     description:
       - Seconds an C(unhealthy) container may take to recover before the change is declared
-        failed (C(docker compose up --wait) gives up at the first unhealthy status).
+        failed (C(docker compose up --wait) gives up at the first unhealthy status); 0 to 86400.
     type: int
     default: 20
   health_url:
@@ -162,15 +164,15 @@ options:
     description: Regular expression the health body must match.
     type: str
   health_retries:
-    description: HTTP attempts before the endpoint is declared unhealthy.
+    description: HTTP attempts before the endpoint is declared unhealthy; 0 to 10000.
     type: int
     default: 10
   health_interval:
-    description: Seconds between HTTP attempts.
+    description: Seconds between HTTP attempts; 0 to 3600.
     type: float
     default: 2
   health_request_timeout:
-    description: Seconds allowed for each HTTP attempt.
+    description: Seconds allowed for each HTTP attempt; more than 0 and at most 3600.
     type: float
     default: 5
   health_validate_certs:
@@ -461,6 +463,7 @@ from ansible_collections.stronghold.ops.plugins.module_utils._compose import (
     image_summary,
     start_first_problems,
 )
+from ansible_collections.stronghold.ops.plugins.module_utils._findings import FindingError, bounded_number
 from ansible_collections.stronghold.ops.plugins.module_utils._http_probe import probe, status_accepted, valid_status_spec
 from ansible_collections.stronghold.ops.plugins.module_utils._releases import (
     HistoryError,
@@ -473,6 +476,11 @@ from ansible_collections.stronghold.ops.plugins.module_utils._releases import (
     save_history,
     standing_message,
 )
+
+
+
+# Seconds in a day: the longest wait any option of this module may ask for.
+DAY = 86400
 
 
 class Failure(Exception):
@@ -508,14 +516,19 @@ class Rollback:
                     problems.append("images.%s must be an image reference" % service)
             if p["services"] and set(p["services"]) != set(p["images"]):
                 problems.append("with images, services are the keys of images; leave services empty")
-        for name in ("history_size",):
-            if p[name] < 1:
-                problems.append("%s must be at least 1" % name)
-        for name in ("health_timeout", "unhealthy_grace", "health_retries"):
-            if p[name] < 0:
-                problems.append("%s cannot be negative" % name)
-        if p["lock_wait"] < 0 or p["health_interval"] < 0 or p["health_request_timeout"] <= 0:
-            problems.append("lock_wait and health_interval cannot be negative, health_request_timeout must be positive")
+        # Number options: float ones accept nan and inf, which pass plain comparisons, and a
+        # huge wait overflows the clock and socket calls. Each lies within documented bounds.
+        for name, bounds in (("history_size", {"minimum": 1, "maximum": 10000}),
+                             ("health_timeout", {"minimum": 0, "maximum": DAY}),
+                             ("unhealthy_grace", {"minimum": 0, "maximum": DAY}),
+                             ("health_retries", {"minimum": 0, "maximum": 10000}),
+                             ("lock_wait", {"minimum": 0, "maximum": DAY}),
+                             ("health_interval", {"minimum": 0, "maximum": 3600}),
+                             ("health_request_timeout", {"above": 0, "maximum": 3600})):
+            try:
+                bounded_number(p[name], name, **bounds)
+            except FindingError as exc:
+                problems.append(str(exc))
         bad = [s for s in p["health_status"] if not valid_status_spec(s)]
         if bad:
             problems.append("health_status must list HTTP codes or classes such as 2xx; bad: %s" % ", ".join(bad))
