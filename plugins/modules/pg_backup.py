@@ -91,7 +91,9 @@ options:
         newer than the default client). Default is pg_dump on PATH.
     type: path
   timeout:
-    description: Stop pg_dump after this many seconds (no backup is written then). Unset means no limit.
+    description:
+      - Stop pg_dump after this many seconds (no backup is written then), 1 to 2592000 (30 days).
+        Unset means no limit.
     type: int
 notes:
   - pg_dump must be at least the major version of the server.
@@ -196,6 +198,9 @@ DEFAULT_PATTERNS = {"plain": "backup_%Y%m%d_%H%M%S.sql.gz", "custom": "backup_%Y
 # pg_dump options that would send the dump elsewhere or change its format behind the module.
 OUTPUT_OPTIONS = ("-f", "--file", "-F", "--format", "-Z", "--compress", "-d", "--dbname")
 
+# Seconds: the longest timeout the clock call of the deadline timer takes with room to spare.
+MAX_TIMEOUT = 30 * 86400
+
 
 def refused_dump_option(option):
     for refused in OUTPUT_OPTIONS:
@@ -232,8 +237,10 @@ def validate(module):
         problems.append("keep must be at least 1 (the backup just written is always kept), got %d" % params["keep"])
     if not 0 <= params["compression_level"] <= 9:
         problems.append("compression_level must be between 0 and 9, got %d" % params["compression_level"])
-    if params["timeout"] is not None and params["timeout"] < 1:
-        problems.append("timeout must be at least 1 second, got %d" % params["timeout"])
+    # A larger value would silently kill the timer thread (too large for the clock call): the
+    # run would then have no limit at all.
+    if params["timeout"] is not None and not 1 <= params["timeout"] <= MAX_TIMEOUT:
+        problems.append("timeout must be between 1 second and %d (30 days), got %d" % (MAX_TIMEOUT, params["timeout"]))
     for option in params["dump_options"]:
         refused = refused_dump_option(option)
         if refused:

@@ -128,7 +128,9 @@ options:
     type: bool
     default: true
   timeout:
-    description: Stop the restore (and roll it back) after this many seconds. Unset means no limit.
+    description:
+      - Stop the restore (and roll it back) after this many seconds, 1 to 2592000 (30 days).
+        Unset means no limit.
     type: int
   pg_bin_dir:
     description: Directory holding pg_dump, psql and pg_restore. Default is the ones on PATH.
@@ -401,6 +403,10 @@ APPLICATION_NAME = "stronghold.ops.pg_restore"
 
 class StepFailed(Exception):
     pass
+
+
+# Seconds: the longest timeout the clock call of the deadline timer takes with room to spare.
+MAX_TIMEOUT = 30 * 86400
 
 
 def plan_steps(database, backup, restored, before, safety_path, sessions_mode, drop_previous, analyze):
@@ -838,8 +844,10 @@ def validate(params):
         resolve_timezone(params["timezone"])
     except ValueError as exc:
         problems.append(str(exc))
-    if params["timeout"] is not None and params["timeout"] < 1:
-        problems.append("timeout must be at least 1 second, got %d" % params["timeout"])
+    # A larger value would silently kill the timer thread (too large for the clock call): the
+    # run would then have no limit at all.
+    if params["timeout"] is not None and not 1 <= params["timeout"] <= MAX_TIMEOUT:
+        problems.append("timeout must be between 1 second and %d (30 days), got %d" % (MAX_TIMEOUT, params["timeout"]))
     if params["safety_dump_directory"] is not None and not os.path.isdir(params["safety_dump_directory"]):
         problems.append("safety_dump_directory %s does not exist or is not a directory" % params["safety_dump_directory"])
     return problems

@@ -53,7 +53,8 @@ def test_plan_steps_order():
     ({"directory": "/no/such/dir"}, "directory /no/such/dir does not exist"),
     ({"directory": "/tmp", "pattern": "b_%Y.sql.gz"}, "it needs at least %Y, %m and %d"),
     ({"directory": "/tmp", "database": "postgres"}, "database and maintenance_db are both postgres"),
-    ({"directory": "/tmp", "timeout": -1}, "timeout must be at least 1 second"),
+    ({"directory": "/tmp", "timeout": -1}, "timeout must be between 1 second and 2592000"),
+    ({"directory": "/tmp", "timeout": 10 ** 12}, "timeout must be between 1 second and 2592000"),
     ({"directory": "/tmp", "safety_dump_directory": "/no/such/dir"}, "safety_dump_directory /no/such/dir does not exist"),
     ({"directory": "/tmp", "sessions": "ignore"}, "value of sessions must be one of: refuse, terminate"),
 ])
