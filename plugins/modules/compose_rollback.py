@@ -478,7 +478,6 @@ from ansible_collections.stronghold.ops.plugins.module_utils._releases import (
 )
 
 
-
 # Seconds in a day: the longest wait any option of this module may ask for.
 DAY = 86400
 
