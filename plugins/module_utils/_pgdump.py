@@ -105,6 +105,19 @@ def _kill(proc):
             pass
 
 
+# Seconds: the longest timeout of a pg_dump, psql or pg_restore run. A much larger one would
+# make the deadline timer's thread die at start (too large for its clock call), and the run
+# would have no limit at all.
+MAX_TIMEOUT = 30 * 86400
+
+
+def timeout_problem(timeout):
+    """What is wrong with a ``timeout`` option (whole seconds, None for no limit), or None."""
+    if timeout is not None and not 1 <= timeout <= MAX_TIMEOUT:
+        return "timeout must be between 1 second and %d (30 days), got %d" % (MAX_TIMEOUT, timeout)
+    return None
+
+
 class _Deadline:
     """Kills the processes when the timeout expires; ``expired`` says whether it did."""
 

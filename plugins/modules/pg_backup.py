@@ -185,7 +185,7 @@ import os
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.stronghold.ops.plugins.module_utils._backup_files import compile_pattern, list_backups, resolve_timezone
-from ansible_collections.stronghold.ops.plugins.module_utils._pgdump import DumpError, dump_to_file, sidecar_path
+from ansible_collections.stronghold.ops.plugins.module_utils._pgdump import DumpError, dump_to_file, sidecar_path, timeout_problem
 from ansible_collections.stronghold.ops.plugins.module_utils._postgres import (
     PostgresConnectError,
     check_connection_params,
@@ -197,9 +197,6 @@ from ansible_collections.stronghold.ops.plugins.module_utils._postgres import (
 DEFAULT_PATTERNS = {"plain": "backup_%Y%m%d_%H%M%S.sql.gz", "custom": "backup_%Y%m%d_%H%M%S.dump"}
 # pg_dump options that would send the dump elsewhere or change its format behind the module.
 OUTPUT_OPTIONS = ("-f", "--file", "-F", "--format", "-Z", "--compress", "-d", "--dbname")
-
-# Seconds: the longest timeout the clock call of the deadline timer takes with room to spare.
-MAX_TIMEOUT = 30 * 86400
 
 
 def refused_dump_option(option):
@@ -237,10 +234,9 @@ def validate(module):
         problems.append("keep must be at least 1 (the backup just written is always kept), got %d" % params["keep"])
     if not 0 <= params["compression_level"] <= 9:
         problems.append("compression_level must be between 0 and 9, got %d" % params["compression_level"])
-    # A larger value would silently kill the timer thread (too large for the clock call): the
-    # run would then have no limit at all.
-    if params["timeout"] is not None and not 1 <= params["timeout"] <= MAX_TIMEOUT:
-        problems.append("timeout must be between 1 second and %d (30 days), got %d" % (MAX_TIMEOUT, params["timeout"]))
+    problem = timeout_problem(params["timeout"])
+    if problem:
+        problems.append(problem)
     for option in params["dump_options"]:
         refused = refused_dump_option(option)
         if refused:

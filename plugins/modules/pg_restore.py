@@ -366,6 +366,7 @@ from ansible_collections.stronghold.ops.plugins.module_utils._pgdump import (
     drop_database,
     dump_to_file,
     restore_file,
+    timeout_problem,
 )
 from ansible_collections.stronghold.ops.plugins.module_utils._postgres import (
     PostgresConnectError,
@@ -403,10 +404,6 @@ APPLICATION_NAME = "stronghold.ops.pg_restore"
 
 class StepFailed(Exception):
     pass
-
-
-# Seconds: the longest timeout the clock call of the deadline timer takes with room to spare.
-MAX_TIMEOUT = 30 * 86400
 
 
 def plan_steps(database, backup, restored, before, safety_path, sessions_mode, drop_previous, analyze):
@@ -844,10 +841,9 @@ def validate(params):
         resolve_timezone(params["timezone"])
     except ValueError as exc:
         problems.append(str(exc))
-    # A larger value would silently kill the timer thread (too large for the clock call): the
-    # run would then have no limit at all.
-    if params["timeout"] is not None and not 1 <= params["timeout"] <= MAX_TIMEOUT:
-        problems.append("timeout must be between 1 second and %d (30 days), got %d" % (MAX_TIMEOUT, params["timeout"]))
+    problem = timeout_problem(params["timeout"])
+    if problem:
+        problems.append(problem)
     if params["safety_dump_directory"] is not None and not os.path.isdir(params["safety_dump_directory"]):
         problems.append("safety_dump_directory %s does not exist or is not a directory" % params["safety_dump_directory"])
     return problems

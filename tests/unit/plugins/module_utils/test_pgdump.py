@@ -262,3 +262,11 @@ def test_restore_unreadable_file(bindir, tmp_path):
     result = restore_file(None, params_with(bindir), str(tmp_path / "missing.sql.gz"), "scratch")
     assert result["ok"] is False
     assert "cannot read" in result["error"]
+
+
+def test_timeout_problem_bounds_the_deadline_timer():
+    from ansible_collections.stronghold.ops.plugins.module_utils._pgdump import MAX_TIMEOUT, timeout_problem
+    assert timeout_problem(None) is None
+    assert timeout_problem(1) is None and timeout_problem(MAX_TIMEOUT) is None
+    assert "between 1 second and 2592000" in timeout_problem(0)
+    assert "between 1 second and 2592000" in timeout_problem(MAX_TIMEOUT + 1)
