@@ -39,6 +39,7 @@ Nothing here asserts a time: the bench reports, in Markdown, and exits 0 when it
     .venv/bin/python bench/backup_verify.py [--runs 3] [--min-sql-gib 1.05] [--rebuild]
     (as root, after make venv collection-link)
 """
+
 from __future__ import annotations
 
 import argparse
@@ -91,8 +92,10 @@ def dump_gzip(root, dbname, out):
     """pg_dump | gzip -6 > out, both exit codes checked (pipefail); returns the uncompressed SQL bytes."""
     tmp = out + ".part"
     with open(tmp, "wb") as sink:
-        dump = subprocess.Popen([os.path.join(PGBIN, "pg_dump"), "-h", root, "-p", str(PORT), "-U", "postgres", dbname],
-                                stdout=subprocess.PIPE)
+        dump = subprocess.Popen(
+            [os.path.join(PGBIN, "pg_dump"), "-h", root, "-p", str(PORT), "-U", "postgres", dbname],
+            stdout=subprocess.PIPE,
+        )
         gz = subprocess.Popen(["gzip", "-6"], stdin=subprocess.PIPE, stdout=sink)
         raw = 0
         for chunk in iter(lambda: dump.stdout.read(1 << 20), b""):
@@ -110,20 +113,28 @@ def build(min_sql_bytes):
     meta_path = os.path.join(CACHE, "meta.json")
     rows = int(min_sql_bytes / ROW_BYTES * 1.05)
     os.makedirs(SMALL, exist_ok=True)
-    log("building a dump of >= %.2f GiB of SQL (%d rows) with a throwaway cluster on %s:%d" % (
-        min_sql_bytes / 2 ** 30, rows, HOST, PORT))
+    log(
+        "building a dump of >= %.2f GiB of SQL (%d rows) with a throwaway cluster on %s:%d"
+        % (min_sql_bytes / 2**30, rows, HOST, PORT)
+    )
     start = time.monotonic()
     with Cluster("backup_verify", HOST, PORT, ["-c", "fsync=off", "-c", "max_wal_size=8GB"]) as cluster:
         cluster.psql("postgres", "CREATE DATABASE %s" % DB)
         cluster.psql("postgres", "CREATE DATABASE %s_small" % DB)
         for dbname, count in ((DB, rows), (DB + "_small", rows // 10)):
-            cluster.psql(dbname, "CREATE TABLE ledger_entry (id bigint PRIMARY KEY, account int, amount numeric(14,2), "
-                                 "created_at timestamptz, memo text)")
-            cluster.psql(dbname, "INSERT INTO ledger_entry SELECT g, g %% 5000, (g %% 1000003) / 100.0, "
-                                 "'2020-01-01'::timestamptz + g * interval '7 seconds', "
-                                 "md5(g::text) || ' ' || md5((g * 31)::text) || ' transfer ' || (g %% 977) || ' ' || "
-                                 "md5((g * 7)::text) || ' ' || md5((g * 13)::text) || ' ' || repeat('x', (g %% 40)) "
-                                 "FROM generate_series(1, %d) g" % count)
+            cluster.psql(
+                dbname,
+                "CREATE TABLE ledger_entry (id bigint PRIMARY KEY, account int, amount numeric(14,2), "
+                "created_at timestamptz, memo text)",
+            )
+            cluster.psql(
+                dbname,
+                "INSERT INTO ledger_entry SELECT g, g %% 5000, (g %% 1000003) / 100.0, "
+                "'2020-01-01'::timestamptz + g * interval '7 seconds', "
+                "md5(g::text) || ' ' || md5((g * 31)::text) || ' transfer ' || (g %% 977) || ' ' || "
+                "md5((g * 7)::text) || ' ' || md5((g * 13)::text) || ' ' || repeat('x', (g %% 40)) "
+                "FROM generate_series(1, %d) g" % count,
+            )
         raw = dump_gzip(cluster.root, DB, os.path.join(CACHE, NAME))
         small_raw = dump_gzip(cluster.root, DB + "_small", os.path.join(SMALL, NAME))
     if raw < min_sql_bytes:
@@ -131,7 +142,12 @@ def build(min_sql_bytes):
     for path in (os.path.join(CACHE, NAME), os.path.join(SMALL, NAME)):
         write_sidecar(path)
         os.utime(path, (time.time() - 3600, time.time() - 3600))
-    meta = {"sql_bytes": raw, "small_sql_bytes": small_raw, "rows": rows, "build_seconds": round(time.monotonic() - start, 1)}
+    meta = {
+        "sql_bytes": raw,
+        "small_sql_bytes": small_raw,
+        "rows": rows,
+        "build_seconds": round(time.monotonic() - start, 1),
+    }
     with open(meta_path, "w", encoding="ascii") as handle:
         json.dump(meta, handle)
     log("built in %.0f s: %s" % (time.monotonic() - start, meta))
@@ -161,8 +177,10 @@ def timed(command):
 
 def shell_way(path):
     directory, name = os.path.split(path)
-    script = ("set -o pipefail; cd %s && gzip -t %s && sha256sum -c --quiet %s.sha256 && zcat %s | tail -c 65536 | grep -q -- '%s'"
-              % (directory, name, name, name, MARKER))
+    script = (
+        "set -o pipefail; cd %s && gzip -t %s && sha256sum -c --quiet %s.sha256 && zcat %s | tail -c 65536 | grep -q -- '%s'"
+        % (directory, name, name, name, MARKER)
+    )
     return timed(["bash", "-c", script])
 
 
@@ -174,9 +192,16 @@ class Ansible:
     def playbook(self, name, task, show, python="{{ ansible_playbook_python }}"):
         path = os.path.join(self.workdir, name + ".yml")
         task = dict(task, register="result")
-        play = [{"name": name, "hosts": "localhost", "connection": "local", "gather_facts": False,
-                 "vars": {"ansible_python_interpreter": python},
-                 "tasks": [task, {"name": "show", "ansible.builtin.debug": {"var": show}}]}]
+        play = [
+            {
+                "name": name,
+                "hosts": "localhost",
+                "connection": "local",
+                "gather_facts": False,
+                "vars": {"ansible_python_interpreter": python},
+                "tasks": [task, {"name": "show", "ansible.builtin.debug": {"var": show}}],
+            }
+        ]
         with open(path, "w", encoding="utf-8") as handle:
             json.dump(play, handle, indent=1)  # JSON is YAML
         return path
@@ -207,8 +232,13 @@ def child(path, backend="default"):
     ``backend`` ``zlib`` forces the stock inflater; ``default`` takes ISA-L when it is installed.
     """
     code = CHILD % {"collections": os.path.join(REPO, ".build", "collections")}
-    done = subprocess.run(["/usr/bin/time", "-v", sys.executable, "-c", code, path, backend], stdout=subprocess.PIPE,
-                          stderr=subprocess.PIPE, text=True, check=False)
+    done = subprocess.run(
+        ["/usr/bin/time", "-v", sys.executable, "-c", code, path, backend],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        check=False,
+    )
     if done.returncode != 0:
         raise SystemExit("the memory child failed: %s" % done.stderr[-2000:])
     rss = int(re.search(r"Maximum resident set size \(kbytes\): (\d+)", done.stderr).group(1))
@@ -225,7 +255,7 @@ def main():
     for tool in ("pigz", "gzip", "zcat", "sha256sum", "/usr/bin/time"):
         if shutil.which(tool) is None:
             raise SystemExit("%s is missing (apt-get install pigz time)" % tool)
-    meta = cached(int(args.min_sql_gib * 2 ** 30), args.rebuild)
+    meta = cached(int(args.min_sql_gib * 2**30), args.rebuild)
     path = os.path.join(CACHE, NAME)
     size = os.path.getsize(path)
     log("warming the page cache")
@@ -233,13 +263,30 @@ def main():
     workdir = tempfile.mkdtemp(prefix="stronghold-bench-backup_verify-play-")
     try:
         ansible = Ansible(workdir)
-        verify = ansible.playbook("backup_verify", {"name": "backup_verify level=stream", "stronghold.ops.backup_verify": {
-            "directory": CACHE, "level": "stream"}}, "result")
+        verify = ansible.playbook(
+            "backup_verify",
+            {
+                "name": "backup_verify level=stream",
+                "stronghold.ops.backup_verify": {"directory": CACHE, "level": "stream"},
+            },
+            "result",
+        )
         floor = ansible.playbook("floor", {"name": "ping", "ansible.builtin.ping": {}}, "result")
         # The system Python has neither psycopg (not imported below level restore anyway) nor
         # isal: the module process as on a target with nothing but Debian's Python.
-        system = ansible.playbook("system_python", {"name": "backup_verify level=stream", "stronghold.ops.backup_verify": {
-            "directory": CACHE, "level": "stream"}}, "result", python="/usr/bin/python3") if os.path.exists("/usr/bin/python3") else None
+        system = (
+            ansible.playbook(
+                "system_python",
+                {
+                    "name": "backup_verify level=stream",
+                    "stronghold.ops.backup_verify": {"directory": CACHE, "level": "stream"},
+                },
+                "result",
+                python="/usr/bin/python3",
+            )
+            if os.path.exists("/usr/bin/python3")
+            else None
+        )
         times = {"shell": [], "pigz": [], "backup_verify": [], "floor": []}
         module_read = []
         module_rss = []
@@ -255,38 +302,67 @@ def main():
             module_rss.append(shown["peak_rss_kib"])
             backend = shown["backups"][0].get("inflate_backend")
             times["floor"].append(ansible.run(floor)[0])
-            log("run %d: shell %.2f s, pigz -t %.2f s, backup_verify %.2f s (read pass %.2f s), ansible floor %.2f s" % (
-                run + 1, times["shell"][-1], times["pigz"][-1], wall, module_read[-1], times["floor"][-1]))
+            log(
+                "run %d: shell %.2f s, pigz -t %.2f s, backup_verify %.2f s (read pass %.2f s), ansible floor %.2f s"
+                % (run + 1, times["shell"][-1], times["pigz"][-1], wall, module_read[-1], times["floor"][-1])
+            )
         system_run = ansible.run(system) if system else None
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
-    memory = {"floor": child("-"), "full": child(path), "small": child(os.path.join(SMALL, NAME)), "zlib": child(path, "zlib")}
+    memory = {
+        "floor": child("-"),
+        "full": child(path),
+        "small": child(os.path.join(SMALL, NAME)),
+        "zlib": child(path, "zlib"),
+    }
     med = dict((key, statistics.median(values)) for key, values in times.items())
     read = statistics.median(module_read)
-    print("## backup_verify level=stream on a %.2f GiB SQL dump (%.0f MiB gzipped), median of %d runs\n" % (
-        meta["sql_bytes"] / 2 ** 30, size / 2 ** 20, args.runs))
+    print(
+        "## backup_verify level=stream on a %.2f GiB SQL dump (%.0f MiB gzipped), median of %d runs\n"
+        % (meta["sql_bytes"] / 2**30, size / 2**20, args.runs)
+    )
     print("| side | wall s | ratio of backup_verify |")
     print("|---|---|---|")
-    print("| shell: gzip -t, sha256sum -c, zcat \\| tail \\| grep | %.2f | %.2fx (goal <= 0.6x) |" % (
-        med["shell"], med["backup_verify"] / med["shell"]))
+    print(
+        "| shell: gzip -t, sha256sum -c, zcat \\| tail \\| grep | %.2f | %.2fx (goal <= 0.6x) |"
+        % (med["shell"], med["backup_verify"] / med["shell"])
+    )
     print("| pigz -t | %.2f | %.2fx (goal <= 1.1x) |" % (med["pigz"], med["backup_verify"] / med["pigz"]))
     print("| backup_verify (ansible-playbook) | %.2f | 1.00x |" % med["backup_verify"])
     print("| of which the Ansible floor (ping playbook) | %.2f | |" % med["floor"])
     print("| of which the module's single read pass | %.2f | %.2fx of pigz -t |" % (read, read / med["pigz"]))
-    print("\nThroughput of the read pass: %.0f MB/s compressed, %.0f MB/s uncompressed (inflater: %s).\n" % (
-        size / read / 1e6, meta["sql_bytes"] / read / 1e6, backend))
+    print(
+        "\nThroughput of the read pass: %.0f MB/s compressed, %.0f MB/s uncompressed (inflater: %s).\n"
+        % (size / read / 1e6, meta["sql_bytes"] / read / 1e6, backend)
+    )
     print("| memory (max RSS) | MiB |")
     print("|---|---|")
     print("| child Python importing the verification code only | %.1f |" % (memory["floor"][0] / 1024.0))
-    print("| child running verify_stream on the %.2f GiB dump (%s, %.2f s) | %.1f (goal <= 32) |" % (
-        meta["sql_bytes"] / 2 ** 30, backend, memory["full"][1], memory["full"][0] / 1024.0))
+    print(
+        "| child running verify_stream on the %.2f GiB dump (%s, %.2f s) | %.1f (goal <= 32) |"
+        % (meta["sql_bytes"] / 2**30, backend, memory["full"][1], memory["full"][0] / 1024.0)
+    )
     print("| the same with the stock zlib inflater (%.2f s) | %.1f |" % (memory["zlib"][1], memory["zlib"][0] / 1024.0))
-    print("| child running verify_stream on a %.2f GiB dump | %.1f |" % (meta["small_sql_bytes"] / 2 ** 30, memory["small"][0] / 1024.0))
-    print(("| the module process in the playbook (the Ansible module runtime included; psycopg is imported only for level "
-           "restore) | %.1f |") % (max(module_rss) / 1024.0))
+    print(
+        "| child running verify_stream on a %.2f GiB dump | %.1f |"
+        % (meta["small_sql_bytes"] / 2**30, memory["small"][0] / 1024.0)
+    )
+    print(
+        (
+            "| the module process in the playbook (the Ansible module runtime included; psycopg is imported only for level "
+            "restore) | %.1f |"
+        )
+        % (max(module_rss) / 1024.0)
+    )
     if system_run:
-        print("| the module process with /usr/bin/python3 (no psycopg, %s inflater; %.2f s wall) | %.1f |" % (
-            system_run[1]["backups"][0].get("inflate_backend"), system_run[0], system_run[1]["peak_rss_kib"] / 1024.0))
+        print(
+            "| the module process with /usr/bin/python3 (no psycopg, %s inflater; %.2f s wall) | %.1f |"
+            % (
+                system_run[1]["backups"][0].get("inflate_backend"),
+                system_run[0],
+                system_run[1]["peak_rss_kib"] / 1024.0,
+            )
+        )
     print("\nRuns (s): %s" % json.dumps(dict((k, [round(v, 2) for v in vals]) for k, vals in times.items())))
     return 0
 

@@ -31,6 +31,7 @@ Nothing here asserts a time: the bench reports, in Markdown, and exits 0 when it
     .venv/bin/python bench/cert_check.py [--runs 3] [--endpoints 200]
     (after make venv collection-link)
 """
+
 from __future__ import annotations
 
 import argparse
@@ -50,7 +51,6 @@ import tempfile
 import time
 
 from benchlib import playbook_env, timed_playbook
-
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
@@ -71,19 +71,37 @@ def terminate(signum, frame):
 
 # --- the endpoints -----------------------------------------------------------------------
 
+
 def _name(common_name):
     return x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name)])
 
 
 def _cert(subject, key, issuer, issuer_key, start, end, ca, sans=None):
-    builder = (x509.CertificateBuilder().subject_name(_name(subject)).issuer_name(_name(issuer))
-               .public_key(key.public_key()).serial_number(x509.random_serial_number())
-               .not_valid_before(start).not_valid_after(end)
-               .add_extension(x509.BasicConstraints(ca=ca, path_length=None), critical=True))
+    builder = (
+        x509.CertificateBuilder()
+        .subject_name(_name(subject))
+        .issuer_name(_name(issuer))
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(start)
+        .not_valid_after(end)
+        .add_extension(x509.BasicConstraints(ca=ca, path_length=None), critical=True)
+    )
     if ca:
-        builder = builder.add_extension(x509.KeyUsage(digital_signature=True, content_commitment=False, key_encipherment=False,
-                                                      data_encipherment=False, key_agreement=False, key_cert_sign=True,
-                                                      crl_sign=True, encipher_only=False, decipher_only=False), critical=True)
+        builder = builder.add_extension(
+            x509.KeyUsage(
+                digital_signature=True,
+                content_commitment=False,
+                key_encipherment=False,
+                data_encipherment=False,
+                key_agreement=False,
+                key_cert_sign=True,
+                crl_sign=True,
+                encipher_only=False,
+                decipher_only=False,
+            ),
+            critical=True,
+        )
     else:
         builder = builder.add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
         builder = builder.add_extension(x509.SubjectAlternativeName(sans), critical=False)
@@ -99,13 +117,18 @@ def make_pki(root_dir, count):
     with open(os.path.join(root_dir, "ca.pem"), "wb") as handle:
         handle.write(root.public_bytes(serialization.Encoding.PEM))
     with open(os.path.join(root_dir, "leaf.key"), "wb") as handle:
-        handle.write(leaf_key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                                            serialization.NoEncryption()))
+        handle.write(
+            leaf_key.private_bytes(
+                serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+            )
+        )
     sans = [x509.DNSName("localhost"), x509.IPAddress(ipaddress.ip_address(HOST))]
     expected = {}
     for i in range(count):
         port = FIRST_PORT + i
-        leaf = _cert("localhost", leaf_key, "Bench Intermediate", int_key, now - DAY, now + (5 + 2 * i) * DAY, False, sans)
+        leaf = _cert(
+            "localhost", leaf_key, "Bench Intermediate", int_key, now - DAY, now + (5 + 2 * i) * DAY, False, sans
+        )
         with open(os.path.join(root_dir, "%d.pem" % port), "wb") as handle:
             handle.write(leaf.public_bytes(serialization.Encoding.PEM) + inter.public_bytes(serialization.Encoding.PEM))
         expected[port] = leaf.not_valid_after_utc
@@ -114,6 +137,7 @@ def make_pki(root_dir, count):
 
 def serve(root_dir, count):
     """The child process: one asyncio loop, one listening socket per port."""
+
     async def handle(reader, writer):
         try:
             await asyncio.wait_for(reader.read(), timeout=10)
@@ -148,12 +172,17 @@ class Endpoints:
         for i in range(self.count):
             with socket.socket() as probe:
                 if probe.connect_ex((HOST, FIRST_PORT + i)) == 0:
-                    raise SystemExit("%s:%d is in use; the bench needs ports %d-%d" % (
-                        HOST, FIRST_PORT + i, FIRST_PORT, FIRST_PORT + self.count - 1))
+                    raise SystemExit(
+                        "%s:%d is in use; the bench needs ports %d-%d"
+                        % (HOST, FIRST_PORT + i, FIRST_PORT, FIRST_PORT + self.count - 1)
+                    )
         self.root = tempfile.mkdtemp(prefix="stronghold-bench-cert_check-")
         self.expected = make_pki(self.root, self.count)
-        self.child = subprocess.Popen([sys.executable, os.path.abspath(__file__), "--serve", self.root, "--endpoints", str(self.count)],
-                                      stdin=subprocess.DEVNULL, start_new_session=True)
+        self.child = subprocess.Popen(
+            [sys.executable, os.path.abspath(__file__), "--serve", self.root, "--endpoints", str(self.count)],
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
+        )
         deadline = time.monotonic() + 60
         while not os.path.exists(os.path.join(self.root, "ready")):
             if self.child.poll() is not None or time.monotonic() > deadline:
@@ -180,6 +209,7 @@ class Endpoints:
 
 # --- the three sides ---------------------------------------------------------------------
 
+
 class Ansible:
     def __init__(self, workdir):
         self.workdir = workdir
@@ -187,8 +217,16 @@ class Ansible:
 
     def playbook(self, name, tasks):
         path = os.path.join(self.workdir, name + ".yml")
-        play = [{"name": name, "hosts": "localhost", "connection": "local", "gather_facts": False,
-                 "vars": {"ansible_python_interpreter": "{{ ansible_playbook_python }}"}, "tasks": tasks}]
+        play = [
+            {
+                "name": name,
+                "hosts": "localhost",
+                "connection": "local",
+                "gather_facts": False,
+                "vars": {"ansible_python_interpreter": "{{ ansible_playbook_python }}"},
+                "tasks": tasks,
+            }
+        ]
         with open(path, "w") as handle:
             json.dump(play, handle, indent=1)  # JSON is YAML
         return path
@@ -201,24 +239,38 @@ class Ansible:
 def cert_check_tasks(ports, ca_path):
     endpoints = [{"host": HOST, "port": port, "server_name": "localhost"} for port in ports]
     return [
-        {"name": "cert_check over every endpoint", "stronghold.ops.cert_check": {"endpoints": endpoints, "ca_path": ca_path, "fail_on": "never"},
-         "register": "certs"},
-        {"name": "show", "ansible.builtin.debug": {"msg": {
-            "duration_ms": "{{ certs.summary.duration_ms }}",
-            "days": "{{ dict(certs.results | map(attribute='port') | map('string') | zip(certs.results | map(attribute='not_after')"
-                    " | zip(certs.results | map(attribute='days_remaining')))) }}"}}},
+        {
+            "name": "cert_check over every endpoint",
+            "stronghold.ops.cert_check": {"endpoints": endpoints, "ca_path": ca_path, "fail_on": "never"},
+            "register": "certs",
+        },
+        {
+            "name": "show",
+            "ansible.builtin.debug": {
+                "msg": {
+                    "duration_ms": "{{ certs.summary.duration_ms }}",
+                    "days": "{{ dict(certs.results | map(attribute='port') | map('string') | zip(certs.results | map(attribute='not_after')"
+                    " | zip(certs.results | map(attribute='days_remaining')))) }}",
+                }
+            },
+        },
     ]
 
 
 def get_certificate_tasks(ports):
-    days = ("{% set ns = namespace(out={}) %}{% for r in certs.results %}"
-            "{% set ns.out = ns.out | combine({r.item | string: [r.not_after, "
-            "((r.not_after | to_datetime('%Y%m%d%H%M%SZ')) - (now(utc=true).replace(tzinfo=None))).total_seconds() / 86400]}) %}"
-            "{% endfor %}{{ ns.out }}")
+    days = (
+        "{% set ns = namespace(out={}) %}{% for r in certs.results %}"
+        "{% set ns.out = ns.out | combine({r.item | string: [r.not_after, "
+        "((r.not_after | to_datetime('%Y%m%d%H%M%SZ')) - (now(utc=true).replace(tzinfo=None))).total_seconds() / 86400]}) %}"
+        "{% endfor %}{{ ns.out }}"
+    )
     return [
-        {"name": "get_certificate of each endpoint",
-         "community.crypto.get_certificate": {"host": HOST, "port": "{{ item }}", "server_name": "localhost"},
-         "loop": list(ports), "register": "certs"},
+        {
+            "name": "get_certificate of each endpoint",
+            "community.crypto.get_certificate": {"host": HOST, "port": "{{ item }}", "server_name": "localhost"},
+            "loop": list(ports),
+            "register": "certs",
+        },
         {"name": "show", "ansible.builtin.debug": {"msg": {"days": days}}},
     ]
 
@@ -236,7 +288,9 @@ done
 def run_openssl(ports):
     script = OPENSSL_LOOP.format(first=ports[0], last=ports[-1])
     start = time.monotonic()
-    done = subprocess.run(["bash", "-c", script], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, check=False)
+    done = subprocess.run(
+        ["bash", "-c", script], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, check=False
+    )
     wall = time.monotonic() - start
     if done.returncode != 0:
         raise SystemExit("the openssl loop failed (rc %d): %s" % (done.returncode, done.stderr[-2000:]))
@@ -251,14 +305,20 @@ def run_openssl(ports):
 def parse_cert_check(shown):
     out = {}
     for port, (not_after, days) in shown["days"].items():
-        out[int(port)] = (datetime.datetime.strptime(not_after, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=datetime.timezone.utc), float(days))
+        out[int(port)] = (
+            datetime.datetime.strptime(not_after, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=datetime.timezone.utc),
+            float(days),
+        )
     return out
 
 
 def parse_get_certificate(shown):
     out = {}
     for port, (not_after, days) in shown["days"].items():
-        out[int(port)] = (datetime.datetime.strptime(not_after, "%Y%m%d%H%M%SZ").replace(tzinfo=datetime.timezone.utc), float(days))
+        out[int(port)] = (
+            datetime.datetime.strptime(not_after, "%Y%m%d%H%M%SZ").replace(tzinfo=datetime.timezone.utc),
+            float(days),
+        )
     return out
 
 
@@ -297,13 +357,20 @@ def main():
     signal.signal(signal.SIGTERM, terminate)
     load_before = load_after()
     ports = list(range(FIRST_PORT, FIRST_PORT + args.endpoints))
-    with Endpoints(args.endpoints) as endpoints, tempfile.TemporaryDirectory(prefix="stronghold-bench-cert_check-books-") as books:
+    with (
+        Endpoints(args.endpoints) as endpoints,
+        tempfile.TemporaryDirectory(prefix="stronghold-bench-cert_check-books-") as books,
+    ):
         ansible = Ansible(books)
         book_a = ansible.playbook("cert_check", cert_check_tasks(ports, os.path.join(endpoints.root, "ca.pem")))
         book_b = ansible.playbook("get_certificate", get_certificate_tasks(ports))
-        book_ping = ansible.playbook("ping", [
-            {"name": "ping", "ansible.builtin.ping": {}, "register": "pong"},
-            {"name": "show", "ansible.builtin.debug": {"msg": "{{ pong }}"}}])
+        book_ping = ansible.playbook(
+            "ping",
+            [
+                {"name": "ping", "ansible.builtin.ping": {}, "register": "pong"},
+                {"name": "show", "ansible.builtin.debug": {"msg": "{{ pong }}"}},
+            ],
+        )
         walls = {"cert_check": [], "get_certificate": [], "openssl": [], "module": [], "ping": []}
         checks = []
         for run in range(args.runs):
@@ -314,38 +381,66 @@ def main():
             walls["module"].append(float(shown_a["duration_ms"]) / 1000.0)
             walls["get_certificate"].append(wall_b)
             walls["openssl"].append(wall_c)
-            wrong, spread = compare(endpoints.expected, [parse_cert_check(shown_a), parse_get_certificate(shown_b), figures_c])
+            wrong, spread = compare(
+                endpoints.expected, [parse_cert_check(shown_a), parse_get_certificate(shown_b), figures_c]
+            )
             checks.append((wrong, spread))
-            log("run %d: cert_check %.2f s (module %.2f s), get_certificate %.2f s, openssl loop %.2f s; "
-                "not_after differs on %d port(s), days_remaining spread %.4f days" % (
-                    run + 1, wall_a, walls["module"][-1], wall_b, wall_c, len(wrong), spread))
+            log(
+                "run %d: cert_check %.2f s (module %.2f s), get_certificate %.2f s, openssl loop %.2f s; "
+                "not_after differs on %d port(s), days_remaining spread %.4f days"
+                % (run + 1, wall_a, walls["module"][-1], wall_b, wall_c, len(wrong), spread)
+            )
         walls["ping"].append(ansible.run(book_ping)[0])
     med = dict((key, statistics.median(values)) for key, values in walls.items())
     print("## cert_check: %d TLS endpoints on 127.0.0.1 (median of %d runs)\n" % (args.endpoints, args.runs))
     print("| side | wall time (median) | runs | cert_check faster by | goal |")
     print("|---|---|---|---|---|")
-    print("| cert_check, one task (ansible-playbook) | %.2f s | %s | | |" % (
-        med["cert_check"], ", ".join("%.2f" % w for w in walls["cert_check"])))
-    print("| community.crypto.get_certificate, %d tasks (loop) | %.2f s | %s | %.1fx | 50x %s |" % (
-        args.endpoints,
-        med["get_certificate"], ", ".join("%.2f" % w for w in walls["get_certificate"]), med["get_certificate"] / med["cert_check"],
-        "met" if med["get_certificate"] / med["cert_check"] >= 50 else "NOT met"))
-    print("| serial `openssl s_client` loop (bash) | %.2f s | %s | %.1fx | 10x %s |" % (
-        med["openssl"], ", ".join("%.2f" % w for w in walls["openssl"]), med["openssl"] / med["cert_check"],
-        "met" if med["openssl"] / med["cert_check"] >= 10 else "NOT met"))
+    print(
+        "| cert_check, one task (ansible-playbook) | %.2f s | %s | | |"
+        % (med["cert_check"], ", ".join("%.2f" % w for w in walls["cert_check"]))
+    )
+    print(
+        "| community.crypto.get_certificate, %d tasks (loop) | %.2f s | %s | %.1fx | 50x %s |"
+        % (
+            args.endpoints,
+            med["get_certificate"],
+            ", ".join("%.2f" % w for w in walls["get_certificate"]),
+            med["get_certificate"] / med["cert_check"],
+            "met" if med["get_certificate"] / med["cert_check"] >= 50 else "NOT met",
+        )
+    )
+    print(
+        "| serial `openssl s_client` loop (bash) | %.2f s | %s | %.1fx | 10x %s |"
+        % (
+            med["openssl"],
+            ", ".join("%.2f" % w for w in walls["openssl"]),
+            med["openssl"] / med["cert_check"],
+            "met" if med["openssl"] / med["cert_check"] >= 10 else "NOT met",
+        )
+    )
     print()
-    print("- cert_check module time (summary.duration_ms, the %d endpoints at concurrency 16): %.2f s median; "
-          "against it, get_certificate is %.1fx and the openssl loop %.1fx slower." % (
-              args.endpoints, med["module"], med["get_certificate"] / med["module"], med["openssl"] / med["module"]))
-    print("- Ratios run by run (the sides of one run ran back to back): get_certificate %s; openssl loop %s." % (
-        ", ".join("%.1fx" % (b / a) for a, b in zip(walls["cert_check"], walls["get_certificate"])),
-        ", ".join("%.1fx" % (c / a) for a, c in zip(walls["cert_check"], walls["openssl"]))))
-    print("- ansible-playbook floor (ping, register, debug): %.2f s; load average before and after: %s / %s." % (
-        med["ping"], load_before, load_after()))
+    print(
+        "- cert_check module time (summary.duration_ms, the %d endpoints at concurrency 16): %.2f s median; "
+        "against it, get_certificate is %.1fx and the openssl loop %.1fx slower."
+        % (args.endpoints, med["module"], med["get_certificate"] / med["module"], med["openssl"] / med["module"])
+    )
+    print(
+        "- Ratios run by run (the sides of one run ran back to back): get_certificate %s; openssl loop %s."
+        % (
+            ", ".join("%.1fx" % (b / a) for a, b in zip(walls["cert_check"], walls["get_certificate"])),
+            ", ".join("%.1fx" % (c / a) for a, c in zip(walls["cert_check"], walls["openssl"])),
+        )
+    )
+    print(
+        "- ansible-playbook floor (ping, register, debug): %.2f s; load average before and after: %s / %s."
+        % (med["ping"], load_before, load_after())
+    )
     wrong_total = sorted(set(p for wrong, dummy in checks for p in wrong))
-    print("- Same expiry figures: not_after identical on all three sides for %d of %d ports in every run; "
-          "largest days_remaining difference between the sides: %.4f days (the time between the runs)." % (
-              args.endpoints - len(wrong_total), args.endpoints, max(s for dummy, s in checks)))
+    print(
+        "- Same expiry figures: not_after identical on all three sides for %d of %d ports in every run; "
+        "largest days_remaining difference between the sides: %.4f days (the time between the runs)."
+        % (args.endpoints - len(wrong_total), args.endpoints, max(s for dummy, s in checks))
+    )
     if wrong_total:
         print("- Ports with differing not_after: %s" % ", ".join(str(p) for p in wrong_total[:20]))
 

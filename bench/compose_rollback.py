@@ -71,6 +71,7 @@ the lab's database beyond reading.
 
     .venv/bin/python bench/compose_rollback.py [--runs 3] [--warmup 1]    (make lab collection-link)
 """
+
 from __future__ import annotations
 
 import argparse
@@ -100,8 +101,13 @@ HEALTH_URL = "http://%s:%d%s" % (HOST, PORT, HEALTH_PATH)
 # release number -> (the lab's image it is, the version its health body reports)
 RELEASES = {"1": ("financial-stronghold:1.0.0", "1.0.0"), "2": ("financial-stronghold:1.1.0", "1.1.0")}
 PROBE_EVERY, PROBE_TIMEOUT = 0.02, 1.0
-LAB_DB = {"DB_HOST": "127.0.0.1", "DB_PORT": "55432", "DB_NAME": "financial_stronghold", "DB_USER": "stronghold",
-          "DB_PASSWORD": "lab-stronghold-password"}
+LAB_DB = {
+    "DB_HOST": "127.0.0.1",
+    "DB_PORT": "55432",
+    "DB_NAME": "financial_stronghold",
+    "DB_USER": "stronghold",
+    "DB_PASSWORD": "lab-stronghold-password",
+}
 
 COMPOSE_TEXT = """\
 # The bench's own project (bench/compose_rollback.py); removed at the end of the run.
@@ -151,8 +157,9 @@ ENV = bench_env()
 
 
 def run(command, cwd=None, check=True):
-    done = subprocess.run(command, cwd=cwd, env=ENV, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                          check=False)
+    done = subprocess.run(
+        command, cwd=cwd, env=ENV, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, check=False
+    )
     if check and done.returncode != 0:
         raise SystemExit("%s failed (rc %d):\n%s" % (" ".join(command), done.returncode, done.stdout[-4000:]))
     return done
@@ -176,8 +183,21 @@ class Events:
         self.items = []
         self.lock = threading.Lock()
         self.process = subprocess.Popen(
-            ["docker", "events", "--filter", "type=container", "--filter", "label=com.docker.compose.project=%s" % PROJECT,
-             "--format", "{{json .}}"], env=ENV, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+            [
+                "docker",
+                "events",
+                "--filter",
+                "type=container",
+                "--filter",
+                "label=com.docker.compose.project=%s" % PROJECT,
+                "--format",
+                "{{json .}}",
+            ],
+            env=ENV,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+            text=True,
+        )
         self.thread = threading.Thread(target=self.read, daemon=True)
         self.thread.start()
 
@@ -243,8 +263,11 @@ class Prober:
     def stable(self, version, seconds):
         """The last `seconds` of answers are all 2xx from `version`."""
         recent = [s for s in list(self.samples) if s[0] >= time.time() - seconds]
-        return len(recent) >= seconds / PROBE_EVERY / 3 and all(s[2] and s[3] == version for s in recent) \
+        return (
+            len(recent) >= seconds / PROBE_EVERY / 3
+            and all(s[2] and s[3] == version for s in recent)
             and self.samples[0][0] <= time.time() - seconds
+        )
 
     def stop(self):
         self.stop_event.set()
@@ -277,7 +300,7 @@ class Lab:
         self.events = None
 
     def __enter__(self):
-        if not os.path.exists(DOCKER_HOST[len("unix://"):]):
+        if not os.path.exists(DOCKER_HOST[len("unix://") :]):
             raise SystemExit("no Docker engine at %s: run `make lab` first" % DOCKER_HOST)
         leftovers = project_containers()
         if leftovers:
@@ -289,13 +312,27 @@ class Lab:
         self.root = tempfile.mkdtemp(prefix="stronghold-bench-compose_rollback-")
         self.project_src = os.path.join(self.root, "project")
         os.makedirs(self.project_src)
-        environment = dict(LAB_DB, PGOPTIONS="-c default_transaction_read_only=on",
-                           DJANGO_SECRET_KEY="crbench-not-a-secret", DJANGO_ALLOWED_HOSTS="127.0.0.1,localhost",
-                           DJANGO_LOG_LEVEL="WARNING")
+        environment = dict(
+            LAB_DB,
+            PGOPTIONS="-c default_transaction_read_only=on",
+            DJANGO_SECRET_KEY="crbench-not-a-secret",
+            DJANGO_ALLOWED_HOSTS="127.0.0.1,localhost",
+            DJANGO_LOG_LEVEL="WARNING",
+        )
         with open(os.path.join(self.project_src, COMPOSE_FILE), "w") as handle:
-            handle.write(COMPOSE_TEXT % {
-                "project": PROJECT, "host": HOST, "port": PORT, "url": HEALTH_URL, "interval": self.health_interval,
-                "environment": "\n".join("      %s: %s" % (k, json.dumps(v)) for k, v in sorted(environment.items()))})
+            handle.write(
+                COMPOSE_TEXT
+                % {
+                    "project": PROJECT,
+                    "host": HOST,
+                    "port": PORT,
+                    "url": HEALTH_URL,
+                    "interval": self.health_interval,
+                    "environment": "\n".join(
+                        "      %s: %s" % (k, json.dumps(v)) for k, v in sorted(environment.items())
+                    ),
+                }
+            )
         for release, (reference, dummy) in sorted(RELEASES.items()):
             run(["docker", "tag", reference, "crbench:%s" % release])
             self.tagged.append("crbench:%s" % release)
@@ -324,8 +361,11 @@ class Lab:
             if self.root and os.path.exists(os.path.join(self.project_src, COMPOSE_FILE)):
                 if not os.path.exists(os.path.join(self.project_src, ".env")):
                     self.set_tag("2")
-                run(["docker", "compose", "-p", PROJECT, "-f", COMPOSE_FILE, "down", "--timeout", "5"],
-                    cwd=self.project_src, check=False)
+                run(
+                    ["docker", "compose", "-p", PROJECT, "-f", COMPOSE_FILE, "down", "--timeout", "5"],
+                    cwd=self.project_src,
+                    check=False,
+                )
             leftovers = project_containers()
             if leftovers:
                 run(["docker", "rm", "-f"] + leftovers, check=False)
@@ -344,9 +384,16 @@ class Ansible:
 
     def playbook(self, name, task):
         path = os.path.join(self.lab.root, name + ".yml")
-        play = [{"name": name, "hosts": "localhost", "connection": "local", "gather_facts": False,
-                 "vars": {"ansible_python_interpreter": "{{ ansible_playbook_python }}"},
-                 "tasks": [dict(task, register="result"), {"name": "show", "ansible.builtin.debug": {"var": "result"}}]}]
+        play = [
+            {
+                "name": name,
+                "hosts": "localhost",
+                "connection": "local",
+                "gather_facts": False,
+                "vars": {"ansible_python_interpreter": "{{ ansible_playbook_python }}"},
+                "tasks": [dict(task, register="result"), {"name": "show", "ansible.builtin.debug": {"var": "result"}}],
+            }
+        ]
         with open(path, "w") as handle:
             json.dump(play, handle, indent=1)  # JSON is YAML
         return path
@@ -368,8 +415,13 @@ def wait_stable(lab, prober, release, timeout=180):
     while time.monotonic() < deadline:
         if prober.stable(version, 1.0):
             ids = project_containers()
-            if len(ids) == 1 and run(["docker", "container", "inspect", "--format", "{{.State.Health.Status}}",
-                                      ids[0]]).stdout.strip() == "healthy":
+            if (
+                len(ids) == 1
+                and run(
+                    ["docker", "container", "inspect", "--format", "{{.State.Health.Status}}", ids[0]]
+                ).stdout.strip()
+                == "healthy"
+            ):
                 return
         time.sleep(0.2)
     raise SystemExit("release %s did not become healthy and stable within %d s" % (release, timeout))
@@ -388,11 +440,23 @@ def prepare(lab, ansible, deploy):
 
 
 def runbook(lab):
-    subprocess.run(lab.compose("down"), cwd=lab.project_src, env=ENV, check=True,
-                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    subprocess.run(
+        lab.compose("down"),
+        cwd=lab.project_src,
+        env=ENV,
+        check=True,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     lab.set_tag("1")
-    subprocess.run(lab.compose("up", "-d"), cwd=lab.project_src, env=ENV, check=True,
-                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    subprocess.run(
+        lab.compose("up", "-d"),
+        cwd=lab.project_src,
+        env=ENV,
+        check=True,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     return None
 
 
@@ -461,7 +525,9 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=3, help="measured rollbacks per side (default 3)")
     parser.add_argument("--warmup", type=int, default=1, help="unmeasured rollbacks per side first (default 1)")
-    parser.add_argument("--health-interval", default="1s", help="the container's Docker healthcheck interval (default 1s)")
+    parser.add_argument(
+        "--health-interval", default="1s", help="the container's Docker healthcheck interval (default 1s)"
+    )
     args = parser.parse_args()
     signal.signal(signal.SIGTERM, terminate)
     signal.signal(signal.SIGHUP, terminate)
@@ -483,12 +549,14 @@ def main():
         floors, plans, replays = [], [], {}
         for index in range(-args.warmup, args.runs):
             sides = ["runbook", "module", "start_first"]
-            order = sides[index % 3:] + sides[:index % 3]
+            order = sides[index % 3 :] + sides[: index % 3]
             measured = []
             for side in order:
                 row = measure(lab, ansible, deploy, side, rollbacks.get(side))
-                measured.append("%s: unavailable %.2f s, first 2xx %.2f s, healthy %.2f s, returns %.2f s" % (
-                    side, row["unavailable"], row["first_2xx"], row["healthy"], row["returns"]))
+                measured.append(
+                    "%s: unavailable %.2f s, first 2xx %.2f s, healthy %.2f s, returns %.2f s"
+                    % (side, row["unavailable"], row["first_2xx"], row["healthy"], row["returns"])
+                )
                 if index >= 0:
                     rows[side].append(row)
             log("%s | %s" % ("warm-up" if index < 0 else "run %d" % (index + 1), " | ".join(measured)))
@@ -516,13 +584,17 @@ def report(rows, floors, plans, replays, args):
     def m(side, key):
         return med(r[key] for r in rows[side])
 
-    print("| rollback 2 -> 1 (medians of %d runs per side) | runbook: down, tag, up -d | compose_rollback recreate "
-          "| ratio | compose_rollback start_first | ratio | goal |" % args.runs)
+    print(
+        "| rollback 2 -> 1 (medians of %d runs per side) | runbook: down, tag, up -d | compose_rollback recreate "
+        "| ratio | compose_rollback start_first | ratio | goal |" % args.runs
+    )
     print("| --- | --- | --- | --- | --- | --- | --- |")
-    for key, label, goal in (("unavailable", "unavailable (no 2xx answer)", 0.5),
-                             ("first_2xx", "T0 to the first 2xx from release 1", None),
-                             ("healthy", "T0 to Docker health=healthy", 1.0),
-                             ("returns", "T0 to the procedure's end (module: ansible-playbook exits)", None)):
+    for key, label, goal in (
+        ("unavailable", "unavailable (no 2xx answer)", 0.5),
+        ("first_2xx", "T0 to the first 2xx from release 1", None),
+        ("healthy", "T0 to Docker health=healthy", 1.0),
+        ("returns", "T0 to the procedure's end (module: ansible-playbook exits)", None),
+    ):
         a = m("runbook", key)
         cells = []
         for side in ("module", "start_first"):
@@ -532,24 +604,41 @@ def report(rows, floors, plans, replays, args):
         print("| %s | %.2f s | %s | %s |" % (label, a, " | ".join(cells), "<= %.2f" % goal if goal else "-"))
     print()
     sides = ("runbook", "module", "start_first")
-    print("Per run (runbook / recreate / start_first): outages %s; failed probes %s; answers from release 2 after T0 "
-          "(the old container still serving) %s." % tuple(
-              " / ".join(str([r[key] for r in rows[side]]) for side in sides)
-              for key in ("outages", "failed_probes", "old_answers_after_t0")))
-    print("Every run: %s" % "; ".join(
-        "%s %s" % (side, ", ".join("%.2f/%.2f/%.2f" % (r["unavailable"], r["first_2xx"], r["healthy"]) for r in rows[side]))
-        for side in sides) + " (unavailable/first 2xx/healthy, s).")
+    print(
+        "Per run (runbook / recreate / start_first): outages %s; failed probes %s; answers from release 2 after T0 "
+        "(the old container still serving) %s."
+        % tuple(
+            " / ".join(str([r[key] for r in rows[side]]) for side in sides)
+            for key in ("outages", "failed_probes", "old_answers_after_t0")
+        )
+    )
+    print(
+        "Every run: %s"
+        % "; ".join(
+            "%s %s"
+            % (side, ", ".join("%.2f/%.2f/%.2f" % (r["unavailable"], r["first_2xx"], r["healthy"]) for r in rows[side]))
+            for side in sides
+        )
+        + " (unavailable/first 2xx/healthy, s)."
+    )
     print()
-    print("| where the time goes (median, s from T0; negative: the new container started first) | runbook | recreate | start_first |")
+    print(
+        "| where the time goes (median, s from T0; negative: the new container started first) | runbook | recreate | start_first |"
+    )
     print("| --- | --- | --- | --- |")
-    phases = (("T0 to SIGTERM of the old container (`kill`)", lambda r: r["kill"]),
-              ("SIGTERM to old container exited (`die`)", lambda r: r["die"] - r["kill"]),
-              ("old exited to new container started (`start`)", lambda r: r["start"] - r["die"]),
-              ("new started to first 2xx from release 1 (app start-up)", lambda r: r["first_2xx"] - r["start"]),
-              ("new started to Docker healthy", lambda r: r["healthy"] - r["start"]),
-              ("Docker healthy to the procedure's end", lambda r: r["returns"] - r["healthy"]),
-              ("unavailable", lambda r: r["unavailable"]),
-              ("unavailable minus app start-up (stop, remove, create, start)", lambda r: r["unavailable"] - (r["first_2xx"] - r["start"])))
+    phases = (
+        ("T0 to SIGTERM of the old container (`kill`)", lambda r: r["kill"]),
+        ("SIGTERM to old container exited (`die`)", lambda r: r["die"] - r["kill"]),
+        ("old exited to new container started (`start`)", lambda r: r["start"] - r["die"]),
+        ("new started to first 2xx from release 1 (app start-up)", lambda r: r["first_2xx"] - r["start"]),
+        ("new started to Docker healthy", lambda r: r["healthy"] - r["start"]),
+        ("Docker healthy to the procedure's end", lambda r: r["returns"] - r["healthy"]),
+        ("unavailable", lambda r: r["unavailable"]),
+        (
+            "unavailable minus app start-up (stop, remove, create, start)",
+            lambda r: r["unavailable"] - (r["first_2xx"] - r["start"]),
+        ),
+    )
     for label, fn in phases:
         print("| %s | %s |" % (label, " | ".join("%.2f" % med(fn(r) for r in rows[side]) for side in sides)))
     print()
@@ -557,22 +646,37 @@ def report(rows, floors, plans, replays, args):
     print("| compose_rollback's fixed costs (%d runs, s) | median | min |" % len(floors))
     print("| --- | --- | --- |")
     print("| ansible-playbook floor (ping, register, debug) | %.2f | %.2f |" % (floor, min(floors)))
-    print("| rollback in check mode (floor + compose version, config, ps, inspect, history; no change) | %.2f | %.2f |" % (
-        plan, min(plans)))
-    print("| module's health gate (`health.elapsed`: container polls, then HTTP) | %.2f | %.2f |" % (
-        m("module", "gate_elapsed"), min(r["gate_elapsed"] for r in rows["module"])))
+    print(
+        "| rollback in check mode (floor + compose version, config, ps, inspect, history; no change) | %.2f | %.2f |"
+        % (plan, min(plans))
+    )
+    print(
+        "| module's health gate (`health.elapsed`: container polls, then HTTP) | %.2f | %.2f |"
+        % (m("module", "gate_elapsed"), min(r["gate_elapsed"] for r in rows["module"]))
+    )
     print()
-    print("Health gate polls per run %s, HTTP attempts %s, docker/compose commands run by the module %s." % (
-        [r["gate_attempts"] for r in rows["module"]], [r["http_attempts"] for r in rows["module"]],
-        [r["commands"] for r in rows["module"]]))
+    print(
+        "Health gate polls per run %s, HTTP attempts %s, docker/compose commands run by the module %s."
+        % (
+            [r["gate_attempts"] for r in rows["module"]],
+            [r["http_attempts"] for r in rows["module"]],
+            [r["commands"] for r in rows["module"]],
+        )
+    )
     print()
     print("| command run by compose_rollback (last measured run, in order) | replayed by the bench, median s |")
     print("| --- | --- |")
     for command in rows["module"][-1]["command_list"]:
         short = command.replace(rows["module"][-1]["project_src"], "DIR")
-        print("| `%s` | %s |" % (short, "%.2f" % med(replays[command]) if command in replays else "not replayed (changes state)"))
-    print("Prober: GET %s every %d ms on a new connection, a request counts as failed without a 2xx answer within "
-          "%.0f s; Docker healthcheck interval %s." % (HEALTH_URL, PROBE_EVERY * 1000, PROBE_TIMEOUT, args.health_interval))
+        print(
+            "| `%s` | %s |"
+            % (short, "%.2f" % med(replays[command]) if command in replays else "not replayed (changes state)")
+        )
+    print(
+        "Prober: GET %s every %d ms on a new connection, a request counts as failed without a 2xx answer within "
+        "%.0f s; Docker healthcheck interval %s."
+        % (HEALTH_URL, PROBE_EVERY * 1000, PROBE_TIMEOUT, args.health_interval)
+    )
 
 
 if __name__ == "__main__":

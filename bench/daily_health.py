@@ -11,6 +11,7 @@ machine noise hits both alike; the result is the ratio of the medians.
 
     .venv/bin/python bench/daily_health.py [--runs 5]      (make lab first)
 """
+
 from __future__ import annotations
 
 import argparse
@@ -29,8 +30,19 @@ HEALTH_URL = "http://127.0.0.1:18000/api/v1/health/"
 MANUAL = [
     ["docker", "compose", "-f", "docker-compose.production.yml", "ps"],
     ["curl", "-fsS", "-o", "/dev/null", HEALTH_URL],
-    ["docker", "compose", "-f", "docker-compose.production.yml", "exec", "-T", "web",
-     "python", "manage.py", "health_check", "--detailed"],
+    [
+        "docker",
+        "compose",
+        "-f",
+        "docker-compose.production.yml",
+        "exec",
+        "-T",
+        "web",
+        "python",
+        "manage.py",
+        "health_check",
+        "--detailed",
+    ],
 ]
 
 
@@ -47,17 +59,29 @@ def main():
     args = parser.parse_args()
     env = dict(os.environ, DOCKER_HOST=DOCKER_HOST, ANSIBLE_CONFIG=os.path.join(REPO, "ansible.cfg"))
     env["PATH"] = os.path.join(REPO, ".venv", "bin") + os.pathsep + env.get("PATH", "")
-    playbook = [["ansible-playbook", "-i", os.path.join(REPO, "inventories", "lab"), os.path.join(REPO, "playbooks", "daily.yml")]]
+    playbook = [
+        [
+            "ansible-playbook",
+            "-i",
+            os.path.join(REPO, "inventories", "lab"),
+            os.path.join(REPO, "playbooks", "daily.yml"),
+        ]
+    ]
     manual_times, playbook_times = [], []
     for run in range(args.runs):
         manual_times.append(timed(MANUAL, APP_DIR, env))
         playbook_times.append(timed(playbook, REPO, env))
-        print("run %d: manual %.2f s, daily.yml %.2f s" % (run + 1, manual_times[-1], playbook_times[-1]), file=sys.stderr)
+        print(
+            "run %d: manual %.2f s, daily.yml %.2f s" % (run + 1, manual_times[-1], playbook_times[-1]), file=sys.stderr
+        )
     manual, automated = statistics.median(manual_times), statistics.median(playbook_times)
     print("| what | median of %d runs | ratio to the runbook by hand |" % args.runs)
     print("| --- | --- | --- |")
     print("| runbook by hand (compose ps, curl -f, health_check --detailed) | %.2f s | 1.00 |" % manual)
-    print("| playbooks/daily.yml (same checks, judged, run report written) | %.2f s | %.2f |" % (automated, automated / manual))
+    print(
+        "| playbooks/daily.yml (same checks, judged, run report written) | %.2f s | %.2f |"
+        % (automated, automated / manual)
+    )
 
 
 if __name__ == "__main__":

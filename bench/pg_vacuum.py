@@ -73,6 +73,7 @@ Nothing here asserts a time: the bench reports, in Markdown, and exits 0 when it
     .venv/bin/python bench/pg_vacuum.py [--runs 3] [--rows-per-table 30000] [--bloated-rows N]
     (as root, after make venv collection-link)
 """
+
 from __future__ import annotations
 
 import argparse
@@ -83,11 +84,10 @@ import statistics
 import subprocess
 import sys
 import time
-
-from benchlib import PGBIN, Cluster, playbook_env, timed_playbook
 from concurrent.futures import ThreadPoolExecutor
 
 import psycopg
+from benchlib import PGBIN, Cluster, playbook_env, timed_playbook
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 HOST, PORT, DB = "127.0.0.1", 55450, "bench"
@@ -95,9 +95,12 @@ TABLES, BLOAT_EVERY = 1000, 20
 DEFAULT_ROWS = 30000  # what ANALYZE samples at the default statistics target: each ANALYZE reads the whole table
 WORKERS = 2  # connections for the (untimed) build and reset
 SERVER_OPTIONS = [
-    "-c", "autovacuum=off",
-    "-c", "checkpoint_timeout=1h",
-    "-c", "max_wal_size=16GB",
+    "-c",
+    "autovacuum=off",
+    "-c",
+    "checkpoint_timeout=1h",
+    "-c",
+    "max_wal_size=16GB",
 ]
 UNTIMED_SESSION = ["SET synchronous_commit = off"]  # build and reset only; CHECKPOINT ends every reset
 
@@ -130,7 +133,14 @@ class Layout:
 
     def describe(self):
         return "%d tables x %d rows; %d bloated x %d rows with %d dead tuples each (%d updated + %d deleted)" % (
-            TABLES, self.rows, len(BLOATED), self.bloated_rows, self.dead_per_table, self.updated, self.deleted)
+            TABLES,
+            self.rows,
+            len(BLOATED),
+            self.bloated_rows,
+            self.dead_per_table,
+            self.updated,
+            self.deleted,
+        )
 
 
 def connect(dbname=DB):
@@ -143,11 +153,13 @@ def fill_sql(name, rows):
 
 def in_parallel(work, groups):
     """work(conn, group) for each group, WORKERS untimed sessions at a time; the first error is raised."""
+
     def one(group):
         with connect() as conn:
             for statement in UNTIMED_SESSION:
                 conn.execute(statement)
             work(conn, group)
+
     with ThreadPoolExecutor(max_workers=WORKERS) as pool:
         for done in [pool.submit(one, group) for group in groups]:
             done.result()
@@ -164,6 +176,7 @@ def build(layout):
                 name = table_name(i)
                 conn.execute("CREATE TABLE %s (id int PRIMARY KEY, v int NOT NULL, note text NOT NULL)" % name)
                 conn.execute(fill_sql(name, layout.bloated_rows if name in BLOATED else layout.rows))
+
     in_parallel(create, range(1, TABLES + 1, 50))
     loaded = time.monotonic()
     # Every table vacuumed and analyzed once (see the docstring), then the bloat.
@@ -173,8 +186,10 @@ def build(layout):
     with connect() as conn:
         size = conn.execute("SELECT pg_size_pretty(pg_database_size(current_database()))").fetchone()[0]
     seconds = time.monotonic() - start
-    log("built %s, %s, in %.1f s (load %.1f s, first vacuumdb -z %.1f s, first reset + checkpoint %.1f s)" % (
-        layout.describe(), size, seconds, loaded - start, analyzed - loaded, time.monotonic() - analyzed))
+    log(
+        "built %s, %s, in %.1f s (load %.1f s, first vacuumdb -z %.1f s, first reset + checkpoint %.1f s)"
+        % (layout.describe(), size, seconds, loaded - start, analyzed - loaded, time.monotonic() - analyzed)
+    )
     return seconds, size
 
 
@@ -202,9 +217,13 @@ def reset_bloat(layout):
     for phase in (refill, analyze, bloat):
         in_parallel(phase, groups)
     with connect() as conn:
-        catalogs = [r[0] for r in conn.execute(
-            "SELECT c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
-            "WHERE n.nspname = 'pg_catalog' AND c.relkind = 'r' ORDER BY 1")]
+        catalogs = [
+            r[0]
+            for r in conn.execute(
+                "SELECT c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
+                "WHERE n.nspname = 'pg_catalog' AND c.relkind = 'r' ORDER BY 1"
+            )
+        ]
         for name in catalogs:
             conn.execute("VACUUM pg_catalog.%s" % name)
         conn.execute("CHECKPOINT")
@@ -217,8 +236,10 @@ def reset_bloat(layout):
             break
         time.sleep(0.2)
     if (bloated, elsewhere, modified) != (expected, 0, 0):
-        raise SystemExit("reset did not reach the starting state: %d dead tuples on the bloated tables (expected %d), "
-                         "%d dead and %d modified-since-analyze elsewhere" % (bloated, expected, elsewhere, modified))
+        raise SystemExit(
+            "reset did not reach the starting state: %d dead tuples on the bloated tables (expected %d), "
+            "%d dead and %d modified-since-analyze elsewhere" % (bloated, expected, elsewhere, modified)
+        )
 
 
 def state():
@@ -228,14 +249,34 @@ def state():
             "SELECT COALESCE(sum(n_dead_tup) FILTER (WHERE relname = ANY(%s)), 0)::bigint,"
             "       COALESCE(sum(n_dead_tup) FILTER (WHERE relname <> ALL(%s)), 0)::bigint,"
             "       COALESCE(sum(n_mod_since_analyze) FILTER (WHERE relname <> ALL(%s)), 0)::bigint "
-            "FROM pg_stat_user_tables WHERE schemaname = 'public'", [BLOATED, BLOATED, BLOATED]).fetchone()
+            "FROM pg_stat_user_tables WHERE schemaname = 'public'",
+            [BLOATED, BLOATED, BLOATED],
+        ).fetchone()
     return tuple(int(v) for v in row)
 
 
 def vacuumdb():
     start = time.monotonic()
-    subprocess.run([os.path.join(PGBIN, "vacuumdb"), "-h", HOST, "-p", str(PORT), "-U", "postgres", "-d", DB,
-                    "-z", "-j", "2", "-q"], check=True, stdout=subprocess.DEVNULL, cwd=REPO)
+    subprocess.run(
+        [
+            os.path.join(PGBIN, "vacuumdb"),
+            "-h",
+            HOST,
+            "-p",
+            str(PORT),
+            "-U",
+            "postgres",
+            "-d",
+            DB,
+            "-z",
+            "-j",
+            "2",
+            "-q",
+        ],
+        check=True,
+        stdout=subprocess.DEVNULL,
+        cwd=REPO,
+    )
     return time.monotonic() - start
 
 
@@ -247,9 +288,16 @@ class Ansible:
     def playbook(self, name, task, show):
         path = os.path.join(self.workdir, name + ".yml")
         task = dict(task, register="vacuum")
-        play = [{"name": name, "hosts": "localhost", "connection": "local", "gather_facts": False,
-                 "vars": {"ansible_python_interpreter": "{{ ansible_playbook_python }}"},
-                 "tasks": [task, {"name": "show", "ansible.builtin.debug": {"var": show}}]}]
+        play = [
+            {
+                "name": name,
+                "hosts": "localhost",
+                "connection": "local",
+                "gather_facts": False,
+                "vars": {"ansible_python_interpreter": "{{ ansible_playbook_python }}"},
+                "tasks": [task, {"name": "show", "ansible.builtin.debug": {"var": show}}],
+            }
+        ]
         with open(path, "w") as handle:
             json.dump(play, handle, indent=1)  # JSON is YAML
         return path
@@ -261,9 +309,18 @@ class Ansible:
 
 
 def pg_vacuum_task(select):
-    return {"name": "pg_vacuum select=%s" % select, "stronghold.ops.pg_vacuum": {
-        "login_host": HOST, "login_port": PORT, "login_user": "postgres", "login_db": DB,
-        "mode": "vacuum_analyze", "select": select, "jobs": 2}}
+    return {
+        "name": "pg_vacuum select=%s" % select,
+        "stronghold.ops.pg_vacuum": {
+            "login_host": HOST,
+            "login_port": PORT,
+            "login_user": "postgres",
+            "login_db": DB,
+            "mode": "vacuum_analyze",
+            "select": select,
+            "jobs": 2,
+        },
+    }
 
 
 def timed_reset(layout, resets):
@@ -273,8 +330,16 @@ def timed_reset(layout, resets):
 
 
 def scenario(label, ansible, book, runs, warmup, layout, resets):
-    rows = {"vacuumdb": [], "pg_vacuum": [], "plan": [], "execution": [], "module": [], "dead_vacuumdb": [],
-            "dead_pg_vacuum": [], "processed": []}
+    rows = {
+        "vacuumdb": [],
+        "pg_vacuum": [],
+        "plan": [],
+        "execution": [],
+        "module": [],
+        "dead_vacuumdb": [],
+        "dead_pg_vacuum": [],
+        "processed": [],
+    }
     for run in range(-warmup, runs):
         timed_reset(layout, resets)
         v_wall = vacuumdb()
@@ -284,9 +349,23 @@ def scenario(label, ansible, book, runs, warmup, layout, resets):
         m_dead = state()[0]
         plan, execution = totals.get("plan_ms", 0) / 1000.0, totals.get("duration_ms", 0) / 1000.0
         tag = "warm-up" if run < 0 else "run %d" % (run + 1)
-        log("%s %s: vacuumdb %.2f s (dead after %d) | pg_vacuum %.2f s wall, module %.2f s (plan %.2f + execution %.2f), "
-            "%d/%d tables ok (dead after %d)" % (label, tag, v_wall, v_dead, m_wall, plan + execution, plan, execution,
-                                                 totals.get("ok", 0), totals.get("planned", 0), m_dead))
+        log(
+            "%s %s: vacuumdb %.2f s (dead after %d) | pg_vacuum %.2f s wall, module %.2f s (plan %.2f + execution %.2f), "
+            "%d/%d tables ok (dead after %d)"
+            % (
+                label,
+                tag,
+                v_wall,
+                v_dead,
+                m_wall,
+                plan + execution,
+                plan,
+                execution,
+                totals.get("ok", 0),
+                totals.get("planned", 0),
+                m_dead,
+            )
+        )
         if run < 0:
             continue
         rows["vacuumdb"].append(v_wall)
@@ -311,17 +390,27 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=3, help="measured runs per side and scenario (default 3)")
     parser.add_argument("--warmup", type=int, default=1, help="unmeasured runs per side first (default 1)")
-    parser.add_argument("--rows-per-table", type=positive, default=DEFAULT_ROWS,
-                        help="rows in each of the 1000 tables (default %d, what ANALYZE samples)" % DEFAULT_ROWS)
-    parser.add_argument("--bloated-rows", type=positive, default=None,
-                        help="rows in each of the 50 bloated tables, 40%% of which become dead tuples "
-                             "(default: --rows-per-table); the per-run reset time grows with it")
+    parser.add_argument(
+        "--rows-per-table",
+        type=positive,
+        default=DEFAULT_ROWS,
+        help="rows in each of the 1000 tables (default %d, what ANALYZE samples)" % DEFAULT_ROWS,
+    )
+    parser.add_argument(
+        "--bloated-rows",
+        type=positive,
+        default=None,
+        help="rows in each of the 50 bloated tables, 40%% of which become dead tuples "
+        "(default: --rows-per-table); the per-run reset time grows with it",
+    )
     args = parser.parse_args()
     layout = Layout(args.rows_per_table, args.bloated_rows or args.rows_per_table)
     threshold = 50 + 0.2 * layout.bloated_rows
     if layout.dead_per_table <= threshold:
-        raise SystemExit("--bloated-rows %d gives %d dead tuples per bloated table, not above autovacuum's threshold "
-                         "(50 + 0.2 x rows = %.0f); use at least 300" % (layout.bloated_rows, layout.dead_per_table, threshold))
+        raise SystemExit(
+            "--bloated-rows %d gives %d dead tuples per bloated table, not above autovacuum's threshold "
+            "(50 + 0.2 x rows = %.0f); use at least 300" % (layout.bloated_rows, layout.dead_per_table, threshold)
+        )
     if os.geteuid() != 0:
         raise SystemExit("run as root: the bench starts its own cluster as the postgres OS user (runuser)")
     signal.signal(signal.SIGTERM, terminate)
@@ -349,40 +438,75 @@ def main():
     load = os.getloadavg()
 
     med = statistics.median
-    print("Database: %s; %s. Built (untimed) in %.0f s; the untimed reset before each run took %.1f s (median of %d)." % (
-        layout.describe(), size, build_seconds, med(resets), len(resets)))
+    print(
+        "Database: %s; %s. Built (untimed) in %.0f s; the untimed reset before each run took %.1f s (median of %d)."
+        % (layout.describe(), size, build_seconds, med(resets), len(resets))
+    )
     print("Load average at the end: %.2f %.2f %.2f (%d CPUs)." % (load + (os.cpu_count() or 0,)))
     print()
-    print("| scenario | vacuumdb -z -j2 | pg_vacuum wall (ansible-playbook) | pg_vacuum module (plan_ms + duration_ms) | "
-          "ratio (wall) | ratio (module) | goal | met (wall) |")
+    print(
+        "| scenario | vacuumdb -z -j2 | pg_vacuum wall (ansible-playbook) | pg_vacuum module (plan_ms + duration_ms) | "
+        "ratio (wall) | ratio (module) | goal | met (wall) |"
+    )
     print("| --- | --- | --- | --- | --- | --- | --- | --- |")
     for label, rows, goal in (("A: select needed, jobs 2", a, 0.25), ("B: select all, jobs 2", b, 1.15)):
         reference = med(rows["vacuumdb"])
         ratio = med(rows["pg_vacuum"]) / reference
-        print("| %s | %.2f s | %.2f s | %.2f s (%.2f + %.2f) | %.2f | %.2f | <= %.2f | %s |" % (
-            label, reference, med(rows["pg_vacuum"]), med(rows["module"]), med(rows["plan"]), med(rows["execution"]),
-            ratio, med(rows["module"]) / reference, goal, "met" if ratio <= goal else "not met"))
+        print(
+            "| %s | %.2f s | %.2f s | %.2f s (%.2f + %.2f) | %.2f | %.2f | <= %.2f | %s |"
+            % (
+                label,
+                reference,
+                med(rows["pg_vacuum"]),
+                med(rows["module"]),
+                med(rows["plan"]),
+                med(rows["execution"]),
+                ratio,
+                med(rows["module"]) / reference,
+                goal,
+                "met" if ratio <= goal else "not met",
+            )
+        )
     print()
-    print("Medians of %d runs per side, alternating vacuumdb and pg_vacuum, bloat re-created before each run." % args.runs)
-    print("Dead tuples left on the %d bloated tables (of %d before each run): A vacuumdb %s, pg_vacuum %s; "
-          "B vacuumdb %s, pg_vacuum %s." % (len(BLOATED), layout.dead_total, a["dead_vacuumdb"],
-                                            a["dead_pg_vacuum"], b["dead_vacuumdb"], b["dead_pg_vacuum"]))
+    print(
+        "Medians of %d runs per side, alternating vacuumdb and pg_vacuum, bloat re-created before each run." % args.runs
+    )
+    print(
+        "Dead tuples left on the %d bloated tables (of %d before each run): A vacuumdb %s, pg_vacuum %s; "
+        "B vacuumdb %s, pg_vacuum %s."
+        % (
+            len(BLOATED),
+            layout.dead_total,
+            a["dead_vacuumdb"],
+            a["dead_pg_vacuum"],
+            b["dead_vacuumdb"],
+            b["dead_pg_vacuum"],
+        )
+    )
     print("Tables processed ok/planned by pg_vacuum: A %s, B %s." % (a["processed"], b["processed"]))
     print()
     print("| where pg_vacuum's wall time goes (scenario A) | median | min |")
     print("| --- | --- | --- |")
     print("| ansible-playbook floor (ping, register, debug) | %.2f s | %.2f s |" % (floor, min(floors)))
-    print("| module start-up, connection, catalog query, plan, registered result (check-mode wall - floor) | %.2f s | %.2f s |" % (
-        check - floor, min(checks) - min(floors)))
-    print("| of which the catalog query and plan (totals.plan_ms, check mode) | %.2f s | %.2f s |" % (
-        med(check_plans), min(check_plans)))
+    print(
+        "| module start-up, connection, catalog query, plan, registered result (check-mode wall - floor) | %.2f s | %.2f s |"
+        % (check - floor, min(checks) - min(floors))
+    )
+    print(
+        "| of which the catalog query and plan (totals.plan_ms, check mode) | %.2f s | %.2f s |"
+        % (med(check_plans), min(check_plans))
+    )
     print("| plan in the measured runs (totals.plan_ms) | %.2f s | %.2f s |" % (med(a["plan"]), min(a["plan"])))
-    print("| execution (totals.duration_ms: the VACUUMs, the after-read, the report) | %.2f s | %.2f s |" % (
-        med(a["execution"]), min(a["execution"])))
+    print(
+        "| execution (totals.duration_ms: the VACUUMs, the after-read, the report) | %.2f s | %.2f s |"
+        % (med(a["execution"]), min(a["execution"]))
+    )
     print("| pg_vacuum wall, for reference | %.2f s | %.2f s |" % (med(a["pg_vacuum"]), min(a["pg_vacuum"])))
     print()
-    print("Medians are what the goals are judged on; the minimum of the runs is the best estimate of a fixed cost on "
-          "a noisy machine.")
+    print(
+        "Medians are what the goals are judged on; the minimum of the runs is the best estimate of a fixed cost on "
+        "a noisy machine."
+    )
 
 
 if __name__ == "__main__":

@@ -3,6 +3,7 @@
 
 usage: tls_server.py DIR [PIDFILE]   (127.0.0.1:18443 valid, :18444 expiring, :18445 wronghost)
 """
+
 import datetime as dt
 import os
 import signal
@@ -30,7 +31,8 @@ def handle(conn, addr, ctx, name):
             body = f"stronghold lab TLS endpoint: {name}\n".encode()
             tls.sendall(
                 b"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nConnection: close\r\n"
-                + f"Content-Length: {len(body)}\r\n\r\n".encode() + body
+                + f"Content-Length: {len(body)}\r\n\r\n".encode()
+                + body
             )
     except (OSError, ssl.SSLError) as exc:
         # Clients that reject the certificate (wronghost, strict expiry checks) end up here.

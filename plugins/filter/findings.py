@@ -28,6 +28,7 @@ def _wrap(func):
             return func(*args, **kwargs)
         except FindingError as exc:
             raise AnsibleFilterError("%s: %s" % (func.__name__, exc))
+
     wrapper.__name__ = func.__name__
     wrapper.__doc__ = func.__doc__
     return wrapper

@@ -44,6 +44,7 @@ try:
     # ISA-L's inflate is about 1.7x faster than zlib's (measured in shared/anchors/cert_backup.md)
     # and has the same API; optional, zlib otherwise.
     from isal import isal_zlib as inflate_lib
+
     INFLATE_BACKEND = "isal"
 except ImportError:
     inflate_lib = zlib
@@ -64,10 +65,10 @@ DUMP_HEADER = b"-- PostgreSQL database dump"
 GZIP_MAGIC = b"\x1f\x8b"
 CUSTOM_MAGIC = b"PGDMP"
 
-READ_SIZE = 256 * 1024         # bytes read from the file at a time (larger is no faster, see bench)
-INFLATE_LIMIT = 256 * 1024     # most bytes one decompress() call may return
-HEAD_WINDOW = 64 * 1024         # decompressed bytes kept to recognise the dump's header
-HASH_QUEUE = 2                  # chunks waiting for the hashing thread (bounds memory)
+READ_SIZE = 256 * 1024  # bytes read from the file at a time (larger is no faster, see bench)
+INFLATE_LIMIT = 256 * 1024  # most bytes one decompress() call may return
+HEAD_WINDOW = 64 * 1024  # decompressed bytes kept to recognise the dump's header
+HASH_QUEUE = 2  # chunks waiting for the hashing thread (bounds memory)
 
 _DIRECTIVES = {
     # directive: (group name, regular expression, strftime width)
@@ -96,8 +97,14 @@ class BackupPattern:
             return None
         values = dict((key, int(value)) for key, value in found.groupdict().items())
         try:
-            return datetime.datetime(values["year"], values["month"], values["day"],
-                                     values.get("hour", 0), values.get("minute", 0), values.get("second", 0))
+            return datetime.datetime(
+                values["year"],
+                values["month"],
+                values["day"],
+                values.get("hour", 0),
+                values.get("minute", 0),
+                values.get("second", 0),
+            )
         except ValueError:
             return None
 
@@ -150,8 +157,10 @@ def compile_pattern(pattern=None):
             text.append("%")
             continue
         if directive not in _DIRECTIVES:
-            raise ValueError("unknown directive %%%s in the backup file name pattern %r (supported: %s and %%%%)" % (
-                directive, pattern, " ".join("%" + d for d in _DIRECTIVES)))
+            raise ValueError(
+                "unknown directive %%%s in the backup file name pattern %r (supported: %s and %%%%)"
+                % (directive, pattern, " ".join("%" + d for d in _DIRECTIVES))
+            )
         if directive in seen:
             raise ValueError("directive %%%s appears twice in the backup file name pattern %r" % (directive, pattern))
         seen.add(directive)
@@ -164,11 +173,14 @@ def compile_pattern(pattern=None):
     names = set(_DIRECTIVES[d][0] for d in seen)
     missing = [name for name in _REQUIRED if name not in names]
     if missing:
-        raise ValueError("the backup file name pattern %r has no time fields for %s: it needs at least %%Y, %%m and %%d "
-                         "(and usually %%H%%M%%S), since the time of a backup is read from its name" % (
-                             pattern, ", ".join(missing)))
-    regex = "".join(re.escape(value) if kind == "text" else "(?P<%s>%s)" % (_DIRECTIVES[value][0], _DIRECTIVES[value][1])
-                    for kind, value in tokens)
+        raise ValueError(
+            "the backup file name pattern %r has no time fields for %s: it needs at least %%Y, %%m and %%d "
+            "(and usually %%H%%M%%S), since the time of a backup is read from its name" % (pattern, ", ".join(missing))
+        )
+    regex = "".join(
+        re.escape(value) if kind == "text" else "(?P<%s>%s)" % (_DIRECTIVES[value][0], _DIRECTIVES[value][1])
+        for kind, value in tokens
+    )
     return BackupPattern(pattern, tokens, re.compile(regex + r"\Z"))
 
 
@@ -205,7 +217,10 @@ def aware_time(naive, zone):
         when.astimezone(datetime.timezone.utc)
     except (OverflowError, ValueError) as exc:
         return None, "the time in the name, %s, cannot be placed in time zone %s (%s)" % (
-            naive.isoformat(), "local" if zone is None else zone, exc)
+            naive.isoformat(),
+            "local" if zone is None else zone,
+            exc,
+        )
     return when, None
 
 
@@ -228,8 +243,13 @@ def list_backups(directory, pattern=None, tz="UTC"):
             if naive is None or entry.name.endswith(".sha256"):
                 continue
             when, why = aware_time(naive, zone)
-            item = {"path": os.path.join(directory, entry.name), "name": entry.name, "time": when,
-                    "size": None, "mtime": None}
+            item = {
+                "path": os.path.join(directory, entry.name),
+                "name": entry.name,
+                "time": when,
+                "size": None,
+                "mtime": None,
+            }
             if why:
                 item["time_error"] = why
             try:
@@ -257,14 +277,20 @@ def _regular_file(path):
 
 
 def _file_kind(mode):
-    for test, name in ((stat.S_ISDIR, "directory"), (stat.S_ISFIFO, "FIFO"), (stat.S_ISSOCK, "socket"),
-                       (stat.S_ISCHR, "character device"), (stat.S_ISBLK, "block device")):
+    for test, name in (
+        (stat.S_ISDIR, "directory"),
+        (stat.S_ISFIFO, "FIFO"),
+        (stat.S_ISSOCK, "socket"),
+        (stat.S_ISCHR, "character device"),
+        (stat.S_ISBLK, "block device"),
+    ):
         if test(mode):
             return name
     return "unknown type"
 
 
 # --- pure parts of the retention and size checks ----------------------------------------------
+
 
 def find_gaps(times, expected_interval, factor=1.5):
     """Gaps between consecutive backup times (sorted or not) longer than ``factor * expected_interval``.
@@ -308,6 +334,7 @@ def size_vs_median(size, previous_sizes):
 
 
 # --- reading the bytes ------------------------------------------------------------------------
+
 
 def _check(name, status, detail, started):
     return {"name": name, "status": status, "detail": detail, "duration": round(time.monotonic() - started, 4)}
@@ -365,7 +392,7 @@ class _Hasher:
         return self.digest.hexdigest()
 
 
-GZIP_MAX_HEADER = 1024 * 1024   # a longer header (FEXTRA, FNAME, FCOMMENT) is refused
+GZIP_MAX_HEADER = 1024 * 1024  # a longer header (FEXTRA, FNAME, FCOMMENT) is refused
 
 
 def _parse_gzip_header(header):
@@ -386,7 +413,7 @@ def _parse_gzip_header(header):
     if flags & 0x04:  # FEXTRA
         if len(header) < length + 2:
             return None
-        length += 2 + struct.unpack("<H", bytes(header[length:length + 2]))[0]
+        length += 2 + struct.unpack("<H", bytes(header[length : length + 2]))[0]
     for flag in (0x08, 0x10):  # FNAME, FCOMMENT: zero-terminated
         if flags & flag:
             if len(header) < length:
@@ -398,10 +425,12 @@ def _parse_gzip_header(header):
     if flags & 0x02:  # FHCRC: the low 16 bits of the CRC32 of the header before it
         if len(header) < length + 2:
             return None
-        expected = struct.unpack("<H", bytes(header[length:length + 2]))[0]
+        expected = struct.unpack("<H", bytes(header[length : length + 2]))[0]
         actual = zlib.crc32(bytes(header[:length])) & 0xFFFF
         if expected != actual:
-            raise ValueError("header CRC16 mismatch: the header says 0x%04x, its bytes give 0x%04x" % (expected, actual))
+            raise ValueError(
+                "header CRC16 mismatch: the header says 0x%04x, its bytes give 0x%04x" % (expected, actual)
+            )
         length += 2
     if len(header) < length:
         return None
@@ -422,18 +451,18 @@ class _GzipStream:
     def __init__(self, sink):
         self.sink = sink
         self.members = 0
-        self.part = "between"         # between, header, body or trailer
+        self.part = "between"  # between, header, body or trailer
         self.decompressor = None
         self.header = bytearray()
         self.trailer = bytearray()
-        self.member_start = 0         # compressed offset of the current member
-        self.body_start = 0           # compressed offset of its deflate data
+        self.member_start = 0  # compressed offset of the current member
+        self.body_start = 0  # compressed offset of its deflate data
         self.member_out = 0
         self.crc = 0
         self.uncompressed = 0
-        self.offset = 0               # compressed bytes consumed so far
+        self.offset = 0  # compressed bytes consumed so far
         self.error = None
-        self.error_at = None          # (member, body_start, uncompressed before the member) of a deflate error
+        self.error_at = None  # (member, body_start, uncompressed before the member) of a deflate error
         self.trailing = 0
         self.trailing_at = None
         self.trailing_nonzero = False
@@ -467,7 +496,7 @@ class _GzipStream:
                 del self.header[:]
             if self.part == "header":
                 had = len(self.header)
-                self.header.extend(data[:GZIP_MAX_HEADER + 1 - had])
+                self.header.extend(data[: GZIP_MAX_HEADER + 1 - had])
                 try:
                     length = _parse_gzip_header(self.header)
                 except ValueError as exc:
@@ -519,7 +548,11 @@ class _GzipStream:
                 data = left
         except inflate_lib.error as exc:
             self.error = "%s: corrupt deflate data (%s) in the compressed bytes %d to %d" % (
-                self._where(), exc, self.offset, self.offset + len(data) - 1)
+                self._where(),
+                exc,
+                self.offset,
+                self.offset + len(data) - 1,
+            )
             self.error_at = (self.members, self.member_start, self.body_start, before)
             return None
         return b""
@@ -531,11 +564,16 @@ class _GzipStream:
         if crc != self.crc:
             problems.append("CRC32 mismatch: the trailer says 0x%08x, the inflated data gives 0x%08x" % (crc, self.crc))
         if isize != actual_size:
-            problems.append("length mismatch: the trailer says %d bytes (ISIZE, modulo 4 GiB), the member inflated to %d bytes" % (
-                isize, actual_size))
+            problems.append(
+                "length mismatch: the trailer says %d bytes (ISIZE, modulo 4 GiB), the member inflated to %d bytes"
+                % (isize, actual_size)
+            )
         if problems:
-            self.error = "%s: %s; its deflate data inflated completely to %d bytes (%d uncompressed bytes in all), trailer at " \
-                         "compressed byte %d" % (self._where(), " and ".join(problems), self.member_out, self.uncompressed, self.offset - 8)
+            self.error = (
+                "%s: %s; its deflate data inflated completely to %d bytes (%d uncompressed bytes in all), trailer at "
+                "compressed byte %d"
+                % (self._where(), " and ".join(problems), self.member_out, self.uncompressed, self.offset - 8)
+            )
         self.part = "between"
         self.decompressor = None
 
@@ -545,7 +583,11 @@ class _GzipStream:
             try:
                 out = self.decompressor.decompress(b"", INFLATE_LIMIT)
             except inflate_lib.error as exc:
-                self.error = "%s: corrupt deflate data (%s) at the end of the file, compressed byte %d" % (self._where(), exc, self.offset)
+                self.error = "%s: corrupt deflate data (%s) at the end of the file, compressed byte %d" % (
+                    self._where(),
+                    exc,
+                    self.offset,
+                )
                 return
             self._out(out)
             if self.decompressor.eof:
@@ -573,9 +615,11 @@ class _GzipStream:
         if found is None:
             return
         position, inflated, message = found
-        self.error = ("gzip member %d (starting at compressed byte %d): corrupt deflate data (%s) at compressed byte %d; "
-                      "%d bytes of this member inflated before it (%d uncompressed bytes in all)" % (
-                          member, member_start, message, position, inflated, before + inflated))
+        self.error = (
+            "gzip member %d (starting at compressed byte %d): corrupt deflate data (%s) at compressed byte %d; "
+            "%d bytes of this member inflated before it (%d uncompressed bytes in all)"
+            % (member, member_start, message, position, inflated, before + inflated)
+        )
 
     def finish(self):
         """The gzip check as (status, detail)."""
@@ -585,20 +629,30 @@ class _GzipStream:
         if self.part == "header":
             return "failed", "truncated: the file ends inside the header of %s" % self._where()
         if self.part == "body":
-            return "failed", ("truncated: the file ends at compressed byte %d inside the deflate data of %s, after %d of its "
-                              "uncompressed bytes (%d in all); the rest of it and its CRC and length trailer are missing" % (
-                                  self.offset, self._where(), self.member_out, self.uncompressed))
+            return "failed", (
+                "truncated: the file ends at compressed byte %d inside the deflate data of %s, after %d of its "
+                "uncompressed bytes (%d in all); the rest of it and its CRC and length trailer are missing"
+                % (self.offset, self._where(), self.member_out, self.uncompressed)
+            )
         if self.part == "trailer":
-            return "failed", ("truncated: the file ends inside the 8-byte CRC and length trailer of %s (%d of its bytes are "
-                              "there); its deflate data inflated completely to %d bytes (%d in all)" % (
-                                  self._where(), len(self.trailer), self.member_out, self.uncompressed))
+            return "failed", (
+                "truncated: the file ends inside the 8-byte CRC and length trailer of %s (%d of its bytes are "
+                "there); its deflate data inflated completely to %d bytes (%d in all)"
+                % (self._where(), len(self.trailer), self.member_out, self.uncompressed)
+            )
         if self.members == 0:
             return "failed", "no gzip member found"
         detail = "%d gzip member%s, CRC and length verified, %d uncompressed bytes" % (
-            self.members, "" if self.members == 1 else "s", self.uncompressed)
+            self.members,
+            "" if self.members == 1 else "s",
+            self.uncompressed,
+        )
         if self.trailing_nonzero:
             return "failed", "%s, then %d bytes of trailing garbage from compressed byte %d (not a gzip member)" % (
-                detail, self.trailing, self.trailing_at)
+                detail,
+                self.trailing,
+                self.trailing_at,
+            )
         if self.trailing:
             return "warning", "%s, then %d trailing zero bytes (gzip ignores them)" % (detail, self.trailing)
         return "ok", detail
@@ -623,7 +677,7 @@ def _find_deflate_error(path, body_start, step=4096):
                     decompressor = saved
                     for index in range(len(piece)):
                         try:
-                            inflated += _inflate_count(decompressor, piece[index:index + 1])
+                            inflated += _inflate_count(decompressor, piece[index : index + 1])
                         except zlib.error as exc:
                             return position + index, inflated, str(exc)
                     return None
@@ -651,20 +705,26 @@ def _inflate_count(decompressor, data):
 # this is not recognised as one (pg_dump's are ``$$``, ``$_$``, ``$__$`` ...).
 _LOOKAHEAD = 256
 _NORMAL = 0
-_LINE = 1           # the rest of a -- comment or of a psql backslash command
-_TO_COPY = 2        # the rest of the line of a COPY ... FROM stdin statement
-_COPY = 3           # COPY data rows
+_LINE = 1  # the rest of a -- comment or of a psql backslash command
+_TO_COPY = 2  # the rest of the line of a COPY ... FROM stdin statement
+_COPY = 3  # COPY data rows
 _SQUOTE = 4
 _DQUOTE = 5
 _DOLLAR = 6
 _BLOCK = 7
-_STATE_NAMES = {_SQUOTE: "a quoted string", _DQUOTE: "a quoted identifier", _DOLLAR: "a dollar-quoted string",
-                _BLOCK: "a /* */ comment"}
+_STATE_NAMES = {
+    _SQUOTE: "a quoted string",
+    _DQUOTE: "a quoted identifier",
+    _DOLLAR: "a dollar-quoted string",
+    _BLOCK: "a /* */ comment",
+}
 _CODE_TOKENS = re.compile(rb"--|/\*|['\"$;\\]")
 _ESCAPE_STRING_TOKENS = re.compile(rb"['\\]")
 _BLOCK_TOKENS = re.compile(rb"/\*|\*/")
 _DOLLAR_TAG = re.compile(rb"\$(?:[A-Za-z\x80-\xff_][A-Za-z\x80-\xff_0-9]*)?\$")
-_IDENT_BYTES = frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_$" + bytes(range(0x80, 0x100)))
+_IDENT_BYTES = frozenset(
+    b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_$" + bytes(range(0x80, 0x100))
+)
 _COPY_FROM_STDIN = re.compile(rb"\bFROM\s+STDIN\b", re.IGNORECASE)
 _STD_STRINGS = re.compile(rb"^SET\s+standard_conforming_strings\s*(?:=|TO)\s*'?(on|off)\b", re.IGNORECASE)
 
@@ -673,7 +733,7 @@ def _is_line_end(buf, index, final):
     """True when ``buf[index:]`` starts with a line end (LF or CRLF), or is the end of the input."""
     if index >= len(buf):
         return final
-    return buf[index] == 0x0A or buf[index:index + 2] == b"\r\n"
+    return buf[index] == 0x0A or buf[index : index + 2] == b"\r\n"
 
 
 class DumpEndScanner:
@@ -695,27 +755,27 @@ class DumpEndScanner:
 
     def __init__(self):
         self._carry = b""
-        self._base = 0               # offset in the script of the first byte of the carry
-        self._line = 1               # line number at self._line_pos of the current buffer
+        self._base = 0  # offset in the script of the first byte of the carry
+        self._line = 1  # line number at self._line_pos of the current buffer
         self._line_pos = 0
-        self._prev = 0x0A            # byte before the next one to read; the start is a line start
+        self._prev = 0x0A  # byte before the next one to read; the start is a line start
         self._state = _NORMAL
-        self._statement = False      # code since the last ; (or the start)
-        self._watch = False          # the statement's first bytes are still being collected
-        self._head = b""             # first bytes of the statement's code
-        self._copy_tail = None       # last bytes of a COPY statement's code
+        self._statement = False  # code since the last ; (or the start)
+        self._watch = False  # the statement's first bytes are still being collected
+        self._head = b""  # first bytes of the statement's code
+        self._copy_tail = None  # last bytes of a COPY statement's code
         self._paren = 0
         self._escape = False
         self._tag = None
         self._depth = 0
         self._std_strings = True
-        self._opened_line = None     # line where the string, comment or COPY block began
+        self._opened_line = None  # line where the string, comment or COPY block began
         self._copy_of = None
         self.copy_blocks = 0
-        self.marker_line = None      # the marker line that still ends the script, if any
+        self.marker_line = None  # the marker line that still ends the script, if any
         self.marker_offset = None
-        self._spoiled = None         # why the last marker line seen is not the end
-        self._data_markers = 0       # marker lines seen inside data (COPY rows, strings)
+        self._spoiled = None  # why the last marker line seen is not the end
+        self._data_markers = 0  # marker lines seen inside data (COPY rows, strings)
         self.size = 0
 
     def feed(self, data):
@@ -734,28 +794,47 @@ class DumpEndScanner:
         self._carry = b""
         self._run(buf, len(buf), True)
         if self._state == _COPY or self._state == _TO_COPY:
-            return False, "the script ends inside the COPY data of %s (its COPY statement is on line %d): the dump was cut%s" % (
-                self._copy_of, self._opened_line, self._data_note())
+            return (
+                False,
+                "the script ends inside the COPY data of %s (its COPY statement is on line %d): the dump was cut%s"
+                % (self._copy_of, self._opened_line, self._data_note()),
+            )
         if self._state in _STATE_NAMES:
             return False, "the script ends inside %s begun on line %d: the dump was cut%s" % (
-                _STATE_NAMES[self._state], self._opened_line, self._data_note())
+                _STATE_NAMES[self._state],
+                self._opened_line,
+                self._data_note(),
+            )
         if self.marker_line is not None and not self._statement:
             return True, "completion marker on line %d, %d bytes before the end, after %d COPY block%s" % (
-                self.marker_line, self.size - self.marker_offset - len(DUMP_COMPLETE_MARKER), self.copy_blocks,
-                "" if self.copy_blocks == 1 else "s")
+                self.marker_line,
+                self.size - self.marker_offset - len(DUMP_COMPLETE_MARKER),
+                self.copy_blocks,
+                "" if self.copy_blocks == 1 else "s",
+            )
         if self._statement:
             return False, "the script ends inside an SQL statement (%s...): the dump was cut%s" % (
-                self._head[:40].decode("utf-8", "replace"), self._data_note())
+                self._head[:40].decode("utf-8", "replace"),
+                self._data_note(),
+            )
         if self._spoiled is not None:
-            return False, "the completion marker on line %d is followed by %s on line %d: not the end of one dump" % self._spoiled
+            return (
+                False,
+                "the completion marker on line %d is followed by %s on line %d: not the end of one dump"
+                % self._spoiled,
+            )
         return False, "no completion marker line ('%s') at the top level of the script: the dump did not finish%s" % (
-            DUMP_COMPLETE_MARKER.decode(), self._data_note())
+            DUMP_COMPLETE_MARKER.decode(),
+            self._data_note(),
+        )
 
     def _data_note(self):
         if not self._data_markers:
             return ""
         return " (the marker text seen %d time%s is data inside a COPY block, string or comment)" % (
-            self._data_markers, "" if self._data_markers == 1 else "s")
+            self._data_markers,
+            "" if self._data_markers == 1 else "s",
+        )
 
     def _line_at(self, buf, pos):
         self._line += buf.count(b"\n", self._line_pos, pos)
@@ -820,7 +899,11 @@ class DumpEndScanner:
         while pos < stop:
             state = self._state
             if state == _COPY:
-                if self._prev_byte(buf, pos) == 0x0A and buf[pos:pos + 2] == b"\\." and _is_line_end(buf, pos + 2, final):
+                if (
+                    self._prev_byte(buf, pos) == 0x0A
+                    and buf[pos : pos + 2] == b"\\."
+                    and _is_line_end(buf, pos + 2, final)
+                ):
                     self._state = _NORMAL
                     self.copy_blocks += 1
                     pos += 2
@@ -844,7 +927,11 @@ class DumpEndScanner:
                     continue
                 token = match.group()
                 if token == b"--":
-                    if not self._statement and self._prev_byte(buf, end) == 0x0A and self._is_marker_line(buf, end, final):
+                    if (
+                        not self._statement
+                        and self._prev_byte(buf, end) == 0x0A
+                        and self._is_marker_line(buf, end, final)
+                    ):
                         self.marker_line = self._line_at(buf, end)
                         self.marker_offset = self._base + end
                         self._spoiled = None
@@ -867,11 +954,12 @@ class DumpEndScanner:
                     before = self._prev_byte(buf, end)
                     # E'...' (an E that does not end a longer word) or standard_conforming_strings off
                     self._escape = not self._std_strings or (
-                        before in (0x45, 0x65) and (end < 2 or buf[end - 2] not in _IDENT_BYTES))
+                        before in (0x45, 0x65) and (end < 2 or buf[end - 2] not in _IDENT_BYTES)
+                    )
                     if not self._escape:
                         # The common case (--inserts) without a turn through the loop per string.
                         found = buf.find(b"'", end + 1, stop)
-                        while found != -1 and buf[found + 1:found + 2] == b"'":
+                        while found != -1 and buf[found + 1 : found + 2] == b"'":
                             found = buf.find(b"'", found + 2, stop)
                         if found != -1:
                             self._count_data_markers(buf, end + 1, found)
@@ -926,7 +1014,7 @@ class DumpEndScanner:
                 elif buf[found] == 0x5C:  # a backslash escapes the next byte in E'...'
                     pos = found + 2
                 elif found + 1 < len(buf) and buf[found + 1] == quote:
-                    pos = found + 2   # a doubled quote stays inside
+                    pos = found + 2  # a doubled quote stays inside
                 else:
                     self._count_data_markers(buf, pos, found)
                     self._state = _NORMAL
@@ -990,8 +1078,12 @@ def _run_pg_restore(pg_restore, arguments, path, timeout):
     started = time.monotonic()
     try:
         # No AnsibleModule here (see the docstring), as in _pgdump.py.
-        with subprocess.Popen([pg_restore] + arguments + [path], stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,  # pylint: disable=ansible-bad-function
-                              stderr=subprocess.PIPE) as proc:
+        with subprocess.Popen(
+            [pg_restore] + arguments + [path],
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,  # pylint: disable=ansible-bad-function
+            stderr=subprocess.PIPE,
+        ) as proc:
             deadline = None if timeout is None else started + timeout
             while True:
                 # communicate() overflows beyond about 24 days (epoll's milliseconds): wait a day at a time.
@@ -1004,7 +1096,12 @@ def _run_pg_restore(pg_restore, arguments, path, timeout):
                         continue
                     proc.kill()
                     proc.communicate()
-                    return None, b"", "pg_restore %s did not finish within %ss" % (" ".join(arguments), timeout), time.monotonic() - started
+                    return (
+                        None,
+                        b"",
+                        "pg_restore %s did not finish within %ss" % (" ".join(arguments), timeout),
+                        time.monotonic() - started,
+                    )
     except OSError as exc:
         return None, b"", "cannot run %s: %s" % (pg_restore, exc), time.monotonic() - started
     return proc.returncode, stdout, stderr.decode("utf-8", "replace").strip()[-1000:], time.monotonic() - started
@@ -1021,8 +1118,14 @@ def check_custom(path, pg_restore=None, timeout=None):
     binary = find_pg_restore(pg_restore)
     if binary is None:
         for name in ("toc", "data_read"):
-            checks.append({"name": name, "status": "failed", "detail": "pg_restore not found (install the PostgreSQL client)",
-                           "duration": 0.0})
+            checks.append(
+                {
+                    "name": name,
+                    "status": "failed",
+                    "detail": "pg_restore not found (install the PostgreSQL client)",
+                    "duration": 0.0,
+                }
+            )
         return checks, None
     entries = None
     started = time.monotonic()
@@ -1031,16 +1134,28 @@ def check_custom(path, pg_restore=None, timeout=None):
         lines = [line for line in stdout.decode("utf-8", "replace").splitlines() if line and not line.startswith(";")]
         entries = len(lines)
         data = sum(1 for line in lines if " TABLE DATA " in line)
-        checks.append({"name": "toc", "status": "ok", "detail": "table of contents with %d entries (%d TABLE DATA)" % (entries, data),
-                       "duration": round(elapsed, 4)})
+        checks.append(
+            {
+                "name": "toc",
+                "status": "ok",
+                "detail": "table of contents with %d entries (%d TABLE DATA)" % (entries, data),
+                "duration": round(elapsed, 4),
+            }
+        )
     else:
         reason = stderr if code is None else "pg_restore --list exited %d: %s" % (code, stderr or "no message")
         checks.append(_check("toc", "failed", reason, started))
     started = time.monotonic()
     code, stdout, stderr, elapsed = _run_pg_restore(binary, ["-f", os.devnull], path, timeout)
     if code == 0:
-        checks.append({"name": "data_read", "status": "ok", "detail": "pg_restore read every entry and data block",
-                       "duration": round(elapsed, 4)})
+        checks.append(
+            {
+                "name": "data_read",
+                "status": "ok",
+                "detail": "pg_restore read every entry and data block",
+                "duration": round(elapsed, 4),
+            }
+        )
     else:
         reason = stderr if code is None else "pg_restore -f /dev/null exited %d: %s" % (code, stderr or "no message")
         checks.append(_check("data_read", "failed", reason, started))
@@ -1060,12 +1175,17 @@ def _sidecar_check(path, sidecar, digest):
         return _check("sha256", "failed", "cannot read the sidecar: %s" % exc, started), None
     name = os.path.basename(path)
     if digest is None:
-        return _check("sha256", "failed", "the file could not be read to the end, so its checksum is unknown", started), expected
+        return _check(
+            "sha256", "failed", "the file could not be read to the end, so its checksum is unknown", started
+        ), expected
     if expected != digest:
-        return _check("sha256", "failed", "sha256 %s does not match the sidecar's %s" % (digest, expected), started), expected
+        return _check(
+            "sha256", "failed", "sha256 %s does not match the sidecar's %s" % (digest, expected), started
+        ), expected
     if named is not None and os.path.basename(named.strip()) != name:
-        return _check("sha256", "warning", "sha256 matches, but the sidecar names %s, not %s" % (named.strip(), name),
-                      started), expected
+        return _check(
+            "sha256", "warning", "sha256 matches, but the sidecar names %s, not %s" % (named.strip(), name), started
+        ), expected
     return _check("sha256", "ok", "sha256 matches the sidecar", started), expected
 
 
@@ -1083,9 +1203,23 @@ def verify_stream(path, fmt="auto", sidecar=True, pg_restore=None, timeout=None,
         raise ValueError("fmt must be auto, plain or custom, got %r" % (fmt,))
     begun = time.monotonic()
     checks = []
-    result = {"path": path, "ok": False, "checks": checks, "sha256": None, "size": None, "format": None,
-              "inflate_backend": INFLATE_BACKEND, "compressed": None, "gzip_members": None, "uncompressed_bytes": None, "marker_found": None,
-              "bytes_read": 0, "seconds": None, "throughput_mbps": None, "sidecar_sha256": None}
+    result = {
+        "path": path,
+        "ok": False,
+        "checks": checks,
+        "sha256": None,
+        "size": None,
+        "format": None,
+        "inflate_backend": INFLATE_BACKEND,
+        "compressed": None,
+        "gzip_members": None,
+        "uncompressed_bytes": None,
+        "marker_found": None,
+        "bytes_read": 0,
+        "seconds": None,
+        "throughput_mbps": None,
+        "sidecar_sha256": None,
+    }
     started = time.monotonic()
     hasher = None
     gz = None
@@ -1095,7 +1229,7 @@ def verify_stream(path, fmt="auto", sidecar=True, pg_restore=None, timeout=None,
 
     def take(data):
         if len(head) < HEAD_WINDOW:
-            head.extend(data[:HEAD_WINDOW - len(head)])
+            head.extend(data[: HEAD_WINDOW - len(head)])
         scanner.feed(data)
 
     read_error = None
@@ -1145,10 +1279,18 @@ def verify_stream(path, fmt="auto", sidecar=True, pg_restore=None, timeout=None,
     elif kind == "empty":
         checks.append(_check("format", "failed", "the file is empty (0 bytes)", started))
     elif fmt != "auto" and detected != fmt:
-        checks.append(_check("format", "failed", "expected a %s dump, found %s%s" % (
-            fmt, detected, " (gzip)" if kind == "gzip" else ""), started))
+        checks.append(
+            _check(
+                "format",
+                "failed",
+                "expected a %s dump, found %s%s" % (fmt, detected, " (gzip)" if kind == "gzip" else ""),
+                started,
+            )
+        )
     else:
-        checks.append(_check("format", "ok", "%s dump%s" % (detected, ", gzip-compressed" if kind == "gzip" else ""), started))
+        checks.append(
+            _check("format", "ok", "%s dump%s" % (detected, ", gzip-compressed" if kind == "gzip" else ""), started)
+        )
 
     started = time.monotonic()
     if gz is not None:
@@ -1171,19 +1313,32 @@ def verify_stream(path, fmt="auto", sidecar=True, pg_restore=None, timeout=None,
         started = time.monotonic()
         head = bytes(head)
         if not head and gz is not None and gz.error:
-            checks.append(_check("header", "skipped", "the gzip stream is corrupt before any content could be read", started))
+            checks.append(
+                _check("header", "skipped", "the gzip stream is corrupt before any content could be read", started)
+            )
         elif not head:
             checks.append(_check("header", "failed", "no dump content", started))
         elif DUMP_HEADER in head[:4096]:
             checks.append(_check("header", "ok", "starts as a pg_dump plain dump", started))
         else:
-            checks.append(_check("header", "warning", "the first bytes are not pg_dump's header ('%s')" % DUMP_HEADER.decode(), started))
+            checks.append(
+                _check(
+                    "header",
+                    "warning",
+                    "the first bytes are not pg_dump's header ('%s')" % DUMP_HEADER.decode(),
+                    started,
+                )
+            )
         started = time.monotonic()
         complete, detail = scanner.finish()
         result["marker_found"] = complete
         if gz is not None and gz.error:
             result["marker_found"] = None
-            checks.append(_check("marker", "skipped", "the gzip stream is corrupt, so the end of the dump cannot be read", started))
+            checks.append(
+                _check(
+                    "marker", "skipped", "the gzip stream is corrupt, so the end of the dump cannot be read", started
+                )
+            )
         elif complete:
             checks.append(_check("marker", "ok", detail, started))
         else:
@@ -1208,7 +1363,15 @@ def verify_header(path, fmt="auto"):
     last gzip member claims (of that member only when there are several).
     """
     checks = []
-    result = {"path": path, "ok": False, "checks": checks, "format": None, "compressed": None, "size": None, "isize": None}
+    result = {
+        "path": path,
+        "ok": False,
+        "checks": checks,
+        "format": None,
+        "compressed": None,
+        "size": None,
+        "isize": None,
+    }
     started = time.monotonic()
     try:
         _regular_file(path)
@@ -1235,7 +1398,9 @@ def verify_header(path, fmt="auto"):
     if fmt != "auto" and detected != fmt:
         checks.append(_check("format", "failed", "expected a %s dump, found %s" % (fmt, detected), started))
         return result
-    checks.append(_check("format", "ok", "%s dump%s" % (detected, ", gzip-compressed" if kind == "gzip" else ""), started))
+    checks.append(
+        _check("format", "ok", "%s dump%s" % (detected, ", gzip-compressed" if kind == "gzip" else ""), started)
+    )
     started = time.monotonic()
     if kind == "gzip":
         if len(trailer) == 8:
@@ -1248,8 +1413,15 @@ def verify_header(path, fmt="auto"):
             checks.append(_check("header", "failed", "the first gzip member is corrupt: %s" % exc, started))
             return _finish(result)
         if DUMP_HEADER in start[:4096]:
-            checks.append(_check("header", "ok", "gzip of a pg_dump plain dump (last member claims %s uncompressed bytes mod 4 GiB)" % (
-                result["isize"],), started))
+            checks.append(
+                _check(
+                    "header",
+                    "ok",
+                    "gzip of a pg_dump plain dump (last member claims %s uncompressed bytes mod 4 GiB)"
+                    % (result["isize"],),
+                    started,
+                )
+            )
         elif not start:
             checks.append(_check("header", "failed", "the gzip stream has no content at its start", started))
         else:

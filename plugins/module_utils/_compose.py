@@ -20,8 +20,15 @@ MIN_COMPOSE = (2, 18, 0)
 _VERSION = re.compile(r"v?(\d+)\.(\d+)\.(\d+)")
 # Compose reads these from the environment and they would silently change which files,
 # project or profiles a command acts on; the module passes all of them explicitly.
-COMPOSE_ENV = ("COMPOSE_FILE", "COMPOSE_PROJECT_NAME", "COMPOSE_PROFILES", "COMPOSE_ENV_FILES",
-               "COMPOSE_PATH_SEPARATOR", "COMPOSE_IGNORE_ORPHANS", "COMPOSE_REMOVE_ORPHANS")
+COMPOSE_ENV = (
+    "COMPOSE_FILE",
+    "COMPOSE_PROJECT_NAME",
+    "COMPOSE_PROFILES",
+    "COMPOSE_ENV_FILES",
+    "COMPOSE_PATH_SEPARATOR",
+    "COMPOSE_IGNORE_ORPHANS",
+    "COMPOSE_REMOVE_ORPHANS",
+)
 _INTERPOLATION = re.compile(r"\$\{?([A-Za-z_][A-Za-z0-9_]*)")
 
 
@@ -64,8 +71,18 @@ def clean_environment(base_env, compose_texts, docker_host=None, keep=()):
 class Compose:
     """One Compose project, driven through the CLI."""
 
-    def __init__(self, runner, project_src, files, env_files, profiles, project_name, env, compose_command=None,
-                 docker_command="docker"):
+    def __init__(
+        self,
+        runner,
+        project_src,
+        files,
+        env_files,
+        profiles,
+        project_name,
+        env,
+        compose_command=None,
+        docker_command="docker",
+    ):
         self.runner = runner
         self.project_src = project_src
         self.files = files
@@ -90,7 +107,12 @@ class Compose:
             # Compose prints progress lines first and the reason last.
             lines = [line.strip() for line in err.splitlines() if line.strip()]
             verb = [a for a in argv if a in ("up", "config", "ps", "inspect", "pull", "version", "stop", "rm")][:1]
-            message = "%s %s failed (rc %d): %s" % (" ".join(argv[:2]), " ".join(verb), rc, lines[-1] if lines else "no output")
+            message = "%s %s failed (rc %d): %s" % (
+                " ".join(argv[:2]),
+                " ".join(verb),
+                rc,
+                lines[-1] if lines else "no output",
+            )
             raise ComposeError(message, command=argv, rc=rc, stderr=err)
         return rc, out, err
 
@@ -114,10 +136,13 @@ class Compose:
                 raise ComposeError(
                     "%s is Compose v1 (%s), which reached end of life in 2023 and is not supported; install Compose v2 "
                     "(the docker-compose-plugin package, or the docker-compose v2 binary in ~/.docker/cli-plugins/) and use "
-                    "`docker compose`" % (" ".join(base), ".".join(str(v) for v in version)))
+                    "`docker compose`" % (" ".join(base), ".".join(str(v) for v in version))
+                )
             if version < MIN_COMPOSE:
-                raise ComposeError("%s is Compose %s; version %s or later is needed" % (
-                    " ".join(base), ".".join(str(v) for v in version), ".".join(str(v) for v in MIN_COMPOSE)))
+                raise ComposeError(
+                    "%s is Compose %s; version %s or later is needed"
+                    % (" ".join(base), ".".join(str(v) for v in version), ".".join(str(v) for v in MIN_COMPOSE))
+                )
             self.base = base
             self.version = version
             return version
@@ -177,8 +202,12 @@ class Compose:
         extra = ["--no-recreate"] if no_recreate else []
         for service, count in sorted((scale or {}).items()):
             extra += ["--scale", "%s=%d" % (service, count)]
-        self.run(self.project_args([override_path]) + ["up", "-d", "--no-deps", "--pull", "never", "--no-build"]
-                 + extra + list(services))
+        self.run(
+            self.project_args([override_path])
+            + ["up", "-d", "--no-deps", "--pull", "never", "--no-build"]
+            + extra
+            + list(services)
+        )
 
     def remove_containers(self, ids):
         """Stop (each container's own stop timeout, as Compose set it from stop_grace_period),
@@ -195,8 +224,11 @@ def start_first_problems(config_services, services):
         config = config_services.get(service) or {}
         if config.get("container_name"):
             problems.append("%s sets container_name %s" % (service, config["container_name"]))
-        fixed = [str(port.get("published")) for port in config.get("ports") or []
-                 if isinstance(port, dict) and port.get("published") not in (None, "", "0", 0)]
+        fixed = [
+            str(port.get("published"))
+            for port in config.get("ports") or []
+            if isinstance(port, dict) and port.get("published") not in (None, "", "0", 0)
+        ]
         if fixed:
             problems.append("%s publishes fixed host port(s) %s" % (service, ", ".join(fixed)))
     return problems

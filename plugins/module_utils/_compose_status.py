@@ -76,7 +76,11 @@ def judge_services(containers, project, services, check="health.containers"):
             "container": running[0]["container"] if running else None,
         }
         if not members:
-            findings.append(make_finding(check, target, "critical", "no container for service %s in project %s" % (service, project), details))
+            findings.append(
+                make_finding(
+                    check, target, "critical", "no container for service %s in project %s" % (service, project), details
+                )
+            )
             continue
         down = [s for s in states if s["state"] != "running"]
         unhealthy = [s for s in running if s["health"] == "unhealthy"]
@@ -93,6 +97,8 @@ def judge_services(containers, project, services, check="health.containers"):
         else:
             healthchecked = all(s["health"] == "healthy" for s in running)
             summary = "%d container(s) running%s" % (
-                len(running), ", healthy" if healthchecked else " (no Docker healthcheck defined)")
+                len(running),
+                ", healthy" if healthchecked else " (no Docker healthcheck defined)",
+            )
             findings.append(make_finding(check, target, "ok", summary, details))
     return findings

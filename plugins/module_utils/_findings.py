@@ -34,9 +34,7 @@ def severity_rank(severity):
     try:
         return _RANK[severity]
     except (KeyError, TypeError):
-        raise FindingError(
-            "unknown severity %r: expected one of %s" % (severity, ", ".join(SEVERITIES))
-        )
+        raise FindingError("unknown severity %r: expected one of %s" % (severity, ", ".join(SEVERITIES)))
 
 
 def _severity_of(item):
@@ -109,6 +107,7 @@ def count_by_severity(findings):
 
 # --- thresholds -----------------------------------------------------------------------------
 
+
 def severity_for_value(value, warning=None, critical=None, direction="above"):
     """Classify a measurement against optional warning/critical thresholds.
 
@@ -180,11 +179,23 @@ def _plain(number):
 
 _DURATION_UNITS = {
     "ms": 0.001,
-    "s": 1, "sec": 1, "second": 1, "seconds": 1,
-    "m": 60, "min": 60, "minute": 60, "minutes": 60,
-    "h": 3600, "hour": 3600, "hours": 3600,
-    "d": 86400, "day": 86400, "days": 86400,
-    "w": 604800, "week": 604800, "weeks": 604800,
+    "s": 1,
+    "sec": 1,
+    "second": 1,
+    "seconds": 1,
+    "m": 60,
+    "min": 60,
+    "minute": 60,
+    "minutes": 60,
+    "h": 3600,
+    "hour": 3600,
+    "hours": 3600,
+    "d": 86400,
+    "day": 86400,
+    "days": 86400,
+    "w": 604800,
+    "week": 604800,
+    "weeks": 604800,
 }
 _DURATION_PART = re.compile(r"(\d+(?:\.\d+)?)\s*([a-z]+)")
 
@@ -193,7 +204,7 @@ _DURATION_PART = re.compile(r"(\d+(?:\.\d+)?)\s*([a-z]+)")
 # arithmetic, or integer conversions, deep inside a module instead of failing at input.
 MAX_DURATION = 100 * 365.25 * 86400
 # The largest size a signed 64-bit byte count (off_t, PostgreSQL's int8 sizes) can hold.
-MAX_SIZE = 2 ** 63 - 1
+MAX_SIZE = 2**63 - 1
 
 
 def _shown(value):
@@ -257,7 +268,7 @@ def _duration_text(value):
     total = 0.0
     position = 0
     for match in _DURATION_PART.finditer(text):
-        if text[position:match.start()].strip():
+        if text[position : match.start()].strip():
             break
         unit = match.group(2)
         if unit not in _DURATION_UNITS:

@@ -13,9 +13,9 @@ from __future__ import annotations
 
 import re
 import socket
-from http.client import HTTPException
 import ssl
 import time
+from http.client import HTTPException
 
 from ansible.module_utils.six.moves.urllib.error import HTTPError, URLError
 from ansible.module_utils.urls import open_url

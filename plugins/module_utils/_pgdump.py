@@ -58,7 +58,9 @@ def client_connection(params, dbname, application_name="stronghold.ops"):
     password = kwargs.pop("password", None)
     if password:
         env["PGPASSWORD"] = password
-    conninfo = " ".join("%s=%s" % (key, _quote_conninfo(value)) for key, value in kwargs.items() if value is not None and value != "")
+    conninfo = " ".join(
+        "%s=%s" % (key, _quote_conninfo(value)) for key, value in kwargs.items() if value is not None and value != ""
+    )
     # A session_role becomes the role of the client session, as SET ROLE does in connect().
     if params.get("session_role"):
         env["PGOPTIONS"] = (env.get("PGOPTIONS", "") + " -c role=%s" % params["session_role"]).strip()
@@ -153,12 +155,27 @@ def sidecar_path(path):
 
 def _disk_error(exc, directory, written):
     if exc.errno in (errno.ENOSPC, errno.EDQUOT):
-        return DumpError("no space left on the device of %s after %d bytes of backup were written; "
-                         "the partial file was removed and no backup was written" % (directory, written))
-    return DumpError("cannot write the backup in %s: %s; the partial file was removed" % (directory, exc.strerror or exc))
+        return DumpError(
+            "no space left on the device of %s after %d bytes of backup were written; "
+            "the partial file was removed and no backup was written" % (directory, written)
+        )
+    return DumpError(
+        "cannot write the backup in %s: %s; the partial file was removed" % (directory, exc.strerror or exc)
+    )
 
 
-def dump_to_file(module, params, dbname, directory, name, fmt="plain", compression_level=6, dump_options=None, timeout=None, mode=0o600):
+def dump_to_file(
+    module,
+    params,
+    dbname,
+    directory,
+    name,
+    fmt="plain",
+    compression_level=6,
+    dump_options=None,
+    timeout=None,
+    mode=0o600,
+):
     """Dump database ``dbname`` into ``directory/name`` and return what was written.
 
     ``fmt`` is ``plain`` (SQL, gzipped here in-process) or ``custom`` (pg_dump -Fc, compressed by
@@ -200,7 +217,8 @@ def dump_to_file(module, params, dbname, directory, name, fmt="plain", compressi
     try:
         with os.fdopen(fd, "wb") as out, tempfile.TemporaryFile() as err:
             proc = subprocess.Popen(  # pylint: disable=ansible-bad-function
-                cmd, stdout=subprocess.PIPE, stderr=err, stdin=subprocess.DEVNULL, env=env, close_fds=True)
+                cmd, stdout=subprocess.PIPE, stderr=err, stdin=subprocess.DEVNULL, env=env, close_fds=True
+            )
             deadline = _Deadline(timeout, [proc])
             compressor = zlib.compressobj(compression_level, zlib.DEFLATED, 31) if fmt == "plain" else None
             try:
@@ -230,13 +248,21 @@ def dump_to_file(module, params, dbname, directory, name, fmt="plain", compressi
             returncode = proc.wait()
             deadline.cancel()
             if deadline.expired:
-                raise DumpError("pg_dump did not finish within %s seconds and was stopped; no backup was written" % timeout)
+                raise DumpError(
+                    "pg_dump did not finish within %s seconds and was stopped; no backup was written" % timeout
+                )
             if returncode != 0:
-                raise DumpError("%s; no backup was written. pg_dump said: %s" % (describe_returncode("pg_dump", returncode), _tail(err) or "(nothing)"))
+                raise DumpError(
+                    "%s; no backup was written. pg_dump said: %s"
+                    % (describe_returncode("pg_dump", returncode), _tail(err) or "(nothing)")
+                )
             if scanner is not None:
                 complete, why = scanner.finish()
                 if not complete:
-                    raise DumpError("pg_dump exited 0 but its output does not end as a complete dump (%s); no backup was written" % why)
+                    raise DumpError(
+                        "pg_dump exited 0 but its output does not end as a complete dump (%s); no backup was written"
+                        % why
+                    )
         os.chmod(tmp, mode)
         checksum = digest.hexdigest()
         try:
@@ -245,7 +271,10 @@ def dump_to_file(module, params, dbname, directory, name, fmt="plain", compressi
             os.link(tmp, final)
         except OSError as exc:
             if exc.errno == errno.EEXIST:
-                raise DumpError("%s appeared while the dump ran; a backup is never overwritten" % (sidecar if not sidecar_written else final))
+                raise DumpError(
+                    "%s appeared while the dump ran; a backup is never overwritten"
+                    % (sidecar if not sidecar_written else final)
+                )
             raise _disk_error(exc, directory, written)
         os.unlink(tmp)
         fsync_directory(directory)
@@ -334,8 +363,14 @@ def restore_file(module, params, path, dbname, fmt="auto", timeout=None, no_owne
         try:
             detected = detect_format(path)
         except OSError as exc:
-            return {"ok": False, "duration": 0.0, "stderr_tail": "", "command": [], "format": fmt,
-                    "error": "cannot read %s: %s" % (path, exc.strerror or exc)}
+            return {
+                "ok": False,
+                "duration": 0.0,
+                "stderr_tail": "",
+                "command": [],
+                "format": fmt,
+                "error": "cannot read %s: %s" % (path, exc.strerror or exc),
+            }
         # plain means SQL, compressed or not (as in _backup_files.verify_stream).
         fmt = detected if fmt == "auto" or detected != "custom" else "plain"
     conninfo, env = client_connection(params, dbname, "stronghold.ops.restore")
@@ -347,8 +382,18 @@ def restore_file(module, params, path, dbname, fmt="auto", timeout=None, no_owne
         cmd += ["--dbname=" + conninfo, path]
     else:
         program = "psql"
-        cmd = [find_program(module, params, "psql"), "--no-password", "-X", "-q", "-v", "ON_ERROR_STOP=1", "--single-transaction",
-               "--dbname=" + conninfo, "-f", "-"]
+        cmd = [
+            find_program(module, params, "psql"),
+            "--no-password",
+            "-X",
+            "-q",
+            "-v",
+            "ON_ERROR_STOP=1",
+            "--single-transaction",
+            "--dbname=" + conninfo,
+            "-f",
+            "-",
+        ]
     result = {"ok": False, "command": cmd, "format": fmt, "stderr_tail": "", "error": None}
     error = None
     with tempfile.TemporaryFile() as err:
@@ -360,11 +405,13 @@ def restore_file(module, params, path, dbname, fmt="auto", timeout=None, no_owne
         with source:
             if fmt == "custom":
                 proc = subprocess.Popen(  # pylint: disable=ansible-bad-function
-                    cmd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=err, env=env, close_fds=True)
+                    cmd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=err, env=env, close_fds=True
+                )
                 deadline = _Deadline(timeout, [proc])
             else:
                 proc = subprocess.Popen(  # pylint: disable=ansible-bad-function
-                    cmd, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=err, env=env, close_fds=True)
+                    cmd, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=err, env=env, close_fds=True
+                )
                 deadline = _Deadline(timeout, [proc])
                 error = _feed(source, proc, fmt == "gzip")
                 if error:
@@ -385,7 +432,10 @@ def restore_file(module, params, path, dbname, fmt="auto", timeout=None, no_owne
         result["error"] = error
     elif returncode != 0:
         reason = first_error_line(result["stderr_tail"])
-        result["error"] = "%s (rolled back)%s" % (describe_returncode(program, returncode), ": " + reason if reason else "")
+        result["error"] = "%s (rolled back)%s" % (
+            describe_returncode(program, returncode),
+            ": " + reason if reason else "",
+        )
     else:
         result["ok"] = True
     return result

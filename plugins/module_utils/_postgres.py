@@ -20,10 +20,10 @@ from ansible.module_utils.basic import missing_required_lib
 # The options and their checks need no psycopg: they live in _postgres_spec, which a module that
 # connects only sometimes (backup_verify) imports alone. Re-exported here for the others.
 from ansible_collections.stronghold.ops.plugins.module_utils._postgres_spec import (  # pylint: disable=unused-import
-    SSL_MODES,
-    check_connection_params,
+    SSL_MODES,  # noqa: F401
+    check_connection_params,  # noqa: F401
     connection_kwargs,
-    postgres_argument_spec,
+    postgres_argument_spec,  # noqa: F401
 )
 
 try:
@@ -41,8 +41,10 @@ else:
 
 def ensure_psycopg(module):
     if psycopg is None:
-        module.fail_json(msg=missing_required_lib("psycopg (version 3)", url="https://pypi.org/project/psycopg/"),
-                         exception=PSYCOPG_IMPORT_ERROR)
+        module.fail_json(
+            msg=missing_required_lib("psycopg (version 3)", url="https://pypi.org/project/psycopg/"),
+            exception=PSYCOPG_IMPORT_ERROR,
+        )
 
 
 class PostgresConnectError(Exception):
@@ -52,12 +54,19 @@ class PostgresConnectError(Exception):
 def connect(params, dbname=None, application_name="stronghold.ops", autocommit=True):
     """An autocommit connection with dict rows (VACUUM cannot run inside a transaction)."""
     try:
-        conn = psycopg.connect(autocommit=autocommit, row_factory=dict_row,
-                               **connection_kwargs(params, dbname, application_name))
+        conn = psycopg.connect(
+            autocommit=autocommit, row_factory=dict_row, **connection_kwargs(params, dbname, application_name)
+        )
     except psycopg.Error as exc:
         target = dbname or params.get("login_db") or "(default database)"
-        raise PostgresConnectError("cannot connect to database %s as %s: %s" % (
-            target, params["login_user"], str(exc).strip().splitlines()[-1] if str(exc).strip() else exc.__class__.__name__))
+        raise PostgresConnectError(
+            "cannot connect to database %s as %s: %s"
+            % (
+                target,
+                params["login_user"],
+                str(exc).strip().splitlines()[-1] if str(exc).strip() else exc.__class__.__name__,
+            )
+        )
     try:
         if params.get("session_role"):
             conn.execute(sql.SQL("SET ROLE {}").format(sql.Identifier(params["session_role"])))

@@ -49,10 +49,14 @@ def load_history(path, project):
     except OSError as exc:
         raise HistoryError("cannot read the release history %s: %s; nothing was changed" % (path, exc.strerror or exc))
     except ValueError as exc:
-        raise HistoryError("the release history %s is not valid JSON (%s); fix or move it away, nothing was changed" % (path, exc))
+        raise HistoryError(
+            "the release history %s is not valid JSON (%s); fix or move it away, nothing was changed" % (path, exc)
+        )
     problem = history_problem(document, project)
     if problem:
-        raise HistoryError("the release history %s is corrupted: %s; fix or move it away, nothing was changed" % (path, problem))
+        raise HistoryError(
+            "the release history %s is corrupted: %s; fix or move it away, nothing was changed" % (path, problem)
+        )
     return document
 
 
@@ -136,8 +140,14 @@ def left_by_rollback(releases):
             seen.append(before)
         marks = [m for m in marks if not any(_runs(images, m["services"]) for images in seen)]
         if entry.get("healthy") and is_rollback(entry) and before:
-            marks.append({"services": before, "release": entry.get("from_release"), "at": entry.get("recorded_at"),
-                          "rollback": entry["id"]})
+            marks.append(
+                {
+                    "services": before,
+                    "release": entry.get("from_release"),
+                    "at": entry.get("recorded_at"),
+                    "rollback": entry["id"],
+                }
+            )
     return marks
 
 
@@ -190,8 +200,10 @@ def choose_target(releases, current, services):
     not in the history, the newest such release of the whole history is the target.
     """
     if not releases:
-        raise HistoryError("no release history yet: name the target with images (for example the runbook's "
-                           "`previous` tag) or record releases after each deploy (state: recorded)")
+        raise HistoryError(
+            "no release history yet: name the target with images (for example the runbook's "
+            "`previous` tag) or record releases after each deploy (state: recorded)"
+        )
     position = None
     for index in range(len(releases) - 1, -1, -1):
         if matches(releases[index], current, services):
@@ -211,10 +223,14 @@ def choose_target(releases, current, services):
             continue
         return release
     where = "before release %s (running now)" % releases[position]["id"] if position is not None else "in the history"
-    left = "".join("; release %s was left by the rollback %s at %s" % (m["release"] or "(not recorded)", m["rollback"], m["at"])
-                   for m in passed)
-    raise HistoryError("no earlier healthy release %s for services %s%s; a rollback without a target never returns to "
-                       "a release a rollback left: name a release or images" % (where, ", ".join(services), left))
+    left = "".join(
+        "; release %s was left by the rollback %s at %s" % (m["release"] or "(not recorded)", m["rollback"], m["at"])
+        for m in passed
+    )
+    raise HistoryError(
+        "no earlier healthy release %s for services %s%s; a rollback without a target never returns to "
+        "a release a rollback left: name a release or images" % (where, ", ".join(services), left)
+    )
 
 
 def _references(release_services):
@@ -239,13 +255,21 @@ def standing_message(project, standing, candidates):
         origin = " from release %s%s" % (standing["from_release"], " (%s)" % _references(before) if before else "")
     elif before:
         origin = " from %s (not in the history)" % _references(before)
-    text = ("project %s already runs release %s (%s), where the rollback at %s brought it%s; nothing was changed: a "
-            "rollback without a target never returns to a release a rollback left. " % (
-                project, standing["id"], _references(standing["services"]), standing.get("recorded_at") or "(unknown time)",
-                origin))
+    text = (
+        "project %s already runs release %s (%s), where the rollback at %s brought it%s; nothing was changed: a "
+        "rollback without a target never returns to a release a rollback left. "
+        % (
+            project,
+            standing["id"],
+            _references(standing["services"]),
+            standing.get("recorded_at") or "(unknown time)",
+            origin,
+        )
+    )
     if candidates:
         text += "To go further back, name a release (release: ID): %s" % "; ".join(
-            "%s (%s, recorded at %s)" % (r["id"], _references(r["services"]), r.get("recorded_at")) for r in candidates)
+            "%s (%s, recorded at %s)" % (r["id"], _references(r["services"]), r.get("recorded_at")) for r in candidates
+        )
     else:
         text += "No older healthy release is recorded; to go elsewhere, name the images"
     if standing.get("from_release"):
@@ -277,7 +301,9 @@ class ProjectLock:
                     self.handle.seek(0)
                     holder = self.handle.read().strip() or "unknown"
                     self.handle.close()
-                    raise LockBusy("another run holds the lock %s (%s); try again when it is done" % (self.path, holder))
+                    raise LockBusy(
+                        "another run holds the lock %s (%s); try again when it is done" % (self.path, holder)
+                    )
                 time.sleep(0.2)
         self.handle.seek(0)
         self.handle.truncate()

@@ -46,9 +46,9 @@ MAX_IDENTIFIER_BYTES = 63
 STAMP = r"\d{8}_\d{6}"
 
 # Steps recorded in the marker of a restore database, in the order a run reaches them.
-STEP_RESTORING = "restoring"   # created; the backup is being restored (incomplete)
-STEP_RESTORED = "restored"     # restore, settings and ANALYZE done; not swapped in
-STEP_BLOCKING = "blocking"     # about to block (or blocking) new connections to the live database
+STEP_RESTORING = "restoring"  # created; the backup is being restored (incomplete)
+STEP_RESTORED = "restored"  # restore, settings and ANALYZE done; not swapped in
+STEP_BLOCKING = "blocking"  # about to block (or blocking) new connections to the live database
 STEPS = (STEP_RESTORING, STEP_RESTORED, STEP_BLOCKING)
 # Not a marker: a restore database without one, next to the finished safety dump of its run.
 STEP_CREATED = "created"
@@ -66,9 +66,15 @@ def plan_names(database, stamp):
     before = database + SUFFIX_BEFORE + stamp
     longest = max(len(restored.encode("utf-8")), len(before.encode("utf-8")))
     if longest > MAX_IDENTIFIER_BYTES:
-        raise ValueError("database name %r is too long: %r would exceed PostgreSQL's %d bytes; at most %d bytes" % (
-            database, restored if len(restored) >= len(before) else before, MAX_IDENTIFIER_BYTES,
-            MAX_IDENTIFIER_BYTES - (longest - len(database.encode("utf-8")))))
+        raise ValueError(
+            "database name %r is too long: %r would exceed PostgreSQL's %d bytes; at most %d bytes"
+            % (
+                database,
+                restored if len(restored) >= len(before) else before,
+                MAX_IDENTIFIER_BYTES,
+                MAX_IDENTIFIER_BYTES - (longest - len(database.encode("utf-8"))),
+            )
+        )
     return restored, before
 
 
@@ -96,7 +102,7 @@ def parse_marker(comment):
     if not isinstance(comment, str) or not comment.startswith(MARKER_PREFIX):
         return None
     try:
-        data = json.loads(comment[len(MARKER_PREFIX):])
+        data = json.loads(comment[len(MARKER_PREFIX) :])
     except ValueError:
         return None
     if not isinstance(data, dict) or data.get("kind") not in (KIND_RESTORE, KIND_PREVIOUS):
@@ -134,9 +140,15 @@ def find_leftovers(database, live, databases, files):
     database refuses connections AND a marker of this module says it blocked them.
     """
     pattern = _name_pattern(database)
-    found = {"restore_databases": [], "previous_databases": [], "unmarked_databases": [], "partial_files": [],
-             "reallow": False, "live_disallowed": bool(live is not None and not live["allow_connections"]),
-             "files_checked": files is not None}
+    found = {
+        "restore_databases": [],
+        "previous_databases": [],
+        "unmarked_databases": [],
+        "partial_files": [],
+        "reallow": False,
+        "live_disallowed": bool(live is not None and not live["allow_connections"]),
+        "files_checked": files is not None,
+    }
     blocking = False
     for item in sorted(databases, key=lambda d: d["name"]):
         match = pattern.match(item["name"])
@@ -146,16 +158,28 @@ def find_leftovers(database, live, databases, files):
         stamp = match.group(2)
         marker = parse_marker(item.get("comment"))
         if marker is None or marker["kind"] != kind or marker["database"] != database or marker["stamp"] != stamp:
-            if kind == KIND_RESTORE and item.get("comment") is None and safety_dump_name(database, stamp) in set(files or ()):
+            if (
+                kind == KIND_RESTORE
+                and item.get("comment") is None
+                and safety_dump_name(database, stamp) in set(files or ())
+            ):
                 # Killed during CREATE DATABASE (which the server finishes without its client) or
                 # before the marker: the finished safety dump of the same run, written just
                 # before, is the record. Nothing was restored into it yet.
-                found["restore_databases"].append({"name": item["name"], "stamp": stamp, "step": STEP_CREATED, "complete": False})
+                found["restore_databases"].append(
+                    {"name": item["name"], "stamp": stamp, "step": STEP_CREATED, "complete": False}
+                )
             else:
                 found["unmarked_databases"].append({"name": item["name"], "kind": kind})
         elif kind == KIND_RESTORE:
-            found["restore_databases"].append({"name": item["name"], "stamp": stamp, "step": marker["step"],
-                                               "complete": marker["step"] != STEP_RESTORING})
+            found["restore_databases"].append(
+                {
+                    "name": item["name"],
+                    "stamp": stamp,
+                    "step": marker["step"],
+                    "complete": marker["step"] != STEP_RESTORING,
+                }
+            )
             blocking = blocking or marker["step"] == STEP_BLOCKING
         else:
             found["previous_databases"].append({"name": item["name"], "stamp": stamp})
@@ -166,7 +190,7 @@ def find_leftovers(database, live, databases, files):
         for name in sorted(names):
             if partial.match(name):
                 found["partial_files"].append(name)
-            elif sidecar.match(name) and name[:-len(".sha256")] not in names:
+            elif sidecar.match(name) and name[: -len(".sha256")] not in names:
                 # A sidecar is linked before its dump: alone, it is the trace of a kill in between.
                 found["partial_files"].append(name)
     return found
@@ -192,60 +216,124 @@ def plan_recovery(database, leftovers, clean=False, drop_previous=False, check_m
     findings = plan["findings"]
     blockers = [d["name"] for d in leftovers["restore_databases"] if d["step"] == STEP_BLOCKING]
     if leftovers["reallow"]:
-        findings.append(make_finding(
-            "pg_restore.connections", database, "warning",
-            "%s refused new connections since a pg_restore run was killed while it blocked them (%s); %s" % (
-                database, ", ".join(blockers), "they would be allowed again" if check_mode else "they are allowed again"),
-            {"restore_databases": blockers}))
+        findings.append(
+            make_finding(
+                "pg_restore.connections",
+                database,
+                "warning",
+                "%s refused new connections since a pg_restore run was killed while it blocked them (%s); %s"
+                % (
+                    database,
+                    ", ".join(blockers),
+                    "they would be allowed again" if check_mode else "they are allowed again",
+                ),
+                {"restore_databases": blockers},
+            )
+        )
     elif leftovers["live_disallowed"]:
-        findings.append(make_finding(
-            "pg_restore.connections", database, "warning",
-            "%s does not allow connections (ALLOW_CONNECTIONS false) and no pg_restore run recorded blocking them: "
-            "left as it is" % database, {}))
+        findings.append(
+            make_finding(
+                "pg_restore.connections",
+                database,
+                "warning",
+                "%s does not allow connections (ALLOW_CONNECTIONS false) and no pg_restore run recorded blocking them: "
+                "left as it is" % database,
+                {},
+            )
+        )
     for item in leftovers["restore_databases"]:
-        what = {STEP_CREATED: "before restoring into it (empty, not marked yet; its run's safety dump is there)",
-                STEP_RESTORING: "while restoring (incomplete)",
-                STEP_RESTORED: "after restoring, before the swap",
-                STEP_BLOCKING: "while blocking connections to %s, before the swap" % database}[item["step"]]
+        what = {
+            STEP_CREATED: "before restoring into it (empty, not marked yet; its run's safety dump is there)",
+            STEP_RESTORING: "while restoring (incomplete)",
+            STEP_RESTORED: "after restoring, before the swap",
+            STEP_BLOCKING: "while blocking connections to %s, before the swap" % database,
+        }[item["step"]]
         if clean:
             plan["drop_databases"].append(item["name"])
-        findings.append(make_finding(
-            "pg_restore.leftover_database", item["name"], "warning",
-            "%s was left by a pg_restore run of %s killed %s; it is never swapped in; %s" % (
-                item["name"], database, what, _action(check_mode, clean, "dropped", "it would be dropped",
-                                                      "state=cleaned drops it")),
-            {"stamp": item["stamp"], "step": item["step"], "complete": item["complete"]}))
+        findings.append(
+            make_finding(
+                "pg_restore.leftover_database",
+                item["name"],
+                "warning",
+                "%s was left by a pg_restore run of %s killed %s; it is never swapped in; %s"
+                % (
+                    item["name"],
+                    database,
+                    what,
+                    _action(check_mode, clean, "dropped", "it would be dropped", "state=cleaned drops it"),
+                ),
+                {"stamp": item["stamp"], "step": item["step"], "complete": item["complete"]},
+            )
+        )
     for item in leftovers["previous_databases"]:
         dropping = clean and drop_previous
         if dropping:
             plan["drop_databases"].append(item["name"])
-        findings.append(make_finding(
-            "pg_restore.previous_database", item["name"], "info",
-            "%s holds the data %s had before the rollback of %s; %s" % (
-                item["name"], database, item["stamp"],
-                _action(check_mode, dropping, "dropped", "it would be dropped",
-                        "kept until state=cleaned with drop_previous=true drops it")),
-            {"stamp": item["stamp"]}))
+        findings.append(
+            make_finding(
+                "pg_restore.previous_database",
+                item["name"],
+                "info",
+                "%s holds the data %s had before the rollback of %s; %s"
+                % (
+                    item["name"],
+                    database,
+                    item["stamp"],
+                    _action(
+                        check_mode,
+                        dropping,
+                        "dropped",
+                        "it would be dropped",
+                        "kept until state=cleaned with drop_previous=true drops it",
+                    ),
+                ),
+                {"stamp": item["stamp"]},
+            )
+        )
     for item in leftovers["unmarked_databases"]:
-        findings.append(make_finding(
-            "pg_restore.unmarked_database", item["name"], "warning" if item["kind"] == KIND_RESTORE else "info",
-            "%s has the name of a pg_restore %s database of %s but no marker of this module: not touched, "
-            "drop it by hand if nothing needs it" % (item["name"], "restore" if item["kind"] == KIND_RESTORE else "previous",
-                                                     database),
-            {}))
+        findings.append(
+            make_finding(
+                "pg_restore.unmarked_database",
+                item["name"],
+                "warning" if item["kind"] == KIND_RESTORE else "info",
+                "%s has the name of a pg_restore %s database of %s but no marker of this module: not touched, "
+                "drop it by hand if nothing needs it"
+                % (item["name"], "restore" if item["kind"] == KIND_RESTORE else "previous", database),
+                {},
+            )
+        )
     for name in leftovers["partial_files"]:
         if clean:
             plan["remove_files"].append(name)
-        findings.append(make_finding(
-            "pg_restore.partial_file", name, "warning",
-            "%s in %s is part of a safety dump of %s that a killed run did not finish (it is no backup); %s" % (
-                name, directory, database, _action(check_mode, clean, "removed", "it would be removed",
-                                                   "state=cleaned removes it")),
-            {"directory": directory}))
+        findings.append(
+            make_finding(
+                "pg_restore.partial_file",
+                name,
+                "warning",
+                "%s in %s is part of a safety dump of %s that a killed run did not finish (it is no backup); %s"
+                % (
+                    name,
+                    directory,
+                    database,
+                    _action(check_mode, clean, "removed", "it would be removed", "state=cleaned removes it"),
+                ),
+                {"directory": directory},
+            )
+        )
     if not leftovers["files_checked"]:
-        findings.append(make_finding(
-            "pg_restore.partial_file", database, "info",
-            "partial safety dumps were not looked for: give safety_dump_directory (or directory or backup)", {}))
+        findings.append(
+            make_finding(
+                "pg_restore.partial_file",
+                database,
+                "info",
+                "partial safety dumps were not looked for: give safety_dump_directory (or directory or backup)",
+                {},
+            )
+        )
     if not findings:
-        findings.append(make_finding("pg_restore.leftovers", database, "ok", "no leftovers of killed pg_restore runs of %s" % database, {}))
+        findings.append(
+            make_finding(
+                "pg_restore.leftovers", database, "ok", "no leftovers of killed pg_restore runs of %s" % database, {}
+            )
+        )
     return plan

@@ -33,10 +33,11 @@ try:
     from cryptography import x509
     from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
     from cryptography.hazmat.primitives import hashes, serialization
-    from cryptography.hazmat.primitives.serialization import pkcs7
     from cryptography.hazmat.primitives.asymmetric import dsa, ec, ed448, ed25519, rsa
+    from cryptography.hazmat.primitives.serialization import pkcs7
     from cryptography.x509 import verification as x509_verification
     from cryptography.x509.oid import ExtensionOID
+
     HAS_CRYPTOGRAPHY = True
     CRYPTOGRAPHY_ERROR = None
 except ImportError as exc:  # pragma: no cover - depends on the target host
@@ -66,6 +67,7 @@ class FetchError(Exception):
 
 # --- time and numbers --------------------------------------------------------------------
 
+
 def utcnow():
     return datetime.now(timezone.utc)
 
@@ -80,23 +82,31 @@ def days_between(start, end):
 
 # --- thresholds (pure) -------------------------------------------------------------------
 
+
 def check_thresholds(warning_days, critical_days, min_fraction=None, critical_fraction=None):
     """Return an error message for inconsistent thresholds, or None."""
     for name, value in (("warning_days", warning_days), ("critical_days", critical_days)):
         if value is None or value < 0:
             return "%s must be a number of days >= 0, got %r" % (name, value)
     if warning_days < critical_days:
-        return "warning_days (%s) must not be lower than critical_days (%s): a certificate would turn critical before it warns" % (
-            warning_days, critical_days)
+        return (
+            "warning_days (%s) must not be lower than critical_days (%s): a certificate would turn critical before it warns"
+            % (warning_days, critical_days)
+        )
     for name, value in (("min_remaining_fraction", min_fraction), ("critical_remaining_fraction", critical_fraction)):
         if value is not None and not 0 < value < 1:
             return "%s must lie between 0 and 1 (exclusive), got %r" % (name, value)
     if min_fraction is not None and critical_fraction is not None and min_fraction < critical_fraction:
-        return "min_remaining_fraction (%s) must not be lower than critical_remaining_fraction (%s)" % (min_fraction, critical_fraction)
+        return "min_remaining_fraction (%s) must not be lower than critical_remaining_fraction (%s)" % (
+            min_fraction,
+            critical_fraction,
+        )
     return None
 
 
-def expiry_severity(days_remaining, lifetime_days, warning_days, critical_days, min_fraction=None, critical_fraction=None):
+def expiry_severity(
+    days_remaining, lifetime_days, warning_days, critical_days, min_fraction=None, critical_fraction=None
+):
     """(severity, reason or None) of one certificate's dates.
 
     Expired (days_remaining < 0) is critical. Otherwise a certificate reaches a threshold when
@@ -106,12 +116,20 @@ def expiry_severity(days_remaining, lifetime_days, warning_days, critical_days, 
     if days_remaining < 0:
         return "critical", "expired %.1f days ago" % -days_remaining
     fraction = days_remaining / lifetime_days if lifetime_days > 0 else 0.0
-    for severity, days, share in (("critical", critical_days, critical_fraction), ("warning", warning_days, min_fraction)):
+    for severity, days, share in (
+        ("critical", critical_days, critical_fraction),
+        ("warning", warning_days, min_fraction),
+    ):
         if days_remaining < days:
             return severity, "expires in %.1f days (%s threshold %s days)" % (days_remaining, severity, _num(days))
         if share is not None and fraction < share:
             return severity, "expires in %.1f days, %.0f%% of its %.0f-day lifetime left (%s threshold %.0f%%)" % (
-                days_remaining, fraction * 100, lifetime_days, severity, share * 100)
+                days_remaining,
+                fraction * 100,
+                lifetime_days,
+                severity,
+                share * 100,
+            )
     return "ok", None
 
 
@@ -125,6 +143,7 @@ def worse(first, second):
 
 
 # --- hostname (pure) ---------------------------------------------------------------------
+
 
 def hostname_matches(hostname, dns_names, ip_addresses):
     """RFC 6125 matching of ``hostname`` against the SAN of a certificate.
@@ -153,6 +172,7 @@ def hostname_matches(hostname, dns_names, ip_addresses):
 
 # --- chain order (pure) ------------------------------------------------------------------
 
+
 def chain_problems(chain, store_subjects):
     """Problems of a presented chain: (complete, in_order, reasons).
 
@@ -166,14 +186,18 @@ def chain_problems(chain, store_subjects):
         current = chain[index]
         if current["self_signed"] or current.get("issued_by_next"):
             continue
-        if any(other["subject"] == current["issuer"] for other in chain[index + 1:] + chain[:index]):
+        if any(other["subject"] == current["issuer"] for other in chain[index + 1 :] + chain[:index]):
             in_order = False
-            reasons.append("chain out of order: certificate %d (%s) is not followed by its issuer (%s)" % (
-                index, current["subject"], current["issuer"]))
+            reasons.append(
+                "chain out of order: certificate %d (%s) is not followed by its issuer (%s)"
+                % (index, current["subject"], current["issuer"])
+            )
         else:
             in_order = False
-            reasons.append("chain out of order: certificate %d (%s) is followed by %s, which did not issue it" % (
-                index, current["subject"], chain[index + 1]["subject"]))
+            reasons.append(
+                "chain out of order: certificate %d (%s) is followed by %s, which did not issue it"
+                % (index, current["subject"], chain[index + 1]["subject"])
+            )
     complete = True
     subjects = set(c["subject"] for c in chain)
     for cert in chain:
@@ -181,12 +205,15 @@ def chain_problems(chain, store_subjects):
             continue
         if cert["issuer"] not in subjects and cert["issuer"] not in store_subjects:
             complete = False
-            reasons.append("chain incomplete: the issuer of %s (%s) was not sent and is not a trusted root" % (
-                cert["subject"], cert["issuer"]))
+            reasons.append(
+                "chain incomplete: the issuer of %s (%s) was not sent and is not a trusted root"
+                % (cert["subject"], cert["issuer"])
+            )
     return complete, in_order, reasons
 
 
 # --- one certificate ---------------------------------------------------------------------
+
 
 def key_description(public_key):
     """(type, bits, curve) of a public key."""
@@ -301,7 +328,7 @@ def describe_certificate(cert, now):
 
 def fingerprint(cert):
     digest = hashlib.sha256(cert.public_bytes(serialization.Encoding.DER)).hexdigest().upper()
-    return ":".join(digest[i:i + 2] for i in range(0, len(digest), 2))
+    return ":".join(digest[i : i + 2] for i in range(0, len(digest), 2))
 
 
 def normalize_fingerprint(value):
@@ -318,9 +345,14 @@ def judge_certificate(info, options):
         severity = "critical"
         reasons.append("not yet valid (valid from %s)" % info["not_before"])
     else:
-        level, reason = expiry_severity(info["days_remaining"], info["lifetime_days"], options["warning_days"],
-                                        options["critical_days"], options.get("min_remaining_fraction"),
-                                        options.get("critical_remaining_fraction"))
+        level, reason = expiry_severity(
+            info["days_remaining"],
+            info["lifetime_days"],
+            options["warning_days"],
+            options["critical_days"],
+            options.get("min_remaining_fraction"),
+            options.get("critical_remaining_fraction"),
+        )
         if reason:
             severity = worse(severity, level)
             reasons.append(reason)
@@ -335,11 +367,14 @@ def judge_certificate(info, options):
     max_validity = options.get("max_validity_days")
     if max_validity and not info["is_ca"] and info["lifetime_days"] > max_validity:
         severity = worse(severity, "warning")
-        reasons.append("validity of %.0f days exceeds max_validity_days %s" % (info["lifetime_days"], _num(max_validity)))
+        reasons.append(
+            "validity of %.0f days exceeds max_validity_days %s" % (info["lifetime_days"], _num(max_validity))
+        )
     return severity, reasons
 
 
 # --- trust -------------------------------------------------------------------------------
+
 
 def load_trust_anchors(ca_path=None):
     """(certificates, source) from ``ca_path`` (a PEM bundle or a directory of PEM files) or the system store."""
@@ -348,8 +383,14 @@ def load_trust_anchors(ca_path=None):
         sources = [ca_path]
     else:
         paths = ssl.get_default_verify_paths()
-        for candidate in (os.environ.get("SSL_CERT_FILE"), paths.cafile, paths.openssl_cafile,
-                          os.environ.get("SSL_CERT_DIR"), paths.capath, paths.openssl_capath):
+        for candidate in (
+            os.environ.get("SSL_CERT_FILE"),
+            paths.cafile,
+            paths.openssl_cafile,
+            os.environ.get("SSL_CERT_DIR"),
+            paths.capath,
+            paths.openssl_capath,
+        ):
             if candidate and os.path.exists(candidate):
                 sources = [candidate]
                 break
@@ -425,7 +466,8 @@ def verify_chain(certs, anchors, hostname, now, store=None):
     try:
         permissive = base.extension_policies(
             ca_policy=x509_verification.ExtensionPolicy.webpki_defaults_ca(),
-            ee_policy=x509_verification.ExtensionPolicy.permit_all())
+            ee_policy=x509_verification.ExtensionPolicy.permit_all(),
+        )
         permissive.build_client_verifier().verify(leaf, intermediates)
     except (x509_verification.VerificationError, ValueError, TypeError, AttributeError) as exc:
         return False, None, str(exc)
@@ -433,6 +475,7 @@ def verify_chain(certs, anchors, hostname, now, store=None):
 
 
 # --- fetching ----------------------------------------------------------------------------
+
 
 class _Deadline:
     def __init__(self, deadline):
@@ -600,7 +643,9 @@ def fetch_endpoint(host, port, server_name, protocol, deadline_at, context=None)
             candidate.close()
             last_error = exc
     if sock is None:
-        raise FetchError("connect", "cannot connect to %s:%s: %s" % (host, port, getattr(last_error, "strerror", None) or last_error))
+        raise FetchError(
+            "connect", "cannot connect to %s:%s: %s" % (host, port, getattr(last_error, "strerror", None) or last_error)
+        )
     tls = None
     try:
         peer = sock.getpeername()[0]
@@ -623,7 +668,9 @@ def fetch_endpoint(host, port, server_name, protocol, deadline_at, context=None)
             tls.settimeout(deadline.remaining())
             tls.do_handshake()
         except socket.timeout:
-            raise FetchError("timeout", "no TLS handshake within the timeout (the port accepts TCP but does not answer TLS)")
+            raise FetchError(
+                "timeout", "no TLS handshake within the timeout (the port accepts TCP but does not answer TLS)"
+            )
         except ssl.SSLError as exc:
             raise FetchError("handshake", "TLS handshake failed: %s" % (exc.reason or exc))
         except OSError as exc:
@@ -638,6 +685,7 @@ def fetch_endpoint(host, port, server_name, protocol, deadline_at, context=None)
 
 
 # --- files -------------------------------------------------------------------------------
+
 
 def expand_files(patterns):
     """[(pattern, path or None)]: each path a pattern names, or (pattern, None) when none.
@@ -690,8 +738,13 @@ def special_file_kind(mode):
     """What a non-regular file is, from its stat mode, or None for a regular file."""
     if stat.S_ISREG(mode):
         return None
-    for test, kind in ((stat.S_ISDIR, "a directory"), (stat.S_ISFIFO, "a FIFO (named pipe)"), (stat.S_ISSOCK, "a socket"),
-                       (stat.S_ISCHR, "a character device"), (stat.S_ISBLK, "a block device")):
+    for test, kind in (
+        (stat.S_ISDIR, "a directory"),
+        (stat.S_ISFIFO, "a FIFO (named pipe)"),
+        (stat.S_ISSOCK, "a socket"),
+        (stat.S_ISCHR, "a character device"),
+        (stat.S_ISBLK, "a block device"),
+    ):
         if test(mode):
             return kind
     return "not a regular file"
@@ -760,11 +813,11 @@ def _first_der_element(data):
         return data
     size = data[1]
     if size < 0x80:
-        return data[:2 + size]
+        return data[: 2 + size]
     count = size & 0x7F
     if count == 0 or count > 4 or len(data) < 2 + count:
         return data
-    return data[:2 + count + int.from_bytes(data[2:2 + count], "big")]
+    return data[: 2 + count + int.from_bytes(data[2 : 2 + count], "big")]
 
 
 def _key_text(public_key):
@@ -803,10 +856,23 @@ def _classify_pem_block(label, body_lines):
     text = b"".join(b"".join(line.split()) for line in body_lines[position:])
     name = label.decode("ascii", "replace")
     private = name.endswith("PRIVATE KEY")
-    content = ("certificate" if name in _CERTIFICATE_LABELS else "certificates" if name in _PKCS7_LABELS
-               else "private_key" if private else "public_key" if name in _PUBLIC_KEY_LABELS
-               else "certificate_request" if name in _REQUEST_LABELS else "crl" if name == "X509 CRL"
-               else "parameters" if name in _PARAMETER_LABELS else "unknown")
+    content = (
+        "certificate"
+        if name in _CERTIFICATE_LABELS
+        else "certificates"
+        if name in _PKCS7_LABELS
+        else "private_key"
+        if private
+        else "public_key"
+        if name in _PUBLIC_KEY_LABELS
+        else "certificate_request"
+        if name in _REQUEST_LABELS
+        else "crl"
+        if name == "X509 CRL"
+        else "parameters"
+        if name in _PARAMETER_LABELS
+        else "unknown"
+    )
     if not text:
         return content, None, "is empty: nothing between BEGIN and END", []
     try:
@@ -814,7 +880,9 @@ def _classify_pem_block(label, body_lines):
     except ValueError:  # binascii.Error
         return content, None, "has invalid base64 text", []
     if name in _CERTIFICATE_LABELS:
-        cert = _quietly(x509.load_der_x509_certificate, _first_der_element(der) if name == "TRUSTED CERTIFICATE" else der)
+        cert = _quietly(
+            x509.load_der_x509_certificate, _first_der_element(der) if name == "TRUSTED CERTIFICATE" else der
+        )
         if cert is None:
             return content, None, "decodes, but is not a valid X.509 certificate", []
         return content, cert.subject.rfc4514_string(), None, [cert]
@@ -827,7 +895,9 @@ def _classify_pem_block(label, body_lines):
     if private:
         if name == "ENCRYPTED PRIVATE KEY" or any(h.startswith(b"Proc-Type:") and b"ENCRYPTED" in h for h in headers):
             return content, "encrypted", None, []
-        loader = serialization.load_ssh_private_key if name == "OPENSSH PRIVATE KEY" else serialization.load_pem_private_key
+        loader = (
+            serialization.load_ssh_private_key if name == "OPENSSH PRIVATE KEY" else serialization.load_pem_private_key
+        )
         return _private_key_entry(loader, pem_text) + ([],)
     checks = {
         "public_key": (serialization.load_pem_public_key, pem_text, "a public key"),
@@ -842,7 +912,12 @@ def _classify_pem_block(label, body_lines):
         if content == "public_key":
             return content, _key_text(parsed), None, []
         if content in ("certificate_request", "crl"):
-            return content, (parsed.subject if content == "certificate_request" else parsed.issuer).rfc4514_string(), None, []
+            return (
+                content,
+                (parsed.subject if content == "certificate_request" else parsed.issuer).rfc4514_string(),
+                None,
+                [],
+            )
     return content, None, None, []
 
 
@@ -868,13 +943,28 @@ def split_pem(data):
             if current is not None:
                 current[0]["problem"] = "is cut: no END line before the next BEGIN at line %d" % number
                 blocks.append(current)
-            current = ({"index": len(blocks) + 1, "line": number, "label": label.decode("ascii", "replace"), "problem": None}, [])
+            current = (
+                {"index": len(blocks) + 1, "line": number, "label": label.decode("ascii", "replace"), "problem": None},
+                [],
+            )
         elif current is None:
-            blocks.append(({"index": len(blocks) + 1, "line": number, "label": label.decode("ascii", "replace"),
-                            "problem": "is an END line without a BEGIN line"}, []))
+            blocks.append(
+                (
+                    {
+                        "index": len(blocks) + 1,
+                        "line": number,
+                        "label": label.decode("ascii", "replace"),
+                        "problem": "is an END line without a BEGIN line",
+                    },
+                    [],
+                )
+            )
         else:
             if label.decode("ascii", "replace") != current[0]["label"]:
-                current[0]["problem"] = "ends with a different label: END %s at line %d" % (label.decode("ascii", "replace"), number)
+                current[0]["problem"] = "ends with a different label: END %s at line %d" % (
+                    label.decode("ascii", "replace"),
+                    number,
+                )
             blocks.append(current)
             current = None
     if current is not None:
@@ -960,8 +1050,17 @@ def parse_certificate_data(data):
         content, detail, problem, found = _classify_der(data)
         form = "der" if content else None
         if content:
-            blocks.append({"index": 1, "line": None, "label": None, "content": content, "detail": detail, "problem": problem,
-                           "certificate": 0 if found else None})
+            blocks.append(
+                {
+                    "index": 1,
+                    "line": None,
+                    "label": None,
+                    "content": content,
+                    "detail": detail,
+                    "problem": problem,
+                    "certificate": 0 if found else None,
+                }
+            )
             certs.extend(found)
     return {
         "size": len(data),
@@ -972,7 +1071,11 @@ def parse_certificate_data(data):
         # A damaged block labelled as a key counts: its text is likely key material all the same.
         "private_key": any(b["content"] == "private_key" or (b["label"] or "").endswith("PRIVATE KEY") for b in blocks),
         "problems": [describe_block(b) for b in blocks if b["problem"]],
-        "notes": [describe_block(b) for b in blocks if not b["problem"] and b["content"] not in ("certificate", "certificates")],
+        "notes": [
+            describe_block(b)
+            for b in blocks
+            if not b["problem"] and b["content"] not in ("certificate", "certificates")
+        ],
     }
 
 
@@ -983,7 +1086,10 @@ def no_certificate_message(path, contents):
     if contents["blank"]:
         return "%s holds only blank space (%d bytes)" % (path, contents["size"])
     if contents["format"] is None:
-        return "%s holds no certificate: it is neither PEM nor DER data cert_check recognises (%d bytes)" % (path, contents["size"])
+        return "%s holds no certificate: it is neither PEM nor DER data cert_check recognises (%d bytes)" % (
+            path,
+            contents["size"],
+        )
     return "%s holds no certificate: %s" % (path, "; ".join(describe_block(b) for b in contents["blocks"]))
 
 
@@ -994,8 +1100,20 @@ def load_file_certificates(path):
 
 # --- the verdict on one target -----------------------------------------------------------
 
-def judge_chain(certs, options, now, anchors=None, anchor_subjects=None, hostname=None, verify=True,
-                check_order=True, expected_fingerprint=None, tls_version=None, store=None):
+
+def judge_chain(
+    certs,
+    options,
+    now,
+    anchors=None,
+    anchor_subjects=None,
+    hostname=None,
+    verify=True,
+    check_order=True,
+    expected_fingerprint=None,
+    tls_version=None,
+    store=None,
+):
     """Everything about one presented chain (leaf first), as plain data with a status.
 
     Returns a dict: status, severity, reasons, error_kind, chain (per certificate facts,
@@ -1065,11 +1183,15 @@ def judge_chain(certs, options, now, anchors=None, anchor_subjects=None, hostnam
         severity = "critical"
         result["error_kind"] = result["error_kind"] or "verify"
         names = leaf["dns_names"] + leaf["ip_addresses"]
-        reasons.append("hostname mismatch: %s is not in the certificate's names (%s)" % (hostname, ", ".join(names) or "no SAN"))
+        reasons.append(
+            "hostname mismatch: %s is not in the certificate's names (%s)" % (hostname, ", ".join(names) or "no SAN")
+        )
     if expected_fingerprint:
         if normalize_fingerprint(leaf["fingerprint_sha256"]) != expected_fingerprint:
             severity = "critical"
-            reasons.append("fingerprint mismatch: the leaf is %s, expected %s" % (leaf["fingerprint_sha256"], expected_fingerprint))
+            reasons.append(
+                "fingerprint mismatch: the leaf is %s, expected %s" % (leaf["fingerprint_sha256"], expected_fingerprint)
+            )
     minimum = options.get("min_tls_version")
     if minimum and tls_version in TLS_VERSIONS and TLS_VERSIONS.index(tls_version) < TLS_VERSIONS.index(minimum):
         severity = "critical"
@@ -1099,21 +1221,38 @@ def judge_file(path, contents, options, now, **chain_options):
             result["reasons"] = contents["problems"] + result["reasons"]
             result["status"] = result["severity"] = "critical"
             result["error_kind"] = result["error_kind"] or "parse"
-    result.update(format=contents["format"], certificates=len(certs), blocks=contents["blocks"], private_key=contents["private_key"],
-                  notes=contents["notes"])
+    result.update(
+        format=contents["format"],
+        certificates=len(certs),
+        blocks=contents["blocks"],
+        private_key=contents["private_key"],
+        notes=contents["notes"],
+    )
     return result
 
 
 def _shorten(message, limit=200):
     message = " ".join(str(message).split())
-    return message if len(message) <= limit else message[:limit - 3] + "..."
+    return message if len(message) <= limit else message[: limit - 3] + "..."
 
 
 def error_result(kind, message, severity):
     return {
-        "status": "error", "severity": severity, "reasons": [message], "error_kind": kind, "error": message,
-        "chain": [], "days_remaining": None, "not_after": None, "expires_first": None, "fingerprint_sha256": None,
-        "hostname_match": None, "trusted": None, "chain_complete": None, "chain_in_order": None, "verify_error": None,
+        "status": "error",
+        "severity": severity,
+        "reasons": [message],
+        "error_kind": kind,
+        "error": message,
+        "chain": [],
+        "days_remaining": None,
+        "not_after": None,
+        "expires_first": None,
+        "fingerprint_sha256": None,
+        "hostname_match": None,
+        "trusted": None,
+        "chain_complete": None,
+        "chain_in_order": None,
+        "verify_error": None,
     }
 
 

@@ -110,28 +110,41 @@ def evaluate_table(row, settings, opts, now):
     wraparound = False
     if xid_age > eff["autovacuum_freeze_max_age"]:
         wraparound = True
-        reasons.append("wraparound: xid age %d > autovacuum_freeze_max_age %d" % (xid_age, eff["autovacuum_freeze_max_age"]))
+        reasons.append(
+            "wraparound: xid age %d > autovacuum_freeze_max_age %d" % (xid_age, eff["autovacuum_freeze_max_age"])
+        )
     if mxid_age > eff["autovacuum_multixact_freeze_max_age"]:
         wraparound = True
-        reasons.append("wraparound: multixact age %d > autovacuum_multixact_freeze_max_age %d"
-                       % (mxid_age, eff["autovacuum_multixact_freeze_max_age"]))
+        reasons.append(
+            "wraparound: multixact age %d > autovacuum_multixact_freeze_max_age %d"
+            % (mxid_age, eff["autovacuum_multixact_freeze_max_age"])
+        )
 
     min_xid_age = opts.get("min_xid_age")
     if mode == "freeze" and min_xid_age is None:
         min_xid_age = DEFAULT_FREEZE_MIN_XID_AGE
     if does_vacuum(mode) and min_xid_age is not None and xid_age >= min_xid_age and not wraparound:
         reasons.append("xid age %d >= min_xid_age %d" % (xid_age, min_xid_age))
-    if does_vacuum(mode) and opts.get("min_mxid_age") is not None and mxid_age >= opts["min_mxid_age"] and not wraparound:
+    if (
+        does_vacuum(mode)
+        and opts.get("min_mxid_age") is not None
+        and mxid_age >= opts["min_mxid_age"]
+        and not wraparound
+    ):
         reasons.append("multixact age %d >= min_mxid_age %d" % (mxid_age, opts["min_mxid_age"]))
 
     if mode in ("vacuum", "vacuum_analyze"):
         limit = eff["autovacuum_vacuum_threshold"] + eff["autovacuum_vacuum_scale_factor"] * reltuples
         if dead > limit:
-            reasons.append("dead tuples %d > autovacuum threshold %.0f (%g + %g x %.0f rows)" % (
-                dead, limit, eff["autovacuum_vacuum_threshold"], eff["autovacuum_vacuum_scale_factor"], reltuples))
+            reasons.append(
+                "dead tuples %d > autovacuum threshold %.0f (%g + %g x %.0f rows)"
+                % (dead, limit, eff["autovacuum_vacuum_threshold"], eff["autovacuum_vacuum_scale_factor"], reltuples)
+            )
         inserted = row.get("n_ins_since_vacuum")
         if inserted is not None:
-            ins_limit = eff["autovacuum_vacuum_insert_threshold"] + eff["autovacuum_vacuum_insert_scale_factor"] * reltuples
+            ins_limit = (
+                eff["autovacuum_vacuum_insert_threshold"] + eff["autovacuum_vacuum_insert_scale_factor"] * reltuples
+            )
             if eff["autovacuum_vacuum_insert_threshold"] >= 0 and inserted > ins_limit:
                 reasons.append("rows inserted since vacuum %d > insert threshold %.0f" % (inserted, ins_limit))
         if opts.get("min_dead_tuples") is not None or opts.get("min_dead_ratio") is not None:
@@ -147,7 +160,11 @@ def evaluate_table(row, settings, opts, now):
 
     if does_analyze(mode):
         modified = int(row.get("n_mod_since_analyze") or 0)
-        if row.get("last_analyze") is None and row.get("last_autoanalyze") is None and (live > 0 or reltuples > 0 or dead > 0):
+        if (
+            row.get("last_analyze") is None
+            and row.get("last_autoanalyze") is None
+            and (live > 0 or reltuples > 0 or dead > 0)
+        ):
             reasons.append("never analyzed")
         limit = eff["autovacuum_analyze_threshold"] + eff["autovacuum_analyze_scale_factor"] * reltuples
         if modified > limit:
@@ -155,8 +172,10 @@ def evaluate_table(row, settings, opts, now):
         if opts.get("min_mod_since_analyze_ratio") is not None and modified > 0:
             ratio = 100.0 * modified / max(live, reltuples, 1)
             if ratio >= opts["min_mod_since_analyze_ratio"]:
-                reasons.append("rows modified since analyze %.1f%% >= min_mod_since_analyze_ratio %s%%" % (
-                    ratio, opts["min_mod_since_analyze_ratio"]))
+                reasons.append(
+                    "rows modified since analyze %.1f%% >= min_mod_since_analyze_ratio %s%%"
+                    % (ratio, opts["min_mod_since_analyze_ratio"])
+                )
     return reasons, wraparound
 
 
@@ -179,13 +198,24 @@ def _evaluate_partitioned(row, settings, opts):
         reasons.append("partitioned table never analyzed (autovacuum never analyzes one)")
     limit = eff["autovacuum_analyze_threshold"] + eff["autovacuum_analyze_scale_factor"] * reltuples
     if modified > limit:
-        reasons.append("rows modified since analyze in its %d partition(s) %d > analyze threshold %.0f (%g + %g x %.0f rows)" % (
-            partitions, modified, limit, eff["autovacuum_analyze_threshold"], eff["autovacuum_analyze_scale_factor"], reltuples))
+        reasons.append(
+            "rows modified since analyze in its %d partition(s) %d > analyze threshold %.0f (%g + %g x %.0f rows)"
+            % (
+                partitions,
+                modified,
+                limit,
+                eff["autovacuum_analyze_threshold"],
+                eff["autovacuum_analyze_scale_factor"],
+                reltuples,
+            )
+        )
     if opts.get("min_mod_since_analyze_ratio") is not None and modified > 0:
         ratio = 100.0 * modified / max(live, reltuples, 1)
         if ratio >= opts["min_mod_since_analyze_ratio"]:
-            reasons.append("rows modified since analyze in its partitions %.1f%% >= min_mod_since_analyze_ratio %s%%" % (
-                ratio, opts["min_mod_since_analyze_ratio"]))
+            reasons.append(
+                "rows modified since analyze in its partitions %.1f%% >= min_mod_since_analyze_ratio %s%%"
+                % (ratio, opts["min_mod_since_analyze_ratio"])
+            )
     return reasons
 
 
@@ -198,8 +228,18 @@ def aggregate_partitions(rows):
     """
     parents = dict((row["relid"], row) for row in rows if row.get("relkind") == "p")
     for parent in parents.values():
-        parent.update(reltuples=0.0, n_live_tup=0, n_dead_tup=0, n_mod_since_analyze=0, total_bytes=0, partitions=0,
-                      size_estimated=False, xid_age=0, mxid_age=0, n_ins_since_vacuum=None)
+        parent.update(
+            reltuples=0.0,
+            n_live_tup=0,
+            n_dead_tup=0,
+            n_mod_since_analyze=0,
+            total_bytes=0,
+            partitions=0,
+            size_estimated=False,
+            xid_age=0,
+            mxid_age=0,
+            n_ins_since_vacuum=None,
+        )
     for row in rows:
         if row.get("relkind") == "p":
             continue
@@ -411,8 +451,13 @@ def describe_holder(holder):
     """One line naming a holder the way a DBA would look for it."""
     kind = holder["kind"].replace("_", " ")
     facts = []
-    for key, label in (("who", "user"), ("application", "application"), ("client", "client"), ("database", "database"),
-                       ("state", None)):
+    for key, label in (
+        ("who", "user"),
+        ("application", "application"),
+        ("client", "client"),
+        ("database", "database"),
+        ("state", None),
+    ):
         if holder.get(key):
             facts.append("%s %s" % (label, holder[key]) if label else str(holder[key]))
     if holder.get("xmin_age") is not None:
@@ -493,14 +538,24 @@ def connection_refused(message):
     connections, a connection limit, authentication) is a server that is up and said no.
     """
     text = message.lower()
-    return any(marker in text for marker in (
-        "connection refused", "no such file or directory", "server closed the connection",
-        "the database system is shutting down", "the database system is starting up",
-        "the database system is in recovery mode", "timeout expired", "could not receive data"))
+    return any(
+        marker in text
+        for marker in (
+            "connection refused",
+            "no such file or directory",
+            "server closed the connection",
+            "the database system is shutting down",
+            "the database system is starting up",
+            "the database system is in recovery mode",
+            "timeout expired",
+            "could not receive data",
+        )
+    )
 
 
 def lost_summary(server, cause, entries):
     """What a user must know when the server went away: where, what was done, what was not."""
+
     def names(group):
         listed = ", ".join("%s.%s" % (e["schema"], e["table"]) for e in group[:10])
         return listed + (" and %d more" % (len(group) - 10) if len(group) > 10 else "")

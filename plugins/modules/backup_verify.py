@@ -455,7 +455,10 @@ from ansible_collections.stronghold.ops.plugins.module_utils._findings import (
     severity_at_least,
     worst_severity,
 )
-from ansible_collections.stronghold.ops.plugins.module_utils._postgres_spec import check_connection_params, postgres_argument_spec
+from ansible_collections.stronghold.ops.plugins.module_utils._postgres_spec import (
+    check_connection_params,
+    postgres_argument_spec,
+)
 
 LEVELS = ("stat", "header", "stream", "restore")
 # A backup dated up to this far ahead of the host's clock is current: clocks of the host that
@@ -490,7 +493,11 @@ def compare_value(value, expect=None, minimum=None, maximum=None):
         equal = False
         if value is not None:
             try:
-                equal = float(value) == float(expect) if not isinstance(expect, bool) else str(value).lower() == str(expect).lower()
+                equal = (
+                    float(value) == float(expect)
+                    if not isinstance(expect, bool)
+                    else str(value).lower() == str(expect).lower()
+                )
             except (TypeError, ValueError):
                 equal = str(value) == str(expect)
         if not equal:
@@ -540,9 +547,13 @@ class Verifier:
         except ValueError as exc:
             problems.append(str(exc))
         self.settle = self.max_age = self.interval = self.min_size = self.timeout = None
-        for option, parser, attribute in (("settle", parse_duration, "settle"), ("max_age", parse_duration, "max_age"),
-                                          ("expected_interval", parse_duration, "interval"), ("min_size", parse_size, "min_size"),
-                                          ("timeout", parse_duration, "timeout")):
+        for option, parser, attribute in (
+            ("settle", parse_duration, "settle"),
+            ("max_age", parse_duration, "max_age"),
+            ("expected_interval", parse_duration, "interval"),
+            ("min_size", parse_size, "min_size"),
+            ("timeout", parse_duration, "timeout"),
+        ):
             if p[option] is None:
                 continue
             try:
@@ -551,7 +562,10 @@ class Verifier:
                 problems.append("%s: %s" % (option, exc))
                 continue
             if not math.isfinite(value):
-                problems.append("%s must be a finite %s, got %s" % (option, "size" if parser is parse_size else "duration", p[option]))
+                problems.append(
+                    "%s must be a finite %s, got %s"
+                    % (option, "size" if parser is parse_size else "duration", p[option])
+                )
             elif parser is parse_duration and value > MAX_DURATION:
                 problems.append("%s %s is longer than 100 years" % (option, p[option]))
             else:
@@ -580,10 +594,14 @@ class Verifier:
             if not (item.get("query") or "").strip():
                 problems.append("restore_checks[%d] has an empty query" % index)
             if item.get("expect") is None and item.get("min") is None and item.get("max") is None:
-                problems.append("restore_checks[%d] (%s) needs expect, min or max" % (index, item.get("name") or item.get("query")))
+                problems.append(
+                    "restore_checks[%d] (%s) needs expect, min or max" % (index, item.get("name") or item.get("query"))
+                )
             for bound in ("min", "max"):
                 if item.get(bound) is not None and not math.isfinite(item[bound]):
-                    problems.append("restore_checks[%d] has %s %s: it must be a finite number" % (index, bound, item[bound]))
+                    problems.append(
+                        "restore_checks[%d] has %s %s: it must be a finite number" % (index, bound, item[bound])
+                    )
             if item.get("min") is not None and item.get("max") is not None and item["min"] > item["max"]:
                 problems.append("restore_checks[%d] has min %s above max %s" % (index, item["min"], item["max"]))
         if p["level"] == "restore":
@@ -627,7 +645,9 @@ class Verifier:
             try:
                 listed = list_backups(p["directory"], self.pattern, zone)
             except OSError as exc:
-                self.module.fail_json(msg="cannot read the backup directory %s: %s" % (p["directory"], exc.strerror or exc))
+                self.module.fail_json(
+                    msg="cannot read the backup directory %s: %s" % (p["directory"], exc.strerror or exc)
+                )
         else:
             self.target = ", ".join(p["files"]) if len(p["files"]) <= 3 else "%d files" % len(p["files"])
             listed = []
@@ -660,8 +680,14 @@ class Verifier:
         self.backups = []
         for item in listed:
             if self.settle and item["mtime"] is not None and now - item["mtime"] < self.settle:
-                self.settling.append({"path": item["path"], "name": item["name"], "size": item["size"],
-                                      "modified_seconds_ago": round(now - item["mtime"], 1)})
+                self.settling.append(
+                    {
+                        "path": item["path"],
+                        "name": item["name"],
+                        "size": item["size"],
+                        "modified_seconds_ago": round(now - item["mtime"], 1),
+                    }
+                )
             else:
                 self.backups.append(item)
 
@@ -688,18 +714,32 @@ class Verifier:
         self.split_by_time()
         timed = self.current
         for item in self.settling:
-            self.quick(item["name"], "settle", "skipped", "modified %ss ago, less than settle %s: still being written, not checked" % (
-                item["modified_seconds_ago"], p["settle"]))
+            self.quick(
+                item["name"],
+                "settle",
+                "skipped",
+                "modified %ss ago, less than settle %s: still being written, not checked"
+                % (item["modified_seconds_ago"], p["settle"]),
+            )
         for item in self.future:
-            self.quick(item["name"], "future", "warning", "named for %s, %s ahead of this host's clock (timezone %s): a clock or time "
-                       "zone problem; left out of freshness, the count, gaps, the choice of the newest and the size median" % (
-                           self.iso(item["time"]), human_duration(item["age_seconds"]), p["timezone"]))
+            self.quick(
+                item["name"],
+                "future",
+                "warning",
+                "named for %s, %s ahead of this host's clock (timezone %s): a clock or time "
+                "zone problem; left out of freshness, the count, gaps, the choice of the newest and the size median"
+                % (self.iso(item["time"]), human_duration(item["age_seconds"]), p["timezone"]),
+            )
         count = len(self.backups) - len(self.future)
         not_counted = " (%d dated in the future not counted)" % len(self.future) if self.future else ""
         if p["min_count"] is not None:
             status = "ok" if count >= p["min_count"] else "failed"
-            self.quick(target, "count", status, "%d backup%s found, min_count %d%s" % (
-                count, "" if count == 1 else "s", p["min_count"], not_counted))
+            self.quick(
+                target,
+                "count",
+                status,
+                "%d backup%s found, min_count %d%s" % (count, "" if count == 1 else "s", p["min_count"], not_counted),
+            )
         elif count == 0:
             self.quick(target, "count", "failed", "no backup matching %s found%s" % (self.pattern.pattern, not_counted))
         else:
@@ -707,33 +747,66 @@ class Verifier:
 
         newest = timed[-1] if timed else None
         if newest is None and self.future:
-            self.quick(target, "freshness", "failed", "every dated backup (%d) is dated in the future: no backup shows when the "
-                       "last recovery point was taken" % len(self.future))
+            self.quick(
+                target,
+                "freshness",
+                "failed",
+                "every dated backup (%d) is dated in the future: no backup shows when the "
+                "last recovery point was taken" % len(self.future),
+            )
         elif newest is None:
-            self.quick(target, "freshness", "failed" if p["max_age"] else "skipped", "no backup with a time in its name")
+            self.quick(
+                target, "freshness", "failed" if p["max_age"] else "skipped", "no backup with a time in its name"
+            )
         else:
             age = newest["age_seconds"]
             if self.max_age is None:
-                self.quick(target, "freshness", "skipped", "newest backup %s is %s old; no max_age given" % (newest["name"], human_duration(age)))
+                self.quick(
+                    target,
+                    "freshness",
+                    "skipped",
+                    "newest backup %s is %s old; no max_age given" % (newest["name"], human_duration(age)),
+                )
             elif age > self.max_age:
-                self.quick(target, "freshness", "failed", "newest backup %s is %s old, more than max_age %s" % (
-                    newest["name"], human_duration(age), p["max_age"]))
+                self.quick(
+                    target,
+                    "freshness",
+                    "failed",
+                    "newest backup %s is %s old, more than max_age %s"
+                    % (newest["name"], human_duration(age), p["max_age"]),
+                )
             else:
-                self.quick(target, "freshness", "ok", "newest backup %s is %s old (max_age %s)" % (
-                    newest["name"], human_duration(age), p["max_age"]))
+                self.quick(
+                    target,
+                    "freshness",
+                    "ok",
+                    "newest backup %s is %s old (max_age %s)" % (newest["name"], human_duration(age), p["max_age"]),
+                )
 
         if self.interval is not None:
             gaps = find_gaps([b["time"] for b in timed], self.interval, p["gap_factor"])
             if len(timed) < 2:
                 self.quick(target, "gaps", "skipped", "fewer than 2 backups to compare")
             elif gaps:
-                text = ", ".join("%s between %s and %s" % (human_duration(g["seconds"]), self.iso(g["after"]), self.iso(g["before"]))
-                                 for g in gaps[:10])
-                self.quick(target, "gaps", "warning", "%d gap%s longer than %s x %s: %s" % (
-                    len(gaps), "" if len(gaps) == 1 else "s", p["gap_factor"], p["expected_interval"], text))
+                text = ", ".join(
+                    "%s between %s and %s" % (human_duration(g["seconds"]), self.iso(g["after"]), self.iso(g["before"]))
+                    for g in gaps[:10]
+                )
+                self.quick(
+                    target,
+                    "gaps",
+                    "warning",
+                    "%d gap%s longer than %s x %s: %s"
+                    % (len(gaps), "" if len(gaps) == 1 else "s", p["gap_factor"], p["expected_interval"], text),
+                )
             else:
-                self.quick(target, "gaps", "ok", "no gap longer than %s x %s over %d backups" % (
-                    p["gap_factor"], p["expected_interval"], len(timed)))
+                self.quick(
+                    target,
+                    "gaps",
+                    "ok",
+                    "no gap longer than %s x %s over %d backups"
+                    % (p["gap_factor"], p["expected_interval"], len(timed)),
+                )
 
     # --- checks of each selected backup -------------------------------------------------------
 
@@ -745,26 +818,44 @@ class Verifier:
         eligible = [b for b in self.backups if not b.get("future")]
         if which == "latest":
             return eligible[-1:]
-        return eligible[-self.p["count"]:]
+        return eligible[-self.p["count"] :]
 
     def history(self, item):
         """Sizes of the backups dated before ``item`` for its median: never a future-dated one."""
         if item["time"] is None:
             return []
-        return [b["size"] for b in self.current if b["time"] < item["time"] and b["size"]][-self.p["shrink_window"]:]
+        return [b["size"] for b in self.current if b["time"] < item["time"] and b["size"]][-self.p["shrink_window"] :]
 
     def check_backup(self, item):
         p = self.p
         name = item["name"]
-        entry = {"path": item["path"], "name": name, "time": self.iso(item["time"]), "size": item["size"],
-                 "age_seconds": item.get("age_seconds"), "future": bool(item.get("future")),
-                 "median_size": None, "shrink_pct": None, "format": None, "compressed": None, "gzip_members": None,
-                 "uncompressed_bytes": None, "marker_found": None, "sha256": None, "throughput_mbps": None}
+        entry = {
+            "path": item["path"],
+            "name": name,
+            "time": self.iso(item["time"]),
+            "size": item["size"],
+            "age_seconds": item.get("age_seconds"),
+            "future": bool(item.get("future")),
+            "median_size": None,
+            "shrink_pct": None,
+            "format": None,
+            "compressed": None,
+            "gzip_members": None,
+            "uncompressed_bytes": None,
+            "marker_found": None,
+            "sha256": None,
+            "throughput_mbps": None,
+        }
         first = len(self.checks)
         if item.get("time_error"):
             self.quick(name, "name", "failed", item["time_error"])
         elif item["time"] is None:
-            self.quick(name, "name", "failed", "the name does not match the pattern %s, so the backup's time is unknown" % self.pattern.pattern)
+            self.quick(
+                name,
+                "name",
+                "failed",
+                "the name does not match the pattern %s, so the backup's time is unknown" % self.pattern.pattern,
+            )
         # stat: a regular, non-empty file that can be opened
         started = time.monotonic()
         if item.get("error"):
@@ -779,11 +870,18 @@ class Verifier:
                 status, detail = "failed", "cannot open: %s" % (exc.strerror or exc)
             else:
                 status, detail = "ok", "regular file of %d bytes" % item["size"]
-        self.record(name, {"name": "stat", "status": status, "detail": detail, "duration": round(time.monotonic() - started, 4)})
+        self.record(
+            name, {"name": "stat", "status": status, "detail": detail, "duration": round(time.monotonic() - started, 4)}
+        )
 
         if self.min_size is not None and item["size"] is not None:
             ok = item["size"] >= self.min_size
-            self.quick(name, "size", "ok" if ok else "failed", "%d bytes, min_size %s (%d bytes)" % (item["size"], p["min_size"], int(self.min_size)))
+            self.quick(
+                name,
+                "size",
+                "ok" if ok else "failed",
+                "%d bytes, min_size %s (%d bytes)" % (item["size"], p["min_size"], int(self.min_size)),
+            )
         if item["size"] is not None:
             previous = self.history(item)
             mid, shrink = size_vs_median(item["size"], previous)
@@ -794,8 +892,13 @@ class Verifier:
                     self.quick(name, "shrink", "skipped", "no earlier backup to compare the size with")
             else:
                 detail = "%d bytes, %s%% %s the median %d of the %d backup%s before it" % (
-                    item["size"], abs(shrink) if shrink is not None else "?", "below" if (shrink or 0) >= 0 else "above",
-                    int(mid), len(previous), "" if len(previous) == 1 else "s")
+                    item["size"],
+                    abs(shrink) if shrink is not None else "?",
+                    "below" if (shrink or 0) >= 0 else "above",
+                    int(mid),
+                    len(previous),
+                    "" if len(previous) == 1 else "s",
+                )
                 if p["max_shrink"] is None:
                     self.quick(name, "shrink", "skipped", detail + "; no max_shrink given")
                 elif shrink is not None and shrink > p["max_shrink"]:
@@ -806,15 +909,25 @@ class Verifier:
         level = LEVELS.index(p["level"])
         readable = not item.get("error")
         if level >= 2 and readable:
-            result = verify_stream(item["path"], fmt=p["format"], sidecar=p["sidecar"], pg_restore=self.pg_restore, timeout=self.timeout)
+            result = verify_stream(
+                item["path"], fmt=p["format"], sidecar=p["sidecar"], pg_restore=self.pg_restore, timeout=self.timeout
+            )
             for check in result["checks"]:
                 if check["name"] == "read" and check["status"] == "ok":
                     continue
                 if check["name"] == "sha256" and check["status"] == "skipped" and p["require_sidecar"] and p["sidecar"]:
                     check = dict(check, status="failed", detail=check["detail"] + " (require_sidecar)")
                 self.record(name, check)
-            for key in ("format", "compressed", "gzip_members", "uncompressed_bytes", "marker_found", "sha256", "throughput_mbps",
-                        "inflate_backend"):
+            for key in (
+                "format",
+                "compressed",
+                "gzip_members",
+                "uncompressed_bytes",
+                "marker_found",
+                "sha256",
+                "throughput_mbps",
+                "inflate_backend",
+            ):
                 entry[key] = result.get(key)
             if "toc_entries" in result:
                 entry["toc_entries"] = result["toc_entries"]
@@ -837,17 +950,42 @@ class Verifier:
         # The PostgreSQL layer is imported for this level only: psycopg alone costs about 14 MiB,
         # which the other levels never need (the module's memory stays under 32 MiB).
         # pylint: disable-next=import-outside-toplevel
-        from ansible_collections.stronghold.ops.plugins.module_utils._pgdump import admin_db, create_database, drop_database, restore_file
+        from ansible_collections.stronghold.ops.plugins.module_utils._pgdump import (
+            admin_db,
+            create_database,
+            drop_database,
+            restore_file,
+        )
+
         # pylint: disable-next=import-outside-toplevel
-        from ansible_collections.stronghold.ops.plugins.module_utils._postgres import PostgresConnectError, connect, psycopg
+        from ansible_collections.stronghold.ops.plugins.module_utils._postgres import (
+            PostgresConnectError,
+            connect,
+            psycopg,
+        )
+
         p = self.p
         name = entry["name"]
         if self.module.check_mode:
-            self.quick(name, "restore", "skipped", "check mode: the restore test would create, fill and drop a scratch database")
+            self.quick(
+                name,
+                "restore",
+                "skipped",
+                "check mode: the restore test would create, fill and drop a scratch database",
+            )
             return None
         database = p["scratch_db"] or "backup_verify_%s_%d" % (self.now.strftime("%Y%m%d%H%M%S"), os.getpid())
-        report = {"path": entry["path"], "database": database, "ok": False, "seconds": None, "created": False, "dropped": False,
-                  "command": None, "stderr_tail": None, "queries": []}
+        report = {
+            "path": entry["path"],
+            "database": database,
+            "ok": False,
+            "seconds": None,
+            "created": False,
+            "dropped": False,
+            "command": None,
+            "stderr_tail": None,
+            "queries": [],
+        }
         started = time.monotonic()
         try:
             conn = connect(self.p, dbname=admin_db(self.p), application_name="stronghold.ops.backup_verify")
@@ -856,16 +994,30 @@ class Verifier:
             finally:
                 conn.close()
             if exists:
-                self.record(name, {"name": "restore", "status": "failed", "duration": round(time.monotonic() - started, 4),
-                                   "detail": "scratch database %s already exists: refusing to restore into (and drop) a database "
-                                             "this run did not create" % database})
+                self.record(
+                    name,
+                    {
+                        "name": "restore",
+                        "status": "failed",
+                        "duration": round(time.monotonic() - started, 4),
+                        "detail": "scratch database %s already exists: refusing to restore into (and drop) a database "
+                        "this run did not create" % database,
+                    },
+                )
                 return report
             create_database(self.p, database)
             report["created"] = True
             self.changed = True
         except (PostgresConnectError, psycopg.Error, RuntimeError, OSError) as exc:
-            self.record(name, {"name": "restore", "status": "failed", "duration": round(time.monotonic() - started, 4),
-                               "detail": "cannot create the scratch database %s: %s" % (database, str(exc).strip())})
+            self.record(
+                name,
+                {
+                    "name": "restore",
+                    "status": "failed",
+                    "duration": round(time.monotonic() - started, 4),
+                    "detail": "cannot create the scratch database %s: %s" % (database, str(exc).strip()),
+                },
+            )
             return report
         try:
             started = time.monotonic()
@@ -875,32 +1027,75 @@ class Verifier:
             report["stderr_tail"] = outcome.get("stderr_tail")
             report["ok"] = bool(outcome.get("ok"))
             if report["ok"]:
-                self.record(name, {"name": "restore", "status": "ok", "duration": report["seconds"],
-                                   "detail": "restored into %s in %ss" % (database, report["seconds"])})
+                self.record(
+                    name,
+                    {
+                        "name": "restore",
+                        "status": "ok",
+                        "duration": report["seconds"],
+                        "detail": "restored into %s in %ss" % (database, report["seconds"]),
+                    },
+                )
             else:
-                self.record(name, {"name": "restore", "status": "failed", "duration": report["seconds"],
-                                   "detail": "restore into %s failed: %s" % (
-                                       database, (outcome.get("error") or outcome.get("stderr_tail") or "no message").strip()[-500:])})
+                self.record(
+                    name,
+                    {
+                        "name": "restore",
+                        "status": "failed",
+                        "duration": report["seconds"],
+                        "detail": "restore into %s failed: %s"
+                        % (
+                            database,
+                            (outcome.get("error") or outcome.get("stderr_tail") or "no message").strip()[-500:],
+                        ),
+                    },
+                )
             self.run_queries(name, database, report)
         except Exception as exc:  # pylint: disable=broad-exception-caught
             # Whatever happened, the scratch database is dropped below and the failure reported.
-            self.record(name, {"name": "restore", "status": "failed", "duration": round(time.monotonic() - started, 4),
-                               "detail": "restore test error: %s" % exc})
+            self.record(
+                name,
+                {
+                    "name": "restore",
+                    "status": "failed",
+                    "duration": round(time.monotonic() - started, 4),
+                    "detail": "restore test error: %s" % exc,
+                },
+            )
         finally:
             started = time.monotonic()
             try:
                 drop_database(self.p, database, force=True)
                 report["dropped"] = True
-                self.record(name, {"name": "scratch_drop", "status": "ok", "duration": round(time.monotonic() - started, 4),
-                                   "detail": "scratch database %s dropped" % database})
+                self.record(
+                    name,
+                    {
+                        "name": "scratch_drop",
+                        "status": "ok",
+                        "duration": round(time.monotonic() - started, 4),
+                        "detail": "scratch database %s dropped" % database,
+                    },
+                )
             except Exception as exc:  # pylint: disable=broad-exception-caught
-                self.record(name, {"name": "scratch_drop", "status": "failed", "duration": round(time.monotonic() - started, 4),
-                                   "detail": "cannot drop the scratch database %s: %s (drop it by hand)" % (database, exc)})
+                self.record(
+                    name,
+                    {
+                        "name": "scratch_drop",
+                        "status": "failed",
+                        "duration": round(time.monotonic() - started, 4),
+                        "detail": "cannot drop the scratch database %s: %s (drop it by hand)" % (database, exc),
+                    },
+                )
         return report
 
     def run_queries(self, name, database, report):
         # pylint: disable-next=import-outside-toplevel
-        from ansible_collections.stronghold.ops.plugins.module_utils._postgres import PostgresConnectError, connect, psycopg
+        from ansible_collections.stronghold.ops.plugins.module_utils._postgres import (
+            PostgresConnectError,
+            connect,
+            psycopg,
+        )
+
         checks = self.p["restore_checks"]
         if not checks:
             return
@@ -908,7 +1103,9 @@ class Verifier:
             for item in checks:
                 label = item.get("name") or item["query"]
                 self.quick(name, "query: %s" % label, "skipped", "the restore failed")
-                report["queries"].append({"name": label, "value": None, "status": "skipped", "detail": "the restore failed"})
+                report["queries"].append(
+                    {"name": label, "value": None, "status": "skipped", "detail": "the restore failed"}
+                )
             return
         try:
             conn = connect(self.p, dbname=database, application_name="stronghold.ops.backup_verify")
@@ -930,10 +1127,18 @@ class Verifier:
                     status, detail = "failed", "query error: %s" % str(exc).strip()
                 else:
                     status, detail = compare_value(value, item.get("expect"), item.get("min"), item.get("max"))
-                self.record(name, {"name": "query: %s" % label, "status": status, "detail": detail,
-                                   "duration": round(time.monotonic() - started, 4)})
-                report["queries"].append({"name": label, "value": None if value is None else str(value), "status": status,
-                                          "detail": detail})
+                self.record(
+                    name,
+                    {
+                        "name": "query: %s" % label,
+                        "status": status,
+                        "detail": detail,
+                        "duration": round(time.monotonic() - started, 4),
+                    },
+                )
+                report["queries"].append(
+                    {"name": label, "value": None if value is None else str(value), "status": status, "detail": detail}
+                )
         finally:
             conn.close()
 
@@ -943,19 +1148,40 @@ class Verifier:
         for check in self.checks:
             if check["status"] == "ok":
                 continue
-            area = {"count": "backup.retention", "gaps": "backup.retention", "freshness": "backup.freshness",
-                    "size": "backup.size", "shrink": "backup.size", "settle": "backup.selection", "future": "backup.freshness",
-                    "restore": "backup.restore", "scratch_drop": "backup.restore"}.get(check["name"])
+            area = {
+                "count": "backup.retention",
+                "gaps": "backup.retention",
+                "freshness": "backup.freshness",
+                "size": "backup.size",
+                "shrink": "backup.size",
+                "settle": "backup.selection",
+                "future": "backup.freshness",
+                "restore": "backup.restore",
+                "scratch_drop": "backup.restore",
+            }.get(check["name"])
             if area is None:
                 area = "backup.restore" if check["name"].startswith("query: ") else "backup.integrity"
-            self.findings.append(make_finding(area, check["target"], SEVERITY_OF_STATUS[check["status"]],
-                                              "%s: %s" % (check["name"], check["detail"]),
-                                              {"check": check["name"], "status": check["status"]}))
+            self.findings.append(
+                make_finding(
+                    area,
+                    check["target"],
+                    SEVERITY_OF_STATUS[check["status"]],
+                    "%s: %s" % (check["name"], check["detail"]),
+                    {"check": check["name"], "status": check["status"]},
+                )
+            )
         failed = [c for c in self.checks if c["status"] == "failed"]
         warned = [c for c in self.checks if c["status"] == "warning"]
         summary = "%d backup%s found, %d checked at level %s: %d check%s failed, %d warning%s" % (
-            len(self.backups), "" if len(self.backups) == 1 else "s", len(checked), self.p["level"],
-            len(failed), "" if len(failed) == 1 else "s", len(warned), "" if len(warned) == 1 else "s")
+            len(self.backups),
+            "" if len(self.backups) == 1 else "s",
+            len(checked),
+            self.p["level"],
+            len(failed),
+            "" if len(failed) == 1 else "s",
+            len(warned),
+            "" if len(warned) == 1 else "s",
+        )
         severity = "critical" if failed else ("warning" if warned else "ok")
         details = {"level": self.p["level"], "checked": [c["name"] for c in checked]}
         timed = self.current
@@ -967,12 +1193,20 @@ class Verifier:
             summary += "; %d dated in the future" % len(self.future)
         if restore:
             # The restore time is the evidence of the recovery time the backup allows.
-            details.update(restore_seconds=restore.get("seconds"), restore_ok=restore.get("ok"),
-                           restore_queries=[dict((k, q.get(k)) for k in ("name", "value", "status")) for q in restore.get("queries") or []])
+            details.update(
+                restore_seconds=restore.get("seconds"),
+                restore_ok=restore.get("ok"),
+                restore_queries=[
+                    dict((k, q.get(k)) for k in ("name", "value", "status")) for q in restore.get("queries") or []
+                ],
+            )
             if restore.get("ok") and restore.get("seconds") is not None:
                 passed = sum(1 for q in restore.get("queries") or [] if q.get("status") == "ok")
                 summary += "; restored in %.1f s, %d of %d sanity queries passed" % (
-                    restore["seconds"], passed, len(restore.get("queries") or []))
+                    restore["seconds"],
+                    passed,
+                    len(restore.get("queries") or []),
+                )
         self.findings.insert(0, make_finding("backup.verify", self.target, severity, summary, details))
 
     def run(self):
@@ -999,64 +1233,93 @@ class Verifier:
         timed = self.current
         if timed:
             newest = timed[-1]
-            latest = {"path": newest["path"], "name": newest["name"], "time": self.iso(newest["time"]),
-                      "age_seconds": newest.get("age_seconds"), "size": newest["size"]}
+            latest = {
+                "path": newest["path"],
+                "name": newest["name"],
+                "time": self.iso(newest["time"]),
+                "age_seconds": newest.get("age_seconds"),
+                "size": newest["size"],
+            }
         statuses = set(c["status"] for c in self.checks)
         status = "failed" if "failed" in statuses else ("warning" if "warning" in statuses else "ok")
         worst = worst_severity(self.findings)
         result = {
-            "changed": self.changed, "status": status, "backups": list(reversed(checked)), "latest": latest,
-            "found": len(self.backups), "settling": self.settling, "checks": self.checks, "restore": restore,
-            "future": [{"path": b["path"], "name": b["name"], "time": self.iso(b["time"]), "ahead_seconds": -b["age_seconds"]}
-                       for b in self.future],
-            "findings": self.findings, "worst_severity": worst,
+            "changed": self.changed,
+            "status": status,
+            "backups": list(reversed(checked)),
+            "latest": latest,
+            "found": len(self.backups),
+            "settling": self.settling,
+            "checks": self.checks,
+            "restore": restore,
+            "future": [
+                {"path": b["path"], "name": b["name"], "time": self.iso(b["time"]), "ahead_seconds": -b["age_seconds"]}
+                for b in self.future
+            ],
+            "findings": self.findings,
+            "worst_severity": worst,
             "peak_rss_kib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,
         }
         if severity_at_least(worst, self.p["fail_on"]):
             bad = [c for c in self.checks if SEVERITY_OF_STATUS[c["status"]] == worst]
-            self.module.fail_json(msg="backup verification %s (%s): %s" % (
-                status, worst, "; ".join("%s %s: %s" % (c["target"], c["name"], c["detail"]) for c in bad[:5])), **result)
+            self.module.fail_json(
+                msg="backup verification %s (%s): %s"
+                % (status, worst, "; ".join("%s %s: %s" % (c["target"], c["name"], c["detail"]) for c in bad[:5])),
+                **result,
+            )
         self.module.exit_json(**result)
 
 
 def main():
     argument_spec = postgres_argument_spec()
-    argument_spec.update({
-        "directory": {"type": "path"},
-        "files": {"type": "list", "elements": "path"},
-        "pattern": {"type": "str", "default": "backup_%Y%m%d_%H%M%S.sql.gz"},
-        "timezone": {"type": "str", "default": "UTC"},
-        "settle": {"type": "str", "default": "2m"},
-        "which": {"type": "str", "choices": ["latest", "all", "last_n"], "default": "latest"},
-        "count": {"type": "int", "default": 1},
-        "max_age": {"type": "str"},
-        "min_count": {"type": "int"},
-        "expected_interval": {"type": "str"},
-        "gap_factor": {"type": "float", "default": 1.5},
-        "min_size": {"type": "str"},
-        "max_shrink": {"type": "float"},
-        "shrink_window": {"type": "int", "default": 7},
-        "level": {"type": "str", "choices": list(LEVELS), "default": "stream"},
-        "format": {"type": "str", "choices": ["auto", "plain", "custom"], "default": "auto"},
-        "sidecar": {"type": "bool", "default": True},
-        "require_sidecar": {"type": "bool", "default": False},
-        "pg_bin_dir": {"type": "path"},
-        "timeout": {"type": "str"},
-        "scratch_db": {"type": "str"},
-        "restore_checks": {"type": "list", "elements": "dict", "default": [], "options": {
-            "name": {"type": "str"},
-            "query": {"type": "str", "required": True},
-            "expect": {"type": "raw"},
-            "min": {"type": "float"},
-            "max": {"type": "float"},
-        }},
-        "fail_on": {"type": "str", "choices": ["critical", "warning", "info", "never"], "default": "critical"},
-    })
-    module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True,
-                           mutually_exclusive=[("directory", "files")], required_one_of=[("directory", "files")])
+    argument_spec.update(
+        {
+            "directory": {"type": "path"},
+            "files": {"type": "list", "elements": "path"},
+            "pattern": {"type": "str", "default": "backup_%Y%m%d_%H%M%S.sql.gz"},
+            "timezone": {"type": "str", "default": "UTC"},
+            "settle": {"type": "str", "default": "2m"},
+            "which": {"type": "str", "choices": ["latest", "all", "last_n"], "default": "latest"},
+            "count": {"type": "int", "default": 1},
+            "max_age": {"type": "str"},
+            "min_count": {"type": "int"},
+            "expected_interval": {"type": "str"},
+            "gap_factor": {"type": "float", "default": 1.5},
+            "min_size": {"type": "str"},
+            "max_shrink": {"type": "float"},
+            "shrink_window": {"type": "int", "default": 7},
+            "level": {"type": "str", "choices": list(LEVELS), "default": "stream"},
+            "format": {"type": "str", "choices": ["auto", "plain", "custom"], "default": "auto"},
+            "sidecar": {"type": "bool", "default": True},
+            "require_sidecar": {"type": "bool", "default": False},
+            "pg_bin_dir": {"type": "path"},
+            "timeout": {"type": "str"},
+            "scratch_db": {"type": "str"},
+            "restore_checks": {
+                "type": "list",
+                "elements": "dict",
+                "default": [],
+                "options": {
+                    "name": {"type": "str"},
+                    "query": {"type": "str", "required": True},
+                    "expect": {"type": "raw"},
+                    "min": {"type": "float"},
+                    "max": {"type": "float"},
+                },
+            },
+            "fail_on": {"type": "str", "choices": ["critical", "warning", "info", "never"], "default": "critical"},
+        }
+    )
+    module = AnsibleModule(
+        argument_spec=argument_spec,
+        supports_check_mode=True,
+        mutually_exclusive=[("directory", "files")],
+        required_one_of=[("directory", "files")],
+    )
     if module.params["level"] == "restore" and not module.check_mode:
         # pylint: disable-next=import-outside-toplevel
         from ansible_collections.stronghold.ops.plugins.module_utils._postgres import ensure_psycopg
+
         ensure_psycopg(module)
     Verifier(module).run()
 

@@ -532,13 +532,17 @@ class CertCheck:
                     bounded_number(endpoint["timeout"], "endpoints[%d].timeout" % index, above=0, maximum=MAX_TIMEOUT)
         except FindingError as exc:
             self.module.fail_json(msg=str(exc))
-        message = check_thresholds(p["warning_days"], p["critical_days"], p["min_remaining_fraction"], p["critical_remaining_fraction"])
+        message = check_thresholds(
+            p["warning_days"], p["critical_days"], p["min_remaining_fraction"], p["critical_remaining_fraction"]
+        )
         if message:
             self.module.fail_json(msg=message)
         if not 1 <= p["concurrency"] <= 256:
             self.module.fail_json(msg="concurrency must be between 1 and 256, got %d" % p["concurrency"])
         if p["max_validity_days"] is not None and p["max_validity_days"] <= 0:
-            self.module.fail_json(msg="max_validity_days must be a positive number of days, got %s" % p["max_validity_days"])
+            self.module.fail_json(
+                msg="max_validity_days must be a positive number of days, got %s" % p["max_validity_days"]
+            )
         for index, entry in enumerate(p["files"]):
             if not entry or not entry.strip():
                 self.module.fail_json(msg="files[%d] is empty: give a file path or a glob pattern" % index)
@@ -549,12 +553,16 @@ class CertCheck:
             if not 1 <= endpoint["port"] <= 65535:
                 self.module.fail_json(msg="%s: port %d is out of range 1-65535" % (where, endpoint["port"]))
             if endpoint["timeout"] is not None and endpoint["timeout"] <= 0:
-                self.module.fail_json(msg="%s: timeout must be a positive number of seconds, got %s" % (where, endpoint["timeout"]))
+                self.module.fail_json(
+                    msg="%s: timeout must be a positive number of seconds, got %s" % (where, endpoint["timeout"])
+                )
             if endpoint["expected_fingerprint"] is not None:
                 normal = normalize_fingerprint(endpoint["expected_fingerprint"])
                 if normal is None:
-                    self.module.fail_json(msg="%s: expected_fingerprint must be a SHA-256 fingerprint (64 hex digits, colons optional), got %r" % (
-                        where, endpoint["expected_fingerprint"]))
+                    self.module.fail_json(
+                        msg="%s: expected_fingerprint must be a SHA-256 fingerprint (64 hex digits, colons optional), got %r"
+                        % (where, endpoint["expected_fingerprint"])
+                    )
                 endpoint["expected_fingerprint"] = normal
         if p["ca_path"] is not None:
             try:
@@ -583,8 +591,14 @@ class CertCheck:
         deadline = min(started + own, total_deadline)
         hostname = (endpoint["server_name"] or endpoint["host"]) if self.p["verify_hostname"] else None
         try:
-            fetched = fetch_endpoint(endpoint["host"], endpoint["port"], endpoint["server_name"], endpoint["starttls"], deadline,
-                                     self.context)
+            fetched = fetch_endpoint(
+                endpoint["host"],
+                endpoint["port"],
+                endpoint["server_name"],
+                endpoint["starttls"],
+                deadline,
+                self.context,
+            )
         except FetchError as exc:
             message = exc.message
             if exc.kind == "timeout" and deadline == total_deadline and started + own > total_deadline:
@@ -595,17 +609,37 @@ class CertCheck:
             try:
                 certs = load_der_chain(fetched["der"])
             except ValueError as exc:
-                result = error_result("handshake", "the server sent a certificate that cannot be parsed: %s" % exc, self.p["unreachable_severity"])
+                result = error_result(
+                    "handshake",
+                    "the server sent a certificate that cannot be parsed: %s" % exc,
+                    self.p["unreachable_severity"],
+                )
             else:
-                result = judge_chain(certs, self.options, self.now, anchors=self.anchors, anchor_subjects=self.anchor_subjects,
-                                     hostname=hostname, verify=self.p["verify_chain"], check_order=True,
-                                     expected_fingerprint=endpoint["expected_fingerprint"], tls_version=fetched["tls_version"],
-                                     store=self.store)
+                result = judge_chain(
+                    certs,
+                    self.options,
+                    self.now,
+                    anchors=self.anchors,
+                    anchor_subjects=self.anchor_subjects,
+                    hostname=hostname,
+                    verify=self.p["verify_chain"],
+                    check_order=True,
+                    expected_fingerprint=endpoint["expected_fingerprint"],
+                    tls_version=fetched["tls_version"],
+                    store=self.store,
+                )
                 result["error"] = None
             result.update(tls_version=fetched["tls_version"], cipher=fetched["cipher"], address=fetched["address"])
-        result.update(target=self.endpoint_target(endpoint), kind="endpoint", host=endpoint["host"], port=endpoint["port"],
-                      server_name=endpoint["server_name"], starttls=endpoint["starttls"], path=None,
-                      duration_ms=round((time.monotonic() - started) * 1000.0, 1))
+        result.update(
+            target=self.endpoint_target(endpoint),
+            kind="endpoint",
+            host=endpoint["host"],
+            port=endpoint["port"],
+            server_name=endpoint["server_name"],
+            starttls=endpoint["starttls"],
+            path=None,
+            duration_ms=round((time.monotonic() - started) * 1000.0, 1),
+        )
         result.setdefault("hostname", hostname)
         return result
 
@@ -632,8 +666,11 @@ class CertCheck:
                         result = self.check_endpoint(endpoint, total_deadline)
                     except Exception:  # pylint: disable=broad-exception-caught
                         # A bug in one endpoint's check must not lose the others' results.
-                        result = error_result("handshake", "unexpected error: %s" % traceback.format_exc().splitlines()[-1],
-                                              self.p["unreachable_severity"])
+                        result = error_result(
+                            "handshake",
+                            "unexpected error: %s" % traceback.format_exc().splitlines()[-1],
+                            self.p["unreachable_severity"],
+                        )
                 done.put((index, result))
 
         # Daemon threads: a name lookup that never returns cannot keep the module alive past total_timeout.
@@ -650,10 +687,25 @@ class CertCheck:
             received += 1
         for index, endpoint in enumerate(endpoints):
             if results[index] is None:
-                result = error_result("timeout", "not checked within total_timeout (%ss)" % self.p["total_timeout"], self.p["unreachable_severity"])
-                result.update(target=self.endpoint_target(endpoint), kind="endpoint", host=endpoint["host"], port=endpoint["port"],
-                              server_name=endpoint["server_name"], starttls=endpoint["starttls"], path=None, duration_ms=None,
-                              tls_version=None, cipher=None, address=None, hostname=None)
+                result = error_result(
+                    "timeout",
+                    "not checked within total_timeout (%ss)" % self.p["total_timeout"],
+                    self.p["unreachable_severity"],
+                )
+                result.update(
+                    target=self.endpoint_target(endpoint),
+                    kind="endpoint",
+                    host=endpoint["host"],
+                    port=endpoint["port"],
+                    server_name=endpoint["server_name"],
+                    starttls=endpoint["starttls"],
+                    path=None,
+                    duration_ms=None,
+                    tls_version=None,
+                    cipher=None,
+                    address=None,
+                    hostname=None,
+                )
                 results[index] = result
         return results
 
@@ -669,15 +721,26 @@ class CertCheck:
                 except FileError as exc:
                     result = error_result("file", str(exc), "critical")
                 else:
-                    result = judge_file(path, parse_certificate_data(data), self.options, self.now, anchors=self.anchors,
-                                        anchor_subjects=self.anchor_subjects, hostname=None, verify=self.p["verify_files"],
-                                        check_order=self.p["verify_files"], store=self.store)
+                    result = judge_file(
+                        path,
+                        parse_certificate_data(data),
+                        self.options,
+                        self.now,
+                        anchors=self.anchors,
+                        anchor_subjects=self.anchor_subjects,
+                        hostname=None,
+                        verify=self.p["verify_files"],
+                        check_order=self.p["verify_files"],
+                        store=self.store,
+                    )
             result.setdefault("format", None)
             result.setdefault("certificates", None)
             result.setdefault("blocks", [])
             result.setdefault("private_key", None)
             result.setdefault("notes", [])
-            result.update(target=path or pattern, kind="file", path=path, pattern=pattern, tls_version=None, cipher=None)
+            result.update(
+                target=path or pattern, kind="file", path=path, pattern=pattern, tls_version=None, cipher=None
+            )
             result.setdefault("hostname", None)
             results.append(result)
         return results
@@ -715,8 +778,11 @@ class CertCheck:
         }
         if severity_at_least(worst, self.p["fail_on"]):
             bad = [f for f in findings if severity_at_least(f["severity"], self.p["fail_on"])]
-            self.module.fail_json(msg="%d certificate target(s) at %s or worse: %s" % (
-                len(bad), self.p["fail_on"], "; ".join("%s: %s" % (f["target"], f["summary"]) for f in bad[:5])), **output)
+            self.module.fail_json(
+                msg="%d certificate target(s) at %s or worse: %s"
+                % (len(bad), self.p["fail_on"], "; ".join("%s: %s" % (f["target"], f["summary"]) for f in bad[:5])),
+                **output,
+            )
         self.module.exit_json(**output)
 
 

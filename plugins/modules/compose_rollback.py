@@ -464,7 +464,11 @@ from ansible_collections.stronghold.ops.plugins.module_utils._compose import (
     start_first_problems,
 )
 from ansible_collections.stronghold.ops.plugins.module_utils._findings import FindingError, bounded_number
-from ansible_collections.stronghold.ops.plugins.module_utils._http_probe import probe, status_accepted, valid_status_spec
+from ansible_collections.stronghold.ops.plugins.module_utils._http_probe import (
+    probe,
+    status_accepted,
+    valid_status_spec,
+)
 from ansible_collections.stronghold.ops.plugins.module_utils._releases import (
     HistoryError,
     LockBusy,
@@ -476,7 +480,6 @@ from ansible_collections.stronghold.ops.plugins.module_utils._releases import (
     save_history,
     standing_message,
 )
-
 
 # Seconds in a day: the longest wait any option of this module may ask for.
 DAY = 86400
@@ -517,13 +520,15 @@ class Rollback:
                 problems.append("with images, services are the keys of images; leave services empty")
         # Number options: float ones accept nan and inf, which pass plain comparisons, and a
         # huge wait overflows the clock and socket calls. Each lies within documented bounds.
-        for name, bounds in (("history_size", {"minimum": 1, "maximum": 10000}),
-                             ("health_timeout", {"minimum": 0, "maximum": DAY}),
-                             ("unhealthy_grace", {"minimum": 0, "maximum": DAY}),
-                             ("health_retries", {"minimum": 0, "maximum": 10000}),
-                             ("lock_wait", {"minimum": 0, "maximum": DAY}),
-                             ("health_interval", {"minimum": 0, "maximum": 3600}),
-                             ("health_request_timeout", {"above": 0, "maximum": 3600})):
+        for name, bounds in (
+            ("history_size", {"minimum": 1, "maximum": 10000}),
+            ("health_timeout", {"minimum": 0, "maximum": DAY}),
+            ("unhealthy_grace", {"minimum": 0, "maximum": DAY}),
+            ("health_retries", {"minimum": 0, "maximum": 10000}),
+            ("lock_wait", {"minimum": 0, "maximum": DAY}),
+            ("health_interval", {"minimum": 0, "maximum": 3600}),
+            ("health_request_timeout", {"above": 0, "maximum": 3600}),
+        ):
             try:
                 bounded_number(p[name], name, **bounds)
             except FindingError as exc:
@@ -532,7 +537,9 @@ class Rollback:
         if bad:
             problems.append("health_status must list HTTP codes or classes such as 2xx; bad: %s" % ", ".join(bad))
         if p["health_url"] and not re.match(r"^https?://[^/:?#\s]+(:[0-9]{1,5})?([/?#]\S*)?$", p["health_url"]):
-            problems.append("health_url %r must be an http:// or https:// URL whose port, when given, is a number" % p["health_url"])
+            problems.append(
+                "health_url %r must be an http:// or https:// URL whose port, when given, is a number" % p["health_url"]
+            )
         if p["health_body_pattern"]:
             try:
                 re.compile(p["health_body_pattern"])
@@ -554,8 +561,16 @@ class Rollback:
                 texts.append(handle.read())
         env, removed = clean_environment(os.environ, texts, p["docker_host"], p["keep_env"])
         self.env_neutralised = removed
-        self.compose = Compose(self.run_command, p["project_src"], self.files, p["env_files"], p["profiles"],
-                               p["project_name"], env, p["compose_command"])
+        self.compose = Compose(
+            self.run_command,
+            p["project_src"],
+            self.files,
+            p["env_files"],
+            p["profiles"],
+            p["project_name"],
+            env,
+            p["compose_command"],
+        )
         self.compose.detect()
 
     def run_command(self, argv, cwd, env):
@@ -581,8 +596,10 @@ class Rollback:
             wanted = sorted(name for name, image in declared.items() if image)
         unknown = [s for s in wanted if s not in declared]
         if unknown:
-            raise Failure("unknown service(s) %s in project %s; it has: %s" % (
-                ", ".join(unknown), self.project, ", ".join(sorted(declared))))
+            raise Failure(
+                "unknown service(s) %s in project %s; it has: %s"
+                % (", ".join(unknown), self.project, ", ".join(sorted(declared)))
+            )
         self.services = wanted
         self.compose_hash = files_hash(self.p["project_src"], self.files)
         containers = self.compose.inspect_containers([c["ID"] for c in self.compose.ps()])
@@ -595,12 +612,17 @@ class Rollback:
                 continue
             ids = set(c["image_id"] for c in members)
             if len(ids) > 1:
-                raise Failure("service %s runs several images at once (%s); finish or undo that change first" % (
-                    service, ", ".join(sorted(ids))))
+                raise Failure(
+                    "service %s runs several images at once (%s); finish or undo that change first"
+                    % (service, ", ".join(sorted(ids)))
+                )
             member = members[0]
             image = self.compose.inspect_image(member["image_id"]) or {}
-            current[service] = {"reference": member["reference"], "image_id": member["image_id"],
-                                "digest": (image.get("RepoDigests") or [None])[0]}
+            current[service] = {
+                "reference": member["reference"],
+                "image_id": member["image_id"],
+                "digest": (image.get("RepoDigests") or [None])[0],
+            }
         self.current = current
 
     def name_references(self, history):
@@ -637,8 +659,10 @@ class Rollback:
                     self.actions.append("pulled %s" % reference)
                     image = self.compose.inspect_image(reference)
                 if image is None:
-                    raise Failure("image %s for service %s is not present locally%s" % (
-                        reference, service, "" if p["pull"] else " (pull: true would pull it)"))
+                    raise Failure(
+                        "image %s for service %s is not present locally%s"
+                        % (reference, service, "" if p["pull"] else " (pull: true would pull it)")
+                    )
                 target[service] = image_summary(image, reference)
             release = None
             for entry in reversed(history["releases"]):
@@ -650,7 +674,9 @@ class Rollback:
             found = [r for r in history["releases"] if r["id"] == p["release"]]
             if not found:
                 known = ", ".join(r["id"] for r in history["releases"][-5:]) or "none"
-                raise Failure("release %s is not in the history %s (newest: %s)" % (p["release"], self.history_path, known))
+                raise Failure(
+                    "release %s is not in the history %s (newest: %s)" % (p["release"], self.history_path, known)
+                )
             release = found[0]
             missing = [s for s in self.services if s not in release["services"]]
             if missing:
@@ -663,17 +689,26 @@ class Rollback:
             image = self.compose.inspect_image(recorded["image_id"])
             if image is None and p["pull"] and self.module.check_mode:
                 self.actions.append("would pull %s" % (recorded.get("digest") or recorded.get("reference")))
-                target[service] = {"reference": recorded.get("reference"), "image_id": recorded["image_id"], "digest": recorded.get("digest")}
+                target[service] = {
+                    "reference": recorded.get("reference"),
+                    "image_id": recorded["image_id"],
+                    "digest": recorded.get("digest"),
+                }
                 continue
             if image is None and p["pull"] and (recorded.get("digest") or recorded.get("reference")):
                 self.compose.pull(recorded.get("digest") or recorded["reference"])
                 self.actions.append("pulled %s" % (recorded.get("digest") or recorded["reference"]))
                 image = self.compose.inspect_image(recorded["image_id"])
             if image is None:
-                raise Failure("image %s (%s) of release %s for service %s is not present locally" % (
-                    recorded["image_id"], recorded.get("reference"), release["id"], service))
-            target[service] = {"reference": recorded.get("reference"), "image_id": image["Id"],
-                               "digest": recorded.get("digest")}
+                raise Failure(
+                    "image %s (%s) of release %s for service %s is not present locally"
+                    % (recorded["image_id"], recorded.get("reference"), release["id"], service)
+                )
+            target[service] = {
+                "reference": recorded.get("reference"),
+                "image_id": image["Id"],
+                "digest": recorded.get("digest"),
+            }
         return target, release
 
     # --- act -------------------------------------------------------------------------------
@@ -685,7 +720,9 @@ class Rollback:
         fd, override = tempfile.mkstemp(prefix="override-", suffix=".json", dir=directory)
         try:
             with os.fdopen(fd, "w", encoding="utf-8") as handle:
-                json.dump({"services": dict((s, {"image": images[s], "pull_policy": "never"}) for s in services)}, handle)
+                json.dump(
+                    {"services": dict((s, {"image": images[s], "pull_policy": "never"}) for s in services)}, handle
+                )
             self.compose.up(services, override, scale=scale, no_recreate=no_recreate)
         finally:
             os.unlink(override)
@@ -711,8 +748,11 @@ class Rollback:
                 ids = [c["ID"] for c in self.compose.ps()]
                 inspected = self.compose.inspect_containers(ids)
             containers = [container_summary(c) for c in inspected]
-            members = [c for c in containers if c["service"] in expected and not c["oneoff"]
-                       and (only_ids is None or c["id"] in only_ids)]
+            members = [
+                c
+                for c in containers
+                if c["service"] in expected and not c["oneoff"] and (only_ids is None or c["id"] in only_ids)
+            ]
             problems = []
             for service in expected:
                 if not any(c["service"] == service for c in members):
@@ -720,9 +760,15 @@ class Rollback:
             now = time.monotonic()
             failed = None
             for container in members:
-                if container["status"] == "exited" and container["exit_code"] == 0 and container["restart_policy"] in ("", "no"):
+                if (
+                    container["status"] == "exited"
+                    and container["exit_code"] == 0
+                    and container["restart_policy"] in ("", "no")
+                ):
                     continue  # a one-shot service (a migration job) that finished
-                if container["status"] in ("exited", "dead") or (container["status"] == "restarting" and container["restart_count"] > 2):
+                if container["status"] in ("exited", "dead") or (
+                    container["status"] == "restarting" and container["restart_count"] > 2
+                ):
                     failed = "%s is %s" % (container["name"], container["status"])
                 elif container["status"] != "running":
                     problems.append("%s is %s" % (container["name"], container["status"]))
@@ -778,15 +824,19 @@ class Rollback:
             old = [i for s in services for i in before[s]]
             self.compose.remove_containers(old)
             if old:
-                self.actions.append("new containers healthy; stopped and removed the previous containers %s" % ", ".join(old))
+                self.actions.append(
+                    "new containers healthy; stopped and removed the previous containers %s" % ", ".join(old)
+                )
             return True, health, None
         reason = health["reason"]
         # Whatever was started beside the old containers goes; the old ones kept serving.
         now = self.service_containers(services)
         started = [i for s in services for i in now[s] if i not in before[s]]
         self.compose.remove_containers(started)
-        self.actions.append("target unhealthy (%s); removed the new containers %s, the previous ones kept serving" % (
-            reason, ", ".join(started) or "(none left)"))
+        self.actions.append(
+            "target unhealthy (%s); removed the new containers %s, the previous ones kept serving"
+            % (reason, ", ".join(started) or "(none left)")
+        )
         return False, health, reason
 
     def check_http(self):
@@ -794,14 +844,21 @@ class Rollback:
         pattern = re.compile(p["health_body_pattern"]) if p["health_body_pattern"] else None
         last = None
         for attempt in range(1, max(p["health_retries"], 1) + 1):
-            last = probe(p["health_url"], timeout=p["health_request_timeout"], validate_certs=p["health_validate_certs"])
-            ok = status_accepted(last["status"], p["health_status"]) and (pattern is None or pattern.search(last["body"]))
+            last = probe(
+                p["health_url"], timeout=p["health_request_timeout"], validate_certs=p["health_validate_certs"]
+            )
+            ok = status_accepted(last["status"], p["health_status"]) and (
+                pattern is None or pattern.search(last["body"])
+            )
             if ok:
                 return {"status": last["status"], "attempts": attempt, "ok": True, "elapsed_ms": last["elapsed_ms"]}
             if attempt < p["health_retries"]:
                 time.sleep(p["health_interval"])
-        reason = last["error"] or ("status %s" % last["status"] if not status_accepted(last["status"], p["health_status"])
-                                   else "body does not match %s" % p["health_body_pattern"])
+        reason = last["error"] or (
+            "status %s" % last["status"]
+            if not status_accepted(last["status"], p["health_status"])
+            else "body does not match %s" % p["health_body_pattern"]
+        )
         return {"status": last["status"], "attempts": p["health_retries"], "ok": False, "reason": reason}
 
     def gate(self, images):
@@ -823,8 +880,11 @@ class Rollback:
             if not http["ok"]:
                 health["status"] = "unhealthy"
                 return False, health, "health URL %s: %s" % (self.p["health_url"], http["reason"])
-        wrong = ["%s runs %s, not %s" % (c["name"], c["image_id"], images[c["service"]])
-                 for c in health["containers"] if images.get(c["service"]) and c["image_id"] != images[c["service"]]]
+        wrong = [
+            "%s runs %s, not %s" % (c["name"], c["image_id"], images[c["service"]])
+            for c in health["containers"]
+            if images.get(c["service"]) and c["image_id"] != images[c["service"]]
+        ]
         if wrong:
             health["status"] = "wrong_image"
             return False, health, "; ".join(wrong)
@@ -833,15 +893,24 @@ class Rollback:
     # --- history ---------------------------------------------------------------------------
     def entry(self, images, healthy, when, action, from_release=None):
         services = dict((s, dict(images[s])) for s in images)
-        entry = {"id": release_id(services, when), "recorded_at": when.strftime("%Y-%m-%dT%H:%M:%SZ"),
-                 "healthy": healthy, "compose_hash": self.compose_hash, "services": services,
-                 "note": self.p["note"] or "", "action": action}
+        entry = {
+            "id": release_id(services, when),
+            "recorded_at": when.strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "healthy": healthy,
+            "compose_hash": self.compose_hash,
+            "services": services,
+            "note": self.p["note"] or "",
+            "action": action,
+        }
         if action != "recorded":
             # What ran before the change: for a rollback, the release it left, which a later
             # rollback without a target must not return to (_releases.left_by_rollback).
             entry["from_release"] = from_release
-            entry["from_services"] = dict((s, {"reference": self.current[s]["reference"], "image_id": self.current[s]["image_id"]})
-                                          for s in self.services if self.current.get(s))
+            entry["from_services"] = dict(
+                (s, {"reference": self.current[s]["reference"], "image_id": self.current[s]["image_id"]})
+                for s in self.services
+                if self.current.get(s)
+            )
         return entry
 
     def append(self, history, entry):
@@ -853,7 +922,7 @@ class Rollback:
                     break
         history["project"] = self.project
         history["releases"].append(entry)
-        del history["releases"][:-self.p["history_size"]]
+        del history["releases"][: -self.p["history_size"]]
         save_history(self.history_path, history)
 
     def summary(self, history):
@@ -861,9 +930,13 @@ class Rollback:
 
     @staticmethod
     def summary_item(release):
-        item = {"id": release["id"], "recorded_at": release.get("recorded_at"), "healthy": release.get("healthy"),
-                "action": release.get("action"),
-                "services": dict((s, v.get("reference")) for s, v in release["services"].items())}
+        item = {
+            "id": release["id"],
+            "recorded_at": release.get("recorded_at"),
+            "healthy": release.get("healthy"),
+            "action": release.get("action"),
+            "services": dict((s, v.get("reference")) for s, v in release["services"].items()),
+        }
         for key in ("from_release", "rolled_back_at", "rolled_back_to"):
             if release.get(key):
                 item[key] = release[key]
@@ -872,10 +945,19 @@ class Rollback:
     # --- run -------------------------------------------------------------------------------
     def run(self):
         self.validate()
-        result = {"changed": False, "recovered": False, "rollback_failed": False, "actions": self.actions,
-                  "strategy": self.p["strategy"],
-                  "history_path": self.history_path, "from": {}, "to": {}, "changed_services": [],
-                  "from_release": None, "to_release": None}
+        result = {
+            "changed": False,
+            "recovered": False,
+            "rollback_failed": False,
+            "actions": self.actions,
+            "strategy": self.p["strategy"],
+            "history_path": self.history_path,
+            "from": {},
+            "to": {},
+            "changed_services": [],
+            "from_release": None,
+            "to_release": None,
+        }
         try:
             self.setup_compose()
             result["compose_version"] = ".".join(str(v) for v in self.compose.version)
@@ -905,14 +987,24 @@ class Rollback:
         when = datetime.now(timezone.utc)
         entry = self.entry(images, healthy, when, "recorded")
         last = history["releases"][-1] if history["releases"] else None
-        if last and matches(last, ids, self.services) and last.get("healthy") == healthy \
-                and set(last["services"]) == set(self.services):
+        if (
+            last
+            and matches(last, ids, self.services)
+            and last.get("healthy") == healthy
+            and set(last["services"]) == set(self.services)
+        ):
             result.update(to_release=last["id"], to=images)
             self.actions.append("already recorded as %s" % last["id"])
             self.module.exit_json(**result)
-        result.update(changed=True, to_release=entry["id"], to=images,
-                      diff={"before": {"history": [r["id"] for r in history["releases"]]},
-                            "after": {"history": [r["id"] for r in history["releases"]] + [entry["id"]], "entry": entry}})
+        result.update(
+            changed=True,
+            to_release=entry["id"],
+            to=images,
+            diff={
+                "before": {"history": [r["id"] for r in history["releases"]]},
+                "after": {"history": [r["id"] for r in history["releases"]] + [entry["id"]], "entry": entry},
+            },
+        )
         if not healthy:
             self.module.warn("recorded release %s as unhealthy: %s" % (entry["id"], reason))
         if not self.module.check_mode:
@@ -939,15 +1031,24 @@ class Rollback:
                 from_release = entry["id"]
                 break
         changed_services = [s for s in self.services if current_ids.get(s) != target[s]["image_id"]]
-        result.update(to=target, from_release=from_release, to_release=release["id"] if release else None,
-                      changed_services=changed_services)
+        result.update(
+            to=target,
+            from_release=from_release,
+            to_release=release["id"] if release else None,
+            changed_services=changed_services,
+        )
         when = datetime.now(timezone.utc)
         # Every change that ends healthy becomes the newest entry (a rollback to an old release
         # too), so "previous" means what served before; a rollback entry names the release it
         # left, so that a second rollback stays instead of returning there.
-        new_entry = self.entry(target, True, when, "deployed" if self.p["state"] == "deployed" else "rolled_back", from_release)
+        new_entry = self.entry(
+            target, True, when, "deployed" if self.p["state"] == "deployed" else "rolled_back", from_release
+        )
         if release is not None and not self.p["note"]:
-            new_entry["note"] = "%s to release %s" % ("deploy" if self.p["state"] == "deployed" else "rollback", release["id"])
+            new_entry["note"] = "%s to release %s" % (
+                "deploy" if self.p["state"] == "deployed" else "rollback",
+                release["id"],
+            )
         result["diff"] = {
             "before": dict((s, (self.current[s] or {}).get("reference")) for s in self.services),
             "after": dict((s, target[s]["reference"] or target[s]["image_id"]) for s in self.services),
@@ -960,12 +1061,20 @@ class Rollback:
         if start_first:
             problems = start_first_problems(self.config_services, changed_services)
             if problems:
-                raise Failure("strategy start_first needs services that can run two containers at once: %s; "
-                              "use strategy recreate for them" % "; ".join(problems))
+                raise Failure(
+                    "strategy start_first needs services that can run two containers at once: %s; "
+                    "use strategy recreate for them" % "; ".join(problems)
+                )
         result["changed"] = True
         if self.module.check_mode:
-            self.actions.append(("would start %s beside the running containers, then stop the old ones"
-                                 if start_first else "would recreate %s") % ", ".join(changed_services))
+            self.actions.append(
+                (
+                    "would start %s beside the running containers, then stop the old ones"
+                    if start_first
+                    else "would recreate %s"
+                )
+                % ", ".join(changed_services)
+            )
             self.module.exit_json(**result)
 
         ids = dict((s, target[s]["image_id"]) for s in self.services)
@@ -974,10 +1083,15 @@ class Rollback:
             try:
                 took_over, health, reason = self.start_first(ids, changed_services)
             except ComposeError as exc:
-                self.module.fail_json(msg="strategy start_first: %s; the containers of %s may need a look" % (
-                    exc, ", ".join(changed_services)), **result)
+                self.module.fail_json(
+                    msg="strategy start_first: %s; the containers of %s may need a look"
+                    % (exc, ", ".join(changed_services)),
+                    **result,
+                )
             if not took_over:
-                return self.kept_serving(history, new_entry, target, changed_services, current_ids, health, reason, result)
+                return self.kept_serving(
+                    history, new_entry, target, changed_services, current_ids, health, reason, result
+                )
             healthy, health, reason = self.gate(ids)
         else:
             try:
@@ -991,7 +1105,10 @@ class Rollback:
                 healthy, health, reason = self.gate(ids)
         result["health"] = health
         if healthy:
-            self.actions.append("healthy: containers%s, image ids verified" % (", http %s" % health["http"]["status"] if "http" in health else ""))
+            self.actions.append(
+                "healthy: containers%s, image ids verified"
+                % (", http %s" % health["http"]["status"] if "http" in health else "")
+            )
             self.append(history, new_entry)
             result["recorded_release"] = new_entry["id"]
             self.actions.append("recorded %s" % new_entry["id"])
@@ -1009,61 +1126,102 @@ class Rollback:
                 self.apply(previous, restorable)
             except ComposeError as exc:
                 self.record_unhealthy(history, new_entry)
-                self.module.fail_json(msg="target unhealthy (%s) and restoring the previous images failed: %s" % (reason, exc), **result)
+                self.module.fail_json(
+                    msg="target unhealthy (%s) and restoring the previous images failed: %s" % (reason, exc), **result
+                )
             self.actions.append("restored %s to the previous images" % ", ".join(restorable))
-            back, restore_health, restore_reason = self.gate(dict((s, current_ids[s]) for s in self.services if current_ids.get(s)))
+            back, restore_health, restore_reason = self.gate(
+                dict((s, current_ids[s]) for s in self.services if current_ids.get(s))
+            )
             if back and unrestorable:
-                back, restore_reason = False, "service(s) %s had no container before and still run the target" % ", ".join(unrestorable)
+                back, restore_reason = (
+                    False,
+                    "service(s) %s had no container before and still run the target" % ", ".join(unrestorable),
+                )
             result["restore_health"] = restore_health
             result["recovered"] = back
             self.record_unhealthy(history, new_entry)
             result["history"] = self.summary(history)
             if back:
-                self.module.fail_json(msg="%s of %s was unhealthy (%s); the previous images are serving again and are healthy" % (
-                    "deploy" if self.p["state"] == "deployed" else "rollback",
-                    ", ".join("%s=%s" % (s, target[s]["reference"] or target[s]["image_id"]) for s in changed_services),
-                    reason), **result)
-            self.module.fail_json(msg="target unhealthy (%s) and the restored previous images are unhealthy too (%s)" % (
-                reason, restore_reason), **result)
+                self.module.fail_json(
+                    msg="%s of %s was unhealthy (%s); the previous images are serving again and are healthy"
+                    % (
+                        "deploy" if self.p["state"] == "deployed" else "rollback",
+                        ", ".join(
+                            "%s=%s" % (s, target[s]["reference"] or target[s]["image_id"]) for s in changed_services
+                        ),
+                        reason,
+                    ),
+                    **result,
+                )
+            self.module.fail_json(
+                msg="target unhealthy (%s) and the restored previous images are unhealthy too (%s)"
+                % (reason, restore_reason),
+                **result,
+            )
         self.record_unhealthy(history, new_entry)
         result["history"] = self.summary(history)
-        self.module.fail_json(msg="target unhealthy (%s); left as it is (on_failure: %s)" % (
-            reason, self.p["on_failure"] if restorable else "nothing to restore"), **result)
+        self.module.fail_json(
+            msg="target unhealthy (%s); left as it is (on_failure: %s)"
+            % (reason, self.p["on_failure"] if restorable else "nothing to restore"),
+            **result,
+        )
 
     def stay(self, plan, result):
         """A rollback without a target, on a project that a rollback already brought where it is:
         nothing changes, and the result says where the project stands and how to go further back."""
         standing = plan["standing"]
         current = dict((s, self.current[s]) for s in self.services)
-        result.update(to=current, from_release=standing["id"], to_release=standing["id"],
-                      last_rollback={"release": standing["id"], "at": standing.get("recorded_at"),
-                                     "from_release": standing.get("from_release"),
-                                     "from": dict((s, v.get("reference") or v["image_id"])
-                                                  for s, v in (standing.get("from_services") or {}).items())},
-                      candidates=[self.summary_item(r) for r in plan["candidates"]],
-                      msg=standing_message(self.project, standing, plan["candidates"]))
+        result.update(
+            to=current,
+            from_release=standing["id"],
+            to_release=standing["id"],
+            last_rollback={
+                "release": standing["id"],
+                "at": standing.get("recorded_at"),
+                "from_release": standing.get("from_release"),
+                "from": dict(
+                    (s, v.get("reference") or v["image_id"]) for s, v in (standing.get("from_services") or {}).items()
+                ),
+            },
+            candidates=[self.summary_item(r) for r in plan["candidates"]],
+            msg=standing_message(self.project, standing, plan["candidates"]),
+        )
         references = dict((s, current[s]["reference"] or current[s]["image_id"]) for s in self.services)
         result["diff"] = {"before": references, "after": dict(references)}
-        self.actions.append("already at release %s, where the rollback at %s brought it; nothing to do" % (
-            standing["id"], standing.get("recorded_at")))
+        self.actions.append(
+            "already at release %s, where the rollback at %s brought it; nothing to do"
+            % (standing["id"], standing.get("recorded_at"))
+        )
         self.module.exit_json(**result)
 
     def kept_serving(self, history, new_entry, target, changed_services, current_ids, health, reason, result):
         """start_first: the target never took over; confirm that the previous containers are
         healthy and say so."""
         result.update(health=health, rollback_failed=True, stopped_previous=False)
-        back, restore_health, restore_reason = self.gate(dict((s, current_ids[s]) for s in self.services if current_ids.get(s)))
+        back, restore_health, restore_reason = self.gate(
+            dict((s, current_ids[s]) for s in self.services if current_ids.get(s))
+        )
         result["restore_health"] = restore_health
         result["recovered"] = back
         self.record_unhealthy(history, new_entry)
         result["history"] = self.summary(history)
-        what = "%s of %s was unhealthy (%s)" % ("deploy" if self.p["state"] == "deployed" else "rollback", ", ".join(
-            "%s=%s" % (s, target[s]["reference"] or target[s]["image_id"]) for s in changed_services), reason)
+        what = "%s of %s was unhealthy (%s)" % (
+            "deploy" if self.p["state"] == "deployed" else "rollback",
+            ", ".join("%s=%s" % (s, target[s]["reference"] or target[s]["image_id"]) for s in changed_services),
+            reason,
+        )
         if back:
-            self.module.fail_json(msg="%s; its containers were removed before they took over: the previous images served "
-                                  "throughout and are healthy" % what, **result)
-        self.module.fail_json(msg="%s; its containers were removed before they took over, but the previous images are not "
-                              "healthy either (%s)" % (what, restore_reason), **result)
+            self.module.fail_json(
+                msg="%s; its containers were removed before they took over: the previous images served "
+                "throughout and are healthy" % what,
+                **result,
+            )
+        self.module.fail_json(
+            msg="%s; its containers were removed before they took over, but the previous images are not "
+            "healthy either (%s)" % (what, restore_reason),
+            **result,
+        )
 
     def record_unhealthy(self, history, entry):
         """Keep the failed deploy in the history for the record, after the restore: a disk too

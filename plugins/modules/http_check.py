@@ -251,7 +251,9 @@ def main():
         module.fail_json(msg=str(exc))
     bad = [s for s in p["accepted_status"] if not valid_status_spec(s)]
     if bad or not p["accepted_status"]:
-        module.fail_json(msg="accepted_status must list HTTP codes (100-599) or classes such as 2xx; bad: %s" % ", ".join(bad))
+        module.fail_json(
+            msg="accepted_status must list HTTP codes (100-599) or classes such as 2xx; bad: %s" % ", ".join(bad)
+        )
     pattern = None
     if p["body_pattern"] is not None:
         try:
@@ -266,8 +268,16 @@ def main():
         for dummy in range(p["samples"])
     ]
     try:
-        finding, elapsed = judge(url, requests, p["accepted_status"], pattern, p["warning_ms"], p["critical_ms"],
-                                 p["statistic"], p["check_name"])
+        finding, elapsed = judge(
+            url,
+            requests,
+            p["accepted_status"],
+            pattern,
+            p["warning_ms"],
+            p["critical_ms"],
+            p["statistic"],
+            p["check_name"],
+        )
     except FindingError as exc:
         module.fail_json(msg="check_name: %s" % exc)
 

@@ -184,8 +184,17 @@ import os
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.stronghold.ops.plugins.module_utils._backup_files import compile_pattern, list_backups, resolve_timezone
-from ansible_collections.stronghold.ops.plugins.module_utils._pgdump import DumpError, dump_to_file, sidecar_path, timeout_problem
+from ansible_collections.stronghold.ops.plugins.module_utils._backup_files import (
+    compile_pattern,
+    list_backups,
+    resolve_timezone,
+)
+from ansible_collections.stronghold.ops.plugins.module_utils._pgdump import (
+    DumpError,
+    dump_to_file,
+    sidecar_path,
+    timeout_problem,
+)
 from ansible_collections.stronghold.ops.plugins.module_utils._postgres import (
     PostgresConnectError,
     check_connection_params,
@@ -201,8 +210,11 @@ OUTPUT_OPTIONS = ("-f", "--file", "-F", "--format", "-Z", "--compress", "-d", "-
 
 def refused_dump_option(option):
     for refused in OUTPUT_OPTIONS:
-        if option == refused or (refused.startswith("--") and option.startswith(refused + "=")) or \
-                (len(refused) == 2 and option.startswith(refused) and not option.startswith("--")):
+        if (
+            option == refused
+            or (refused.startswith("--") and option.startswith(refused + "="))
+            or (len(refused) == 2 and option.startswith(refused) and not option.startswith("--"))
+        ):
             return refused
     return None
 
@@ -214,8 +226,8 @@ def retention_plan(backups, keep, new_path):
     if keep is None:
         return [], others + [new_path]
     room = keep - 1
-    kept_others = others[len(others) - room:] if room > 0 else []
-    delete = others[:len(others) - len(kept_others)]
+    kept_others = others[len(others) - room :] if room > 0 else []
+    delete = others[: len(others) - len(kept_others)]
     return delete, kept_others + [new_path]
 
 
@@ -240,7 +252,10 @@ def validate(module):
     for option in params["dump_options"]:
         refused = refused_dump_option(option)
         if refused:
-            problems.append("dump_options may not contain %s (%r): the module sets the output file, format and compression" % (refused, option))
+            problems.append(
+                "dump_options may not contain %s (%r): the module sets the output file, format and compression"
+                % (refused, option)
+            )
     pattern = None
     try:
         pattern = compile_pattern(params["pattern"])
@@ -264,18 +279,20 @@ def now_in(tz):
 
 def main():
     argument_spec = postgres_argument_spec()
-    argument_spec.update({
-        "database": {"type": "str"},
-        "directory": {"type": "path", "required": True},
-        "format": {"type": "str", "choices": ["plain", "custom"], "default": "plain"},
-        "pattern": {"type": "str"},
-        "timezone": {"type": "str", "default": "UTC"},
-        "keep": {"type": "int"},
-        "compression_level": {"type": "int", "default": 6},
-        "dump_options": {"type": "list", "elements": "str", "default": []},
-        "pg_bin_dir": {"type": "path"},
-        "timeout": {"type": "int"},
-    })
+    argument_spec.update(
+        {
+            "database": {"type": "str"},
+            "directory": {"type": "path", "required": True},
+            "format": {"type": "str", "choices": ["plain", "custom"], "default": "plain"},
+            "pattern": {"type": "str"},
+            "timezone": {"type": "str", "default": "UTC"},
+            "keep": {"type": "int"},
+            "compression_level": {"type": "int", "default": 6},
+            "dump_options": {"type": "list", "elements": "str", "default": []},
+            "pg_bin_dir": {"type": "path"},
+            "timeout": {"type": "int"},
+        }
+    )
     module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
     params = module.params
     params["database"] = params["database"] or params["login_db"]
@@ -299,27 +316,49 @@ def main():
         module.fail_json(msg="pattern %r gives the name %r, which it does not match back" % (pattern.pattern, name))
     path = os.path.join(directory, name)
     if os.path.lexists(path):
-        module.fail_json(msg="%s already exists (a backup was taken in the same second?); a backup is never overwritten" % path)
+        module.fail_json(
+            msg="%s already exists (a backup was taken in the same second?); a backup is never overwritten" % path
+        )
     try:
         existing = list_backups(directory, pattern, params["timezone"])
     except OSError as exc:
         module.fail_json(msg="cannot list %s: %s" % (directory, exc.strerror or exc))
 
-    result = {"changed": True, "path": path, "sidecar": sidecar_path(path), "format": params["format"], "size": None,
-              "uncompressed_size": None, "checksum": None, "duration": None}
+    result = {
+        "changed": True,
+        "path": path,
+        "sidecar": sidecar_path(path),
+        "format": params["format"],
+        "size": None,
+        "uncompressed_size": None,
+        "checksum": None,
+        "duration": None,
+    }
     if module.check_mode:
         delete, kept = retention_plan(existing, params["keep"], path)
         result.update(deleted=delete, kept=kept)
         module.exit_json(**result)
 
     try:
-        written = dump_to_file(module, params, params["database"], directory, name, fmt=params["format"],
-                               compression_level=params["compression_level"], dump_options=params["dump_options"],
-                               timeout=params["timeout"])
+        written = dump_to_file(
+            module,
+            params,
+            params["database"],
+            directory,
+            name,
+            fmt=params["format"],
+            compression_level=params["compression_level"],
+            dump_options=params["dump_options"],
+            timeout=params["timeout"],
+        )
     except DumpError as exc:
         module.fail_json(msg=str(exc), path=None, deleted=[])
-    result.update(size=written["size"], uncompressed_size=written["uncompressed_size"], checksum=written["sha256"],
-                  duration=written["duration"])
+    result.update(
+        size=written["size"],
+        uncompressed_size=written["uncompressed_size"],
+        checksum=written["sha256"],
+        duration=written["duration"],
+    )
 
     deleted = []
     try:

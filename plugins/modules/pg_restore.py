@@ -358,7 +358,12 @@ import zlib
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.stronghold.ops.plugins.module_utils._backup_files import compile_pattern, list_backups, resolve_timezone, verify_stream
+from ansible_collections.stronghold.ops.plugins.module_utils._backup_files import (
+    compile_pattern,
+    list_backups,
+    resolve_timezone,
+    verify_stream,
+)
 from ansible_collections.stronghold.ops.plugins.module_utils._findings import worst_severity
 from ansible_collections.stronghold.ops.plugins.module_utils._pgdump import (
     DumpError,
@@ -407,12 +412,15 @@ class StepFailed(Exception):
 
 
 def plan_steps(database, backup, restored, before, safety_path, sessions_mode, drop_previous, analyze):
-    steps = ["verify %s" % backup,
-             "%s sessions connected to %s" % ("refuse if there are" if sessions_mode == "refuse" else "block new connections and terminate", database),
-             "safety dump of %s to %s" % (database, safety_path),
-             "create database %s (owner, encoding, locale of %s)" % (restored, database),
-             "restore %s into %s (ON_ERROR_STOP, single transaction)" % (backup, restored),
-             "carry over database settings, privileges, connection limit and comment"]
+    steps = [
+        "verify %s" % backup,
+        "%s sessions connected to %s"
+        % ("refuse if there are" if sessions_mode == "refuse" else "block new connections and terminate", database),
+        "safety dump of %s to %s" % (database, safety_path),
+        "create database %s (owner, encoding, locale of %s)" % (restored, database),
+        "restore %s into %s (ON_ERROR_STOP, single transaction)" % (backup, restored),
+        "carry over database settings, privileges, connection limit and comment",
+    ]
     if analyze:
         steps.append("ANALYZE %s" % restored)
     steps.append("in one transaction: rename %s to %s, rename %s to %s" % (database, before, restored, database))
@@ -421,8 +429,17 @@ def plan_steps(database, backup, restored, before, safety_path, sessions_mode, d
 
 
 def describe_sessions(rows):
-    return [{"pid": r["pid"], "user": r["usename"], "application": r["application_name"], "client": r["client"],
-             "state": r["state"], "since": r["backend_start"].isoformat() if r["backend_start"] else None} for r in rows]
+    return [
+        {
+            "pid": r["pid"],
+            "user": r["usename"],
+            "application": r["application_name"],
+            "client": r["client"],
+            "state": r["state"],
+            "since": r["backend_start"].isoformat() if r["backend_start"] else None,
+        }
+        for r in rows
+    ]
 
 
 SESSIONS_SQL = """
@@ -437,11 +454,29 @@ class Restore:
         self.params = module.params
         self.database = self.params["database"]
         self.durations = {}
-        self.result = {"changed": False, "state": self.params["state"], "database": self.database, "backup": None, "verification": [],
-                       "rejected_backups": [], "restored_database": None, "previous_database": None, "previous_dropped": False,
-                       "safety_dump": None, "sessions": [], "terminated": [], "durations": self.durations, "plan": [],
-                       "warnings_detail": [], "findings": [], "worst_severity": "ok", "leftovers": None, "reallowed": False,
-                       "dropped_databases": [], "removed_files": []}
+        self.result = {
+            "changed": False,
+            "state": self.params["state"],
+            "database": self.database,
+            "backup": None,
+            "verification": [],
+            "rejected_backups": [],
+            "restored_database": None,
+            "previous_database": None,
+            "previous_dropped": False,
+            "safety_dump": None,
+            "sessions": [],
+            "terminated": [],
+            "durations": self.durations,
+            "plan": [],
+            "warnings_detail": [],
+            "findings": [],
+            "worst_severity": "ok",
+            "leftovers": None,
+            "reallowed": False,
+            "dropped_databases": [],
+            "removed_files": [],
+        }
         self.began = time.monotonic()
         # Set when a failed swap could not allow connections to the live database again: the
         # restore database then keeps its marker, the only record that this run blocked them.
@@ -450,7 +485,10 @@ class Restore:
     def fail(self, msg, **extra):
         self.durations["total"] = round(time.monotonic() - self.began, 3)
         if self.result["reallowed"] or self.result["dropped_databases"] or self.result["removed_files"]:
-            msg = msg.replace("nothing was changed", "nothing else was changed (only the leftovers of a killed run were dealt with, see findings)")
+            msg = msg.replace(
+                "nothing was changed",
+                "nothing else was changed (only the leftovers of a killed run were dealt with, see findings)",
+            )
         self.result.update(extra)
         self.module.fail_json(msg=msg, **self.result)
 
@@ -481,14 +519,25 @@ class Restore:
             conn.execute("SELECT pg_advisory_lock(%s, %s)", (LOCK_CLASS, key))
         except psycopg.errors.LockNotAvailable:
             # pg_locks shows the two halves of the key as oids (unsigned).
-            holders = conn.execute("SELECT a.pid, a.application_name, a.state, a.backend_start FROM pg_locks l JOIN pg_stat_activity a USING (pid)"
-                                   " WHERE l.locktype = 'advisory' AND l.granted AND l.objsubid = 2 AND l.classid::bigint = %s"
-                                   " AND l.objid::bigint = %s ORDER BY a.pid", (LOCK_CLASS, key & 0xFFFFFFFF)).fetchall()
-            self.fail("another pg_restore run of %s holds its lock (%s): it is still running, or the server session of a killed run has "
-                      "not ended yet; nothing was changed" % (self.database, ", ".join(
-                          "server session pid %s, application %s, %s since %s" % (
-                              r["pid"], r["application_name"] or "(none)", r["state"], r["backend_start"]) for r in holders)
-                          or "its holder is no longer visible"))
+            holders = conn.execute(
+                "SELECT a.pid, a.application_name, a.state, a.backend_start FROM pg_locks l JOIN pg_stat_activity a USING (pid)"
+                " WHERE l.locktype = 'advisory' AND l.granted AND l.objsubid = 2 AND l.classid::bigint = %s"
+                " AND l.objid::bigint = %s ORDER BY a.pid",
+                (LOCK_CLASS, key & 0xFFFFFFFF),
+            ).fetchall()
+            self.fail(
+                "another pg_restore run of %s holds its lock (%s): it is still running, or the server session of a killed run has "
+                "not ended yet; nothing was changed"
+                % (
+                    self.database,
+                    ", ".join(
+                        "server session pid %s, application %s, %s since %s"
+                        % (r["pid"], r["application_name"] or "(none)", r["state"], r["backend_start"])
+                        for r in holders
+                    )
+                    or "its holder is no longer visible",
+                )
+            )
         finally:
             conn.execute("RESET lock_timeout")
 
@@ -498,7 +547,9 @@ class Restore:
         """Find what killed runs left, allow connections again where a run blocked them, and
         (state=cleaned) remove the leftovers. Returns the plan of find_leftovers/plan_recovery."""
         params = self.params
-        rows = conn.execute("SELECT datname, datallowconn, shobj_description(oid, 'pg_database') AS comment FROM pg_database").fetchall()
+        rows = conn.execute(
+            "SELECT datname, datallowconn, shobj_description(oid, 'pg_database') AS comment FROM pg_database"
+        ).fetchall()
         databases = [{"name": r["datname"], "comment": r["comment"]} for r in rows]
         live = next(({"allow_connections": r["datallowconn"]} for r in rows if r["datname"] == self.database), None)
         files = None
@@ -506,11 +557,20 @@ class Restore:
             try:
                 files = os.listdir(safety_dir)
             except OSError as exc:
-                self.fail("cannot list the safety dump directory %s: %s; nothing was changed" % (safety_dir, exc.strerror or exc))
+                self.fail(
+                    "cannot list the safety dump directory %s: %s; nothing was changed"
+                    % (safety_dir, exc.strerror or exc)
+                )
         leftovers = find_leftovers(self.database, live, databases, files)
         clean = params["state"] == STATE_CLEANED
-        plan = plan_recovery(self.database, leftovers, clean=clean, drop_previous=params["drop_previous"], check_mode=self.module.check_mode,
-                             directory=safety_dir)
+        plan = plan_recovery(
+            self.database,
+            leftovers,
+            clean=clean,
+            drop_previous=params["drop_previous"],
+            check_mode=self.module.check_mode,
+            directory=safety_dir,
+        )
         self.result["leftovers"] = leftovers
         self.result["findings"] = plan["findings"]
         self.result["worst_severity"] = worst_severity(plan["findings"])
@@ -528,20 +588,28 @@ class Restore:
         if plan["reallow"]:
             try:
                 with conn.transaction():
-                    conn.execute(sql.SQL("ALTER DATABASE {} ALLOW_CONNECTIONS true").format(sql.Identifier(self.database)))
+                    conn.execute(
+                        sql.SQL("ALTER DATABASE {} ALLOW_CONNECTIONS true").format(sql.Identifier(self.database))
+                    )
                     # The markers no longer claim the block, so a later run never undoes one an
                     # administrator sets.
                     for item in leftovers["restore_databases"]:
                         if item["step"] == STEP_BLOCKING:
-                            conn.execute(sql.SQL("COMMENT ON DATABASE {} IS {}").format(
-                                sql.Identifier(item["name"]),
-                                sql.Literal(make_marker(KIND_RESTORE, self.database, item["stamp"], STEP_RESTORED))))
+                            conn.execute(
+                                sql.SQL("COMMENT ON DATABASE {} IS {}").format(
+                                    sql.Identifier(item["name"]),
+                                    sql.Literal(make_marker(KIND_RESTORE, self.database, item["stamp"], STEP_RESTORED)),
+                                )
+                            )
                 self.result["reallowed"] = True
             except psycopg.Error as exc:
                 # The leftovers that record the block must stay for the next run.
                 problems.append("allowing connections to %s again failed: %s" % (self.database, str(exc).strip()))
-                plan["drop_databases"] = [name for name in plan["drop_databases"]
-                                          if name not in [d["name"] for d in leftovers["restore_databases"] if d["step"] == STEP_BLOCKING]]
+                plan["drop_databases"] = [
+                    name
+                    for name in plan["drop_databases"]
+                    if name not in [d["name"] for d in leftovers["restore_databases"] if d["step"] == STEP_BLOCKING]
+                ]
         for name in plan["drop_databases"]:
             try:
                 drop_database(params, name, force=True)
@@ -574,7 +642,9 @@ class Restore:
             self.timed("verify", started)
             self.result["verification"] = verified["checks"]
             if not verified["ok"]:
-                self.fail("backup %s failed verification: %s; nothing was changed" % (path, failed_checks_text(verified)))
+                self.fail(
+                    "backup %s failed verification: %s; nothing was changed" % (path, failed_checks_text(verified))
+                )
             return path, verified
         directory = self.params["directory"]
         try:
@@ -587,8 +657,9 @@ class Restore:
                 self.timed("verify", started)
                 self.result["verification"] = verified["checks"]
                 return candidate["path"], verified
-            self.result["rejected_backups"].append({"path": candidate["path"],
-                                                    "failed": [c for c in verified["checks"] if c["status"] == "failed"]})
+            self.result["rejected_backups"].append(
+                {"path": candidate["path"], "failed": [c for c in verified["checks"] if c["status"] == "failed"]}
+            )
         self.timed("verify", started)
         if not backups:
             self.fail("no backup in %s matches %s; nothing was changed" % (directory, self.params["pattern"]))
@@ -599,11 +670,15 @@ class Restore:
         row = conn.execute(
             "SELECT d.oid, pg_get_userbyid(d.datdba) AS owner, pg_encoding_to_char(d.encoding) AS encoding, d.datcollate, d.datctype,"
             " d.datallowconn, d.datconnlimit, d.datacl IS NOT NULL AS has_acl, shobj_description(d.oid, 'pg_database') AS comment"
-            " FROM pg_database d WHERE d.datname = %s", (self.database,)).fetchone()
+            " FROM pg_database d WHERE d.datname = %s",
+            (self.database,),
+        ).fetchone()
         if row is None:
             self.fail("database %s does not exist; nothing was changed" % self.database)
         if not row["datallowconn"] and not reallowing:
-            self.fail("database %s does not allow connections (ALLOW_CONNECTIONS false); nothing was changed" % self.database)
+            self.fail(
+                "database %s does not allow connections (ALLOW_CONNECTIONS false); nothing was changed" % self.database
+            )
         return row
 
     def sessions(self, conn):
@@ -617,13 +692,21 @@ class Restore:
         problems = self.result["warnings_detail"]
         ident = sql.Identifier(restored)
         if live["datconnlimit"] != -1:
-            conn.execute(sql.SQL("ALTER DATABASE {} CONNECTION LIMIT {}").format(ident, sql.Literal(live["datconnlimit"])))
-        settings = conn.execute("SELECT CASE WHEN setrole = 0 THEN NULL ELSE pg_get_userbyid(setrole) END AS role, unnest(setconfig) AS item"
-                                " FROM pg_db_role_setting WHERE setdatabase = %s", (live["oid"],)).fetchall()
+            conn.execute(
+                sql.SQL("ALTER DATABASE {} CONNECTION LIMIT {}").format(ident, sql.Literal(live["datconnlimit"]))
+            )
+        settings = conn.execute(
+            "SELECT CASE WHEN setrole = 0 THEN NULL ELSE pg_get_userbyid(setrole) END AS role, unnest(setconfig) AS item"
+            " FROM pg_db_role_setting WHERE setdatabase = %s",
+            (live["oid"],),
+        ).fetchall()
         for row in settings:
             name, value = row["item"].split("=", 1)
-            target = sql.SQL("ALTER DATABASE {}").format(ident) if row["role"] is None else \
-                sql.SQL("ALTER ROLE {} IN DATABASE {}").format(sql.Identifier(row["role"]), ident)
+            target = (
+                sql.SQL("ALTER DATABASE {}").format(ident)
+                if row["role"] is None
+                else sql.SQL("ALTER ROLE {} IN DATABASE {}").format(sql.Identifier(row["role"]), ident)
+            )
             try:
                 with conn.transaction():
                     # set_config parses the stored text as SET would (lists such as search_path
@@ -632,25 +715,39 @@ class Restore:
                     conn.execute(sql.SQL("{} SET {} FROM CURRENT").format(target, sql.Identifier(name)))
             except psycopg.Error as exc:
                 whose = "" if row["role"] is None else " for role " + row["role"]
-                problems.append("setting %s=%s%s not carried over: %s" % (name, value, whose, str(exc).strip().splitlines()[0]))
+                problems.append(
+                    "setting %s=%s%s not carried over: %s" % (name, value, whose, str(exc).strip().splitlines()[0])
+                )
         if live["has_acl"]:
             grants = conn.execute(
                 "SELECT CASE WHEN a.grantee = 0 THEN NULL ELSE pg_get_userbyid(a.grantee) END AS grantee, a.privilege_type, a.is_grantable"
-                " FROM pg_database d, aclexplode(d.datacl) a WHERE d.oid = %s", (live["oid"],)).fetchall()
+                " FROM pg_database d, aclexplode(d.datacl) a WHERE d.oid = %s",
+                (live["oid"],),
+            ).fetchall()
             try:
                 with conn.transaction():
                     conn.execute(sql.SQL("REVOKE ALL ON DATABASE {} FROM PUBLIC").format(ident))
                     for grant in grants:
                         grantee = sql.SQL("PUBLIC") if grant["grantee"] is None else sql.Identifier(grant["grantee"])
-                        conn.execute(sql.SQL("GRANT {} ON DATABASE {} TO {}{}").format(
-                            sql.SQL(grant["privilege_type"]), ident, grantee,
-                            sql.SQL(" WITH GRANT OPTION" if grant["is_grantable"] else "")))
+                        conn.execute(
+                            sql.SQL("GRANT {} ON DATABASE {} TO {}{}").format(
+                                sql.SQL(grant["privilege_type"]),
+                                ident,
+                                grantee,
+                                sql.SQL(" WITH GRANT OPTION" if grant["is_grantable"] else ""),
+                            )
+                        )
             except psycopg.Error as exc:
-                problems.append("privileges of %s not carried over: %s" % (self.database, str(exc).strip().splitlines()[0]))
+                problems.append(
+                    "privileges of %s not carried over: %s" % (self.database, str(exc).strip().splitlines()[0])
+                )
 
     def mark(self, conn, name, stamp, step):
-        conn.execute(sql.SQL("COMMENT ON DATABASE {} IS {}").format(
-            sql.Identifier(name), sql.Literal(make_marker(KIND_RESTORE, self.database, stamp, step))))
+        conn.execute(
+            sql.SQL("COMMENT ON DATABASE {} IS {}").format(
+                sql.Identifier(name), sql.Literal(make_marker(KIND_RESTORE, self.database, stamp, step))
+            )
+        )
 
     def swap(self, conn, live, restored, before, stamp):
         """Rename live -> before and restored -> live in one transaction; returns terminated pids."""
@@ -664,8 +761,11 @@ class Restore:
                 self.mark(conn, restored, stamp, STEP_BLOCKING)
                 conn.execute(sql.SQL("ALTER DATABASE {} ALLOW_CONNECTIONS false").format(live_ident))
                 blocked = True
-                rows = conn.execute("SELECT pid, pg_terminate_backend(pid) AS done FROM pg_stat_activity"
-                                    " WHERE datname = %s AND pid <> pg_backend_pid()", (self.database,)).fetchall()
+                rows = conn.execute(
+                    "SELECT pid, pg_terminate_backend(pid) AS done FROM pg_stat_activity"
+                    " WHERE datname = %s AND pid <> pg_backend_pid()",
+                    (self.database,),
+                ).fetchall()
                 terminated = [r["pid"] for r in rows if r["done"]]
                 deadline = time.monotonic() + TERMINATE_WAIT
                 while self.sessions(conn) and time.monotonic() < deadline:
@@ -679,8 +779,12 @@ class Restore:
                 conn.execute(sql.SQL("ALTER DATABASE {} RENAME TO {}").format(live_ident, sql.Identifier(before)))
                 conn.execute(sql.SQL("ALTER DATABASE {} RENAME TO {}").format(sql.Identifier(restored), live_ident))
                 conn.execute(sql.SQL("COMMENT ON DATABASE {} IS {}").format(live_ident, sql.Literal(live["comment"])))
-                conn.execute(sql.SQL("COMMENT ON DATABASE {} IS {}").format(
-                    sql.Identifier(before), sql.Literal(make_marker(KIND_PREVIOUS, self.database, stamp, comment=live["comment"]))))
+                conn.execute(
+                    sql.SQL("COMMENT ON DATABASE {} IS {}").format(
+                        sql.Identifier(before),
+                        sql.Literal(make_marker(KIND_PREVIOUS, self.database, stamp, comment=live["comment"])),
+                    )
+                )
                 if blocked:
                     # The previous database keeps the setting it had.
                     conn.execute(sql.SQL("ALTER DATABASE {} ALLOW_CONNECTIONS true").format(sql.Identifier(before)))
@@ -691,8 +795,10 @@ class Restore:
                     conn.execute(sql.SQL("ALTER DATABASE {} ALLOW_CONNECTIONS true").format(live_ident))
                 except psycopg.Error as exc:
                     self.still_blocking = True
-                    self.module.warn("could not allow connections to %s again: %s; run ALTER DATABASE %s ALLOW_CONNECTIONS true, "
-                                     "or run pg_restore again: %s records the block" % (self.database, exc, self.database, restored))
+                    self.module.warn(
+                        "could not allow connections to %s again: %s; run ALTER DATABASE %s ALLOW_CONNECTIONS true, "
+                        "or run pg_restore again: %s records the block" % (self.database, exc, self.database, restored)
+                    )
         return terminated
 
     def run(self):
@@ -714,56 +820,99 @@ class Restore:
             if not restoring:
                 self.finish()
             live = self.live_database(conn, reallowing=recovery["reallow"] and self.module.check_mode)
-            taken = [r["datname"] for r in conn.execute("SELECT datname FROM pg_database WHERE datname IN (%s, %s)", (restored, before))]
+            taken = [
+                r["datname"]
+                for r in conn.execute("SELECT datname FROM pg_database WHERE datname IN (%s, %s)", (restored, before))
+            ]
             if taken:
                 self.fail("database %s already exists; nothing was changed" % ", ".join(taken))
             backup, verified = self.choose_backup()
             self.result["backup"] = backup
             safety_dir = os.path.abspath(params["safety_dump_directory"] or os.path.dirname(backup))
             if not os.path.isdir(safety_dir) or not os.access(safety_dir, os.W_OK | os.X_OK):
-                self.fail("safety_dump_directory %s does not exist or is not writable; nothing was changed" % safety_dir)
+                self.fail(
+                    "safety_dump_directory %s does not exist or is not writable; nothing was changed" % safety_dir
+                )
             safety_path = os.path.join(safety_dir, safety_dump_name(self.database, stamp))
-            self.result.update(restored_database=restored, safety_dump={"path": safety_path},
-                               plan=self.result["plan"] + plan_steps(self.database, backup, restored, before, safety_path, params["sessions"],
-                                                                     params["drop_previous"], params["analyze"]))
+            self.result.update(
+                restored_database=restored,
+                safety_dump={"path": safety_path},
+                plan=self.result["plan"]
+                + plan_steps(
+                    self.database,
+                    backup,
+                    restored,
+                    before,
+                    safety_path,
+                    params["sessions"],
+                    params["drop_previous"],
+                    params["analyze"],
+                ),
+            )
             connected = self.sessions(conn)
             self.result["sessions"] = connected
             if connected and params["sessions"] == "refuse" and self.module.check_mode:
                 # The plan still shows: a playbook in check mode has not stopped the application.
-                self.module.warn("%d session(s) connected to %s; a real run would refuse them: %s" % (
-                    len(connected), self.database, sessions_text(connected)))
+                self.module.warn(
+                    "%d session(s) connected to %s; a real run would refuse them: %s"
+                    % (len(connected), self.database, sessions_text(connected))
+                )
             elif connected and params["sessions"] == "refuse":
-                self.fail("%d session(s) connected to %s; stop the application first or set sessions=terminate; nothing was changed: %s" % (
-                    len(connected), self.database, sessions_text(connected)))
+                self.fail(
+                    "%d session(s) connected to %s; stop the application first or set sessions=terminate; nothing was changed: %s"
+                    % (len(connected), self.database, sessions_text(connected))
+                )
             if self.module.check_mode:
                 self.result["changed"] = True
                 self.finish()
 
             started = time.monotonic()
             try:
-                dumped = dump_to_file(self.module, params, self.database, safety_dir, os.path.basename(safety_path), fmt="plain")
+                dumped = dump_to_file(
+                    self.module, params, self.database, safety_dir, os.path.basename(safety_path), fmt="plain"
+                )
             except DumpError as exc:
                 self.timed("safety_dump", started)
                 self.fail("the safety dump of %s failed: %s; nothing was changed" % (self.database, exc))
             self.timed("safety_dump", started)
-            self.result["safety_dump"] = {"path": dumped["path"], "size": dumped["size"], "sha256": dumped["sha256"],
-                                          "duration": dumped["duration"]}
+            self.result["safety_dump"] = {
+                "path": dumped["path"],
+                "size": dumped["size"],
+                "sha256": dumped["sha256"],
+                "duration": dumped["duration"],
+            }
             self.result["changed"] = True
 
             created = False
             step = "create"
             try:
-                create_database(params, restored, owner=live["owner"], encoding=live["encoding"], lc_collate=live["datcollate"],
-                                lc_ctype=live["datctype"])
+                create_database(
+                    params,
+                    restored,
+                    owner=live["owner"],
+                    encoding=live["encoding"],
+                    lc_collate=live["datcollate"],
+                    lc_ctype=live["datctype"],
+                )
                 created = True
                 self.mark(conn, restored, stamp, STEP_RESTORING)
                 step = "restore"
                 started = time.monotonic()
-                restored_result = restore_file(self.module, params, backup, restored, fmt=verified.get("format") or "auto",
-                                               timeout=params["timeout"], no_owner=False)
+                restored_result = restore_file(
+                    self.module,
+                    params,
+                    backup,
+                    restored,
+                    fmt=verified.get("format") or "auto",
+                    timeout=params["timeout"],
+                    no_owner=False,
+                )
                 self.timed("restore", started)
-                self.result["restore"] = {"duration": restored_result["duration"], "stderr_tail": restored_result["stderr_tail"],
-                                          "format": restored_result["format"]}
+                self.result["restore"] = {
+                    "duration": restored_result["duration"],
+                    "stderr_tail": restored_result["stderr_tail"],
+                    "format": restored_result["format"],
+                }
                 if not restored_result["ok"]:
                     raise StepFailed(restored_result["error"])
                 step = "finish"
@@ -782,8 +931,10 @@ class Restore:
                 reason = str(exc).strip()
                 cleanup = ""
                 if created and self.still_blocking:
-                    cleanup = "; %s stays: it records that connections to %s are blocked, and the next run allows them again" % (
-                        restored, self.database)
+                    cleanup = (
+                        "; %s stays: it records that connections to %s are blocked, and the next run allows them again"
+                        % (restored, self.database)
+                    )
                 elif created:
                     try:
                         drop_database(params, restored, force=True)
@@ -791,9 +942,13 @@ class Restore:
                     except (PostgresConnectError, psycopg.Error) as drop_exc:
                         cleanup = "; dropping %s failed too (%s), drop it by hand" % (restored, str(drop_exc).strip())
                 # Named only when it is left behind.
-                self.result["restored_database"] = restored if created and ("by hand" in cleanup or self.still_blocking) else None
-                self.fail("%s step failed: %s; %s is unchanged%s; the safety dump is %s" % (
-                    step, reason, self.database, cleanup, self.result["safety_dump"]["path"]))
+                self.result["restored_database"] = (
+                    restored if created and ("by hand" in cleanup or self.still_blocking) else None
+                )
+                self.fail(
+                    "%s step failed: %s; %s is unchanged%s; the safety dump is %s"
+                    % (step, reason, self.database, cleanup, self.result["safety_dump"]["path"])
+                )
 
             self.result["previous_database"] = before
             if params["drop_previous"]:
@@ -815,8 +970,11 @@ class Restore:
 
 
 def sessions_text(sessions):
-    return ", ".join("pid %s (%s, %s from %s, %s)" % (s["pid"], s["user"], s["application"] or "no application_name", s["client"], s["state"])
-                     for s in sessions)
+    return ", ".join(
+        "pid %s (%s, %s from %s, %s)"
+        % (s["pid"], s["user"], s["application"] or "no application_name", s["client"], s["state"])
+        for s in sessions
+    )
 
 
 def failed_checks_text(verified):
@@ -828,8 +986,10 @@ def validate(params):
     if not params["database"]:
         problems.append("database (or login_db) is required: the live database to roll back")
     elif params["database"] == params["maintenance_db"]:
-        problems.append("database and maintenance_db are both %s: the live database cannot be renamed from a session connected to it"
-                        % params["database"])
+        problems.append(
+            "database and maintenance_db are both %s: the live database cannot be renamed from a session connected to it"
+            % params["database"]
+        )
     if params["directory"] is not None:
         if not os.path.isdir(params["directory"]):
             problems.append("directory %s does not exist or is not a directory" % params["directory"])
@@ -845,30 +1005,37 @@ def validate(params):
     if problem:
         problems.append(problem)
     if params["safety_dump_directory"] is not None and not os.path.isdir(params["safety_dump_directory"]):
-        problems.append("safety_dump_directory %s does not exist or is not a directory" % params["safety_dump_directory"])
+        problems.append(
+            "safety_dump_directory %s does not exist or is not a directory" % params["safety_dump_directory"]
+        )
     return problems
 
 
 def main():
     argument_spec = postgres_argument_spec()
-    argument_spec.update({
-        "database": {"type": "str"},
-        "state": {"type": "str", "choices": [STATE_RESTORED, STATE_CLEANED], "default": STATE_RESTORED},
-        "backup": {"type": "path"},
-        "directory": {"type": "path"},
-        "pattern": {"type": "str", "default": "backup_%Y%m%d_%H%M%S.sql.gz"},
-        "timezone": {"type": "str", "default": "UTC"},
-        "sessions": {"type": "str", "choices": ["refuse", "terminate"], "default": "refuse"},
-        "drop_previous": {"type": "bool", "default": False},
-        "safety_dump_directory": {"type": "path"},
-        "maintenance_db": {"type": "str", "default": "postgres"},
-        "analyze": {"type": "bool", "default": True},
-        "timeout": {"type": "int"},
-        "pg_bin_dir": {"type": "path"},
-    })
-    module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True,
-                           mutually_exclusive=[["backup", "directory"]],
-                           required_if=[["state", STATE_RESTORED, ["backup", "directory"], True]])
+    argument_spec.update(
+        {
+            "database": {"type": "str"},
+            "state": {"type": "str", "choices": [STATE_RESTORED, STATE_CLEANED], "default": STATE_RESTORED},
+            "backup": {"type": "path"},
+            "directory": {"type": "path"},
+            "pattern": {"type": "str", "default": "backup_%Y%m%d_%H%M%S.sql.gz"},
+            "timezone": {"type": "str", "default": "UTC"},
+            "sessions": {"type": "str", "choices": ["refuse", "terminate"], "default": "refuse"},
+            "drop_previous": {"type": "bool", "default": False},
+            "safety_dump_directory": {"type": "path"},
+            "maintenance_db": {"type": "str", "default": "postgres"},
+            "analyze": {"type": "bool", "default": True},
+            "timeout": {"type": "int"},
+            "pg_bin_dir": {"type": "path"},
+        }
+    )
+    module = AnsibleModule(
+        argument_spec=argument_spec,
+        supports_check_mode=True,
+        mutually_exclusive=[["backup", "directory"]],
+        required_if=[["state", STATE_RESTORED, ["backup", "directory"], True]],
+    )
     module.params["database"] = module.params["database"] or module.params["login_db"]
     problems = validate(module.params)
     if problems:

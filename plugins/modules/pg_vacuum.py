@@ -739,7 +739,16 @@ HOLDERS_LISTED = 20
 # that Ansible must carry through every callback.
 NOT_SELECTED_LISTED = 25
 
-STATUSES = ("ok", "skipped_permission", "skipped_locked", "lock_timeout", "timeout", "error", "skipped_missing", "not_started")
+STATUSES = (
+    "ok",
+    "skipped_permission",
+    "skipped_locked",
+    "lock_timeout",
+    "timeout",
+    "error",
+    "skipped_missing",
+    "not_started",
+)
 
 
 def split_name(name):
@@ -773,7 +782,7 @@ def milliseconds(seconds):
 
 # BUFFER_USAGE_LIMIT's range (PostgreSQL 16), and PARALLEL's.
 BUFFER_USAGE_MIN = 128 * 1024
-BUFFER_USAGE_MAX = 16 * 1024 ** 3
+BUFFER_USAGE_MAX = 16 * 1024**3
 PARALLEL_MAX = 1024
 # One thread and one connection per job; max_connections cannot exceed 262143.
 JOBS_MAX = 262143
@@ -827,8 +836,15 @@ class Vacuum:
             problems.append("all_databases and databases are mutually exclusive")
         if p["jobs"] < 1:
             problems.append("jobs must be at least 1, got %d" % p["jobs"])
-        for name in ("min_dead_tuples", "min_xid_age", "min_mxid_age", "cost_limit", "parallel_workers",
-                     "xid_age_warning", "xid_age_critical"):
+        for name in (
+            "min_dead_tuples",
+            "min_xid_age",
+            "min_mxid_age",
+            "cost_limit",
+            "parallel_workers",
+            "xid_age_warning",
+            "xid_age_critical",
+        ):
             if p[name] is not None and p[name] < 0:
                 problems.append("%s cannot be negative, got %d" % (name, p[name]))
         for name in ("min_dead_ratio", "min_mod_since_analyze_ratio"):
@@ -841,13 +857,22 @@ class Vacuum:
         if p["parallel_workers"] is not None and p["full"]:
             problems.append("parallel_workers cannot be combined with full")
         if p["xid_age_warning"] > p["xid_age_critical"]:
-            problems.append("xid_age_warning (%d) must not exceed xid_age_critical (%d)" % (p["xid_age_warning"], p["xid_age_critical"]))
+            problems.append(
+                "xid_age_warning (%d) must not exceed xid_age_critical (%d)"
+                % (p["xid_age_warning"], p["xid_age_critical"])
+            )
         for name in ("tables", "exclude_tables", "schemas", "exclude_schemas", "databases"):
             if any(not item or not item.strip() for item in p[name]):
                 problems.append("%s contains an empty name" % name)
         self.durations = {}
-        for name in ("lock_timeout", "statement_timeout", "max_runtime", "skip_vacuumed_within", "stale_after",
-                     "long_transaction_warning"):
+        for name in (
+            "lock_timeout",
+            "statement_timeout",
+            "max_runtime",
+            "skip_vacuumed_within",
+            "stale_after",
+            "long_transaction_warning",
+        ):
             self.durations[name] = None
             if p[name] is None:
                 continue
@@ -876,12 +901,17 @@ class Vacuum:
                 # PostgreSQL's own range (0 = no ring buffer); passed in kB, its unit, so that the
                 # server reads the size the collection's parser read.
                 if limit != 0 and not BUFFER_USAGE_MIN <= limit <= BUFFER_USAGE_MAX:
-                    problems.append("buffer_usage_limit must be 0 or between 128kB and 16GB (PostgreSQL's range), got %r"
-                                    % p["buffer_usage_limit"])
+                    problems.append(
+                        "buffer_usage_limit must be 0 or between 128kB and 16GB (PostgreSQL's range), got %r"
+                        % p["buffer_usage_limit"]
+                    )
                 else:
                     self.buffer_usage_limit = "%dkB" % (limit // 1024)
         if p["parallel_workers"] is not None and p["parallel_workers"] > PARALLEL_MAX:
-            problems.append("parallel_workers must be at most %d (PostgreSQL's limit), got %d" % (PARALLEL_MAX, p["parallel_workers"]))
+            problems.append(
+                "parallel_workers must be at most %d (PostgreSQL's limit), got %d"
+                % (PARALLEL_MAX, p["parallel_workers"])
+            )
         if p["jobs"] > JOBS_MAX:
             problems.append("jobs must be at most %d, got %d" % (JOBS_MAX, p["jobs"]))
         if problems:
@@ -890,12 +920,20 @@ class Vacuum:
     def planner_options(self):
         p = self.p
         return {
-            "mode": p["mode"], "select": p["select"], "full": p["full"], "truncate": p["truncate"],
-            "skip_locked": p["skip_locked"], "parallel_workers": p["parallel_workers"],
-            "buffer_usage_limit": self.buffer_usage_limit, "order_by": p["order_by"],
-            "min_dead_tuples": p["min_dead_tuples"], "min_dead_ratio": p["min_dead_ratio"],
-            "min_mod_since_analyze_ratio": p["min_mod_since_analyze_ratio"], "min_xid_age": p["min_xid_age"],
-            "min_mxid_age": p["min_mxid_age"], "min_size": self.min_size,
+            "mode": p["mode"],
+            "select": p["select"],
+            "full": p["full"],
+            "truncate": p["truncate"],
+            "skip_locked": p["skip_locked"],
+            "parallel_workers": p["parallel_workers"],
+            "buffer_usage_limit": self.buffer_usage_limit,
+            "order_by": p["order_by"],
+            "min_dead_tuples": p["min_dead_tuples"],
+            "min_dead_ratio": p["min_dead_ratio"],
+            "min_mod_since_analyze_ratio": p["min_mod_since_analyze_ratio"],
+            "min_xid_age": p["min_xid_age"],
+            "min_mxid_age": p["min_mxid_age"],
+            "min_size": self.min_size,
             "skip_vacuumed_within": self.durations["skip_vacuumed_within"],
         }
 
@@ -914,8 +952,10 @@ class Vacuum:
         self.recovery = in_recovery(conn)
         self.settings = dict((r["name"], float(r["setting"])) for r in conn.execute(SETTINGS_QUERY))
         if self.p["all_databases"]:
-            rows = conn.execute("SELECT datname FROM pg_database WHERE datallowconn AND NOT datistemplate "
-                                "AND has_database_privilege(datname, 'CONNECT') ORDER BY datname").fetchall()
+            rows = conn.execute(
+                "SELECT datname FROM pg_database WHERE datallowconn AND NOT datistemplate "
+                "AND has_database_privilege(datname, 'CONNECT') ORDER BY datname"
+            ).fetchall()
             self.database_names = [r["datname"] for r in rows]
         elif self.p["databases"]:
             self.database_names = list(dict.fromkeys(self.p["databases"]))
@@ -926,12 +966,18 @@ class Vacuum:
         if missing:
             conn.close()
             self.module.fail_json(msg="unknown database(s): %s" % ", ".join(missing))
-        in_use = conn.execute("SELECT count(*) AS n FROM pg_stat_activity WHERE backend_type = 'client backend'").fetchone()["n"]
-        self.free = free_connections(self.settings.get("max_connections", 100),
-                                     self.settings.get("superuser_reserved_connections", 3) + self.settings.get("reserved_connections", 0),
-                                     in_use)
+        in_use = conn.execute(
+            "SELECT count(*) AS n FROM pg_stat_activity WHERE backend_type = 'client backend'"
+        ).fetchone()["n"]
+        self.free = free_connections(
+            self.settings.get("max_connections", 100),
+            self.settings.get("superuser_reserved_connections", 3) + self.settings.get("reserved_connections", 0),
+            in_use,
+        )
         self.server = describe_server(conn)
-        self.xmin_holders = [holder_dict(r) for r in conn.execute(XMIN_HOLDERS_QUERY, {"application": APPLICATION_NAME})]
+        self.xmin_holders = [
+            holder_dict(r) for r in conn.execute(XMIN_HOLDERS_QUERY, {"application": APPLICATION_NAME})
+        ]
         self.xmin_holder = oldest_holder(self.xmin_holders)
         self.main_conn = conn
         if self.recovery:
@@ -944,8 +990,10 @@ class Vacuum:
         for dbname in self.database_names:
             dconn = conn if dbname == conn.info.dbname else self.connect(dbname)
             try:
-                stats = dconn.execute("SELECT age(datfrozenxid)::bigint AS xid_age, mxid_age(datminmxid)::bigint AS mxid_age "
-                                      "FROM pg_database WHERE datname = current_database()").fetchone()
+                stats = dconn.execute(
+                    "SELECT age(datfrozenxid)::bigint AS xid_age, mxid_age(datminmxid)::bigint AS mxid_age "
+                    "FROM pg_database WHERE datname = current_database()"
+                ).fetchone()
                 rows = self.table_rows(dconn, n_ins)
                 running = dict((r["relid"], r["wraparound"]) for r in dconn.execute(AUTOVACUUM_QUERY))
             finally:
@@ -961,12 +1009,22 @@ class Vacuum:
             aggregate_partitions(rows)
             scoped = [r for r in rows if in_scope(r, self.p)]
             selected, skipped = plan_tables(scoped, self.settings, opts, self.now, running, server_version=self.version)
-            self.per_database.append({"database": dbname, "xid_age": stats["xid_age"], "mxid_age": stats["mxid_age"],
-                                      "rows": rows, "selected": selected, "skipped": skipped})
+            self.per_database.append(
+                {
+                    "database": dbname,
+                    "xid_age": stats["xid_age"],
+                    "mxid_age": stats["mxid_age"],
+                    "rows": rows,
+                    "selected": selected,
+                    "skipped": skipped,
+                }
+            )
         unknown = [name for name in self.p["tables"] if name not in found_names]
         if unknown:
             self.main_conn.close()
-            self.module.fail_json(msg="unknown table(s) in %s: %s" % (", ".join(self.database_names), ", ".join(unknown)))
+            self.module.fail_json(
+                msg="unknown table(s) in %s: %s" % (", ".join(self.database_names), ", ".join(unknown))
+            )
 
         self.opts = opts
         for relkind in ("r", "p"):
@@ -979,13 +1037,20 @@ class Vacuum:
         conn.execute(sql.SQL("SET lock_timeout = {}").format(sql.Literal(SIZE_LOCK_TIMEOUT)))
         try:
             try:
-                return [dict(r) for r in conn.execute(TABLES_QUERY.replace("{n_ins}", n_ins).replace("{exact}", "true"))]
+                return [
+                    dict(r) for r in conn.execute(TABLES_QUERY.replace("{n_ins}", n_ins).replace("{exact}", "true"))
+                ]
             except psycopg.errors.LockNotAvailable:
-                self.warnings.append("table sizes are estimates (pg_class.relpages): a table was locked exclusively "
-                                     "while they were read")
-                return [dict(r) for r in conn.execute(TABLES_QUERY.replace("{n_ins}", n_ins).replace("{exact}", "false"))]
+                self.warnings.append(
+                    "table sizes are estimates (pg_class.relpages): a table was locked exclusively while they were read"
+                )
+                return [
+                    dict(r) for r in conn.execute(TABLES_QUERY.replace("{n_ins}", n_ins).replace("{exact}", "false"))
+                ]
         finally:
-            conn.execute(sql.SQL("SET lock_timeout = {}").format(sql.Literal(milliseconds(self.durations["lock_timeout"]))))
+            conn.execute(
+                sql.SQL("SET lock_timeout = {}").format(sql.Literal(milliseconds(self.durations["lock_timeout"])))
+            )
 
     def statement(self, entry):
         command, options, only, dummy = entry_command(self.opts, self.version, entry["relkind"])
@@ -1008,7 +1073,11 @@ class Vacuum:
     def session_setup(self, conn):
         conn.execute(sql.SQL("SET lock_timeout = {}").format(sql.Literal(milliseconds(self.durations["lock_timeout"]))))
         if self.durations["statement_timeout"] is not None:
-            conn.execute(sql.SQL("SET statement_timeout = {}").format(sql.Literal(milliseconds(self.durations["statement_timeout"]))))
+            conn.execute(
+                sql.SQL("SET statement_timeout = {}").format(
+                    sql.Literal(milliseconds(self.durations["statement_timeout"]))
+                )
+            )
         if self.p["cost_delay"] is not None:
             conn.execute(sql.SQL("SET vacuum_cost_delay = {}").format(sql.Literal(str(self.p["cost_delay"]))))
         if self.p["cost_limit"] is not None:
@@ -1024,8 +1093,11 @@ class Vacuum:
             # Classified by SQLSTATE where the server sets one; PostgreSQL 15 and older warn
             # "skipping ... --- only superuser or database owner can vacuum it" with the generic 01000.
             locked = [m for code, m in notices if code == "55P03" or "lock not available" in m]
-            denied = [m for code, m in notices if code == "42501" or (m.startswith("skipping") and " only " in m)
-                      or m.startswith("permission denied")]
+            denied = [
+                m
+                for code, m in notices
+                if code == "42501" or (m.startswith("skipping") and " only " in m) or m.startswith("permission denied")
+            ]
             if locked:
                 status, message = "skipped_locked", locked[0]
             elif denied:
@@ -1053,11 +1125,15 @@ class Vacuum:
             # shared memory at once; older servers send it to the statistics collector, so
             # dead_tuples_after() reads it there later.
             try:
-                row = conn.execute("SELECT n_dead_tup FROM pg_stat_all_tables WHERE relid = %s", [entry["relid"]]).fetchone()
+                row = conn.execute(
+                    "SELECT n_dead_tup FROM pg_stat_all_tables WHERE relid = %s", [entry["relid"]]
+                ).fetchone()
                 entry["n_dead_tup_kept"] = row["n_dead_tup"] if row else None
             except psycopg.Error as exc:
-                self.warnings.append("dead tuples left by the vacuum of %s.%s not read: %s" % (
-                    entry["schema"], entry["table"], str(exc).strip()))
+                self.warnings.append(
+                    "dead tuples left by the vacuum of %s.%s not read: %s"
+                    % (entry["schema"], entry["table"], str(exc).strip())
+                )
 
     def lost_server(self, message):
         with self.lock:
@@ -1133,7 +1209,12 @@ class Vacuum:
                 else:
                     why = "not started after an earlier failure"
                 entry.update(status="not_started", message=why, duration_ms=0.0)
-        if self.lost is None and self.version >= 160000 and does_vacuum(self.p["mode"]) and any(e["status"] == "ok" for e in entries):
+        if (
+            self.lost is None
+            and self.version >= 160000
+            and does_vacuum(self.p["mode"])
+            and any(e["status"] == "ok" for e in entries)
+        ):
             try:
                 conn = connect(self.p, db["database"], APPLICATION_NAME)
                 try:
@@ -1154,10 +1235,19 @@ class Vacuum:
             return
         try:
             conn.execute("SELECT pg_stat_clear_snapshot()")
-            after = dict((r["relid"], r["n_dead_tup"]) for r in conn.execute(
-                "SELECT relid::bigint AS relid, n_dead_tup FROM pg_stat_all_tables WHERE relid = ANY(%s)", [relids]))
-            lasts = dict((r["relid"], r) for r in conn.execute(
-                "SELECT relid::bigint AS relid, last_vacuum, last_autovacuum FROM pg_stat_all_tables WHERE relid = ANY(%s)", [relids]))
+            after = dict(
+                (r["relid"], r["n_dead_tup"])
+                for r in conn.execute(
+                    "SELECT relid::bigint AS relid, n_dead_tup FROM pg_stat_all_tables WHERE relid = ANY(%s)", [relids]
+                )
+            )
+            lasts = dict(
+                (r["relid"], r)
+                for r in conn.execute(
+                    "SELECT relid::bigint AS relid, last_vacuum, last_autovacuum FROM pg_stat_all_tables WHERE relid = ANY(%s)",
+                    [relids],
+                )
+            )
         except psycopg.Error as exc:
             self.warnings.append("dead tuples after the run not read: %s" % str(exc).strip())
             return
@@ -1178,84 +1268,147 @@ class Vacuum:
         if self.xmin_holder:
             holder = self.xmin_holder
             long_for = self.durations["long_transaction_warning"]
-            old = (holder.get("seconds") or 0) > long_for or (holder["kind"] == "replication_slot" and "inactive" in (holder["state"] or ""))
+            old = (holder.get("seconds") or 0) > long_for or (
+                holder["kind"] == "replication_slot" and "inactive" in (holder["state"] or "")
+            )
             severity = "warning" if old else "info"
-            self.findings.append(make_finding(
-                "postgres.xmin_horizon", "%s %s" % (holder["kind"], holder["id"]), severity,
-                "%s holds back cleanup" % describe_holder(holder), dict(holder)))
+            self.findings.append(
+                make_finding(
+                    "postgres.xmin_horizon",
+                    "%s %s" % (holder["kind"], holder["id"]),
+                    severity,
+                    "%s holds back cleanup" % describe_holder(holder),
+                    dict(holder),
+                )
+            )
         if self.recovery:
             return
         for db in self.per_database:
             age = db["xid_age"]
-            severity = "critical" if age >= p["xid_age_critical"] else "warning" if age >= p["xid_age_warning"] else "ok"
-            self.findings.append(make_finding(
-                "postgres.wraparound", db["database"], severity,
-                "transaction-ID age %d (warning at %d, critical at %d)" % (age, p["xid_age_warning"], p["xid_age_critical"]),
-                {"xid_age": age, "mxid_age": db["mxid_age"]}))
+            severity = (
+                "critical" if age >= p["xid_age_critical"] else "warning" if age >= p["xid_age_warning"] else "ok"
+            )
+            self.findings.append(
+                make_finding(
+                    "postgres.wraparound",
+                    db["database"],
+                    severity,
+                    "transaction-ID age %d (warning at %d, critical at %d)"
+                    % (age, p["xid_age_warning"], p["xid_age_critical"]),
+                    {"xid_age": age, "mxid_age": db["mxid_age"]},
+                )
+            )
             stale = []
             threshold = max(p["min_dead_tuples"] or 0, int(self.settings.get("autovacuum_vacuum_threshold", 50)))
             for row in db["rows"]:
                 if not in_scope(row, p) or int(row.get("n_dead_tup") or 0) <= threshold:
                     continue
-                just_done = any(e["relid"] == row["relid"] and e.get("status") == "ok" and does_vacuum(p["mode"])
-                                for e in db["selected"])
-                last = max([s for s in (row.get("last_vacuum"), row.get("last_autovacuum")) if s is not None], default=None)
-                if not just_done and (last is None or (self.now - last).total_seconds() > self.durations["stale_after"]):
-                    stale.append("%s.%s (%d dead, last vacuum %s)" % (
-                        row["schema"], row["table"], row["n_dead_tup"], last.isoformat() if last else "never"))
+                just_done = any(
+                    e["relid"] == row["relid"] and e.get("status") == "ok" and does_vacuum(p["mode"])
+                    for e in db["selected"]
+                )
+                last = max(
+                    [s for s in (row.get("last_vacuum"), row.get("last_autovacuum")) if s is not None], default=None
+                )
+                if not just_done and (
+                    last is None or (self.now - last).total_seconds() > self.durations["stale_after"]
+                ):
+                    stale.append(
+                        "%s.%s (%d dead, last vacuum %s)"
+                        % (row["schema"], row["table"], row["n_dead_tup"], last.isoformat() if last else "never")
+                    )
             if stale:
-                self.findings.append(make_finding(
-                    "postgres.vacuum_stale", db["database"], "warning",
-                    "%d table(s) with dead tuples not vacuumed within %s: %s" % (len(stale), p["stale_after"], ", ".join(stale[:5])),
-                    {"tables": stale[:50]}))
+                self.findings.append(
+                    make_finding(
+                        "postgres.vacuum_stale",
+                        db["database"],
+                        "warning",
+                        "%d table(s) with dead tuples not vacuumed within %s: %s"
+                        % (len(stale), p["stale_after"], ", ".join(stale[:5])),
+                        {"tables": stale[:50]},
+                    )
+                )
             for entry in db["selected"]:
-                judged = kept_dead_tuples(entry.get("n_dead_tup_kept"), self.settings, entry.get("reloptions"),
-                                          entry.get("held_back_by"))
+                judged = kept_dead_tuples(
+                    entry.get("n_dead_tup_kept"), self.settings, entry.get("reloptions"), entry.get("held_back_by")
+                )
                 if judged is None:
                     continue
                 severity, text = judged
                 entry["kept_message"] = text
                 if severity == "warning":
-                    self.findings.append(make_finding(
-                        "postgres.vacuum_kept", "%s.%s.%s" % (db["database"], entry["schema"], entry["table"]), "warning",
-                        "%s.%s: VACUUM %s" % (entry["schema"], entry["table"], text),
-                        {"n_dead_tup_before": entry["n_dead_tup"], "n_dead_tup_kept": entry["n_dead_tup_kept"],
-                         "held_back_by": entry.get("held_back_by")}))
+                    self.findings.append(
+                        make_finding(
+                            "postgres.vacuum_kept",
+                            "%s.%s.%s" % (db["database"], entry["schema"], entry["table"]),
+                            "warning",
+                            "%s.%s: VACUUM %s" % (entry["schema"], entry["table"], text),
+                            {
+                                "n_dead_tup_before": entry["n_dead_tup"],
+                                "n_dead_tup_kept": entry["n_dead_tup_kept"],
+                                "held_back_by": entry.get("held_back_by"),
+                            },
+                        )
+                    )
             if planned_only:
-                self.findings.append(make_finding(
-                    "postgres.vacuum", db["database"], "info",
-                    "check mode: %d table(s) would be processed (%s)" % (len(db["selected"]), p["mode"]), {}))
+                self.findings.append(
+                    make_finding(
+                        "postgres.vacuum",
+                        db["database"],
+                        "info",
+                        "check mode: %d table(s) would be processed (%s)" % (len(db["selected"]), p["mode"]),
+                        {},
+                    )
+                )
                 continue
             counts = dict((s, 0) for s in STATUSES)
             for entry in db["selected"]:
                 counts[entry.get("status", "not_started")] += 1
             failed = [e for e in db["selected"] if e.get("status") == "error"]
-            held = [e for e in db["selected"] if e.get("status") in ("skipped_locked", "skipped_permission", "lock_timeout",
-                                                                     "timeout", "not_started")]
+            held = [
+                e
+                for e in db["selected"]
+                if e.get("status") in ("skipped_locked", "skipped_permission", "lock_timeout", "timeout", "not_started")
+            ]
             if self.lost is not None:
                 severity, summary = "critical", self.lost_summary(db["selected"])
             elif self.crashes:
                 severity, summary = "critical", "the run failed: %s" % self.crashes[0].splitlines()[0]
             elif failed:
-                severity, summary = "critical", "%d table(s) failed: %s.%s: %s" % (
-                    len(failed), failed[0]["schema"], failed[0]["table"], failed[0]["message"])
+                severity, summary = (
+                    "critical",
+                    "%d table(s) failed: %s.%s: %s"
+                    % (len(failed), failed[0]["schema"], failed[0]["table"], failed[0]["message"]),
+                )
             elif held:
-                severity, summary = "warning", "%d table(s) not done (%s)" % (
-                    len(held), ", ".join("%s.%s %s" % (e["schema"], e["table"], e["status"]) for e in held[:5]))
+                severity, summary = (
+                    "warning",
+                    "%d table(s) not done (%s)"
+                    % (len(held), ", ".join("%s.%s %s" % (e["schema"], e["table"], e["status"]) for e in held[:5])),
+                )
             else:
-                severity, summary = "ok", "%d of %d planned table(s) processed (%s)" % (
-                    counts["ok"], len(db["selected"]), p["mode"])
+                severity, summary = (
+                    "ok",
+                    "%d of %d planned table(s) processed (%s)" % (counts["ok"], len(db["selected"]), p["mode"]),
+                )
             done = []
             for entry in db["selected"]:
-                line = "%s.%s: %s in %.0f ms" % (entry["schema"], entry["table"], entry.get("status", "not_started"),
-                                                 entry.get("duration_ms", 0.0))
+                line = "%s.%s: %s in %.0f ms" % (
+                    entry["schema"],
+                    entry["table"],
+                    entry.get("status", "not_started"),
+                    entry.get("duration_ms", 0.0),
+                )
                 if entry.get("n_dead_tup_after") is not None:
                     line += ", dead tuples %d -> %d" % (entry["n_dead_tup"], entry["n_dead_tup_after"])
                 if entry.get("kept_message"):
                     line += ", " + entry["kept_message"]
                 done.append(line)
-            self.findings.append(make_finding("postgres.vacuum", db["database"], severity, summary,
-                                              {"counts": counts, "tables": done[:50]}))
+            self.findings.append(
+                make_finding(
+                    "postgres.vacuum", db["database"], severity, summary, {"counts": counts, "tables": done[:50]}
+                )
+            )
 
     def blame_holders(self, db):
         """Name, for each table whose VACUUM left dead tuples, what held back the xmin horizon."""
@@ -1266,7 +1419,10 @@ class Vacuum:
         if not holders and self.lost is None:
             # None was seen while planning: one may have begun since (and held this VACUUM back).
             try:
-                fresh = [holder_dict(r) for r in self.main_conn.execute(XMIN_HOLDERS_QUERY, {"application": APPLICATION_NAME})]
+                fresh = [
+                    holder_dict(r)
+                    for r in self.main_conn.execute(XMIN_HOLDERS_QUERY, {"application": APPLICATION_NAME})
+                ]
             except psycopg.Error as exc:
                 self.warnings.append("holders of the xmin horizon not read again: %s" % str(exc).strip())
             else:
@@ -1289,12 +1445,21 @@ class Vacuum:
         for db in getattr(self, "per_database", []):
             for entry in db["selected"]:
                 text = entry["sql"]
-                planned.append({
-                    "database": entry["database"], "schema": entry["schema"], "table": entry["table"],
-                    "reasons": entry["reasons"], "sql": text, "total_bytes": entry["total_bytes"],
-                    "size_estimated": entry["size_estimated"], "partitioned": entry["relkind"] == "p",
-                    "n_dead_tup": entry["n_dead_tup"], "xid_age": entry["xid_age"], "wraparound": entry["wraparound"],
-                })
+                planned.append(
+                    {
+                        "database": entry["database"],
+                        "schema": entry["schema"],
+                        "table": entry["table"],
+                        "reasons": entry["reasons"],
+                        "sql": text,
+                        "total_bytes": entry["total_bytes"],
+                        "size_estimated": entry["size_estimated"],
+                        "partitioned": entry["relkind"] == "p",
+                        "n_dead_tup": entry["n_dead_tup"],
+                        "xid_age": entry["xid_age"],
+                        "wraparound": entry["wraparound"],
+                    }
+                )
                 totals["planned"] += 1
                 if planned_only:
                     continue
@@ -1303,18 +1468,37 @@ class Vacuum:
                 totals["n_dead_tup_before"] += entry["n_dead_tup"]
                 after = entry.get("n_dead_tup_after", entry["n_dead_tup"])
                 totals["n_dead_tup_after"] += after if after is not None else entry["n_dead_tup"]
-                processed.append({
-                    "database": entry["database"], "schema": entry["schema"], "table": entry["table"], "sql": text,
-                    "status": status, "duration_ms": entry.get("duration_ms", 0.0), "message": entry.get("message"),
-                    "n_dead_tup_before": entry["n_dead_tup"], "n_dead_tup_after": entry.get("n_dead_tup_after"),
-                    "n_dead_tup_kept": entry.get("n_dead_tup_kept"), "kept": entry.get("kept_message"),
-                    "held_back_by": entry.get("held_back_by"),
-                })
+                processed.append(
+                    {
+                        "database": entry["database"],
+                        "schema": entry["schema"],
+                        "table": entry["table"],
+                        "sql": text,
+                        "status": status,
+                        "duration_ms": entry.get("duration_ms", 0.0),
+                        "message": entry.get("message"),
+                        "n_dead_tup_before": entry["n_dead_tup"],
+                        "n_dead_tup_after": entry.get("n_dead_tup_after"),
+                        "n_dead_tup_kept": entry.get("n_dead_tup_kept"),
+                        "kept": entry.get("kept_message"),
+                        "held_back_by": entry.get("held_back_by"),
+                    }
+                )
             for entry in db["skipped"]:
                 if self.p["not_selected_details"] or len(skipped) < NOT_SELECTED_LISTED:
-                    skipped.append({"database": entry["database"], "schema": entry["schema"], "table": entry["table"],
-                                    "skip_reason": entry["skip_reason"]})
-                reason = entry["skip_reason"].split(",")[0] if entry["skip_reason"].startswith("maintained") else entry["skip_reason"]
+                    skipped.append(
+                        {
+                            "database": entry["database"],
+                            "schema": entry["schema"],
+                            "table": entry["table"],
+                            "skip_reason": entry["skip_reason"],
+                        }
+                    )
+                reason = (
+                    entry["skip_reason"].split(",")[0]
+                    if entry["skip_reason"].startswith("maintained")
+                    else entry["skip_reason"]
+                )
                 reason = "size below min_size" if reason.startswith("size ") else reason
                 totals["not_selected"][reason] = totals["not_selected"].get(reason, 0) + 1
         return planned, skipped, processed, totals
@@ -1337,23 +1521,38 @@ class Vacuum:
             self.main_conn.close()
             if self.p["on_recovery"] == "fail":
                 self.flush_warnings()
-                self.module.fail_json(msg="the server is a standby (in recovery); VACUUM and ANALYZE cannot run there", **base)
+                self.module.fail_json(
+                    msg="the server is a standby (in recovery); VACUUM and ANALYZE cannot run there", **base
+                )
             self.build_findings()
-            self.findings.append(make_finding("postgres.vacuum", dbname, "info",
-                                              "skipped: the server is a standby (in recovery)", {}))
+            self.findings.append(
+                make_finding("postgres.vacuum", dbname, "info", "skipped: the server is a standby (in recovery)", {})
+            )
             self.flush_warnings()
             totals = dict((s, 0) for s in STATUSES)
-            totals.update(planned=0, n_dead_tup_before=0, n_dead_tup_after=0, duration_ms=0.0, plan_ms=self.plan_ms, jobs=0)
-            self.module.exit_json(changed=False, planned=[], not_selected=[], processed=[], databases=[],
-                                  totals=totals, findings=self.findings,
-                                  worst_severity=worst_severity(self.findings), **base)
+            totals.update(
+                planned=0, n_dead_tup_before=0, n_dead_tup_after=0, duration_ms=0.0, plan_ms=self.plan_ms, jobs=0
+            )
+            self.module.exit_json(
+                changed=False,
+                planned=[],
+                not_selected=[],
+                processed=[],
+                databases=[],
+                totals=totals,
+                findings=self.findings,
+                worst_severity=worst_severity(self.findings),
+                **base,
+            )
 
         for db in self.per_database:
             for entry in db["selected"]:
                 entry["statement"] = self.statement(entry)
                 # Rendered now, while the connection is sure to be up (quoting needs it).
                 entry["sql"] = entry["statement"].as_string(self.main_conn)
-        databases = [{"database": d["database"], "xid_age": d["xid_age"], "mxid_age": d["mxid_age"]} for d in self.per_database]
+        databases = [
+            {"database": d["database"], "xid_age": d["xid_age"], "mxid_age": d["mxid_age"]} for d in self.per_database
+        ]
 
         if self.module.check_mode:
             planned, skipped, processed, totals = self.result(planned_only=True)
@@ -1361,16 +1560,26 @@ class Vacuum:
             self.main_conn.close()
             self.build_findings(planned_only=True)
             self.flush_warnings()
-            self.module.exit_json(changed=bool(planned), planned=planned, not_selected=skipped, processed=[],
-                                  databases=databases, totals=totals, findings=self.findings,
-                                  worst_severity=worst_severity(self.findings), **base)
+            self.module.exit_json(
+                changed=bool(planned),
+                planned=planned,
+                not_selected=skipped,
+                processed=[],
+                databases=databases,
+                totals=totals,
+                findings=self.findings,
+                worst_severity=worst_severity(self.findings),
+                **base,
+            )
 
         self.jobs = self.p["jobs"]
         total_planned = sum(len(d["selected"]) for d in self.per_database)
         if self.jobs > 1:
             cap = min(self.jobs, max(self.free, 1))
             if cap < self.jobs:
-                self.warnings.append("jobs lowered from %d to %d: the server has %d connection(s) free" % (self.jobs, cap, self.free))
+                self.warnings.append(
+                    "jobs lowered from %d to %d: the server has %d connection(s) free" % (self.jobs, cap, self.free)
+                )
                 self.jobs = cap
         self.budget_exhausted = False
         stop = threading.Event()
@@ -1401,63 +1610,87 @@ class Vacuum:
         totals["jobs"] = min(self.jobs, max(total_planned, 1))
         base["budget_exhausted"] = self.budget_exhausted
         changed = totals["ok"] > 0
-        result = dict(changed=changed, planned=planned, not_selected=skipped, processed=processed, databases=databases,
-                      totals=totals, findings=self.findings, worst_severity=worst_severity(self.findings), **base)
+        result = dict(
+            changed=changed,
+            planned=planned,
+            not_selected=skipped,
+            processed=processed,
+            databases=databases,
+            totals=totals,
+            findings=self.findings,
+            worst_severity=worst_severity(self.findings),
+            **base,
+        )
         if self.lost is not None:
             self.flush_warnings()
-            self.module.fail_json(msg=self.lost_summary([e for db in self.per_database for e in db["selected"]]), **result)
+            self.module.fail_json(
+                msg=self.lost_summary([e for db in self.per_database for e in db["selected"]]), **result
+            )
         if self.crashes:
             self.flush_warnings()
-            self.module.fail_json(msg="the run failed, %d table(s) not started: %s" % (
-                totals["not_started"], self.crashes[0].splitlines()[0]), exception=self.crashes[0], **result)
+            self.module.fail_json(
+                msg="the run failed, %d table(s) not started: %s"
+                % (totals["not_started"], self.crashes[0].splitlines()[0]),
+                exception=self.crashes[0],
+                **result,
+            )
         if totals["error"] and not self.p["continue_on_error"]:
             failed = [e for e in processed if e["status"] == "error"]
             self.flush_warnings()
-            self.module.fail_json(msg="%d table(s) failed; first: %s.%s.%s: %s" % (
-                len(failed), failed[0]["database"], failed[0]["schema"], failed[0]["table"], failed[0]["message"]), **result)
+            self.module.fail_json(
+                msg="%d table(s) failed; first: %s.%s.%s: %s"
+                % (len(failed), failed[0]["database"], failed[0]["schema"], failed[0]["table"], failed[0]["message"]),
+                **result,
+            )
         self.flush_warnings()
         self.module.exit_json(**result)
 
 
 def main():
     argument_spec = postgres_argument_spec()
-    argument_spec.update({
-        "mode": {"type": "str", "choices": ["vacuum", "analyze", "vacuum_analyze", "freeze"], "default": "vacuum_analyze"},
-        "full": {"type": "bool", "default": False},
-        "allow_full": {"type": "bool", "default": False},
-        "databases": {"type": "list", "elements": "str", "default": []},
-        "all_databases": {"type": "bool", "default": False},
-        "schemas": {"type": "list", "elements": "str", "default": []},
-        "exclude_schemas": {"type": "list", "elements": "str", "default": []},
-        "tables": {"type": "list", "elements": "str", "default": []},
-        "exclude_tables": {"type": "list", "elements": "str", "default": []},
-        "select": {"type": "str", "choices": ["needed", "all"], "default": "needed"},
-        "min_dead_tuples": {"type": "int"},
-        "min_dead_ratio": {"type": "float"},
-        "min_mod_since_analyze_ratio": {"type": "float"},
-        "min_xid_age": {"type": "int"},
-        "min_mxid_age": {"type": "int"},
-        "min_size": {"type": "str"},
-        "skip_vacuumed_within": {"type": "str"},
-        "order_by": {"type": "str", "choices": ["size", "dead_tuples"], "default": "size"},
-        "lock_timeout": {"type": "str", "default": "5s"},
-        "statement_timeout": {"type": "str"},
-        "skip_locked": {"type": "bool", "default": True},
-        "truncate": {"type": "bool", "default": False},
-        "max_runtime": {"type": "str"},
-        "cost_delay": {"type": "float"},
-        "cost_limit": {"type": "int"},
-        "buffer_usage_limit": {"type": "str"},
-        "jobs": {"type": "int", "default": 1},
-        "parallel_workers": {"type": "int"},
-        "on_recovery": {"type": "str", "choices": ["skip", "fail"], "default": "skip"},
-        "continue_on_error": {"type": "bool", "default": False},
-        "stale_after": {"type": "str", "default": "7d"},
-        "xid_age_warning": {"type": "int", "default": 1300000000},
-        "xid_age_critical": {"type": "int", "default": 1400000000},
-        "long_transaction_warning": {"type": "str", "default": "1h"},
-        "not_selected_details": {"type": "bool", "default": False},
-    })
+    argument_spec.update(
+        {
+            "mode": {
+                "type": "str",
+                "choices": ["vacuum", "analyze", "vacuum_analyze", "freeze"],
+                "default": "vacuum_analyze",
+            },
+            "full": {"type": "bool", "default": False},
+            "allow_full": {"type": "bool", "default": False},
+            "databases": {"type": "list", "elements": "str", "default": []},
+            "all_databases": {"type": "bool", "default": False},
+            "schemas": {"type": "list", "elements": "str", "default": []},
+            "exclude_schemas": {"type": "list", "elements": "str", "default": []},
+            "tables": {"type": "list", "elements": "str", "default": []},
+            "exclude_tables": {"type": "list", "elements": "str", "default": []},
+            "select": {"type": "str", "choices": ["needed", "all"], "default": "needed"},
+            "min_dead_tuples": {"type": "int"},
+            "min_dead_ratio": {"type": "float"},
+            "min_mod_since_analyze_ratio": {"type": "float"},
+            "min_xid_age": {"type": "int"},
+            "min_mxid_age": {"type": "int"},
+            "min_size": {"type": "str"},
+            "skip_vacuumed_within": {"type": "str"},
+            "order_by": {"type": "str", "choices": ["size", "dead_tuples"], "default": "size"},
+            "lock_timeout": {"type": "str", "default": "5s"},
+            "statement_timeout": {"type": "str"},
+            "skip_locked": {"type": "bool", "default": True},
+            "truncate": {"type": "bool", "default": False},
+            "max_runtime": {"type": "str"},
+            "cost_delay": {"type": "float"},
+            "cost_limit": {"type": "int"},
+            "buffer_usage_limit": {"type": "str"},
+            "jobs": {"type": "int", "default": 1},
+            "parallel_workers": {"type": "int"},
+            "on_recovery": {"type": "str", "choices": ["skip", "fail"], "default": "skip"},
+            "continue_on_error": {"type": "bool", "default": False},
+            "stale_after": {"type": "str", "default": "7d"},
+            "xid_age_warning": {"type": "int", "default": 1300000000},
+            "xid_age_critical": {"type": "int", "default": 1400000000},
+            "long_transaction_warning": {"type": "str", "default": "1h"},
+            "not_selected_details": {"type": "bool", "default": False},
+        }
+    )
     module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
     ensure_psycopg(module)
     vacuum = Vacuum(module)
@@ -1467,8 +1700,10 @@ def main():
         # Planning reads only: an error there (the server going away included) changed nothing.
         message = str(exc).strip() or exc.__class__.__name__
         if server_gone(exc):
-            module.fail_json(msg="the server %s went away before any table was processed: %s" % (
-                getattr(vacuum, "server", "(not reached)"), message.splitlines()[0]))
+            module.fail_json(
+                msg="the server %s went away before any table was processed: %s"
+                % (getattr(vacuum, "server", "(not reached)"), message.splitlines()[0])
+            )
         module.fail_json(msg="reading the tables' statistics failed: %s" % message)
 
 

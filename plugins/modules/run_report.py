@@ -258,13 +258,22 @@ def render_markdown(report):
             lines.append("")
             for finding in report["findings"]:
                 if finding["severity"] in ("warning", "critical"):
-                    lines.append("- **%s** `%s` %s: %s" % (
-                        finding["severity"].upper(), _md(finding["check"]), _md(finding["target"]), _md(finding["summary"])))
+                    lines.append(
+                        "- **%s** `%s` %s: %s"
+                        % (
+                            finding["severity"].upper(),
+                            _md(finding["check"]),
+                            _md(finding["target"]),
+                            _md(finding["summary"]),
+                        )
+                    )
             lines.append("")
         lines.append("## All findings")
         lines.append("")
         for finding in report["findings"]:
-            lines.append("### %s: %s (%s)" % (finding["severity"].upper(), _md(finding["check"]), _md(finding["target"])))
+            lines.append(
+                "### %s: %s (%s)" % (finding["severity"].upper(), _md(finding["check"]), _md(finding["target"]))
+            )
             lines.append("")
             lines.append(_md(finding["summary"]))
             lines.extend(_render_details(finding["details"]))
@@ -298,7 +307,12 @@ def main():
             "host": {"type": "str", "required": True},
             "run": {"type": "str", "default": "adhoc"},
             "report_dir": {"type": "path", "required": True},
-            "formats": {"type": "list", "elements": "str", "choices": ["json", "markdown"], "default": ["json", "markdown"]},
+            "formats": {
+                "type": "list",
+                "elements": "str",
+                "choices": ["json", "markdown"],
+                "default": ["json", "markdown"],
+            },
             "fail_on": {"type": "str", "choices": ["critical", "warning", "info", "never"], "default": "critical"},
             "keep": {"type": "int", "default": 30},
             "metadata": {"type": "dict", "default": {}},
@@ -317,7 +331,9 @@ def main():
 
     now = datetime.now(timezone.utc)
     try:
-        report = build_report(params["findings"], params["host"], params["run"], params["fail_on"], params["metadata"], now)
+        report = build_report(
+            params["findings"], params["host"], params["run"], params["fail_on"], params["metadata"], now
+        )
     except FindingError as exc:
         module.fail_json(msg="invalid finding: %s" % exc)
 

@@ -1,4 +1,5 @@
 """Health checks shared by the /api/v1/health/ endpoint and `manage.py health_check`."""
+
 import time
 import uuid
 
@@ -27,7 +28,9 @@ def check_migrations():
     executor = MigrationExecutor(connection)
     plan = executor.migration_plan(executor.loader.graph.leaf_nodes())
     if plan:
-        return False, f"{len(plan)} unapplied migration(s): " + ", ".join(f"{m.app_label}.{m.name}" for m, dummy in plan[:5])
+        return False, f"{len(plan)} unapplied migration(s): " + ", ".join(
+            f"{m.app_label}.{m.name}" for m, dummy in plan[:5]
+        )
     return True, f"all {len(executor.loader.applied_migrations)} migrations applied"
 
 

@@ -2,6 +2,7 @@
 
 Everything environment specific comes from the environment (see the lab's .env).
 """
+
 import os
 from pathlib import Path
 
@@ -129,7 +130,11 @@ LOGGING = {
     },
     "loggers": {
         "django": {"handlers": ["console", "django_file", "errors_file"], "level": LOG_LEVEL, "propagate": False},
-        "django.security": {"handlers": ["console", "security_file", "errors_file"], "level": "INFO", "propagate": False},
+        "django.security": {
+            "handlers": ["console", "security_file", "errors_file"],
+            "level": "INFO",
+            "propagate": False,
+        },
         "security": {"handlers": ["console", "security_file", "django_file"], "level": "INFO", "propagate": False},
         "core": {"handlers": ["console", "django_file", "errors_file"], "level": LOG_LEVEL, "propagate": False},
     },

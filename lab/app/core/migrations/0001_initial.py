@@ -6,44 +6,47 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
-    dependencies = [
-    ]
+    dependencies = []
 
     operations = [
         migrations.CreateModel(
-            name='Account',
+            name="Account",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('number', models.CharField(max_length=34, unique=True)),
-                ('owner_name', models.CharField(max_length=200)),
-                ('currency', models.CharField(default='EUR', max_length=3)),
-                ('balance', models.DecimalField(decimal_places=2, default=0, max_digits=14)),
-                ('is_active', models.BooleanField(default=True)),
-                ('created_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("number", models.CharField(max_length=34, unique=True)),
+                ("owner_name", models.CharField(max_length=200)),
+                ("currency", models.CharField(default="EUR", max_length=3)),
+                ("balance", models.DecimalField(decimal_places=2, default=0, max_digits=14)),
+                ("is_active", models.BooleanField(default=True)),
+                ("created_at", models.DateTimeField(default=django.utils.timezone.now)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
             ],
             options={
-                'ordering': ['id'],
+                "ordering": ["id"],
             },
         ),
         migrations.CreateModel(
-            name='Transaction',
+            name="Transaction",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('kind', models.CharField(choices=[('credit', 'Credit'), ('debit', 'Debit')], max_length=6)),
-                ('amount', models.DecimalField(decimal_places=2, max_digits=12)),
-                ('description', models.CharField(blank=True, max_length=255)),
-                ('reference', models.CharField(db_index=True, max_length=64)),
-                ('status', models.CharField(default='posted', max_length=12)),
-                ('created_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('account', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='transactions', to='core.account')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("kind", models.CharField(choices=[("credit", "Credit"), ("debit", "Debit")], max_length=6)),
+                ("amount", models.DecimalField(decimal_places=2, max_digits=12)),
+                ("description", models.CharField(blank=True, max_length=255)),
+                ("reference", models.CharField(db_index=True, max_length=64)),
+                ("status", models.CharField(default="posted", max_length=12)),
+                ("created_at", models.DateTimeField(default=django.utils.timezone.now)),
+                (
+                    "account",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT, related_name="transactions", to="core.account"
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-created_at'],
-                'indexes': [models.Index(fields=['account', 'created_at'], name='core_tx_account_created_idx')],
+                "ordering": ["-created_at"],
+                "indexes": [models.Index(fields=["account", "created_at"], name="core_tx_account_created_idx")],
             },
         ),
     ]

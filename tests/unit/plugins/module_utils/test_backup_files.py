@@ -2,6 +2,7 @@
 """The pure parts of module_utils/_backup_files.py: name patterns, gaps, the median shrink, and
 the one-pass stream checker on bytes generated here (the module runs against real pg_dump output
 in tests/integration/targets/backup_verify)."""
+
 from __future__ import annotations
 
 import datetime
@@ -26,9 +27,11 @@ from ansible_collections.stronghold.ops.plugins.module_utils._backup_files impor
     verify_stream,
 )
 
-DUMP = (b"--\n-- PostgreSQL database dump\n--\n\n\\restrict abc\n\nSET statement_timeout = 0;\n"
-        + b"".join(b"INSERT INTO t VALUES (%d, 'row %d');\n" % (i, i) for i in range(20000))
-        + b"\n--\n-- PostgreSQL database dump complete\n--\n\n\\unrestrict abc\n\n")
+DUMP = (
+    b"--\n-- PostgreSQL database dump\n--\n\n\\restrict abc\n\nSET statement_timeout = 0;\n"
+    + b"".join(b"INSERT INTO t VALUES (%d, 'row %d');\n" % (i, i) for i in range(20000))
+    + b"\n--\n-- PostgreSQL database dump complete\n--\n\n\\unrestrict abc\n\n"
+)
 UTC = datetime.timezone.utc
 
 try:
@@ -71,6 +74,7 @@ def sha_line(data, name="backup_20261127_020000.sql.gz"):
 
 # --- patterns ---------------------------------------------------------------------------------
 
+
 def test_default_pattern_round_trip():
     pattern = compile_pattern(None)
     when = pattern.match("backup_20261127_020304.sql.gz")
@@ -79,15 +83,18 @@ def test_default_pattern_round_trip():
     assert pattern.glob() == "backup_????????_??????.sql.gz"
 
 
-@pytest.mark.parametrize("name", [
-    "backup_20261127_020304.sql.gz.sha256",
-    "backup_20261127_020304.sql.gz.tmp",
-    "xbackup_20261127_020304.sql.gz",
-    "backup_20261327_020304.sql.gz",   # month 13
-    "backup_20260230_020304.sql.gz",   # 30 February
-    "backup_2026112_020304.sql.gz",
-    "backup_20261127-020304.sql.gz",
-])
+@pytest.mark.parametrize(
+    "name",
+    [
+        "backup_20261127_020304.sql.gz.sha256",
+        "backup_20261127_020304.sql.gz.tmp",
+        "xbackup_20261127_020304.sql.gz",
+        "backup_20261327_020304.sql.gz",  # month 13
+        "backup_20260230_020304.sql.gz",  # 30 February
+        "backup_2026112_020304.sql.gz",
+        "backup_20261127-020304.sql.gz",
+    ],
+)
 def test_names_that_are_no_backup(name):
     assert compile_pattern(None).match(name) is None
 
@@ -99,23 +106,29 @@ def test_literal_text_is_escaped():
     assert pattern.format(datetime.datetime(2026, 1, 2, 3)) == "db.(prod)+_2026-01-02T03%.dump"
 
 
-@pytest.mark.parametrize("pattern, message", [
-    ("backup.sql.gz", "has no time fields"),
-    ("backup_%Y%m.sql.gz", "no time fields for day"),
-    ("backup_%Y%m%d_%s.sql.gz", "unknown directive %s"),
-    ("backup_%Y%m%d%Y.sql.gz", "appears twice"),
-    ("dir/backup_%Y%m%d.sql.gz", "must be a file name"),
-    ("backup_%Y%m%d%", "lone %"),
-    ("", "non-empty string"),
-])
+@pytest.mark.parametrize(
+    "pattern, message",
+    [
+        ("backup.sql.gz", "has no time fields"),
+        ("backup_%Y%m.sql.gz", "no time fields for day"),
+        ("backup_%Y%m%d_%s.sql.gz", "unknown directive %s"),
+        ("backup_%Y%m%d%Y.sql.gz", "appears twice"),
+        ("dir/backup_%Y%m%d.sql.gz", "must be a file name"),
+        ("backup_%Y%m%d%", "lone %"),
+        ("", "non-empty string"),
+    ],
+)
 def test_bad_patterns(pattern, message):
     with pytest.raises(ValueError, match=message):
         compile_pattern(pattern)
 
 
 def test_list_backups_sorted_by_name_time_not_mtime(tmp_path):
-    for name, mtime in (("backup_20261127_020000.sql.gz", 1000), ("backup_20261125_020000.sql.gz", 3000),
-                        ("backup_20261126_020000.sql.gz", 2000)):
+    for name, mtime in (
+        ("backup_20261127_020000.sql.gz", 1000),
+        ("backup_20261125_020000.sql.gz", 3000),
+        ("backup_20261126_020000.sql.gz", 2000),
+    ):
         put(tmp_path, b"x", name, sidecar="")
         os.utime(str(tmp_path / name), (mtime, mtime))
     put(tmp_path, b"x", "notes.txt")
@@ -143,6 +156,7 @@ def test_list_backups_reports_entries_that_are_no_file(tmp_path):
 
 # --- retention and size -----------------------------------------------------------------------
 
+
 def test_gaps():
     day = datetime.datetime(2026, 11, 1, 2, tzinfo=UTC)
     times = [day + datetime.timedelta(days=n) for n in (0, 1, 2, 5, 6)]
@@ -166,6 +180,7 @@ def test_median_and_shrink():
 
 
 # --- the stream checker -----------------------------------------------------------------------
+
 
 def test_valid_gzip_with_sidecar(tmp_path):
     data = gzip.compress(DUMP)
@@ -195,7 +210,7 @@ def test_cut_from_the_end(tmp_path, cut):
 
 
 def test_valid_gzip_of_a_cut_dump_has_no_marker(tmp_path):
-    result = verify_stream(put(tmp_path, gzip.compress(DUMP[:len(DUMP) // 2])))
+    result = verify_stream(put(tmp_path, gzip.compress(DUMP[: len(DUMP) // 2])))
     assert failed(result) == ["marker"]
     assert status(result, "gzip") == "ok"
 
@@ -255,11 +270,20 @@ def test_error_in_the_second_member_says_where(tmp_path):
         assert "CRC32 mismatch" in text
 
 
-@pytest.mark.parametrize("cut, words", [
-    (4, "inside the 8-byte CRC and length trailer of gzip member 1 (starting at compressed byte 0) (4 of its bytes are there)"),
-    (8, "inside the 8-byte CRC and length trailer of gzip member 1 (starting at compressed byte 0) (0 of its bytes are there)"),
-    (100, "inside the deflate data of gzip member 1"),
-])
+@pytest.mark.parametrize(
+    "cut, words",
+    [
+        (
+            4,
+            "inside the 8-byte CRC and length trailer of gzip member 1 (starting at compressed byte 0) (4 of its bytes are there)",
+        ),
+        (
+            8,
+            "inside the 8-byte CRC and length trailer of gzip member 1 (starting at compressed byte 0) (0 of its bytes are there)",
+        ),
+        (100, "inside the deflate data of gzip member 1"),
+    ],
+)
 def test_truncation_says_where(tmp_path, cut, words):
     data = gzip.compress(DUMP)
     text = detail(verify_stream(put(tmp_path, data[:-cut])), "gzip")
@@ -271,7 +295,9 @@ def test_truncation_says_where(tmp_path, cut, words):
 def test_cut_inside_the_second_header(tmp_path):
     data = gzip.compress(DUMP[:1000]) + gzip.compress(DUMP[1000:])[:5]
     text = detail(verify_stream(put(tmp_path, data)), "gzip")
-    assert text == "truncated: the file ends inside the header of gzip member 2 (starting at compressed byte %d)" % (len(data) - 5)
+    assert text == "truncated: the file ends inside the header of gzip member 2 (starting at compressed byte %d)" % (
+        len(data) - 5
+    )
 
 
 def test_header_fields_are_read(tmp_path):
@@ -279,16 +305,21 @@ def test_header_fields_are_read(tmp_path):
     deflated = body.compress(DUMP) + body.flush()
     trailer = struct.pack("<II", zlib.crc32(DUMP), len(DUMP))
     extra = b"AB\x02\x00xy"
-    header = b"\x1f\x8b\x08" + bytes([0x04 | 0x08 | 0x10 | 0x02]) + b"\0\0\0\0\0\x03" + struct.pack("<H", len(extra)) + extra
+    header = (
+        b"\x1f\x8b\x08" + bytes([0x04 | 0x08 | 0x10 | 0x02]) + b"\0\0\0\0\0\x03" + struct.pack("<H", len(extra)) + extra
+    )
     header += b"backup.sql\0a comment\0"
     good = header + struct.pack("<H", zlib.crc32(header) & 0xFFFF)
     result = verify_stream(put(tmp_path, good + deflated + trailer), read_size=7)
     assert result["ok"], result["checks"]
     bad = header + struct.pack("<H", (zlib.crc32(header) + 1) & 0xFFFF)
-    assert "has a bad header: header CRC16 mismatch" in detail(verify_stream(put(tmp_path, bad + deflated + trailer)), "gzip")
+    assert "has a bad header: header CRC16 mismatch" in detail(
+        verify_stream(put(tmp_path, bad + deflated + trailer)), "gzip"
+    )
     method = b"\x1f\x8b\x07\x00" + b"\0" * 6
     assert detail(verify_stream(put(tmp_path, method + deflated + trailer)), "gzip") == (
-        "gzip member 1 (starting at compressed byte 0) has a bad header: compression method 7 is not deflate (8)")
+        "gzip member 1 (starting at compressed byte 0) has a bad header: compression method 7 is not deflate (8)"
+    )
 
 
 def test_trailing_bytes(tmp_path):
@@ -296,7 +327,9 @@ def test_trailing_bytes(tmp_path):
     assert status(verify_stream(put(tmp_path, data + b"\0" * 10)), "gzip") == "warning"
     result = verify_stream(put(tmp_path, data + b"garbage"))
     assert failed(result) == ["gzip"]
-    assert "then 7 bytes of trailing garbage from compressed byte %d (not a gzip member)" % len(data) in detail(result, "gzip")
+    assert "then 7 bytes of trailing garbage from compressed byte %d (not a gzip member)" % len(data) in detail(
+        result, "gzip"
+    )
 
 
 def test_sidecar_mismatch_and_formats(tmp_path):
@@ -336,7 +369,7 @@ def test_unreadable_entry(tmp_path):
 
 def test_header_level(tmp_path):
     data = gzip.compress(DUMP)
-    result = verify_header(put(tmp_path, data[:len(data) // 2]))
+    result = verify_header(put(tmp_path, data[: len(data) // 2]))
     assert result["ok"] and status(result, "header") == "ok"
     assert verify_header(put(tmp_path, data))["isize"] == len(DUMP)
     assert not verify_header(put(tmp_path, b""))["ok"]
@@ -350,20 +383,19 @@ COPY_START = b"COPY public.note (id, body) FROM stdin;\n"
 ENDING = b"--\n" + MARKER + b"\n--\n\n\\unrestrict abc\n\n"
 # Text columns holding the marker, as pg_dump writes such rows in a COPY block: a whole row
 # (a one-column table), one column of a row, and a block of -- lines (newlines escaped).
-DATA_ROWS = [MARKER + b"\n", b"7\t" + MARKER + b"\n", b"8\t--\\n" + MARKER + b"\\n--\n",
-             b"--\n" + MARKER + b"\n--\n"]
+DATA_ROWS = [MARKER + b"\n", b"7\t" + MARKER + b"\n", b"8\t--\\n" + MARKER + b"\\n--\n", b"--\n" + MARKER + b"\n--\n"]
 
 
 def scan(data, step=None):
     scanner = DumpEndScanner()
     step = step or len(data) or 1
     for start in range(0, len(data), step):
-        scanner.feed(data[start:start + step])
+        scanner.feed(data[start : start + step])
     return scanner.finish()
 
 
 def dump_with(rows, after=b"\\.\n\n"):
-    head = DUMP[:DUMP.index(b"\nINSERT") + 1]
+    head = DUMP[: DUMP.index(b"\nINSERT") + 1]
     return head + COPY_START + b"".join(rows) + after + ENDING
 
 
@@ -379,7 +411,7 @@ def test_scanner_finds_the_end_whatever_the_chunks(step):
 def test_marker_text_in_copy_data_is_not_the_end(row, step):
     # A dump cut right after the row that holds the marker text: the COPY block is not closed.
     data = dump_with(DATA_ROWS)
-    cut = data[:data.index(DATA_ROWS[row], data.index(COPY_START)) + len(DATA_ROWS[row])]
+    cut = data[: data.index(DATA_ROWS[row], data.index(COPY_START)) + len(DATA_ROWS[row])]
     complete, why = scan(cut, step)
     assert not complete
     assert why.startswith("the script ends inside the COPY data of public.note (its COPY statement is on line "), why
@@ -388,7 +420,7 @@ def test_marker_text_in_copy_data_is_not_the_end(row, step):
 @pytest.mark.parametrize("row", range(len(DATA_ROWS)))
 def test_cut_copy_block_with_marker_fails_verify_stream(tmp_path, row):
     data = dump_with(DATA_ROWS)
-    cut = data[:data.index(DATA_ROWS[row], data.index(COPY_START)) + len(DATA_ROWS[row])]
+    cut = data[: data.index(DATA_ROWS[row], data.index(COPY_START)) + len(DATA_ROWS[row])]
     for content, name in ((gzip.compress(cut), "backup_20261127_020000.sql.gz"), (cut, "backup_20261127_020000.sql")):
         result = verify_stream(put(tmp_path, content, name=name), read_size=4096)
         assert failed(result) == ["marker"] and result["marker_found"] is False
@@ -403,16 +435,19 @@ def test_marker_split_across_gzip_members_and_reads(tmp_path):
     assert result["ok"] and result["gzip_members"] == 2 and result["marker_found"], result["checks"]
 
 
-@pytest.mark.parametrize("after, words", [
-    (b"SELECT 1;\n", "is followed by SQL on line"),
-    (b"\\connect other\n", "is followed by a psql command on line"),
-    (b"/* more */\n", "is followed by a /* */ comment on line"),
-    (dump_with([b"1\tx\n"]), "is followed by SQL on line"),  # two dumps concatenated, the second cut below
-])
+@pytest.mark.parametrize(
+    "after, words",
+    [
+        (b"SELECT 1;\n", "is followed by SQL on line"),
+        (b"\\connect other\n", "is followed by a psql command on line"),
+        (b"/* more */\n", "is followed by a /* */ comment on line"),
+        (dump_with([b"1\tx\n"]), "is followed by SQL on line"),  # two dumps concatenated, the second cut below
+    ],
+)
 def test_marker_followed_by_more_script_is_not_the_end(after, words):
     data = dump_with(DATA_ROWS) + after
     if after.startswith(DUMP[:10]):
-        data = data[:data.rindex(b"\\.\n")]
+        data = data[: data.rindex(b"\\.\n")]
         words = "inside the COPY data"
     complete, why = scan(data)
     assert not complete and words in why, why
@@ -424,20 +459,23 @@ def test_a_whole_second_dump_after_the_first_is_complete():
     assert complete, why
 
 
-@pytest.mark.parametrize("ending", [
-    ENDING.replace(b"\n", b"\r\n"),        # CRLF line ends (a copy through a Windows tool)
-    b"--\n" + MARKER + b"\n",                # no \unrestrict (before 15.14), no last newline
-    b"--\n" + MARKER,                        # the last line without its newline
-    b"--\n" + MARKER + b"\n--\n-- PostgreSQL database cluster dump complete\n--\n\n",
-])
+@pytest.mark.parametrize(
+    "ending",
+    [
+        ENDING.replace(b"\n", b"\r\n"),  # CRLF line ends (a copy through a Windows tool)
+        b"--\n" + MARKER + b"\n",  # no \unrestrict (before 15.14), no last newline
+        b"--\n" + MARKER,  # the last line without its newline
+        b"--\n" + MARKER + b"\n--\n-- PostgreSQL database cluster dump complete\n--\n\n",
+    ],
+)
 def test_endings_pg_dump_writes(ending):
-    data = dump_with(DATA_ROWS)[:-len(ENDING)] + ending
+    data = dump_with(DATA_ROWS)[: -len(ENDING)] + ending
     assert scan(data)[0] and scan(data, 3)[0]
 
 
 @pytest.mark.parametrize("line", [b" " + MARKER, MARKER + b" and more", MARKER + b"!", b"--" + MARKER])
 def test_marker_must_be_a_line_of_its_own(line):
-    data = dump_with(DATA_ROWS)[:-len(ENDING)] + b"--\n" + line + b"\n--\n"
+    data = dump_with(DATA_ROWS)[: -len(ENDING)] + b"--\n" + line + b"\n--\n"
     complete, why = scan(data)
     assert not complete and why.startswith("no completion marker line"), why
 
@@ -449,21 +487,26 @@ def test_unclosed_copy_at_the_end_of_the_file():
     assert "is data inside a COPY block, string or comment" in why
 
 
-@pytest.mark.parametrize("statement, opened", [
-    # --inserts: a string literal whose lines include the marker
-    (b"INSERT INTO public.note VALUES (1, 'a\n--\n" + MARKER + b"\n--\n');\n", "a quoted string"),
-    (b"INSERT INTO public.note VALUES (1, E'it\\'s\n" + MARKER + b"\n');\n", "a quoted string"),
-    (b"INSERT INTO public.note VALUES (1, 'it''s\n" + MARKER + b"\n');\n", "a quoted string"),
-    # a function body with the marker as a line
-    (b"CREATE FUNCTION public.f() RETURNS text\n    LANGUAGE sql\n    AS $_$SELECT '\n" + MARKER + b"\n'$_$;\n",
-     "a dollar-quoted string"),
-    (b'CREATE TABLE public."odd\n' + MARKER + b'\n" (id int);\n', "a quoted identifier"),
-])
+@pytest.mark.parametrize(
+    "statement, opened",
+    [
+        # --inserts: a string literal whose lines include the marker
+        (b"INSERT INTO public.note VALUES (1, 'a\n--\n" + MARKER + b"\n--\n');\n", "a quoted string"),
+        (b"INSERT INTO public.note VALUES (1, E'it\\'s\n" + MARKER + b"\n');\n", "a quoted string"),
+        (b"INSERT INTO public.note VALUES (1, 'it''s\n" + MARKER + b"\n');\n", "a quoted string"),
+        # a function body with the marker as a line
+        (
+            b"CREATE FUNCTION public.f() RETURNS text\n    LANGUAGE sql\n    AS $_$SELECT '\n" + MARKER + b"\n'$_$;\n",
+            "a dollar-quoted string",
+        ),
+        (b'CREATE TABLE public."odd\n' + MARKER + b'\n" (id int);\n', "a quoted identifier"),
+    ],
+)
 def test_marker_text_in_strings_is_not_the_end(statement, opened):
-    head = DUMP[:DUMP.index(b"\nINSERT") + 1]
+    head = DUMP[: DUMP.index(b"\nINSERT") + 1]
     whole = head + statement + ENDING
     assert scan(whole)[0], scan(whole)
-    cut = head + statement[:statement.index(MARKER) + len(MARKER) + 1]
+    cut = head + statement[: statement.index(MARKER) + len(MARKER) + 1]
     for step in (None, 1, 100):
         complete, why = scan(cut, step)
         assert not complete and why.startswith("the script ends inside %s begun on line" % opened), why
@@ -474,7 +517,7 @@ def test_standard_conforming_strings_off():
     head = b"--\n-- PostgreSQL database dump\n--\n\nSET standard_conforming_strings = off;\n"
     statement = b"INSERT INTO t VALUES ('a\\';\n" + MARKER + b"\n');\n"
     assert scan(head + statement + ENDING)[0]
-    complete, why = scan(head + statement[:statement.index(MARKER) + len(MARKER) + 1])
+    complete, why = scan(head + statement[: statement.index(MARKER) + len(MARKER) + 1])
     assert not complete and "inside a quoted string" in why
 
 
@@ -484,8 +527,8 @@ def test_copy_word_cut_by_a_chunk_boundary():
     for shift in range(1, 5):
         scanner = DumpEndScanner()
         # A chunk ends inside the word COPY, with more than the look-ahead before it.
-        scanner.feed(b"\n" * 300 + data[:start + shift])
-        scanner.feed(data[start + shift:data.index(DATA_ROWS[0], start) + len(DATA_ROWS[0])])
+        scanner.feed(b"\n" * 300 + data[: start + shift])
+        scanner.feed(data[start + shift : data.index(DATA_ROWS[0], start) + len(DATA_ROWS[0])])
         complete, why = scanner.finish()
         assert not complete and "inside the COPY data" in why, (shift, why)
 
@@ -495,7 +538,9 @@ def test_custom_checks_with_the_longest_timeout(tmp_path):
     program = tmp_path / "pg_restore"
     program.write_text("#!/bin/sh\n[ \"$1\" = --list ] && echo '1; 2 0 TABLE DATA public t postgres'\nexit 0\n")
     program.chmod(0o755)
-    checks, entries = _backup_files.check_custom(put(tmp_path, b"PGDMP..."), pg_restore=str(program), timeout=100 * 365.25 * 86400)
+    checks, entries = _backup_files.check_custom(
+        put(tmp_path, b"PGDMP..."), pg_restore=str(program), timeout=100 * 365.25 * 86400
+    )
     assert [c["status"] for c in checks] == ["ok", "ok"] and entries == 1
 
 
@@ -508,5 +553,7 @@ def test_long_copy_statements(step):
     rows = [b"%d\tfiller\n" % n for n in range(100)] + DATA_ROWS
     data = dump_with(rows).replace(COPY_START, start)
     assert scan(data, step)[0]
-    complete, why = scan(data[:data.index(DATA_ROWS[1]) + len(DATA_ROWS[1])] + b"1\tfiller\n" * 100, step)
-    assert not complete and why.startswith("the script ends inside the COPY data of public.a_table_with_a_long_name (its"), why
+    complete, why = scan(data[: data.index(DATA_ROWS[1]) + len(DATA_ROWS[1])] + b"1\tfiller\n" * 100, step)
+    assert not complete and why.startswith(
+        "the script ends inside the COPY data of public.a_table_with_a_long_name (its"
+    ), why

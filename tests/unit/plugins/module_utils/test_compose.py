@@ -1,6 +1,7 @@
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 """Pure parts of the Compose layer; the CLI itself is exercised against the real engine in
 tests/integration/targets/compose_rollback."""
+
 from __future__ import annotations
 
 import pytest
@@ -28,18 +29,26 @@ def test_interpolated_names_ignore_escaped_dollars():
 
 
 def test_clean_environment_removes_interpolated_and_compose_variables():
-    env, removed = clean_environment({"APP_TAG": "9.9.9", "PATH": "/bin", "COMPOSE_FILE": "x.yml", "HOME": "/root"},
-                                     [COMPOSE_TEXT], docker_host="unix:///tmp/d.sock")
+    env, removed = clean_environment(
+        {"APP_TAG": "9.9.9", "PATH": "/bin", "COMPOSE_FILE": "x.yml", "HOME": "/root"},
+        [COMPOSE_TEXT],
+        docker_host="unix:///tmp/d.sock",
+    )
     assert removed == ["APP_TAG", "COMPOSE_FILE"]
     assert env == {"PATH": "/bin", "HOME": "/root", "DOCKER_HOST": "unix:///tmp/d.sock"}
     env, removed = clean_environment({"APP_TAG": "1"}, [COMPOSE_TEXT], keep=["APP_TAG"])
     assert env == {"APP_TAG": "1"} and removed == []
 
 
-@pytest.mark.parametrize("text, version", [
-    ('{"version":"2.26.1-4"}', (2, 26, 1)), ("Docker Compose version v2.32.4", (2, 32, 4)),
-    ("docker-compose version 1.29.2, build unknown", (1, 29, 2)), ("nonsense", None),
-])
+@pytest.mark.parametrize(
+    "text, version",
+    [
+        ('{"version":"2.26.1-4"}', (2, 26, 1)),
+        ("Docker Compose version v2.32.4", (2, 32, 4)),
+        ("docker-compose version 1.29.2, build unknown", (1, 29, 2)),
+        ("nonsense", None),
+    ],
+)
 def test_parse_version(text, version):
     assert parse_version(text) == version
 
@@ -57,12 +66,17 @@ def fake_runner(outputs):
     def runner(argv, cwd, env):
         calls.append(argv)
         return outputs.get(" ".join(argv), (127, "", "not found"))
+
     return runner, calls
 
 
 def test_detect_refuses_compose_v1_and_says_how_to_upgrade():
-    runner, dummy = fake_runner({"docker compose version": (1, "", "docker: 'compose' is not a docker command."),
-                                 "docker-compose version": (0, "docker-compose version 1.29.2, build unknown\n", "")})
+    runner, dummy = fake_runner(
+        {
+            "docker compose version": (1, "", "docker: 'compose' is not a docker command."),
+            "docker-compose version": (0, "docker-compose version 1.29.2, build unknown\n", ""),
+        }
+    )
     with pytest.raises(ComposeError, match=r"docker-compose is Compose v1 \(1.29.2\).*install Compose v2"):
         Compose(runner, "/tmp", [], [], [], None, {}).detect()
 
@@ -100,7 +114,20 @@ def test_up_start_first_keeps_running_containers_and_scales():
     compose = Compose(runner, "/srv/app", ["compose.yaml"], [], [], "app", {}, compose_command=["docker", "compose"])
     compose.up(["web", "worker"], "/tmp/override.json", scale={"web": 2, "worker": 4}, no_recreate=True)
     argv = seen[-1]
-    assert argv[argv.index("up"):] == ["up", "-d", "--no-deps", "--pull", "never", "--no-build", "--no-recreate",
-                                       "--scale", "web=2", "--scale", "worker=4", "web", "worker"]
+    assert argv[argv.index("up") :] == [
+        "up",
+        "-d",
+        "--no-deps",
+        "--pull",
+        "never",
+        "--no-build",
+        "--no-recreate",
+        "--scale",
+        "web=2",
+        "--scale",
+        "worker=4",
+        "web",
+        "worker",
+    ]
     compose.remove_containers(["abc", "def"])
     assert seen[-2:] == [["docker", "container", "stop", "abc", "def"], ["docker", "container", "rm", "abc", "def"]]

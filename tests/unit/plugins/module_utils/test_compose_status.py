@@ -11,8 +11,11 @@ def container(service, state="running", status="Up 2 minutes (healthy)", project
         "State": state,
         "Status": status,
         "Image": "financial-stronghold:1.1.0",
-        "Labels": {"com.docker.compose.project": project, "com.docker.compose.service": service,
-                   "com.docker.compose.oneoff": oneoff},
+        "Labels": {
+            "com.docker.compose.project": project,
+            "com.docker.compose.service": service,
+            "com.docker.compose.oneoff": oneoff,
+        },
     }
 
 

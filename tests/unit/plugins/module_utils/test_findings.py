@@ -31,21 +31,30 @@ def test_worst_severity_refuses_unknown_names():
         worst_severity(["ok", "fatal"])
 
 
-@pytest.mark.parametrize("severity, threshold, expected", [
-    ("critical", "critical", True),
-    ("warning", "critical", False),
-    ("warning", "warning", True),
-    ("critical", "warning", True),
-    ("info", "warning", False),
-    ("critical", "never", False),
-])
+@pytest.mark.parametrize(
+    "severity, threshold, expected",
+    [
+        ("critical", "critical", True),
+        ("warning", "critical", False),
+        ("warning", "warning", True),
+        ("critical", "warning", True),
+        ("info", "warning", False),
+        ("critical", "never", False),
+    ],
+)
 def test_severity_at_least(severity, threshold, expected):
     assert severity_at_least(severity, threshold) is expected
 
 
 def test_make_finding_normalises_details_and_validates():
     finding = make_finding("health.http", "http://x/", "ok", "answered")
-    assert finding == {"check": "health.http", "target": "http://x/", "severity": "ok", "summary": "answered", "details": {}}
+    assert finding == {
+        "check": "health.http",
+        "target": "http://x/",
+        "severity": "ok",
+        "summary": "answered",
+        "details": {},
+    }
     with pytest.raises(FindingError, match="non-empty string 'summary'"):
         make_finding("health.http", "http://x/", "ok", "  ")
     with pytest.raises(FindingError, match="unknown severity"):
@@ -60,20 +69,33 @@ def test_validate_finding_rejects_unknown_keys():
 
 
 def test_sort_and_count_put_worst_first_and_keep_order_within_a_severity():
-    findings = [make_finding("a", "t", "ok", "s"), make_finding("b", "t", "critical", "s"),
-                make_finding("c", "t", "warning", "s"), make_finding("d", "t", "critical", "s")]
+    findings = [
+        make_finding("a", "t", "ok", "s"),
+        make_finding("b", "t", "critical", "s"),
+        make_finding("c", "t", "warning", "s"),
+        make_finding("d", "t", "critical", "s"),
+    ]
     assert [f["check"] for f in sort_findings(findings)] == ["b", "d", "c", "a"]
     assert count_by_severity(findings) == {"ok": 1, "info": 0, "warning": 1, "critical": 2}
 
 
-@pytest.mark.parametrize("value, expected", [
-    (85, "ok"), (85.01, "warning"), (95, "warning"), (95.5, "critical"), ("96", "critical"),
-])
+@pytest.mark.parametrize(
+    "value, expected",
+    [
+        (85, "ok"),
+        (85.01, "warning"),
+        (95, "warning"),
+        (95.5, "critical"),
+        ("96", "critical"),
+    ],
+)
 def test_severity_for_value_above_is_strict_as_in_the_runbook(value, expected):
     assert severity_for_value(value, warning=85, critical=95) == expected
 
 
-@pytest.mark.parametrize("days, expected", [(40, "ok"), (29.9, "warning"), (7, "warning"), (6.99, "critical"), (-1, "critical")])
+@pytest.mark.parametrize(
+    "days, expected", [(40, "ok"), (29.9, "warning"), (7, "warning"), (6.99, "critical"), (-1, "critical")]
+)
 def test_severity_for_value_below_for_days_left(days, expected):
     assert severity_for_value(days, warning=30, critical=7, direction="below") == expected
 
@@ -89,10 +111,22 @@ def test_severity_for_value_rejects_thresholds_in_the_wrong_order():
         severity_for_value(1, warning=1, direction="sideways")
 
 
-@pytest.mark.parametrize("text, seconds", [
-    (90, 90.0), ("90", 90.0), ("90s", 90.0), ("15m", 900.0), ("26h", 93600.0), ("1d12h", 129600.0),
-    ("1h 30m", 5400.0), ("500ms", 0.5), ("2w", 1209600.0), ("1.5h", 5400.0), ("3 days", 259200.0),
-])
+@pytest.mark.parametrize(
+    "text, seconds",
+    [
+        (90, 90.0),
+        ("90", 90.0),
+        ("90s", 90.0),
+        ("15m", 900.0),
+        ("26h", 93600.0),
+        ("1d12h", 129600.0),
+        ("1h 30m", 5400.0),
+        ("500ms", 0.5),
+        ("2w", 1209600.0),
+        ("1.5h", 5400.0),
+        ("3 days", 259200.0),
+    ],
+)
 def test_parse_duration(text, seconds):
     assert parse_duration(text) == pytest.approx(seconds)
 
@@ -103,10 +137,20 @@ def test_parse_duration_rejects(text):
         parse_duration(text)
 
 
-@pytest.mark.parametrize("text, size", [
-    (1024, 1024), ("512", 512), ("512K", 512 * 1024), ("10G", 10 * 1024 ** 3), ("10GiB", 10 * 1024 ** 3),
-    ("10GB", 10 * 1000 ** 3), ("1.5T", int(1.5 * 1024 ** 4)), ("2 MiB", 2 * 1024 ** 2), ("100b", 100),
-])
+@pytest.mark.parametrize(
+    "text, size",
+    [
+        (1024, 1024),
+        ("512", 512),
+        ("512K", 512 * 1024),
+        ("10G", 10 * 1024**3),
+        ("10GiB", 10 * 1024**3),
+        ("10GB", 10 * 1000**3),
+        ("1.5T", int(1.5 * 1024**4)),
+        ("2 MiB", 2 * 1024**2),
+        ("100b", 100),
+    ],
+)
 def test_parse_size(text, size):
     assert parse_size(text) == size
 
@@ -130,12 +174,22 @@ def test_parse_percent_rejects(text):
 
 # --- values a tester types that are numbers to Python but no duration, size or percentage ---
 
-@pytest.mark.parametrize("value, message", [
-    ("inf", "must be finite, got 'inf'"), ("-inf", "must be finite"), ("Infinity", "must be finite"),
-    (float("inf"), "must be finite, got inf"), ("nan", "cannot be NaN: 'nan'"), (float("nan"), "cannot be NaN"),
-    ("1e999", "must be finite, got '1e999'"), ("9" * 400 + "s", "must be finite, got '999"),
-    (10 ** 400, "is too large"), ("-1e999", "must be finite"),
-])
+
+@pytest.mark.parametrize(
+    "value, message",
+    [
+        ("inf", "must be finite, got 'inf'"),
+        ("-inf", "must be finite"),
+        ("Infinity", "must be finite"),
+        (float("inf"), "must be finite, got inf"),
+        ("nan", "cannot be NaN: 'nan'"),
+        (float("nan"), "cannot be NaN"),
+        ("1e999", "must be finite, got '1e999'"),
+        ("9" * 400 + "s", "must be finite, got '999"),
+        (10**400, "is too large"),
+        ("-1e999", "must be finite"),
+    ],
+)
 def test_parse_duration_refuses_non_finite_values(value, message):
     with pytest.raises(FindingError, match=message.replace("(", r"\(")):
         parse_duration(value)
@@ -157,26 +211,35 @@ def test_parse_duration_maximum_and_its_message():
     assert parse_duration("-0") == 0.0
 
 
-@pytest.mark.parametrize("value, message", [
-    (float("inf"), "must be finite"), (float("nan"), "cannot be NaN"), ("inf", "cannot read 'inf'"),
-    ("nan", "cannot read 'nan'"), ("1e999", "cannot read '1e999'"), ("9" * 400 + "G", "too large"),
-    (10 ** 400, "too large"), (2 ** 63, "too large: at most 9223372036854775807 bytes"), ("9999999P", "too large"),
-    (-0.5, "negative"),
-])
+@pytest.mark.parametrize(
+    "value, message",
+    [
+        (float("inf"), "must be finite"),
+        (float("nan"), "cannot be NaN"),
+        ("inf", "cannot read 'inf'"),
+        ("nan", "cannot read 'nan'"),
+        ("1e999", "cannot read '1e999'"),
+        ("9" * 400 + "G", "too large"),
+        (10**400, "too large"),
+        (2**63, "too large: at most 9223372036854775807 bytes"),
+        ("9999999P", "too large"),
+        (-0.5, "negative"),
+    ],
+)
 def test_parse_size_refuses_non_finite_and_absurd_values(value, message):
     with pytest.raises(FindingError, match=message):
         parse_size(value)
 
 
 def test_parse_size_limits():
-    assert parse_size(2 ** 63 - 1) == 2 ** 63 - 1
-    assert parse_size("7P") == 7 * 1024 ** 5
-    assert parse_size("16G", maximum=16 * 1024 ** 3) == 16 * 1024 ** 3
+    assert parse_size(2**63 - 1) == 2**63 - 1
+    assert parse_size("7P") == 7 * 1024**5
+    assert parse_size("16G", maximum=16 * 1024**3) == 16 * 1024**3
     with pytest.raises(FindingError, match="too large: at most 17179869184 bytes"):
-        parse_size("17G", maximum=16 * 1024 ** 3)
+        parse_size("17G", maximum=16 * 1024**3)
 
 
-@pytest.mark.parametrize("value", ["inf", "nan", "1e999%", float("inf"), float("nan"), 10 ** 400, "-inf%"])
+@pytest.mark.parametrize("value", ["inf", "nan", "1e999%", float("inf"), float("nan"), 10**400, "-inf%"])
 def test_parse_percent_refuses_non_finite_values(value):
     with pytest.raises(FindingError, match="percentage"):
         parse_percent(value)
@@ -189,23 +252,26 @@ def test_messages_shorten_long_values():
 
 
 def test_parse_size_reads_the_largest_size_exactly():
-    assert parse_size("9223372036854775807") == 2 ** 63 - 1
+    assert parse_size("9223372036854775807") == 2**63 - 1
     with pytest.raises(FindingError, match="too large"):
         parse_size("9223372036854775808")
 
 
-@pytest.mark.parametrize("value, bounds, message", [
-    (float("nan"), {}, "t must be a finite number"),
-    ("nan", {}, "t must be a finite number"),
-    (float("inf"), {}, "t must be a finite number"),
-    ("-inf", {}, "t must be a finite number"),
-    ("1e999", {}, "t must be a finite number"),
-    (True, {}, "t must be a number, got a boolean"),
-    ("soon", {}, "t must be a number"),
-    (0, {"above": 0}, "t must be greater than 0, got 0"),
-    (-0.5, {"minimum": 0}, "t must be at least 0, got -0.5"),
-    (1e300, {"maximum": 3600}, "t must be at most 3600, got 1e+300"),
-])
+@pytest.mark.parametrize(
+    "value, bounds, message",
+    [
+        (float("nan"), {}, "t must be a finite number"),
+        ("nan", {}, "t must be a finite number"),
+        (float("inf"), {}, "t must be a finite number"),
+        ("-inf", {}, "t must be a finite number"),
+        ("1e999", {}, "t must be a finite number"),
+        (True, {}, "t must be a number, got a boolean"),
+        ("soon", {}, "t must be a number"),
+        (0, {"above": 0}, "t must be greater than 0, got 0"),
+        (-0.5, {"minimum": 0}, "t must be at least 0, got -0.5"),
+        (1e300, {"maximum": 3600}, "t must be at most 3600, got 1e+300"),
+    ],
+)
 def test_bounded_number_refuses_what_a_comparison_lets_through(value, bounds, message):
     with pytest.raises(FindingError) as caught:
         bounded_number(value, "t", **bounds)

@@ -3,6 +3,7 @@
 gzip streaming into psql, with small stand-in client programs (shell scripts in pg_bin_dir)
 so that every failure mode is exact. The real pg_dump, psql and pg_restore against a real
 PostgreSQL 15 are in tests/integration/targets/pg_backup and pg_restore."""
+
 from __future__ import annotations
 
 import gzip
@@ -23,12 +24,29 @@ from ansible_collections.stronghold.ops.plugins.module_utils._pgdump import (
     restore_file,
 )
 
-PARAMS = {"login_user": "postgres", "login_password": "s3cret pw'", "login_host": "", "login_port": 5432,
-          "login_unix_socket": "/run/postgresql", "login_db": None, "ssl_mode": "prefer", "ca_cert": None,
-          "ssl_cert": None, "ssl_key": None, "connect_params": {}, "connect_timeout": 10, "session_role": None}
+PARAMS = {
+    "login_user": "postgres",
+    "login_password": "s3cret pw'",
+    "login_host": "",
+    "login_port": 5432,
+    "login_unix_socket": "/run/postgresql",
+    "login_db": None,
+    "ssl_mode": "prefer",
+    "ca_cert": None,
+    "ssl_cert": None,
+    "ssl_key": None,
+    "connect_params": {},
+    "connect_timeout": 10,
+    "session_role": None,
+}
 
-DUMP = b"--\n-- PostgreSQL database dump\n--\nCREATE TABLE t (id int);\n" + b"INSERT INTO t VALUES (1);\n" * 5000 + \
-    b"--\n" + COMPLETION_MARKER + b"\n--\n\n\\unrestrict abc\n"
+DUMP = (
+    b"--\n-- PostgreSQL database dump\n--\nCREATE TABLE t (id int);\n"
+    + b"INSERT INTO t VALUES (1);\n" * 5000
+    + b"--\n"
+    + COMPLETION_MARKER
+    + b"\n--\n\n\\unrestrict abc\n"
+)
 
 
 def program(directory, name, body):
@@ -99,7 +117,9 @@ def test_plain_dump_is_gzipped_hashed_and_named(bindir, backups):
     assert result["sha256"] == hashlib.sha256(data).hexdigest()
     assert result["size"] == len(data)
     assert result["uncompressed_size"] == len(DUMP)
-    assert (backups / "backup_20260101_000000.sql.gz.sha256").read_text() == "%s  backup_20260101_000000.sql.gz\n" % result["sha256"]
+    assert (
+        backups / "backup_20260101_000000.sql.gz.sha256"
+    ).read_text() == "%s  backup_20260101_000000.sql.gz\n" % result["sha256"]
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
     assert sorted(os.listdir(backups)) == ["backup_20260101_000000.sql.gz", "backup_20260101_000000.sql.gz.sha256"]
 
@@ -111,12 +131,15 @@ def test_custom_dump_is_copied_as_is(bindir, backups):
     assert result["format"] == "custom"
 
 
-@pytest.mark.parametrize("body, message", [
-    ('printf -- "-- PostgreSQL database dump\\nCOPY half"\nexit 1\n', "pg_dump exited with status 1"),
-    ('echo "pg_dump: error: connection failed" >&2\nexit 1\n', "pg_dump: error: connection failed"),
-    ('printf -- "-- PostgreSQL database dump\\nCOPY half"\nkill -9 $$\n', "pg_dump was killed by SIGKILL"),
-    ('printf -- "-- PostgreSQL database dump\\nCOPY half"\nexit 0\n', "does not end as a complete dump"),
-])
+@pytest.mark.parametrize(
+    "body, message",
+    [
+        ('printf -- "-- PostgreSQL database dump\\nCOPY half"\nexit 1\n', "pg_dump exited with status 1"),
+        ('echo "pg_dump: error: connection failed" >&2\nexit 1\n', "pg_dump: error: connection failed"),
+        ('printf -- "-- PostgreSQL database dump\\nCOPY half"\nkill -9 $$\n', "pg_dump was killed by SIGKILL"),
+        ('printf -- "-- PostgreSQL database dump\\nCOPY half"\nexit 0\n', "does not end as a complete dump"),
+    ],
+)
 def test_failed_dump_leaves_nothing(bindir, backups, body, message):
     (backups / "backup_20250101_000000.sql.gz").write_bytes(b"older")
     program(bindir, "pg_dump", body)
@@ -127,16 +150,22 @@ def test_failed_dump_leaves_nothing(bindir, backups, body, message):
     assert (backups / "backup_20250101_000000.sql.gz").read_bytes() == b"older"
 
 
-CUT_IN_COPY = (b"--\n-- PostgreSQL database dump\n--\nCOPY public.note (id, body) FROM stdin;\n1\tx\n"
-               + COMPLETION_MARKER + b"\n--\n\n")
+CUT_IN_COPY = (
+    b"--\n-- PostgreSQL database dump\n--\nCOPY public.note (id, body) FROM stdin;\n1\tx\n"
+    + COMPLETION_MARKER
+    + b"\n--\n\n"
+)
 
 
-@pytest.mark.parametrize("output, words", [
-    # The marker text as a row of a COPY block that never ends (pg_dump cut, yet exit 0).
-    (CUT_IN_COPY, "ends inside the COPY data of public.note"),
-    # The marker, then more SQL: not where pg_dump ends a dump.
-    (DUMP + b"SELECT 1;\n", "is followed by SQL"),
-])
+@pytest.mark.parametrize(
+    "output, words",
+    [
+        # The marker text as a row of a COPY block that never ends (pg_dump cut, yet exit 0).
+        (CUT_IN_COPY, "ends inside the COPY data of public.note"),
+        # The marker, then more SQL: not where pg_dump ends a dump.
+        (DUMP + b"SELECT 1;\n", "is followed by SQL"),
+    ],
+)
 def test_output_must_end_where_pg_dump_ends_a_dump(bindir, backups, output, words):
     source = bindir / "dump.sql"
     source.write_bytes(output)
@@ -157,7 +186,7 @@ def test_timeout_stops_pg_dump(bindir, backups):
 
 def test_never_overwrites(bindir, backups):
     (backups / "b.sql.gz").write_bytes(b"precious")
-    program(bindir, "pg_dump", 'echo should not run >&2\nexit 1\n')
+    program(bindir, "pg_dump", "echo should not run >&2\nexit 1\n")
     with pytest.raises(DumpError) as caught:
         dump_to_file(None, params_with(bindir), "app", str(backups), "b.sql.gz")
     assert "never overwritten" in str(caught.value)
@@ -166,7 +195,7 @@ def test_never_overwrites(bindir, backups):
 
 def test_never_overwrites_a_sidecar(bindir, backups):
     (backups / "b.sql.gz.sha256").write_text("0" * 64 + "  b.sql.gz\n")
-    program(bindir, "pg_dump", 'echo should not run >&2\nexit 1\n')
+    program(bindir, "pg_dump", "echo should not run >&2\nexit 1\n")
     with pytest.raises(DumpError) as caught:
         dump_to_file(None, params_with(bindir), "app", str(backups), "b.sql.gz")
     assert "b.sql.gz.sha256 already exists" in str(caught.value)
@@ -180,7 +209,11 @@ def test_missing_program(bindir, backups):
 
 
 def test_detect_format(tmp_path):
-    for name, data, expected in (("a.gz", gzip.compress(b"x"), "gzip"), ("a.dump", b"PGDMP\x01", "custom"), ("a.sql", b"--\n", "plain")):
+    for name, data, expected in (
+        ("a.gz", gzip.compress(b"x"), "gzip"),
+        ("a.dump", b"PGDMP\x01", "custom"),
+        ("a.sql", b"--\n", "plain"),
+    ):
         (tmp_path / name).write_bytes(data)
         assert detect_format(str(tmp_path / name)) == expected
 
@@ -217,7 +250,7 @@ def test_restore_multi_member_gzip(bindir, tmp_path):
 
 def test_restore_truncated_gzip_is_not_ok(bindir, tmp_path):
     data = gzip.compress(DUMP)
-    result, dummy = restore_with(bindir, tmp_path, data[:len(data) // 2])
+    result, dummy = restore_with(bindir, tmp_path, data[: len(data) // 2])
     assert result["ok"] is False
     assert "truncated" in result["error"]
 
@@ -266,6 +299,7 @@ def test_restore_unreadable_file(bindir, tmp_path):
 
 def test_timeout_problem_bounds_the_deadline_timer():
     from ansible_collections.stronghold.ops.plugins.module_utils._pgdump import MAX_TIMEOUT, timeout_problem
+
     assert timeout_problem(None) is None
     assert timeout_problem(1) is None and timeout_problem(MAX_TIMEOUT) is None
     assert "between 1 second and 2592000" in timeout_problem(0)

@@ -24,11 +24,19 @@ from ansible_collections.stronghold.ops.plugins.module_utils._releases import (
 
 
 def release(rid, healthy=True, **images):
-    return {"id": rid, "healthy": healthy, "services": dict((s, {"image_id": i, "reference": "app:" + i}) for s, i in images.items())}
+    return {
+        "id": rid,
+        "healthy": healthy,
+        "services": dict((s, {"image_id": i, "reference": "app:" + i}) for s, i in images.items()),
+    }
 
 
-HISTORY = [release("r1", web="v1", worker="v1"), release("r2", web="v2", worker="v2"),
-           release("r3", False, web="v3", worker="v3"), release("r4", web="v2", worker="v2")]
+HISTORY = [
+    release("r1", web="v1", worker="v1"),
+    release("r2", web="v2", worker="v2"),
+    release("r3", False, web="v3", worker="v3"),
+    release("r4", web="v2", worker="v2"),
+]
 
 
 def test_default_target_is_the_newest_healthy_release_before_the_current_one():
@@ -58,8 +66,12 @@ def test_empty_history_says_how_to_proceed():
 def change(rid, action, before, before_id=None, healthy=True, at=None, **images):
     """A history entry written by a deploy or a rollback: `before` are the images that ran before."""
     entry = release(rid, healthy, **images)
-    entry.update(action=action, recorded_at=at or "2026-12-01T10:00:%02dZ" % len(rid), from_release=before_id,
-                 from_services=dict((s, {"image_id": i, "reference": "app:" + i}) for s, i in before.items()))
+    entry.update(
+        action=action,
+        recorded_at=at or "2026-12-01T10:00:%02dZ" % len(rid),
+        from_release=before_id,
+        from_services=dict((s, {"image_id": i, "reference": "app:" + i}) for s, i in before.items()),
+    )
     return entry
 
 
@@ -105,7 +117,11 @@ def test_second_rollback_stays_where_the_first_left_the_project():
 
 
 def test_a_rollback_of_three_releases_stays_then_goes_further_back_only_when_named():
-    history = [recorded("b1", web="v1"), deploy("b2", {"web": "v1"}, "b1", web="v2"), deploy("b3", {"web": "v2"}, "b2", web="v3")]
+    history = [
+        recorded("b1", web="v1"),
+        deploy("b2", {"web": "v1"}, "b1", web="v2"),
+        deploy("b3", {"web": "v2"}, "b2", web="v3"),
+    ]
     history = apply(history, "b4", web="v3")
     assert history[-1]["services"]["web"]["image_id"] == "v2"
     plan = default_rollback(history, {"web": "v2"}, ["web"])
@@ -137,9 +153,11 @@ def test_new_deploy_after_a_rollback_is_undone_to_what_served_before_it():
 def test_a_release_left_by_a_rollback_is_never_the_default_target_while_it_has_not_run_since():
     # web and worker at 1, then 2; a rollback of web alone left web 2 (worker still at 2).
     # A rollback of both services then skips release e2 (its web is what the rollback left).
-    history = [recorded("e1", web="w1", worker="k1"),
-               deploy("e2", {"web": "w1", "worker": "k1"}, "e1", web="w2", worker="k2"),
-               rollback("e3", {"web": "w2"}, "e2", web="w1")]
+    history = [
+        recorded("e1", web="w1", worker="k1"),
+        deploy("e2", {"web": "w1", "worker": "k1"}, "e1", web="w2", worker="k2"),
+        rollback("e3", {"web": "w2"}, "e2", web="w1"),
+    ]
     assert run_default(history, web="w1", worker="k2") == ("go", "e1")
     history[0]["healthy"] = False
     with pytest.raises(HistoryError, match="release e2 was left by the rollback e3 at .*name a release or images"):
@@ -181,14 +199,21 @@ def test_history_of_an_earlier_version_without_the_new_fields():
 
 
 def test_scope_of_one_service():
-    history = [recorded("d1", web="w1", worker="k1"), deploy("d2", {"web": "w1", "worker": "k1"}, "d1", web="w2", worker="k2")]
+    history = [
+        recorded("d1", web="w1", worker="k1"),
+        deploy("d2", {"web": "w1", "worker": "k1"}, "d1", web="w2", worker="k2"),
+    ]
     history = apply(history, "d3", web="w2", worker="k2")
     assert run_default(history, web="w1", worker="k1") == ("stay", "d3")
     assert run_default(history, web="w1") == ("stay", "d3")
 
 
 def test_standing_message_says_where_and_how_to_go_further_back():
-    history = [recorded("b1", web="v1"), deploy("b2", {"web": "v1"}, "b1", web="v2"), deploy("b3", {"web": "v2"}, "b2", web="v3")]
+    history = [
+        recorded("b1", web="v1"),
+        deploy("b2", {"web": "v1"}, "b1", web="v2"),
+        deploy("b3", {"web": "v2"}, "b2", web="v3"),
+    ]
     history = apply(history, "b4", web="v3")
     plan = default_rollback(history, {"web": "v2"}, ["web"])
     text = standing_message("fs", plan["standing"], plan["candidates"])
@@ -207,10 +232,12 @@ def test_history_with_bad_new_fields_is_refused(tmp_path):
     good = apply(ONE_TWO, "a3", web="v2")
     save_history(path, {"schema": 1, "project": "fs", "releases": good})
     assert load_history(path, "fs")["releases"][-1]["action"] == "rolled_back"
-    for field, value, message in (("action", "undone", "unknown action 'undone'"),
-                                  ("from_services", ["v1"], "from_services is not a mapping"),
-                                  ("from_services", {"web": {}}, "from_services.web has no image_id"),
-                                  ("rolled_back_at", 5, "rolled_back_at is not a string")):
+    for field, value, message in (
+        ("action", "undone", "unknown action 'undone'"),
+        ("from_services", ["v1"], "from_services is not a mapping"),
+        ("from_services", {"web": {}}, "from_services.web has no image_id"),
+        ("rolled_back_at", 5, "rolled_back_at is not a string"),
+    ):
         broken = json.loads(json.dumps(good))
         broken[-1][field] = value
         save_history(path, {"schema": 1, "project": "fs", "releases": broken})

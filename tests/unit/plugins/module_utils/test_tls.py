@@ -1,5 +1,6 @@
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 """The pure logic of cert_check: thresholds, hostname patterns, chain shape, the verdict."""
+
 from __future__ import annotations
 
 import base64
@@ -11,7 +12,6 @@ import subprocess
 import warnings
 
 import pytest
-
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import dh, ec, ed25519, rsa
@@ -45,15 +45,19 @@ OPTIONS = {"warning_days": 25, "critical_days": 7}
 
 # --- thresholds ------------------------------------------------------------------------
 
-@pytest.mark.parametrize("days, lifetime, expected", [
-    (60.0, 90.0, "ok"),
-    (25.0, 90.0, "ok"),        # strictly below reaches a threshold
-    (24.99, 90.0, "warning"),
-    (7.0, 90.0, "warning"),
-    (6.99, 90.0, "critical"),
-    (0.0, 90.0, "critical"),
-    (-0.01, 90.0, "critical"),
-])
+
+@pytest.mark.parametrize(
+    "days, lifetime, expected",
+    [
+        (60.0, 90.0, "ok"),
+        (25.0, 90.0, "ok"),  # strictly below reaches a threshold
+        (24.99, 90.0, "warning"),
+        (7.0, 90.0, "warning"),
+        (6.99, 90.0, "critical"),
+        (0.0, 90.0, "critical"),
+        (-0.01, 90.0, "critical"),
+    ],
+)
 def test_expiry_severity_by_days(days, lifetime, expected):
     assert expiry_severity(days, lifetime, 25, 7)[0] == expected
 
@@ -78,14 +82,17 @@ def test_the_worse_of_days_and_fraction_wins():
     assert expiry_severity(20, 400, 25, 7, min_fraction=0.2, critical_fraction=0.1)[0] == "critical"
 
 
-@pytest.mark.parametrize("args, message", [
-    ((5, 7), "warning_days (5) must not be lower than critical_days (7)"),
-    ((-1, 0), "warning_days must be a number of days >= 0"),
-    ((25, -1), "critical_days must be a number of days >= 0"),
-    ((25, 7, 1.0), "min_remaining_fraction must lie between 0 and 1"),
-    ((25, 7, None, 0), "critical_remaining_fraction must lie between 0 and 1"),
-    ((25, 7, 0.1, 0.2), "min_remaining_fraction (0.1) must not be lower than critical_remaining_fraction (0.2)"),
-])
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        ((5, 7), "warning_days (5) must not be lower than critical_days (7)"),
+        ((-1, 0), "warning_days must be a number of days >= 0"),
+        ((25, -1), "critical_days must be a number of days >= 0"),
+        ((25, 7, 1.0), "min_remaining_fraction must lie between 0 and 1"),
+        ((25, 7, None, 0), "critical_remaining_fraction must lie between 0 and 1"),
+        ((25, 7, 0.1, 0.2), "min_remaining_fraction (0.1) must not be lower than critical_remaining_fraction (0.2)"),
+    ],
+)
 def test_inconsistent_thresholds_are_refused(args, message):
     assert message in check_thresholds(*args)
 
@@ -98,23 +105,28 @@ def test_consistent_thresholds_pass():
 
 # --- hostname --------------------------------------------------------------------------
 
-@pytest.mark.parametrize("hostname, dns, ips, expected", [
-    ("www.example.com", ["www.example.com"], [], True),
-    ("WWW.Example.com.", ["www.example.com"], [], True),
-    ("a.example.com", ["*.example.com"], [], True),
-    ("example.com", ["*.example.com"], [], False),        # a wildcard needs a label
-    ("a.b.example.com", ["*.example.com"], [], False),    # and only one
-    ("a.example.com", ["a*.example.com"], [], False),     # partial wildcards are not honoured
-    ("127.0.0.1", ["127.0.0.1"], [], False),              # an address matches only iPAddress entries
-    ("127.0.0.1", [], ["127.0.0.1"], True),
-    ("::1", [], ["0:0:0:0:0:0:0:1"], True),
-    ("other.example.com", ["www.example.com"], ["10.0.0.1"], False),
-])
+
+@pytest.mark.parametrize(
+    "hostname, dns, ips, expected",
+    [
+        ("www.example.com", ["www.example.com"], [], True),
+        ("WWW.Example.com.", ["www.example.com"], [], True),
+        ("a.example.com", ["*.example.com"], [], True),
+        ("example.com", ["*.example.com"], [], False),  # a wildcard needs a label
+        ("a.b.example.com", ["*.example.com"], [], False),  # and only one
+        ("a.example.com", ["a*.example.com"], [], False),  # partial wildcards are not honoured
+        ("127.0.0.1", ["127.0.0.1"], [], False),  # an address matches only iPAddress entries
+        ("127.0.0.1", [], ["127.0.0.1"], True),
+        ("::1", [], ["0:0:0:0:0:0:0:1"], True),
+        ("other.example.com", ["www.example.com"], ["10.0.0.1"], False),
+    ],
+)
 def test_hostname_matches(hostname, dns, ips, expected):
     assert hostname_matches(hostname, dns, ips) is expected
 
 
 # --- chain shape -----------------------------------------------------------------------
+
 
 def entry(subject, issuer, issued_by_next=False):
     return {"subject": subject, "issuer": issuer, "self_signed": subject == issuer, "issued_by_next": issued_by_next}
@@ -152,27 +164,50 @@ def test_a_leaf_issued_by_a_trusted_root_directly_is_complete():
 
 # --- one certificate -------------------------------------------------------------------
 
-@pytest.mark.parametrize("key_type, bits, weak", [
-    ("RSA", 1024, True), ("RSA", 2048, False), ("EC", 224, True), ("EC", 256, False), ("DSA", 2048, True), ("Ed25519", 256, False),
-])
+
+@pytest.mark.parametrize(
+    "key_type, bits, weak",
+    [
+        ("RSA", 1024, True),
+        ("RSA", 2048, False),
+        ("EC", 224, True),
+        ("EC", 256, False),
+        ("DSA", 2048, True),
+        ("Ed25519", 256, False),
+    ],
+)
 def test_weak_keys(key_type, bits, weak):
     assert (weak_key_reason(key_type, bits) is not None) is weak
 
 
 def info(**overrides):
-    base = {"not_yet_valid": False, "not_before": "2026-01-01T00:00:00Z", "days_remaining": 60.0, "lifetime_days": 90.0,
-            "key_type": "RSA", "key_bits": 2048, "signature_hash": "sha256", "signature_algorithm": "sha256WithRSAEncryption",
-            "self_signed": False, "is_ca": False}
+    base = {
+        "not_yet_valid": False,
+        "not_before": "2026-01-01T00:00:00Z",
+        "days_remaining": 60.0,
+        "lifetime_days": 90.0,
+        "key_type": "RSA",
+        "key_bits": 2048,
+        "signature_hash": "sha256",
+        "signature_algorithm": "sha256WithRSAEncryption",
+        "self_signed": False,
+        "is_ca": False,
+    }
     base.update(overrides)
     return base
 
 
 def test_judge_certificate_collects_every_reason():
-    severity, reasons = judge_certificate(info(days_remaining=20.0, key_bits=1024, signature_hash="sha1",
-                                               signature_algorithm="sha1WithRSAEncryption"), OPTIONS)
+    severity, reasons = judge_certificate(
+        info(days_remaining=20.0, key_bits=1024, signature_hash="sha1", signature_algorithm="sha1WithRSAEncryption"),
+        OPTIONS,
+    )
     assert severity == "critical"
-    assert reasons == ["expires in 20.0 days (warning threshold 25 days)", "weak key: RSA 1024 bits (minimum 2048)",
-                       "weak signature: SHA1 (sha1WithRSAEncryption)"]
+    assert reasons == [
+        "expires in 20.0 days (warning threshold 25 days)",
+        "weak key: RSA 1024 bits (minimum 2048)",
+        "weak signature: SHA1 (sha1WithRSAEncryption)",
+    ]
 
 
 def test_a_self_signed_root_with_sha1_is_not_blamed_for_its_own_signature():
@@ -201,13 +236,18 @@ def test_normalize_fingerprint():
 
 # --- whole chains, built in memory (no network) ----------------------------------------
 
+
 def make_cert(subject, issuer_name, issuer_key, key, start, end, ca=False, sans=None):
-    builder = (x509.CertificateBuilder()
-               .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, subject)]))
-               .issuer_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, issuer_name)]))
-               .public_key(key.public_key()).serial_number(x509.random_serial_number())
-               .not_valid_before(start).not_valid_after(end)
-               .add_extension(x509.BasicConstraints(ca=ca, path_length=None), critical=True))
+    builder = (
+        x509.CertificateBuilder()
+        .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, subject)]))
+        .issuer_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, issuer_name)]))
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(start)
+        .not_valid_after(end)
+        .add_extension(x509.BasicConstraints(ca=ca, path_length=None), critical=True)
+    )
     if sans:
         builder = builder.add_extension(x509.SubjectAlternativeName([x509.DNSName(n) for n in sans]), critical=False)
     return builder.sign(issuer_key, hashes.SHA256())
@@ -220,7 +260,9 @@ def pki():
     leaf_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
     root = make_cert("Root", "Root", root_key, root_key, NOW - 100 * DAY, NOW + 3000 * DAY, ca=True)
     inter = make_cert("Int", "Root", root_key, int_key, NOW - 100 * DAY, NOW + 3 * DAY, ca=True)
-    leaf = make_cert("www.example.test", "Int", int_key, leaf_key, NOW - 10 * DAY, NOW + 80 * DAY, sans=["www.example.test"])
+    leaf = make_cert(
+        "www.example.test", "Int", int_key, leaf_key, NOW - 10 * DAY, NOW + 80 * DAY, sans=["www.example.test"]
+    )
     return {"root": root, "int": inter, "leaf": leaf}
 
 
@@ -238,11 +280,19 @@ def test_the_certificate_that_expires_first_decides(pki):
 
 
 def test_hostname_mismatch_is_its_own_reason(pki):
-    result = judge_chain([pki["leaf"], pki["int"]], dict(OPTIONS, critical_days=0, warning_days=0), NOW,
-                         hostname="other.example.test", verify=False, anchor_subjects={"CN=Root"})
+    result = judge_chain(
+        [pki["leaf"], pki["int"]],
+        dict(OPTIONS, critical_days=0, warning_days=0),
+        NOW,
+        hostname="other.example.test",
+        verify=False,
+        anchor_subjects={"CN=Root"},
+    )
     assert result["hostname_match"] is False
     assert result["status"] == "critical"
-    assert result["reasons"] == ["hostname mismatch: other.example.test is not in the certificate's names (www.example.test)"]
+    assert result["reasons"] == [
+        "hostname mismatch: other.example.test is not in the certificate's names (www.example.test)"
+    ]
 
 
 def test_verification_time_stays_inside_the_presented_validity(pki):
@@ -254,14 +304,36 @@ def test_verification_time_stays_inside_the_presented_validity(pki):
 
 def test_summary_and_line():
     results = [
-        {"status": "ok", "days_remaining": 80.0, "reasons": [], "not_after": "2027-02-15T00:00:00Z", "chain": [{"subject": "CN=a"}],
-         "expires_first": "CN=a", "error_kind": None},
+        {
+            "status": "ok",
+            "days_remaining": 80.0,
+            "reasons": [],
+            "not_after": "2027-02-15T00:00:00Z",
+            "chain": [{"subject": "CN=a"}],
+            "expires_first": "CN=a",
+            "error_kind": None,
+        },
         {"status": "error", "days_remaining": None, "reasons": ["x"], "error_kind": "timeout", "error": "timed out"},
-        {"status": "warning", "days_remaining": 20.0, "reasons": ["leaf expires in 20.0 days (warning threshold 25 days)"],
-         "not_after": "2026-12-17T00:00:00Z", "chain": [{"subject": "CN=b"}], "expires_first": "CN=b", "error_kind": None},
+        {
+            "status": "warning",
+            "days_remaining": 20.0,
+            "reasons": ["leaf expires in 20.0 days (warning threshold 25 days)"],
+            "not_after": "2026-12-17T00:00:00Z",
+            "chain": [{"subject": "CN=b"}],
+            "expires_first": "CN=b",
+            "error_kind": None,
+        },
     ]
     summary = summarize(results)
-    assert summary == {"ok": 1, "warning": 1, "critical": 0, "error": 1, "total": 3, "worst_status": "error", "min_days_remaining": 20.0}
+    assert summary == {
+        "ok": 1,
+        "warning": 1,
+        "critical": 0,
+        "error": 1,
+        "total": 3,
+        "worst_status": "error",
+        "min_days_remaining": 20.0,
+    }
     assert summary_line(results[0]) == "ok: expires in 80.0 days (2027-02-15)"
     assert summary_line(results[1]) == "timeout error: timed out"
     assert summary_line(results[2]) == "warning: leaf expires in 20.0 days (warning threshold 25 days)"
@@ -281,20 +353,33 @@ def material(pki):
     ec_key = ec.generate_private_key(ec.SECP256R1())
     ed_key = ed25519.Ed25519PrivateKey.generate()
     leaf, inter = pki["leaf"], pki["int"]
-    csr = (x509.CertificateSigningRequestBuilder()
-           .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "req.example.test")])).sign(ec_key, hashes.SHA256()))
-    crl = (x509.CertificateRevocationListBuilder().issuer_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "Root")]))
-           .last_update(NOW).next_update(NOW + DAY).sign(ec_key, hashes.SHA256()))
+    csr = (
+        x509.CertificateSigningRequestBuilder()
+        .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "req.example.test")]))
+        .sign(ec_key, hashes.SHA256())
+    )
+    crl = (
+        x509.CertificateRevocationListBuilder()
+        .issuer_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "Root")]))
+        .last_update(NOW)
+        .next_update(NOW + DAY)
+        .sign(ec_key, hashes.SHA256())
+    )
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # finite-field DH is deprecated in cryptography; the files still exist
-        dh_parameters = dh.generate_parameters(generator=2, key_size=512).parameter_bytes(PEM, serialization.ParameterFormat.PKCS3)
+        dh_parameters = dh.generate_parameters(generator=2, key_size=512).parameter_bytes(
+            PEM, serialization.ParameterFormat.PKCS3
+        )
     keys = {
         "pkcs8": rsa_key.private_bytes(PEM, serialization.PrivateFormat.PKCS8, NO_PASSWORD),
         "rsa": rsa_key.private_bytes(PEM, serialization.PrivateFormat.TraditionalOpenSSL, NO_PASSWORD),
         "ec": ec_key.private_bytes(PEM, serialization.PrivateFormat.TraditionalOpenSSL, NO_PASSWORD),
-        "encrypted": rsa_key.private_bytes(PEM, serialization.PrivateFormat.PKCS8, serialization.BestAvailableEncryption(b"secret")),
-        "legacy_encrypted": rsa_key.private_bytes(PEM, serialization.PrivateFormat.TraditionalOpenSSL,
-                                                  serialization.BestAvailableEncryption(b"secret")),
+        "encrypted": rsa_key.private_bytes(
+            PEM, serialization.PrivateFormat.PKCS8, serialization.BestAvailableEncryption(b"secret")
+        ),
+        "legacy_encrypted": rsa_key.private_bytes(
+            PEM, serialization.PrivateFormat.TraditionalOpenSSL, serialization.BestAvailableEncryption(b"secret")
+        ),
         "openssh": ed_key.private_bytes(PEM, serialization.PrivateFormat.OpenSSH, NO_PASSWORD),
         "der": rsa_key.private_bytes(DER, serialization.PrivateFormat.PKCS8, NO_PASSWORD),
     }
@@ -343,18 +428,24 @@ def test_a_key_only_file_is_described_as_a_private_key(material):
     assert found["certificates"] == [] and found["private_key"] and found["format"] == "pem"
     result = judge_file("/etc/ssl/site.key", found, OPTIONS, NOW, verify=False, check_order=False)
     assert result["status"] == "error" and result["error_kind"] == "parse"
-    assert result["error"] == "/etc/ssl/site.key holds no certificate: PEM block 1 at line 1 (PRIVATE KEY) is a private key (RSA 2048)"
+    assert (
+        result["error"]
+        == "/etc/ssl/site.key holds no certificate: PEM block 1 at line 1 (PRIVATE KEY) is a private key (RSA 2048)"
+    )
     assert "neither PEM nor DER" not in result["error"]
 
 
-@pytest.mark.parametrize("name, label, detail", [
-    ("pkcs8", "PRIVATE KEY", "RSA 2048"),
-    ("rsa", "RSA PRIVATE KEY", "RSA 2048"),
-    ("ec", "EC PRIVATE KEY", "EC 256"),
-    ("encrypted", "ENCRYPTED PRIVATE KEY", "encrypted"),
-    ("legacy_encrypted", "RSA PRIVATE KEY", "encrypted"),
-    ("openssh", "OPENSSH PRIVATE KEY", "Ed25519 256"),
-])
+@pytest.mark.parametrize(
+    "name, label, detail",
+    [
+        ("pkcs8", "PRIVATE KEY", "RSA 2048"),
+        ("rsa", "RSA PRIVATE KEY", "RSA 2048"),
+        ("ec", "EC PRIVATE KEY", "EC 256"),
+        ("encrypted", "ENCRYPTED PRIVATE KEY", "encrypted"),
+        ("legacy_encrypted", "RSA PRIVATE KEY", "encrypted"),
+        ("openssh", "OPENSSH PRIVATE KEY", "Ed25519 256"),
+    ],
+)
 def test_every_private_key_format_is_named_and_never_echoed(material, name, label, detail):
     data = material["leaf"] + material["keys"][name]
     blocks, found = contents_of(data)
@@ -362,15 +453,25 @@ def test_every_private_key_format_is_named_and_never_echoed(material, name, labe
     assert found["private_key"] and len(found["certificates"]) == 1
     result = judge_file("/etc/haproxy/site.pem", found, OPTIONS, NOW, verify=False, check_order=False)
     assert result["status"] == "ok" and result["reasons"] == []
-    assert result["notes"] == ["PEM block 2 at line %d (%s) is a private key (%s)" % (blocks and found["blocks"][1]["line"], label, detail)]
+    assert result["notes"] == [
+        "PEM block 2 at line %d (%s) is a private key (%s)" % (blocks and found["blocks"][1]["line"], label, detail)
+    ]
     assert "also in the file: PEM block 2" in summary_line(result)
     assert_no_key_material(result, material)
 
 
 def test_every_other_label_is_reported_as_what_it_is(material):
-    data = b"".join([material["public"], material["csr"], material["crl"], material["dh"], material["pkcs7"],
-                     b"-----BEGIN EC PARAMETERS-----\nBggqhkjOPQMBBw==\n-----END EC PARAMETERS-----\n",
-                     b"-----BEGIN STRONGHOLD THING-----\nAAAA\n-----END STRONGHOLD THING-----\n"])
+    data = b"".join(
+        [
+            material["public"],
+            material["csr"],
+            material["crl"],
+            material["dh"],
+            material["pkcs7"],
+            b"-----BEGIN EC PARAMETERS-----\nBggqhkjOPQMBBw==\n-----END EC PARAMETERS-----\n",
+            b"-----BEGIN STRONGHOLD THING-----\nAAAA\n-----END STRONGHOLD THING-----\n",
+        ]
+    )
     blocks, found = contents_of(data)
     assert blocks == [
         ("PUBLIC KEY", "public_key", "RSA 2048", None),
@@ -398,24 +499,34 @@ def test_a_cut_block_does_not_swallow_the_certificate_after_it(material):
     assert len(found["certificates"]) == 1
     result = judge_file("f.pem", found, OPTIONS, NOW, verify=False, check_order=False)
     assert result["status"] == "critical" and result["error_kind"] == "parse"
-    assert result["reasons"][0] == "PEM block 1 at line 1 (CERTIFICATE) is cut: no END line before the next BEGIN at line 6"
+    assert (
+        result["reasons"][0]
+        == "PEM block 1 at line 1 (CERTIFICATE) is cut: no END line before the next BEGIN at line 6"
+    )
     assert result["days_remaining"] == pytest.approx(80.0)
     # Cut at the end of the file: the certificates before it are still read.
     blocks, found = contents_of(material["leaf"] + cut)
-    assert blocks[1][3] == "is cut: no END line before the end of the file (line %d)" % (len(material["leaf"].splitlines()) + 5)
+    assert blocks[1][3] == "is cut: no END line before the end of the file (line %d)" % (
+        len(material["leaf"].splitlines()) + 5
+    )
     assert len(found["certificates"]) == 1
 
 
 def test_stray_end_and_mismatched_labels_are_damage(material):
     leaf_lines = material["leaf"].splitlines()
     key_lines = material["keys"]["pkcs8"].splitlines()
-    stray_end = b"\n".join(leaf_lines[5:]) + b"\n"   # a certificate that lost its first lines
+    stray_end = b"\n".join(leaf_lines[5:]) + b"\n"  # a certificate that lost its first lines
     mismatched = b"\n".join(key_lines[:-1] + [b"-----END CERTIFICATE-----"]) + b"\n"
     blocks, found = contents_of(stray_end + mismatched + material["int"])
     end_line = len(leaf_lines) - 5
     assert blocks[0] == ("CERTIFICATE", None, None, "is an END line without a BEGIN line")
     assert found["blocks"][0]["line"] == end_line
-    assert blocks[1] == ("PRIVATE KEY", None, None, "ends with a different label: END CERTIFICATE at line %d" % (end_line + len(key_lines)))
+    assert blocks[1] == (
+        "PRIVATE KEY",
+        None,
+        None,
+        "ends with a different label: END CERTIFICATE at line %d" % (end_line + len(key_lines)),
+    )
     assert blocks[2][1] == "certificate"
     assert len(found["problems"]) == 2
     # A damaged block labelled as a key still says a key is there; its text is never repeated.
@@ -424,10 +535,12 @@ def test_stray_end_and_mismatched_labels_are_damage(material):
 
 
 def test_invalid_base64_empty_block_and_a_certificate_that_does_not_parse(material):
-    data = (b"-----BEGIN CERTIFICATE-----\nMII*not base64*\n-----END CERTIFICATE-----\n"
-            b"-----BEGIN CERTIFICATE-----\n-----END CERTIFICATE-----\n"
-            b"-----BEGIN CERTIFICATE-----\n" + base64.encodebytes(b"\x30\x03\x02\x01\x05") + b"-----END CERTIFICATE-----\n"
-            b"-----BEGIN PRIVATE KEY-----\n" + base64.encodebytes(b"\x30\x03\x02\x01\x05") + b"-----END PRIVATE KEY-----\n")
+    data = (
+        b"-----BEGIN CERTIFICATE-----\nMII*not base64*\n-----END CERTIFICATE-----\n"
+        b"-----BEGIN CERTIFICATE-----\n-----END CERTIFICATE-----\n"
+        b"-----BEGIN CERTIFICATE-----\n" + base64.encodebytes(b"\x30\x03\x02\x01\x05") + b"-----END CERTIFICATE-----\n"
+        b"-----BEGIN PRIVATE KEY-----\n" + base64.encodebytes(b"\x30\x03\x02\x01\x05") + b"-----END PRIVATE KEY-----\n"
+    )
     blocks, found = contents_of(data)
     assert [b[3] for b in blocks] == [
         "has invalid base64 text",
@@ -437,16 +550,25 @@ def test_invalid_base64_empty_block_and_a_certificate_that_does_not_parse(materi
     ]
     result = judge_file("bad.pem", found, OPTIONS, NOW)
     assert result["status"] == "error"
-    assert result["error"].startswith("bad.pem holds no certificate: PEM block 1 at line 1 (CERTIFICATE) has invalid base64 text; ")
+    assert result["error"].startswith(
+        "bad.pem holds no certificate: PEM block 1 at line 1 (CERTIFICATE) has invalid base64 text; "
+    )
     # cryptography's own messages are not passed on (they can quote the input)
     assert "asn1" not in result["error"].lower() and "parse" not in result["error"].lower()
 
 
 def test_text_between_blocks_crlf_and_a_byte_order_mark_are_read(material):
-    text = (b"\xef\xbb\xbfCertificate:\n    Data:\n        Version: 3 (0x2)\n# a comment -----\n" + material["leaf"]
-            + b"\nsome words\n" + material["int"])
+    text = (
+        b"\xef\xbb\xbfCertificate:\n    Data:\n        Version: 3 (0x2)\n# a comment -----\n"
+        + material["leaf"]
+        + b"\nsome words\n"
+        + material["int"]
+    )
     blocks, found = contents_of(text.replace(b"\n", b"\r\n"))
-    assert [b[:3] for b in blocks] == [("CERTIFICATE", "certificate", "CN=www.example.test"), ("CERTIFICATE", "certificate", "CN=Int")]
+    assert [b[:3] for b in blocks] == [
+        ("CERTIFICATE", "certificate", "CN=www.example.test"),
+        ("CERTIFICATE", "certificate", "CN=Int"),
+    ]
     assert found["blocks"][0]["line"] == 5
     assert found["problems"] == [] and found["notes"] == []
 
@@ -454,26 +576,32 @@ def test_text_between_blocks_crlf_and_a_byte_order_mark_are_read(material):
 def test_trusted_certificate_format_is_a_certificate(material, tmp_path):
     source = tmp_path / "leaf.pem"
     source.write_bytes(material["leaf"])
-    trusted = subprocess.run(["openssl", "x509", "-in", str(source), "-trustout", "-addtrust", "serverAuth"],
-                             check=True, capture_output=True).stdout
+    trusted = subprocess.run(
+        ["openssl", "x509", "-in", str(source), "-trustout", "-addtrust", "serverAuth"], check=True, capture_output=True
+    ).stdout
     assert b"BEGIN TRUSTED CERTIFICATE" in trusted
     blocks, found = contents_of(trusted)
     assert blocks == [("TRUSTED CERTIFICATE", "certificate", "CN=www.example.test", None)]
     assert found["certificates"][0].public_bytes(DER) == material["leaf_der"]
 
 
-@pytest.mark.parametrize("name, content, detail", [
-    ("leaf_der", "certificate", "CN=www.example.test"),
-    ("key_der", "private_key", "RSA 2048"),
-    ("public_der", "public_key", "RSA 2048"),
-    ("csr_der", "certificate_request", "CN=req.example.test"),
-    ("crl_der", "crl", "CN=Root"),
-])
+@pytest.mark.parametrize(
+    "name, content, detail",
+    [
+        ("leaf_der", "certificate", "CN=www.example.test"),
+        ("key_der", "private_key", "RSA 2048"),
+        ("public_der", "public_key", "RSA 2048"),
+        ("csr_der", "certificate_request", "CN=req.example.test"),
+        ("crl_der", "crl", "CN=Root"),
+    ],
+)
 def test_der_files_are_identified(material, name, content, detail):
     data = {
         "leaf_der": material["leaf_der"],
         "key_der": material["keys"]["der"],
-        "public_der": serialization.load_pem_public_key(material["public"]).public_bytes(DER, serialization.PublicFormat.SubjectPublicKeyInfo),
+        "public_der": serialization.load_pem_public_key(material["public"]).public_bytes(
+            DER, serialization.PublicFormat.SubjectPublicKeyInfo
+        ),
         "csr_der": x509.load_pem_x509_csr(material["csr"]).public_bytes(DER),
         "crl_der": x509.load_pem_x509_crl(material["crl"]).public_bytes(DER),
     }[name]
@@ -485,8 +613,14 @@ def test_der_files_are_identified(material, name, content, detail):
         assert result["status"] == "ok"
     else:
         assert result["error"] == "x.der holds no certificate: the DER data is %s" % (
-            {"private_key": "a private key", "public_key": "a public key", "certificate_request": "a certificate signing request",
-             "crl": "a certificate revocation list"}[content] + " (%s)" % detail)
+            {
+                "private_key": "a private key",
+                "public_key": "a public key",
+                "certificate_request": "a certificate signing request",
+                "crl": "a certificate revocation list",
+            }[content]
+            + " (%s)" % detail
+        )
     assert_no_key_material(result, material)
 
 
@@ -496,16 +630,24 @@ def test_empty_and_unknown_data():
     found = parse_certificate_data(b"this is not a certificate\n")
     assert found["format"] is None
     assert judge_file("t.txt", found, OPTIONS, NOW)["error"] == (
-        "t.txt holds no certificate: it is neither PEM nor DER data cert_check recognises (26 bytes)")
+        "t.txt holds no certificate: it is neither PEM nor DER data cert_check recognises (26 bytes)"
+    )
 
 
 # --- which files are opened at all -------------------------------------------------------
 
+
 @pytest.fixture
 def special_files(tmp_path):
     """A FIFO, a socket, a directory, a dangling link, a link to a FIFO, a regular file."""
-    paths = {"dir": tmp_path / "adir", "fifo": tmp_path / "a.fifo", "socket": tmp_path / "a.sock",
-             "dangling": tmp_path / "dangling.pem", "fifo_link": tmp_path / "fifo-link.pem", "regular": tmp_path / "ok.pem"}
+    paths = {
+        "dir": tmp_path / "adir",
+        "fifo": tmp_path / "a.fifo",
+        "socket": tmp_path / "a.sock",
+        "dangling": tmp_path / "dangling.pem",
+        "fifo_link": tmp_path / "fifo-link.pem",
+        "regular": tmp_path / "ok.pem",
+    }
     paths["dir"].mkdir()
     os.mkfifo(str(paths["fifo"]))
     server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
@@ -523,7 +665,8 @@ def test_special_files_are_never_opened_and_have_one_wording(special_files):
         "fifo": "is a FIFO (named pipe), not a regular file: not read",
         "fifo_link": "is a FIFO (named pipe), not a regular file: not read",
         "socket": "is a socket, not a regular file: not read",
-        "dangling": "is a dangling symbolic link (to %s): not read" % special_files["dangling"].replace("dangling.pem", "gone.pem"),
+        "dangling": "is a dangling symbolic link (to %s): not read"
+        % special_files["dangling"].replace("dangling.pem", "gone.pem"),
     }
     for name, tail in expected.items():
         with pytest.raises(FileError) as caught:
@@ -532,12 +675,15 @@ def test_special_files_are_never_opened_and_have_one_wording(special_files):
     assert read_regular_file(special_files["regular"]) == b"x"
 
 
-@pytest.mark.parametrize("path, message", [
-    ("/dev/null", "/dev/null is a character device, not a regular file: not read"),
-    ("/nonexistent/x.pem", "/nonexistent/x.pem does not exist (no such file or directory)"),
-    # write-only even for root: the one unreadable file a root test can rely on
-    ("/proc/sys/vm/compact_memory", "/proc/sys/vm/compact_memory cannot be read: Permission denied"),
-])
+@pytest.mark.parametrize(
+    "path, message",
+    [
+        ("/dev/null", "/dev/null is a character device, not a regular file: not read"),
+        ("/nonexistent/x.pem", "/nonexistent/x.pem does not exist (no such file or directory)"),
+        # write-only even for root: the one unreadable file a root test can rely on
+        ("/proc/sys/vm/compact_memory", "/proc/sys/vm/compact_memory cannot be read: Permission denied"),
+    ],
+)
 def test_devices_missing_and_unreadable_files(path, message):
     if path.startswith("/proc") and not os.path.exists(path):
         pytest.skip("%s does not exist here" % path)
@@ -549,7 +695,7 @@ def test_devices_missing_and_unreadable_files(path, message):
 def test_the_read_is_bounded(tmp_path):
     huge = tmp_path / "huge.pem"
     with open(str(huge), "wb") as handle:
-        handle.truncate(MAX_FILE_BYTES + 1)   # sparse: no disk used
+        handle.truncate(MAX_FILE_BYTES + 1)  # sparse: no disk used
     with pytest.raises(FileError) as caught:
         read_regular_file(str(huge))
     assert str(caught.value) == "%s is larger than 16 MiB (%d bytes): not read" % (huge, MAX_FILE_BYTES + 1)

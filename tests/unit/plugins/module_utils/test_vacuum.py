@@ -1,6 +1,7 @@
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 """The planner of pg_vacuum, fed with observed statistics (no server needed here; the
 module itself is tested against a real PostgreSQL in tests/integration/targets/pg_vacuum)."""
+
 from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
@@ -26,18 +27,38 @@ from ansible_collections.stronghold.ops.plugins.module_utils._vacuum import (
 )
 
 NOW = datetime(2026, 11, 27, 2, 0, tzinfo=timezone.utc)
-SETTINGS = {"autovacuum_vacuum_threshold": 50, "autovacuum_vacuum_scale_factor": 0.2,
-            "autovacuum_analyze_threshold": 50, "autovacuum_analyze_scale_factor": 0.1,
-            "autovacuum_freeze_max_age": 200000000, "autovacuum_multixact_freeze_max_age": 400000000,
-            "autovacuum_vacuum_insert_threshold": 1000, "autovacuum_vacuum_insert_scale_factor": 0.2}
+SETTINGS = {
+    "autovacuum_vacuum_threshold": 50,
+    "autovacuum_vacuum_scale_factor": 0.2,
+    "autovacuum_analyze_threshold": 50,
+    "autovacuum_analyze_scale_factor": 0.1,
+    "autovacuum_freeze_max_age": 200000000,
+    "autovacuum_multixact_freeze_max_age": 400000000,
+    "autovacuum_vacuum_insert_threshold": 1000,
+    "autovacuum_vacuum_insert_scale_factor": 0.2,
+}
 
 
 def table(name, **stats):
-    row = {"database": "app", "schema": "public", "table": name, "relid": abs(hash(name)) % 100000,
-           "reltuples": 10000, "n_live_tup": 10000, "n_dead_tup": 0, "n_mod_since_analyze": 0,
-           "n_ins_since_vacuum": 0, "xid_age": 1000, "mxid_age": 1, "total_bytes": 1 << 20,
-           "last_vacuum": None, "last_autovacuum": NOW - timedelta(days=1),
-           "last_analyze": None, "last_autoanalyze": NOW - timedelta(days=1), "reloptions": None}
+    row = {
+        "database": "app",
+        "schema": "public",
+        "table": name,
+        "relid": abs(hash(name)) % 100000,
+        "reltuples": 10000,
+        "n_live_tup": 10000,
+        "n_dead_tup": 0,
+        "n_mod_since_analyze": 0,
+        "n_ins_since_vacuum": 0,
+        "xid_age": 1000,
+        "mxid_age": 1,
+        "total_bytes": 1 << 20,
+        "last_vacuum": None,
+        "last_autovacuum": NOW - timedelta(days=1),
+        "last_analyze": None,
+        "last_autoanalyze": NOW - timedelta(days=1),
+        "reloptions": None,
+    }
     row.update(stats)
     return row
 
@@ -70,26 +91,33 @@ def test_explicit_dead_thresholds_need_both_count_and_ratio():
 
 
 def test_analyze_reasons():
-    assert evaluate_table(table("t", last_autoanalyze=None), SETTINGS, opts(mode="analyze"), NOW)[0] == ["never analyzed"]
+    assert evaluate_table(table("t", last_autoanalyze=None), SETTINGS, opts(mode="analyze"), NOW)[0] == [
+        "never analyzed"
+    ]
     reasons = evaluate_table(table("t", n_mod_since_analyze=1051), SETTINGS, opts(mode="analyze"), NOW)[0]
     assert reasons == ["rows modified since analyze 1051 > analyze threshold 1050"]
-    assert evaluate_table(table("t", n_mod_since_analyze=600), SETTINGS, opts(mode="analyze", min_mod_since_analyze_ratio=5), NOW)[0]
+    assert evaluate_table(
+        table("t", n_mod_since_analyze=600), SETTINGS, opts(mode="analyze", min_mod_since_analyze_ratio=5), NOW
+    )[0]
     # analyze mode ignores dead tuples
     assert evaluate_table(table("t", n_dead_tup=99999), SETTINGS, opts(mode="analyze"), NOW)[0] == []
 
 
 def test_freeze_mode_uses_xid_age_with_a_default():
     assert evaluate_table(table("t", xid_age=60000000), SETTINGS, opts(mode="freeze"), NOW)[0] == [
-        "xid age 60000000 >= min_xid_age 50000000"]
+        "xid age 60000000 >= min_xid_age 50000000"
+    ]
     assert evaluate_table(table("t", xid_age=40000000), SETTINGS, opts(mode="freeze"), NOW)[0] == []
     assert evaluate_table(table("t", xid_age=40000000), SETTINGS, opts(mode="freeze", min_xid_age=1000), NOW)[0]
 
 
 def test_wraparound_is_flagged_and_goes_first_whatever_its_size():
-    rows = [table("big", n_dead_tup=5000, total_bytes=10 << 30),
-            table("old_small", xid_age=250000000, total_bytes=8192),
-            table("older_small", xid_age=300000000, total_bytes=8192),
-            table("medium", n_dead_tup=5000, total_bytes=1 << 30)]
+    rows = [
+        table("big", n_dead_tup=5000, total_bytes=10 << 30),
+        table("old_small", xid_age=250000000, total_bytes=8192),
+        table("older_small", xid_age=300000000, total_bytes=8192),
+        table("medium", n_dead_tup=5000, total_bytes=1 << 30),
+    ]
     selected, skipped = plan_tables(rows, SETTINGS, opts(), NOW)
     assert [e["table"] for e in selected] == ["older_small", "old_small", "big", "medium"]
     assert selected[0]["wraparound"] and selected[0]["reasons"][0].startswith("wraparound: xid age 300000000")
@@ -103,10 +131,12 @@ def test_order_by_dead_tuples():
 
 
 def test_filters_leave_out_small_and_recent_tables_but_never_wraparound():
-    rows = [table("small", n_dead_tup=5000, total_bytes=4096),
-            table("recent", n_dead_tup=5000, last_autovacuum=NOW - timedelta(hours=2)),
-            table("recent_but_old", xid_age=250000000, total_bytes=4096, last_autovacuum=NOW - timedelta(hours=2)),
-            table("clean")]
+    rows = [
+        table("small", n_dead_tup=5000, total_bytes=4096),
+        table("recent", n_dead_tup=5000, last_autovacuum=NOW - timedelta(hours=2)),
+        table("recent_but_old", xid_age=250000000, total_bytes=4096, last_autovacuum=NOW - timedelta(hours=2)),
+        table("clean"),
+    ]
     selected, skipped = plan_tables(rows, SETTINGS, opts(min_size=1 << 20, skip_vacuumed_within=6 * 3600), NOW)
     assert [e["table"] for e in selected] == ["recent_but_old"]
     reasons = dict((e["table"], e["skip_reason"]) for e in skipped)
@@ -116,8 +146,11 @@ def test_filters_leave_out_small_and_recent_tables_but_never_wraparound():
 
 
 def test_tables_autovacuum_works_on_are_left_alone_unless_wraparound():
-    rows = [table("busy", n_dead_tup=5000, relid=1), table("busy_old", xid_age=250000000, relid=2),
-            table("busy_anti_wrap", n_dead_tup=5000, relid=3)]
+    rows = [
+        table("busy", n_dead_tup=5000, relid=1),
+        table("busy_old", xid_age=250000000, relid=2),
+        table("busy_anti_wrap", n_dead_tup=5000, relid=3),
+    ]
     selected, skipped = plan_tables(rows, SETTINGS, opts(), NOW, {1: False, 2: False, 3: True})
     assert sorted(e["table"] for e in selected) == ["busy_anti_wrap", "busy_old"]
     assert skipped[0]["table"] == "busy" and skipped[0]["skip_reason"] == "autovacuum is working on it"
@@ -129,12 +162,24 @@ def test_select_all_takes_every_table():
     assert all(e["reasons"][0] == "select: all" for e in selected)
 
 
-@pytest.mark.parametrize("version, expected, warned", [
-    (150018, [("ANALYZE", None), ("TRUNCATE", False), ("SKIP_LOCKED", None)], ["BUFFER_USAGE_LIMIT"]),
-    (160004, [("ANALYZE", None), ("TRUNCATE", False), ("SKIP_DATABASE_STATS", None), ("SKIP_LOCKED", None),
-              ("BUFFER_USAGE_LIMIT", "256MB")], []),
-    (110022, [("ANALYZE", None)], ["TRUNCATE", "SKIP_LOCKED", "BUFFER_USAGE_LIMIT"]),
-])
+@pytest.mark.parametrize(
+    "version, expected, warned",
+    [
+        (150018, [("ANALYZE", None), ("TRUNCATE", False), ("SKIP_LOCKED", None)], ["BUFFER_USAGE_LIMIT"]),
+        (
+            160004,
+            [
+                ("ANALYZE", None),
+                ("TRUNCATE", False),
+                ("SKIP_DATABASE_STATS", None),
+                ("SKIP_LOCKED", None),
+                ("BUFFER_USAGE_LIMIT", "256MB"),
+            ],
+            [],
+        ),
+        (110022, [("ANALYZE", None)], ["TRUNCATE", "SKIP_LOCKED", "BUFFER_USAGE_LIMIT"]),
+    ],
+)
 def test_command_options_follow_the_server_version(version, expected, warned):
     command, options, warnings = command_options(opts(buffer_usage_limit="256MB"), version)
     assert command == "VACUUM"
@@ -146,7 +191,10 @@ def test_command_options_for_analyze_full_freeze_and_parallel():
     assert command_options(opts(mode="analyze"), 150000)[:2] == ("ANALYZE", [("SKIP_LOCKED", None)])
     assert command_options(opts(mode="vacuum", full=True), 150000)[1] == [("FULL", None), ("SKIP_LOCKED", None)]
     assert command_options(opts(mode="freeze", truncate=True, parallel_workers=2), 150000)[1] == [
-        ("FREEZE", None), ("PARALLEL", 2), ("SKIP_LOCKED", None)]
+        ("FREEZE", None),
+        ("PARALLEL", 2),
+        ("SKIP_LOCKED", None),
+    ]
     assert command_options(opts(mode="vacuum", skip_locked=False), 150000)[1] == [("TRUNCATE", False)]
 
 
@@ -159,18 +207,34 @@ def test_insert_threshold_reloption_minus_one_switches_insert_vacuums_off():
     row = table("append_only", n_ins_since_vacuum=20000, reloptions=["autovacuum_vacuum_insert_threshold=-1"])
     assert evaluate_table(row, SETTINGS, opts(), NOW)[0] == []
     assert evaluate_table(table("append", n_ins_since_vacuum=20000), SETTINGS, opts(), NOW)[0] == [
-        "rows inserted since vacuum 20000 > insert threshold 3000"]
+        "rows inserted since vacuum 20000 > insert threshold 3000"
+    ]
 
 
 # --- partitioned tables ----------------------------------------------------------------------
 
+
 def partitioned_tree(**leaf_stats):
     """meas (p) -> meas_eu (p) -> meas_eu_1, meas_eu_2; meas -> meas_us: 10000 rows per leaf."""
-    rows = [table("meas", relid=1, relkind="p", reltuples=-1, n_live_tup=None, n_dead_tup=None, n_mod_since_analyze=None,
-                  total_bytes=0, has_inherited_stats=True, last_autoanalyze=None, ancestors=[]),
-            table("meas_eu", relid=2, relkind="p", reltuples=-1, total_bytes=0, has_inherited_stats=True, ancestors=[1]),
-            table("meas_eu_1", relid=3, ancestors=[2, 1]), table("meas_eu_2", relid=4, ancestors=[2, 1]),
-            table("meas_us", relid=5, ancestors=[1])]
+    rows = [
+        table(
+            "meas",
+            relid=1,
+            relkind="p",
+            reltuples=-1,
+            n_live_tup=None,
+            n_dead_tup=None,
+            n_mod_since_analyze=None,
+            total_bytes=0,
+            has_inherited_stats=True,
+            last_autoanalyze=None,
+            ancestors=[],
+        ),
+        table("meas_eu", relid=2, relkind="p", reltuples=-1, total_bytes=0, has_inherited_stats=True, ancestors=[1]),
+        table("meas_eu_1", relid=3, ancestors=[2, 1]),
+        table("meas_eu_2", relid=4, ancestors=[2, 1]),
+        table("meas_us", relid=5, ancestors=[1]),
+    ]
     for row in rows:
         row.update(leaf_stats.get(row["table"], {}))
     return aggregate_partitions(rows)
@@ -188,24 +252,30 @@ def test_partitioned_table_is_analyzed_when_its_partitions_changed_enough():
     # 50 + 0.1 x 30000 = 3050 over the whole table
     due = partitioned_tree(meas_us={"n_mod_since_analyze": 3051})
     assert evaluate_table(due[0], SETTINGS, opts(mode="analyze"), NOW)[0] == [
-        "rows modified since analyze in its 3 partition(s) 3051 > analyze threshold 3050 (50 + 0.1 x 30000 rows)"]
+        "rows modified since analyze in its 3 partition(s) 3051 > analyze threshold 3050 (50 + 0.1 x 30000 rows)"
+    ]
     calm = partitioned_tree(meas_us={"n_mod_since_analyze": 3050})
     assert evaluate_table(calm[0], SETTINGS, opts(mode="analyze"), NOW)[0] == []
     never = partitioned_tree(meas={"has_inherited_stats": False})
     assert evaluate_table(never[0], SETTINGS, opts(mode="analyze"), NOW)[0] == [
-        "partitioned table never analyzed (autovacuum never analyzes one)"]
+        "partitioned table never analyzed (autovacuum never analyzes one)"
+    ]
     # a vacuum mode never selects a partitioned table itself: its partitions are vacuumed
     selected, skipped = plan_tables(never, SETTINGS, opts(mode="vacuum", select="all"), NOW, server_version=150000)
     assert [e["table"] for e in selected] == ["meas_eu_1", "meas_eu_2", "meas_us"]
     assert {e["table"]: e["skip_reason"] for e in skipped} == {
-        "meas": "partitioned table: VACUUM runs on its partitions", "meas_eu": "partitioned table: VACUUM runs on its partitions"}
+        "meas": "partitioned table: VACUUM runs on its partitions",
+        "meas_eu": "partitioned table: VACUUM runs on its partitions",
+    }
 
 
 def test_select_all_analyzes_partitioned_tables_last_and_once_before_postgresql_18():
     rows = partitioned_tree()
     selected, skipped = plan_tables(rows, SETTINGS, opts(select="all"), NOW, server_version=150000)
     assert [e["table"] for e in selected] == ["meas_eu_1", "meas_eu_2", "meas_us", "meas"]
-    assert {e["table"]: e["skip_reason"] for e in skipped} == {"meas_eu": "analyzed with its partitioned table public.meas"}
+    assert {e["table"]: e["skip_reason"] for e in skipped} == {
+        "meas_eu": "analyzed with its partitioned table public.meas"
+    }
     # analyze mode: the parent's recursive ANALYZE covers every partition
     selected, skipped = plan_tables(rows, SETTINGS, opts(select="all", mode="analyze"), NOW, server_version=170000)
     assert [e["table"] for e in selected] == ["meas"]
@@ -219,19 +289,44 @@ def test_entry_command_analyzes_a_partitioned_table_only():
     assert entry_command(opts(), 150000, "p")[:3] == ("ANALYZE", [("SKIP_LOCKED", None)], False)
     assert entry_command(opts(), 180000, "p")[:3] == ("ANALYZE", [("SKIP_LOCKED", None)], True)
     assert entry_command(opts(), 150000, "r")[:3] == (
-        "VACUUM", [("ANALYZE", None), ("TRUNCATE", False), ("SKIP_LOCKED", None)], False)
+        "VACUUM",
+        [("ANALYZE", None), ("TRUNCATE", False), ("SKIP_LOCKED", None)],
+        False,
+    )
 
 
 # --- holders of the xmin horizon -------------------------------------------------------------
 
-SESSION = {"kind": "session", "scope": "database", "id": "4242", "who": "app", "application": "gunicorn",
-           "client": "10.0.0.5", "database": "app", "state": "idle in transaction", "xmin_age": 900, "seconds": 5400.0,
-           "query_start": "2026-11-27T00:30:00+00:00"}
+SESSION = {
+    "kind": "session",
+    "scope": "database",
+    "id": "4242",
+    "who": "app",
+    "application": "gunicorn",
+    "client": "10.0.0.5",
+    "database": "app",
+    "state": "idle in transaction",
+    "xmin_age": 900,
+    "seconds": 5400.0,
+    "query_start": "2026-11-27T00:30:00+00:00",
+}
 OTHER_DB = dict(SESSION, id="77", database="other", xmin_age=5000)
-SLOT = {"kind": "replication_slot", "scope": "cluster", "id": "standby1", "database": None, "state": "physical slot, inactive",
-        "xmin_age": 300}
-LOGICAL = {"kind": "replication_slot", "scope": "catalogs", "id": "cdc", "database": "app", "state": "logical slot, active",
-           "xmin_age": 99999}
+SLOT = {
+    "kind": "replication_slot",
+    "scope": "cluster",
+    "id": "standby1",
+    "database": None,
+    "state": "physical slot, inactive",
+    "xmin_age": 300,
+}
+LOGICAL = {
+    "kind": "replication_slot",
+    "scope": "catalogs",
+    "id": "cdc",
+    "database": "app",
+    "state": "logical slot, active",
+    "xmin_age": 99999,
+}
 FEEDBACK = {"kind": "standby_feedback", "scope": "cluster", "id": "replica", "xmin_age": 900}
 PREPARED = {"kind": "prepared_transaction", "scope": "database", "id": "gid1", "database": "app", "xmin_age": 10}
 
@@ -253,7 +348,8 @@ def test_at_equal_age_the_primary_transaction_is_named_before_the_standby_echoin
 def test_describe_holder_names_what_a_dba_looks_for():
     assert describe_holder(SESSION) == (
         "session pid 4242 (user app, application gunicorn, client 10.0.0.5, database app, idle in transaction, "
-        "xmin age 900, open 5400 s, query start 2026-11-27T00:30:00+00:00)")
+        "xmin age 900, open 5400 s, query start 2026-11-27T00:30:00+00:00)"
+    )
     assert describe_holder(LOGICAL).startswith("replication slot cdc (catalog_xmin: system catalogs only) (")
 
 
@@ -262,24 +358,36 @@ def test_kept_dead_tuples():
     assert kept_dead_tuples(None, SETTINGS, None, SESSION) is None
     severity, text = kept_dead_tuples(20000, SETTINGS, None, SESSION)
     assert severity == "warning"
-    assert text.startswith("kept 20000 dead tuples that it should have removed: held back by session pid 4242 (user app")
+    assert text.startswith(
+        "kept 20000 dead tuples that it should have removed: held back by session pid 4242 (user app"
+    )
     # a few recently dead tuples of a busy table: info, not an alert (autovacuum_vacuum_threshold 50)
     assert kept_dead_tuples(50, SETTINGS, None, SESSION)[0] == "info"
     assert kept_dead_tuples(51, SETTINGS, ["autovacuum_vacuum_threshold=100"], SESSION)[0] == "info"
     assert kept_dead_tuples(500, SETTINGS, None, None) == (
-        "warning", "kept 500 dead tuples that it should have removed: no holder of the xmin horizon was seen "
-        "(it may have ended during the run)")
+        "warning",
+        "kept 500 dead tuples that it should have removed: no holder of the xmin horizon was seen "
+        "(it may have ended during the run)",
+    )
 
 
 # --- input limits and a lost server ------------------------------------------------------------
 
-@pytest.mark.parametrize("name, value, seconds, message", [
-    ("lock_timeout", "30d", 30 * 86400.0,
-     "lock_timeout must be at most 2147483647ms (about 24.8 days, PostgreSQL's limit), got '30d'"),
-    ("statement_timeout", "2147484s", 2147484.0, "statement_timeout must be at most 2147483647ms"),
-    ("lock_timeout", "0.4ms", 0.0004, "lock_timeout must be at least 1ms (0 would wait forever), got '0.4ms'"),
-    ("statement_timeout", "0", 0.0, "statement_timeout must be at least 1ms (unset it for no limit), got '0'"),
-])
+
+@pytest.mark.parametrize(
+    "name, value, seconds, message",
+    [
+        (
+            "lock_timeout",
+            "30d",
+            30 * 86400.0,
+            "lock_timeout must be at most 2147483647ms (about 24.8 days, PostgreSQL's limit), got '30d'",
+        ),
+        ("statement_timeout", "2147484s", 2147484.0, "statement_timeout must be at most 2147483647ms"),
+        ("lock_timeout", "0.4ms", 0.0004, "lock_timeout must be at least 1ms (0 would wait forever), got '0.4ms'"),
+        ("statement_timeout", "0", 0.0, "statement_timeout must be at least 1ms (unset it for no limit), got '0'"),
+    ],
+)
 def test_timeouts_outside_postgresql_range_are_refused(name, value, seconds, message):
     assert timeout_problem(name, value, seconds).startswith(message)
 
@@ -289,39 +397,48 @@ def test_timeouts_inside_postgresql_range_pass(seconds):
     assert timeout_problem("lock_timeout", "x", seconds) is None
 
 
-@pytest.mark.parametrize("message, gone", [
-    ('connection to server at "127.0.0.1", port 5432 failed: Connection refused', True),
-    ('connection to server on socket "/tmp/.s.PGSQL.5432" failed: No such file or directory', True),
-    ("connection failed: FATAL:  the database system is shutting down", True),
-    ('connection failed: FATAL:  too many connections for role "app"', False),
-    ('connection failed: FATAL:  password authentication failed for user "app"', False),
-])
+@pytest.mark.parametrize(
+    "message, gone",
+    [
+        ('connection to server at "127.0.0.1", port 5432 failed: Connection refused', True),
+        ('connection to server on socket "/tmp/.s.PGSQL.5432" failed: No such file or directory', True),
+        ("connection failed: FATAL:  the database system is shutting down", True),
+        ('connection failed: FATAL:  too many connections for role "app"', False),
+        ('connection failed: FATAL:  password authentication failed for user "app"', False),
+    ],
+)
 def test_connection_refused_tells_a_server_gone_from_one_that_says_no(message, gone):
     assert connection_refused(message) is gone
 
 
-@pytest.mark.parametrize("sqlstate, broken, operational, lost", [
-    ("57P01", False, True, True),   # admin shutdown, pg_terminate_backend
-    ("57P02", False, True, True),   # crash shutdown
-    ("08006", False, True, True),   # connection failure
-    (None, False, True, True),      # libpq: server closed the connection unexpectedly
-    (None, True, False, True),      # whatever the error, the connection is broken
-    ("55P03", False, True, False),  # lock not available
-    ("57014", False, True, False),  # statement timeout
-    ("42501", False, False, False),  # permission denied
-])
+@pytest.mark.parametrize(
+    "sqlstate, broken, operational, lost",
+    [
+        ("57P01", False, True, True),  # admin shutdown, pg_terminate_backend
+        ("57P02", False, True, True),  # crash shutdown
+        ("08006", False, True, True),  # connection failure
+        (None, False, True, True),  # libpq: server closed the connection unexpectedly
+        (None, True, False, True),  # whatever the error, the connection is broken
+        ("55P03", False, True, False),  # lock not available
+        ("57014", False, True, False),  # statement timeout
+        ("42501", False, False, False),  # permission denied
+    ],
+)
 def test_connection_lost(sqlstate, broken, operational, lost):
     assert connection_lost(sqlstate, broken, operational) is lost
 
 
 def test_lost_summary_says_where_and_what_was_done():
-    entries = [{"schema": "s", "table": "t1", "status": "ok"},
-               {"schema": "s", "table": "t2", "status": "error", "interrupted": True},
-               {"schema": "s", "table": "t3", "status": "not_started"},
-               {"schema": "s", "table": "t4", "status": "not_started"}]
+    entries = [
+        {"schema": "s", "table": "t1", "status": "ok"},
+        {"schema": "s", "table": "t2", "status": "error", "interrupted": True},
+        {"schema": "s", "table": "t3", "status": "not_started"},
+        {"schema": "s", "table": "t4", "status": "not_started"},
+    ]
     assert lost_summary("127.0.0.1:5432", "server closed the connection unexpectedly", entries) == (
         "the server 127.0.0.1:5432 went away during the run (server closed the connection unexpectedly), "
-        "1 table(s) done, 1 interrupted (s.t2), 2 not started (s.t3, s.t4)")
+        "1 table(s) done, 1 interrupted (s.t2), 2 not started (s.t3, s.t4)"
+    )
     many = [{"schema": "s", "table": "t%d" % i, "status": "not_started"} for i in range(12)]
     expected = "0 table(s) done, 12 not started (s.t0, s.t1, s.t2, s.t3, s.t4, s.t5, s.t6, s.t7, s.t8, s.t9 and 2 more)"
     assert lost_summary("db:5432", "x", many).endswith(expected)

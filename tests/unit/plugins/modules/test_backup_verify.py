@@ -2,6 +2,7 @@
 """backup_verify run in-process on files written here: selection, freshness, retention, size,
 fail_on and bad input. The restore level needs a server and is tested in
 tests/integration/targets/backup_verify."""
+
 from __future__ import annotations
 
 import datetime
@@ -15,8 +16,11 @@ import pytest
 from ansible_collections.stronghold.ops.plugins.modules import backup_verify
 from ansible_collections.stronghold.ops.plugins.modules.backup_verify import compare_value, human_duration
 
-DUMP = (b"--\n-- PostgreSQL database dump\n--\n" + b"SELECT 1;\n" * 5000
-        + b"--\n-- PostgreSQL database dump complete\n--\n\n\\unrestrict k\n")
+DUMP = (
+    b"--\n-- PostgreSQL database dump\n--\n"
+    + b"SELECT 1;\n" * 5000
+    + b"--\n-- PostgreSQL database dump complete\n--\n\n\\unrestrict k\n"
+)
 NOW = datetime.datetime.now(datetime.timezone.utc).replace(microsecond=0)
 HOUR_AGO = time.time() - 3600
 
@@ -44,8 +48,10 @@ def by_name(result, name):
 
 def test_healthy_week(run_module, tmp_path):
     daily(tmp_path, 7)
-    result = run_module(backup_verify.main, {"directory": str(tmp_path), "max_age": "26h", "min_count": 7,
-                                             "expected_interval": "1d", "max_shrink": 20}).result
+    result = run_module(
+        backup_verify.main,
+        {"directory": str(tmp_path), "max_age": "26h", "min_count": 7, "expected_interval": "1d", "max_shrink": 20},
+    ).result
     assert result["status"] == "ok" and not result["changed"]
     assert result["found"] == 7 and len(result["backups"]) == 1
     assert result["backups"][0]["marker_found"]
@@ -75,8 +81,10 @@ def test_settle_skips_the_file_being_written(run_module, tmp_path):
 def test_every_check_runs_and_gaps_warn(run_module, tmp_path):
     daily(tmp_path, 6, skip=(2, 3))
     write(tmp_path, NOW - datetime.timedelta(minutes=30), data=gzip.compress(DUMP[:100]), sidecar=False)
-    result = run_module(backup_verify.main, {"directory": str(tmp_path), "expected_interval": "1d", "min_count": 10,
-                                             "max_shrink": 50, "fail_on": "never"}).result
+    result = run_module(
+        backup_verify.main,
+        {"directory": str(tmp_path), "expected_interval": "1d", "min_count": 10, "max_shrink": 50, "fail_on": "never"},
+    ).result
     statuses = dict((c["name"], c["status"]) for c in result["checks"])
     assert statuses["count"] == "failed" and statuses["gaps"] == "warning"
     assert statuses["shrink"] == "failed" and statuses["marker"] == "failed"
@@ -88,7 +96,9 @@ def test_every_check_runs_and_gaps_warn(run_module, tmp_path):
 def test_fail_on_warning(run_module, tmp_path):
     daily(tmp_path, 4, skip=(1, 2))
     assert not run_module(backup_verify.main, {"directory": str(tmp_path), "expected_interval": "1d"}).failed
-    outcome = run_module(backup_verify.main, {"directory": str(tmp_path), "expected_interval": "1d", "fail_on": "warning"})
+    outcome = run_module(
+        backup_verify.main, {"directory": str(tmp_path), "expected_interval": "1d", "fail_on": "warning"}
+    )
     assert outcome.failed and "1 gap" in outcome.result["msg"]
 
 
@@ -107,28 +117,38 @@ def test_empty_directory(run_module, tmp_path):
 
 def test_check_mode_restore_is_skipped(run_module, tmp_path):
     daily(tmp_path, 1)
-    result = run_module(backup_verify.main, {"directory": str(tmp_path), "level": "restore", "_ansible_check_mode": True,
-                                             "restore_checks": [{"query": "SELECT 1", "expect": 1}]}).result
+    result = run_module(
+        backup_verify.main,
+        {
+            "directory": str(tmp_path),
+            "level": "restore",
+            "_ansible_check_mode": True,
+            "restore_checks": [{"query": "SELECT 1", "expect": 1}],
+        },
+    ).result
     assert not result["changed"] and result["restore"] is None
     assert by_name(result, "restore")[0]["status"] == "skipped"
 
 
-@pytest.mark.parametrize("args, message", [
-    ({"directory": "/nonexistent"}, "backup directory /nonexistent does not exist"),
-    ({"pattern": "backup.sql.gz"}, "has no time fields"),
-    ({"which": "last_n", "count": 0}, "count must be at least 1"),
-    ({"count": 3}, "count applies only to which=last_n"),
-    ({"min_count": 0}, "min_count must be at least 1"),
-    ({"max_age": "soon"}, "max_age: cannot read 'soon'"),
-    ({"settle": "-5"}, "settle: a duration cannot be negative"),
-    ({"expected_interval": "0"}, "expected_interval must be longer than 0"),
-    ({"gap_factor": 0.5}, "gap_factor must be a finite number, at least 1"),
-    ({"shrink_window": 0}, "shrink_window must be at least 1"),
-    ({"timezone": "Nowhere/City"}, "unknown time zone"),
-    ({"level": "restore", "restore_checks": [{"query": "SELECT 1"}]}, "needs expect, min or max"),
-    ({"level": "restore", "restore_checks": [{"query": "SELECT 1", "min": 5, "max": 1}]}, "min 5.0 above max 1.0"),
-    ({"level": "restore", "scratch_db": "postgres"}, "is not a scratch database"),
-])
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        ({"directory": "/nonexistent"}, "backup directory /nonexistent does not exist"),
+        ({"pattern": "backup.sql.gz"}, "has no time fields"),
+        ({"which": "last_n", "count": 0}, "count must be at least 1"),
+        ({"count": 3}, "count applies only to which=last_n"),
+        ({"min_count": 0}, "min_count must be at least 1"),
+        ({"max_age": "soon"}, "max_age: cannot read 'soon'"),
+        ({"settle": "-5"}, "settle: a duration cannot be negative"),
+        ({"expected_interval": "0"}, "expected_interval must be longer than 0"),
+        ({"gap_factor": 0.5}, "gap_factor must be a finite number, at least 1"),
+        ({"shrink_window": 0}, "shrink_window must be at least 1"),
+        ({"timezone": "Nowhere/City"}, "unknown time zone"),
+        ({"level": "restore", "restore_checks": [{"query": "SELECT 1"}]}, "needs expect, min or max"),
+        ({"level": "restore", "restore_checks": [{"query": "SELECT 1", "min": 5, "max": 1}]}, "min 5.0 above max 1.0"),
+        ({"level": "restore", "scratch_db": "postgres"}, "is not a scratch database"),
+    ],
+)
 def test_bad_input(run_module, tmp_path, args, message):
     daily(tmp_path, 1)
     outcome = run_module(backup_verify.main, dict({"directory": str(tmp_path)}, **args))
@@ -154,6 +174,7 @@ def test_human_duration():
 
 
 # --- backups dated in the future -------------------------------------------------------------
+
 
 def check(result, name, target=None):
     found = [c for c in result["checks"] if c["name"] == name and (target is None or c["target"] == target)]
@@ -199,8 +220,18 @@ def test_future_files_are_left_out_of_gaps_count_and_median(run_module, tmp_path
     # Far ahead (a gap of 30 days if it counted), and much larger (a shrink if it counted).
     write(tmp_path, NOW + datetime.timedelta(days=30), data=gzip.compress(DUMP * 50, 1))
     second = write(tmp_path, NOW + datetime.timedelta(days=31))
-    result = run_module(backup_verify.main, {"directory": str(tmp_path), "which": "all", "expected_interval": "1d",
-                                             "min_count": 6, "max_shrink": 20, "shrink_window": 1, "fail_on": "never"}).result
+    result = run_module(
+        backup_verify.main,
+        {
+            "directory": str(tmp_path),
+            "which": "all",
+            "expected_interval": "1d",
+            "min_count": 6,
+            "max_shrink": 20,
+            "shrink_window": 1,
+            "fail_on": "never",
+        },
+    ).result
     assert check(result, "gaps")["status"] == "ok" and "over 5 backups" in check(result, "gaps")["detail"]
     assert check(result, "count")["status"] == "failed"
     assert check(result, "count")["detail"] == "5 backups found, min_count 6 (2 dated in the future not counted)"
@@ -233,23 +264,30 @@ def test_future_depends_on_the_timezone(run_module, tmp_path):
     write(tmp_path, (NOW - datetime.timedelta(hours=1)).astimezone(tokyo))
     utc = run_module(backup_verify.main, {"directory": str(tmp_path), "max_age": "2h", "fail_on": "never"}).result
     assert utc["future"] and check(utc, "freshness")["status"] == "failed"
-    local = run_module(backup_verify.main, {"directory": str(tmp_path), "max_age": "2h", "timezone": "Asia/Tokyo"}).result
+    local = run_module(
+        backup_verify.main, {"directory": str(tmp_path), "max_age": "2h", "timezone": "Asia/Tokyo"}
+    ).result
     assert local["status"] == "ok" and local["future"] == []
 
 
 # --- extreme legal values -----------------------------------------------------------------------
 
-@pytest.mark.parametrize("name, timezone", [
-    ("backup_00010101_000000.sql.gz", "local"),
-    ("backup_00010101_000000.sql.gz", "Asia/Tokyo"),
-    ("backup_99991231_235959.sql.gz", "America/New_York"),
-])
+
+@pytest.mark.parametrize(
+    "name, timezone",
+    [
+        ("backup_00010101_000000.sql.gz", "local"),
+        ("backup_00010101_000000.sql.gz", "Asia/Tokyo"),
+        ("backup_99991231_235959.sql.gz", "America/New_York"),
+    ],
+)
 def test_names_at_the_ends_of_the_calendar(run_module, tmp_path, name, timezone):
     write(tmp_path, NOW - datetime.timedelta(days=2))
     (tmp_path / name).write_bytes(gzip.compress(DUMP))
     os.utime(str(tmp_path / name), (HOUR_AGO, HOUR_AGO))
-    result = run_module(backup_verify.main, {"directory": str(tmp_path), "timezone": timezone, "which": "all",
-                                             "fail_on": "never"}).result
+    result = run_module(
+        backup_verify.main, {"directory": str(tmp_path), "timezone": timezone, "which": "all", "fail_on": "never"}
+    ).result
     odd = [b for b in result["backups"] if b["name"] == name][0]
     if timezone == "local" and name.startswith("backup_0001") and odd["time"] is not None:
         return  # the host's zone is UTC: year 1 is representable
@@ -265,19 +303,28 @@ def test_year_9999_is_far_in_the_future(run_module, tmp_path):
     assert result["status"] == "warning" and result["future"][0]["name"] == "backup_99991231_235959.sql.gz"
 
 
-@pytest.mark.parametrize("args, message", [
-    ({"max_age": "99999d"}, "max_age"),
-    ({"settle": "1e300"}, "settle"),
-    ({"timeout": "999999999d"}, "timeout"),
-    ({"expected_interval": "inf"}, "expected_interval"),
-    ({"max_age": "nan"}, "max_age"),
-    ({"min_size": "1e30"}, "min_size"),
-    ({"gap_factor": float("nan")}, "gap_factor must be a finite number"),
-    ({"gap_factor": float("inf")}, "gap_factor must be a finite number"),
-    ({"max_shrink": float("nan")}, "max_shrink is a percentage"),
-    ({"level": "restore", "restore_checks": [{"query": "SELECT 1", "min": float("nan")}]}, "must be a finite number"),
-    ({"level": "restore", "restore_checks": [{"query": "SELECT 1", "max": float("inf")}]}, "must be a finite number"),
-])
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        ({"max_age": "99999d"}, "max_age"),
+        ({"settle": "1e300"}, "settle"),
+        ({"timeout": "999999999d"}, "timeout"),
+        ({"expected_interval": "inf"}, "expected_interval"),
+        ({"max_age": "nan"}, "max_age"),
+        ({"min_size": "1e30"}, "min_size"),
+        ({"gap_factor": float("nan")}, "gap_factor must be a finite number"),
+        ({"gap_factor": float("inf")}, "gap_factor must be a finite number"),
+        ({"max_shrink": float("nan")}, "max_shrink is a percentage"),
+        (
+            {"level": "restore", "restore_checks": [{"query": "SELECT 1", "min": float("nan")}]},
+            "must be a finite number",
+        ),
+        (
+            {"level": "restore", "restore_checks": [{"query": "SELECT 1", "max": float("inf")}]},
+            "must be a finite number",
+        ),
+    ],
+)
 def test_absurd_values_fail_clearly(run_module, tmp_path, args, message):
     daily(tmp_path, 1)
     outcome = run_module(backup_verify.main, dict({"directory": str(tmp_path)}, **args))
@@ -287,8 +334,10 @@ def test_absurd_values_fail_clearly(run_module, tmp_path, args, message):
 
 def test_largest_legal_durations_work(run_module, tmp_path):
     daily(tmp_path, 3)
-    result = run_module(backup_verify.main, {"directory": str(tmp_path), "max_age": "36500d", "expected_interval": "36500d",
-                                             "timeout": "36500d"}).result
+    result = run_module(
+        backup_verify.main,
+        {"directory": str(tmp_path), "max_age": "36500d", "expected_interval": "36500d", "timeout": "36500d"},
+    ).result
     assert result["status"] == "ok"
     result = run_module(backup_verify.main, {"directory": str(tmp_path), "settle": "36500d"}).result
     assert len(result["settling"]) == 3 and result["found"] == 0

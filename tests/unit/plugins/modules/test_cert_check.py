@@ -1,5 +1,6 @@
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 """cert_check's main() on real certificate files written to a temporary directory, and its bad input."""
+
 from __future__ import annotations
 
 import base64
@@ -10,7 +11,6 @@ import signal
 import socket
 
 import pytest
-
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
@@ -25,10 +25,16 @@ DAY = datetime.timedelta(days=1)
 def certificate(common_name, days_left, lifetime=90):
     key = ec.generate_private_key(ec.SECP256R1())
     name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name)])
-    return (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
-            .serial_number(x509.random_serial_number())
-            .not_valid_before(NOW + (days_left - lifetime) * DAY).not_valid_after(NOW + days_left * DAY)
-            .sign(key, hashes.SHA256()))
+    return (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(NOW + (days_left - lifetime) * DAY)
+        .not_valid_after(NOW + days_left * DAY)
+        .sign(key, hashes.SHA256())
+    )
 
 
 @pytest.fixture
@@ -49,14 +55,21 @@ def cert_files(tmp_path):
 
 
 def test_files_are_judged_by_days_left(run_module, cert_files):
-    outcome = run_module(cert_check.main, {"files": [cert_files["dir"] + "/*.pem", cert_files["der"], cert_files["junk"]],
-                                           "fail_on": "never"})
+    outcome = run_module(
+        cert_check.main,
+        {"files": [cert_files["dir"] + "/*.pem", cert_files["der"], cert_files["junk"]], "fail_on": "never"},
+    )
     assert not outcome.failed
     result = outcome.result
     by_name = dict((r["target"].rsplit("/", 1)[-1], r) for r in result["results"])
     assert {k: v["status"] for k, v in by_name.items()} == {
-        "fresh.pem": "ok", "gone.pem": "critical", "soon.pem": "warning", "urgent.pem": "critical",
-        "fresh.der": "ok", "junk.crt": "error"}
+        "fresh.pem": "ok",
+        "gone.pem": "critical",
+        "soon.pem": "warning",
+        "urgent.pem": "critical",
+        "fresh.der": "ok",
+        "junk.crt": "error",
+    }
     assert by_name["junk.crt"]["error_kind"] == "parse"
     assert by_name["soon.pem"]["days_remaining"] == pytest.approx(20, abs=0.01)
     assert result["changed"] is False
@@ -74,26 +87,35 @@ def test_fail_on_warning_fails_with_the_results(run_module, cert_files):
     assert not outcome.failed
 
 
-@pytest.mark.parametrize("args, message", [
-    ({}, "nothing to check"),
-    ({"endpoints": [{"host": "127.0.0.1", "port": 65536}]}, "port 65536 is out of range 1-65535"),
-    ({"endpoints": [{"host": "127.0.0.1", "starttls": "ldap"}]}, "value of starttls must be one of"),
-    ({"files": ["/x"], "warning_days": 3, "critical_days": 7}, "warning_days (3.0) must not be lower than critical_days (7.0)"),
-    ({"files": ["/x"], "total_timeout": 0}, "total_timeout must be greater than 0"),
-    ({"files": ["/x"], "total_timeout": "inf"}, "total_timeout must be a finite number"),
-    ({"files": ["/x"], "total_timeout": 1e300}, "total_timeout must be at most 86400"),
-    ({"files": ["/x"], "timeout": "nan"}, "timeout must be a finite number"),
-    ({"files": ["/x"], "timeout": 1e12}, "timeout must be at most 3600"),
-    ({"endpoints": [{"host": "127.0.0.1", "timeout": "nan"}]}, "endpoints[0].timeout must be a finite number"),
-    ({"endpoints": [{"host": "127.0.0.1", "timeout": 1e300}]}, "endpoints[0].timeout must be at most 3600"),
-    ({"files": ["/x"], "warning_days": "nan"}, "warning_days must be a finite number"),
-    ({"files": ["/x"], "critical_days": "nan"}, "critical_days must be a finite number"),
-    ({"files": ["/x"], "warning_days": "inf"}, "warning_days must be a finite number"),
-    ({"files": ["/x"], "warning_days": 1e9}, "warning_days must be at most 36500"),
-    ({"files": ["/x"], "min_remaining_fraction": "nan"}, "min_remaining_fraction must be a finite number"),
-    ({"files": ["/x"], "max_validity_days": "inf"}, "max_validity_days must be a finite number"),
-    ({"endpoints": [{"host": "127.0.0.1", "expected_fingerprint": "nope"}]}, "expected_fingerprint must be a SHA-256 fingerprint"),
-])
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        ({}, "nothing to check"),
+        ({"endpoints": [{"host": "127.0.0.1", "port": 65536}]}, "port 65536 is out of range 1-65535"),
+        ({"endpoints": [{"host": "127.0.0.1", "starttls": "ldap"}]}, "value of starttls must be one of"),
+        (
+            {"files": ["/x"], "warning_days": 3, "critical_days": 7},
+            "warning_days (3.0) must not be lower than critical_days (7.0)",
+        ),
+        ({"files": ["/x"], "total_timeout": 0}, "total_timeout must be greater than 0"),
+        ({"files": ["/x"], "total_timeout": "inf"}, "total_timeout must be a finite number"),
+        ({"files": ["/x"], "total_timeout": 1e300}, "total_timeout must be at most 86400"),
+        ({"files": ["/x"], "timeout": "nan"}, "timeout must be a finite number"),
+        ({"files": ["/x"], "timeout": 1e12}, "timeout must be at most 3600"),
+        ({"endpoints": [{"host": "127.0.0.1", "timeout": "nan"}]}, "endpoints[0].timeout must be a finite number"),
+        ({"endpoints": [{"host": "127.0.0.1", "timeout": 1e300}]}, "endpoints[0].timeout must be at most 3600"),
+        ({"files": ["/x"], "warning_days": "nan"}, "warning_days must be a finite number"),
+        ({"files": ["/x"], "critical_days": "nan"}, "critical_days must be a finite number"),
+        ({"files": ["/x"], "warning_days": "inf"}, "warning_days must be a finite number"),
+        ({"files": ["/x"], "warning_days": 1e9}, "warning_days must be at most 36500"),
+        ({"files": ["/x"], "min_remaining_fraction": "nan"}, "min_remaining_fraction must be a finite number"),
+        ({"files": ["/x"], "max_validity_days": "inf"}, "max_validity_days must be a finite number"),
+        (
+            {"endpoints": [{"host": "127.0.0.1", "expected_fingerprint": "nope"}]},
+            "expected_fingerprint must be a SHA-256 fingerprint",
+        ),
+    ],
+)
 def test_bad_input_fails_before_any_check(run_module, args, message):
     outcome = run_module(cert_check.main, args)
     assert outcome.failed
@@ -103,11 +125,14 @@ def test_bad_input_fails_before_any_check(run_module, args, message):
 
 # --- what a file holds, and files that are not files ---------------------------------------
 
+
 @pytest.fixture
 def no_hang():
     """Turn a read that blocks (a FIFO opened for reading) into a test failure instead of a hung run."""
+
     def expire(signum, frame):
         raise AssertionError("the module blocked reading a file")
+
     previous = signal.signal(signal.SIGALRM, expire)
     signal.alarm(60)
     yield
@@ -118,14 +143,18 @@ def no_hang():
 @pytest.fixture
 def key_files(tmp_path):
     key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    key_pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.TraditionalOpenSSL, serialization.NoEncryption())
+    key_pem = key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.TraditionalOpenSSL, serialization.NoEncryption()
+    )
     cert_pem = certificate("combined", 80).public_bytes(serialization.Encoding.PEM)
     other_pem = certificate("after-the-cut", 60).public_bytes(serialization.Encoding.PEM)
     files = {
         "key.pem": key_pem,
         "haproxy.pem": cert_pem + key_pem,
         "cut.pem": b"\n".join(cert_pem.splitlines()[:4]) + b"\n" + other_pem,
-        "key.der": key.private_bytes(serialization.Encoding.DER, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()),
+        "key.der": key.private_bytes(
+            serialization.Encoding.DER, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+        ),
     }
     for name, data in files.items():
         (tmp_path / name).write_bytes(data)
@@ -136,25 +165,38 @@ def key_files(tmp_path):
 
 def test_key_only_combined_and_cut_files(run_module, key_files):
     directory, secrets = key_files
-    outcome = run_module(cert_check.main, {"files": [directory + "/*.pem", directory + "/key.der"], "fail_on": "warning"})
-    assert outcome.failed   # the key-only files are errors, and the task fails with them
+    outcome = run_module(
+        cert_check.main, {"files": [directory + "/*.pem", directory + "/key.der"], "fail_on": "warning"}
+    )
+    assert outcome.failed  # the key-only files are errors, and the task fails with them
     by_name = dict((r["target"].rsplit("/", 1)[-1], r) for r in outcome.result["results"])
     key = by_name["key.pem"]
     assert key["status"] == "error" and key["error_kind"] == "parse" and key["private_key"] is True
-    assert key["error"] == "%s/key.pem holds no certificate: PEM block 1 at line 1 (RSA PRIVATE KEY) is a private key (RSA 2048)" % directory
-    assert by_name["key.der"]["error"] == "%s/key.der holds no certificate: the DER data is a private key (RSA 2048)" % directory
+    assert (
+        key["error"]
+        == "%s/key.pem holds no certificate: PEM block 1 at line 1 (RSA PRIVATE KEY) is a private key (RSA 2048)"
+        % directory
+    )
+    assert (
+        by_name["key.der"]["error"]
+        == "%s/key.der holds no certificate: the DER data is a private key (RSA 2048)" % directory
+    )
     combined = by_name["haproxy.pem"]
     assert combined["status"] == "ok" and combined["certificates"] == 1 and combined["private_key"] is True
     assert combined["chain"][0]["subject"] == "CN=combined"
     assert [b["content"] for b in combined["blocks"]] == ["certificate", "private_key"]
     finding = [f for f in outcome.result["findings"] if f["target"].endswith("haproxy.pem")][0]
-    assert finding["summary"].endswith("; also in the file: PEM block 2 at line %d (RSA PRIVATE KEY) is a private key (RSA 2048)"
-                                       % combined["blocks"][1]["line"])
+    assert finding["summary"].endswith(
+        "; also in the file: PEM block 2 at line %d (RSA PRIVATE KEY) is a private key (RSA 2048)"
+        % combined["blocks"][1]["line"]
+    )
     assert finding["details"]["private_key"] is True
     cut = by_name["cut.pem"]
     assert cut["status"] == "critical" and cut["certificates"] == 1
     assert cut["chain"][0]["subject"] == "CN=after-the-cut"
-    assert cut["reasons"][0] == "PEM block 1 at line 1 (CERTIFICATE) is cut: no END line before the next BEGIN at line 5"
+    assert (
+        cut["reasons"][0] == "PEM block 1 at line 1 (CERTIFICATE) is cut: no END line before the next BEGIN at line 5"
+    )
     everything = json.dumps(outcome.result)
     assert [s for s in secrets if s in everything] == []
 
@@ -175,12 +217,20 @@ def test_special_files_read_the_same_named_or_globbed(run_module, tmp_path, no_h
     direct = dict((r["path"], (r["status"], r["error_kind"], r["error"])) for r in named.result["results"])
     found = dict((r["path"], (r["status"], r["error_kind"], r["error"])) for r in globbed.result["results"])
     assert found == direct
-    assert direct[str(tmp_path / "fifo.pem")] == ("error", "file", "%s/fifo.pem is a FIFO (named pipe), not a regular file: not read" % tmp_path)
+    assert direct[str(tmp_path / "fifo.pem")] == (
+        "error",
+        "file",
+        "%s/fifo.pem is a FIFO (named pipe), not a regular file: not read" % tmp_path,
+    )
     assert direct[str(tmp_path / "dir.pem")][2] == "%s/dir.pem is a directory, not a regular file: not read" % tmp_path
-    assert direct[str(tmp_path / "null.pem")][2] == "%s/null.pem is a character device, not a regular file: not read" % tmp_path
+    assert (
+        direct[str(tmp_path / "null.pem")][2]
+        == "%s/null.pem is a character device, not a regular file: not read" % tmp_path
+    )
     assert direct[str(tmp_path / "sock.pem")][2] == "%s/sock.pem is a socket, not a regular file: not read" % tmp_path
-    assert direct[str(tmp_path / "dangling.pem")][2] == "%s/dangling.pem is a dangling symbolic link (to %s/gone.pem): not read" % (
-        tmp_path, tmp_path)
+    assert direct[str(tmp_path / "dangling.pem")][
+        2
+    ] == "%s/dangling.pem is a dangling symbolic link (to %s/gone.pem): not read" % (tmp_path, tmp_path)
 
 
 def test_a_fifo_as_ca_path_fails_cleanly(run_module, tmp_path, no_hang):

@@ -1,6 +1,7 @@
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 """compose_rollback refuses number options that a plain comparison lets through, before it
 looks at Docker (the module itself runs against a real engine in the integration target)."""
+
 from __future__ import annotations
 
 import pytest
@@ -14,20 +15,23 @@ def project(tmp_path):
     return str(tmp_path)
 
 
-@pytest.mark.parametrize("option, value, message", [
-    ("lock_wait", "nan", "lock_wait must be a finite number"),
-    ("lock_wait", "inf", "lock_wait must be a finite number"),
-    ("lock_wait", -1, "lock_wait must be at least 0"),
-    ("lock_wait", 1e300, "lock_wait must be at most 86400"),
-    ("health_interval", "nan", "health_interval must be a finite number"),
-    ("health_request_timeout", 0, "health_request_timeout must be greater than 0"),
-    ("health_request_timeout", "-inf", "health_request_timeout must be a finite number"),
-    ("health_timeout", -5, "health_timeout must be at least 0"),
-    ("health_timeout", 10 ** 12, "health_timeout must be at most 86400"),
-    ("unhealthy_grace", 10 ** 12, "unhealthy_grace must be at most 86400"),
-    ("health_retries", 10 ** 9, "health_retries must be at most 10000"),
-    ("history_size", 0, "history_size must be at least 1"),
-])
+@pytest.mark.parametrize(
+    "option, value, message",
+    [
+        ("lock_wait", "nan", "lock_wait must be a finite number"),
+        ("lock_wait", "inf", "lock_wait must be a finite number"),
+        ("lock_wait", -1, "lock_wait must be at least 0"),
+        ("lock_wait", 1e300, "lock_wait must be at most 86400"),
+        ("health_interval", "nan", "health_interval must be a finite number"),
+        ("health_request_timeout", 0, "health_request_timeout must be greater than 0"),
+        ("health_request_timeout", "-inf", "health_request_timeout must be a finite number"),
+        ("health_timeout", -5, "health_timeout must be at least 0"),
+        ("health_timeout", 10**12, "health_timeout must be at most 86400"),
+        ("unhealthy_grace", 10**12, "unhealthy_grace must be at most 86400"),
+        ("health_retries", 10**9, "health_retries must be at most 10000"),
+        ("history_size", 0, "history_size must be at least 1"),
+    ],
+)
 def test_number_options_are_finite_and_bounded(run_module, project, option, value, message):
     outcome = run_module(compose_rollback.main, {"project_src": project, option: value})
     assert outcome.failed

@@ -10,10 +10,25 @@ from ansible_collections.stronghold.ops.plugins.modules.run_report import build_
 
 NOW = datetime(2026, 11, 27, 10, 15, 0, tzinfo=timezone.utc)
 FINDINGS = [
-    {"check": "health.http", "target": "http://127.0.0.1:18000/api/v1/health/", "severity": "ok", "summary": "answered 200 in 40 ms"},
-    {"check": "health.containers", "target": "fs/web", "severity": "critical", "summary": "fs-web-1 is exited",
-     "details": {"containers": [{"state": "exited"}]}},
-    {"check": "health.command", "target": "web: manage.py health_check", "severity": "warning", "summary": "slow | odd *text*"},
+    {
+        "check": "health.http",
+        "target": "http://127.0.0.1:18000/api/v1/health/",
+        "severity": "ok",
+        "summary": "answered 200 in 40 ms",
+    },
+    {
+        "check": "health.containers",
+        "target": "fs/web",
+        "severity": "critical",
+        "summary": "fs-web-1 is exited",
+        "details": {"containers": [{"state": "exited"}]},
+    },
+    {
+        "check": "health.command",
+        "target": "web: manage.py health_check",
+        "severity": "warning",
+        "summary": "slow | odd *text*",
+    },
 ]
 
 
@@ -52,8 +67,15 @@ def test_retention_orders_runs_of_the_same_second_by_their_counter():
 
 
 def test_retention_keeps_the_newest_runs_and_ignores_foreign_files():
-    names = ["20261101T000000Z.json", "20261101T000000Z.md", "20261102T000000Z.json", "20261102T000000Z-1.json",
-             "20261103T000000Z.md", "latest.json", "notes.txt"]
+    names = [
+        "20261101T000000Z.json",
+        "20261101T000000Z.md",
+        "20261102T000000Z.json",
+        "20261102T000000Z-1.json",
+        "20261103T000000Z.md",
+        "latest.json",
+        "notes.txt",
+    ]
     assert plan_retention(names, 3) == ["20261101T000000Z.json", "20261101T000000Z.md"]
     assert plan_retention(names, 2) == ["20261101T000000Z.json", "20261101T000000Z.md", "20261102T000000Z.json"]
     assert plan_retention(names, 0) == []
@@ -61,7 +83,9 @@ def test_retention_keeps_the_newest_runs_and_ignores_foreign_files():
 
 
 def test_module_writes_both_documents_and_latest_copies(tmp_path, run_module):
-    out = run_module(run_report.main, {"findings": FINDINGS, "host": "lab", "run": "daily", "report_dir": str(tmp_path)})
+    out = run_module(
+        run_report.main, {"findings": FINDINGS, "host": "lab", "run": "daily", "report_dir": str(tmp_path)}
+    )
     assert not out.failed
     result = out.result
     assert result["changed"] is True
@@ -77,7 +101,9 @@ def test_module_writes_both_documents_and_latest_copies(tmp_path, run_module):
 
 
 def test_module_check_mode_writes_nothing(tmp_path, run_module):
-    out = run_module(run_report.main, {"findings": FINDINGS, "host": "lab", "report_dir": str(tmp_path), "_ansible_check_mode": True})
+    out = run_module(
+        run_report.main, {"findings": FINDINGS, "host": "lab", "report_dir": str(tmp_path), "_ansible_check_mode": True}
+    )
     assert not out.failed
     assert out.result["paths"]["json"].startswith(str(tmp_path))
     assert os.listdir(str(tmp_path)) == []
@@ -101,7 +127,9 @@ def test_module_retention_removes_old_runs_only(tmp_path, run_module):
     for stamp in ("20200101T000000Z", "20200102T000000Z"):
         (directory / (stamp + ".json")).write_text("{}")
     (directory / "keep-me.txt").write_text("operator notes")
-    out = run_module(run_report.main, {"findings": [], "host": "lab", "run": "daily", "keep": 2, "report_dir": str(tmp_path)})
+    out = run_module(
+        run_report.main, {"findings": [], "host": "lab", "run": "daily", "keep": 2, "report_dir": str(tmp_path)}
+    )
     assert out.result["removed"] == [str(directory / "20200101T000000Z.json")]
     remaining = sorted(os.listdir(str(directory)))
     assert "20200101T000000Z.json" not in remaining

@@ -47,8 +47,9 @@ class Command(BaseCommand):
                     with connection.cursor() as cur:
                         cur.execute(SQL)
                         changed = cur.rowcount
-                logger.info("recomputed balances: %d account(s) changed in %.0f ms", changed,
-                            (time.monotonic() - start) * 1000)
+                logger.info(
+                    "recomputed balances: %d account(s) changed in %.0f ms", changed, (time.monotonic() - start) * 1000
+                )
                 HEARTBEAT.touch()
             except Exception:  # noqa: BLE001 - keep the worker alive, but log the error
                 logger.exception("balance recomputation failed")

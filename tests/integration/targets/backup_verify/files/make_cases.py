@@ -11,6 +11,7 @@ WORKDIR/cases; every series its own directory under WORKDIR/series. Times in nam
 relative to now (UTC unless said), and mtimes are set in the past so that only the files meant
 to be "still being written" are fresh. Prints a JSON summary of what it wrote.
 """
+
 from __future__ import annotations
 
 import datetime
@@ -64,7 +65,7 @@ def main():
         raise SystemExit("the plain dump has no completion marker")
     # PostgreSQL 15.18's pg_dump may or may not write \restrict / \unrestrict; make sure one
     # case has a line after the marker, as every pg_dump does since the CVE-2025-8714 fix.
-    if b"\\unrestrict" in plain[plain.rindex(MARKER):]:
+    if b"\\unrestrict" in plain[plain.rindex(MARKER) :]:
         unrestricted = plain
     else:
         unrestricted = plain + b"\\unrestrict K5aUgkcsV1JXfRdN5hPXGMvM2eTYqQjwnfPYTnt4LMOmdUgL1XiGp0tDyfrUxmk\n\n"
@@ -81,16 +82,16 @@ def main():
     # Bytes cut from the end: the gzip trailer (CRC, length) and some data are gone.
     # Cut after its sidecar was written (a copy or a disk that ran out): the sidecar is the full file's.
     full = hashlib.sha256(valid).hexdigest()
-    case("cut_end", valid[:len(valid) - 1000], checksum=full)
+    case("cut_end", valid[: len(valid) - 1000], checksum=full)
     case("cut_trailer", valid[:-4], checksum=full)
     # pg_dump killed midway under `pg_dump | gzip` without pipefail: a valid gzip, no marker.
-    case("killed_midway", gz(plain[:len(plain) // 2]))
+    case("killed_midway", gz(plain[: len(plain) // 2]))
     case("sha_mismatch", valid, checksum=hashlib.sha256(b"another file").hexdigest())
     case("no_sidecar", valid, sidecar=False)
     case("zero_bytes", b"")
     # Several members: what `cat a.gz b.gz` or pigz --independent make; gunzip reads them as one.
     third = len(unrestricted) // 3
-    case("multi_member", gz(unrestricted[:third]) + gz(unrestricted[third:2 * third]) + gz(unrestricted[2 * third:]))
+    case("multi_member", gz(unrestricted[:third]) + gz(unrestricted[third : 2 * third]) + gz(unrestricted[2 * third :]))
     # A flipped byte in the middle of the deflate data: CRC (or the deflate stream) fails.
     flipped = bytearray(valid)
     flipped[len(flipped) // 2] ^= 0xFF
@@ -104,7 +105,7 @@ def main():
     isize = bytearray(valid)
     isize[-1] ^= 0x01
     case("isize_flip", bytes(isize))
-    members = [gz(unrestricted[:third]), gz(unrestricted[third:2 * third]), gz(unrestricted[2 * third:])]
+    members = [gz(unrestricted[:third]), gz(unrestricted[third : 2 * third]), gz(unrestricted[2 * third :])]
     member_flip = bytearray(b"".join(members))
     flip_at = len(members[0]) + len(members[1]) // 2
     member_flip[flip_at] ^= 0xFF
@@ -112,7 +113,7 @@ def main():
 
     # The completion marker as data (files/notes.sql), cut right after it: none is complete.
     def cut_after(data, needle, start):
-        return data[:data.index(needle, data.index(start)) + len(needle)]
+        return data[: data.index(needle, data.index(start)) + len(needle)]
 
     line = MARKER + b"\n"
     case("notes_valid", gz(notes))
@@ -122,8 +123,9 @@ def main():
     case("notes_cut_dashes", gz(cut_after(notes, b"--\n" + line + b"--\n\n", b"COPY public.note_line")))
     # One column of a row; and plain, uncompressed.
     case("notes_cut_column", gz(cut_after(notes, b"1\t" + line, b"COPY public.note ")))
-    written["notes_cut_plain"] = write(os.path.join(cases, "notes_cut_plain", stamp[:-3]),
-                                       cut_after(notes, b"1\t" + line, b"COPY public.note "))
+    written["notes_cut_plain"] = write(
+        os.path.join(cases, "notes_cut_plain", stamp[:-3]), cut_after(notes, b"1\t" + line, b"COPY public.note ")
+    )
     # --inserts: a line of a string literal; and a line of a function body.
     case("notes_cut_inserts", gz(cut_after(inserts, line, b"INSERT INTO public.note VALUES (2")))
     case("notes_cut_function", gz(cut_after(notes, line, b"CREATE FUNCTION public.note_marker")))
@@ -135,15 +137,19 @@ def main():
 
     custom_name = name_at(NOW - datetime.timedelta(hours=1), "backup_%Y%m%d_%H%M%S.dump")
     written["custom_valid"] = write(os.path.join(cases, "custom_valid", custom_name), custom)
-    written["custom_half"] = write(os.path.join(cases, "custom_half", custom_name), custom[:len(custom) // 2])
+    written["custom_half"] = write(os.path.join(cases, "custom_half", custom_name), custom[: len(custom) // 2])
 
     # A file still being written: the newest name, a fresh mtime, no trailer yet.
     series = os.path.join(workdir, "series")
     days = [NOW - datetime.timedelta(hours=1) - datetime.timedelta(days=n) for n in range(7)]
     for when in days:
         write(os.path.join(series, "ok", name_at(when)), valid)
-    write(os.path.join(series, "ok", name_at(NOW - datetime.timedelta(minutes=1))),
-          valid[:len(valid) // 3], sidecar=False, fresh=True)
+    write(
+        os.path.join(series, "ok", name_at(NOW - datetime.timedelta(minutes=1))),
+        valid[: len(valid) // 3],
+        sidecar=False,
+        fresh=True,
+    )
     # The same seven days, three days late: the mtimes are recent (1 h), the names are not.
     for when in days:
         write(os.path.join(series, "stale", name_at(when - datetime.timedelta(days=3))), valid)
@@ -174,12 +180,25 @@ def main():
     split = plain.index(b"\nCOPY ")
     broken = plain[:split] + b"\nSELECT 1/0;\n" + plain[split:]
     written["restore_fails"] = write(os.path.join(cases, "restore_fails", stamp), gz(broken))
-    json.dump({"now": NOW.isoformat(), "stamp": stamp, "files": written, "unrestrict_added": unrestricted is not plain,
-               "valid_size": len(valid), "small_size": len(gz(small)), "crc_ok": zlib.crc32(plain) & 0xFFFFFFFF,
-               "plain_size": len(plain), "member1_size": len(members[0]), "member2_end": len(members[0]) + len(members[1]),
-               "flip_at": flip_at, "newest_real": name_at(days[0] - datetime.timedelta(days=3)),
-               "tomorrow": name_at(NOW + datetime.timedelta(days=1))},
-              sys.stdout, indent=1)
+    json.dump(
+        {
+            "now": NOW.isoformat(),
+            "stamp": stamp,
+            "files": written,
+            "unrestrict_added": unrestricted is not plain,
+            "valid_size": len(valid),
+            "small_size": len(gz(small)),
+            "crc_ok": zlib.crc32(plain) & 0xFFFFFFFF,
+            "plain_size": len(plain),
+            "member1_size": len(members[0]),
+            "member2_end": len(members[0]) + len(members[1]),
+            "flip_at": flip_at,
+            "newest_real": name_at(days[0] - datetime.timedelta(days=3)),
+            "tomorrow": name_at(NOW + datetime.timedelta(days=1)),
+        },
+        sys.stdout,
+        indent=1,
+    )
 
 
 if __name__ == "__main__":

@@ -15,6 +15,7 @@ TLS 1.2 at most, 18615 leaf with 20 days left, 18616 SMTP that refuses STARTTLS.
 Files for the file cases are written to DIR/files, the PostgreSQL server pair to DIR/pg, and files
 that are not plain certificate bundles (keys, combined, cut, damaged, special files) to DIR/blocks.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -45,29 +46,57 @@ def key(bits=2048):
 
 
 def name(common_name):
-    return x509.Name([x509.NameAttribute(NameOID.ORGANIZATION_NAME, "Stronghold Test"),
-                      x509.NameAttribute(NameOID.COMMON_NAME, common_name)])
+    return x509.Name(
+        [
+            x509.NameAttribute(NameOID.ORGANIZATION_NAME, "Stronghold Test"),
+            x509.NameAttribute(NameOID.COMMON_NAME, common_name),
+        ]
+    )
 
 
 def certificate(subject, subject_key, issuer, issuer_key, start, end, ca=False, sans=None, path_length=None):
-    builder = (x509.CertificateBuilder()
-               .subject_name(name(subject))
-               .issuer_name(name(issuer))
-               .public_key(subject_key.public_key())
-               .serial_number(x509.random_serial_number())
-               .not_valid_before(start)
-               .not_valid_after(end)
-               .add_extension(x509.BasicConstraints(ca=ca, path_length=path_length), critical=True)
-               .add_extension(x509.SubjectKeyIdentifier.from_public_key(subject_key.public_key()), critical=False)
-               .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(issuer_key.public_key()), critical=False))
+    builder = (
+        x509.CertificateBuilder()
+        .subject_name(name(subject))
+        .issuer_name(name(issuer))
+        .public_key(subject_key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(start)
+        .not_valid_after(end)
+        .add_extension(x509.BasicConstraints(ca=ca, path_length=path_length), critical=True)
+        .add_extension(x509.SubjectKeyIdentifier.from_public_key(subject_key.public_key()), critical=False)
+        .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(issuer_key.public_key()), critical=False)
+    )
     if ca:
-        builder = builder.add_extension(x509.KeyUsage(digital_signature=True, content_commitment=False, key_encipherment=False,
-                                                      data_encipherment=False, key_agreement=False, key_cert_sign=True,
-                                                      crl_sign=True, encipher_only=False, decipher_only=False), critical=True)
+        builder = builder.add_extension(
+            x509.KeyUsage(
+                digital_signature=True,
+                content_commitment=False,
+                key_encipherment=False,
+                data_encipherment=False,
+                key_agreement=False,
+                key_cert_sign=True,
+                crl_sign=True,
+                encipher_only=False,
+                decipher_only=False,
+            ),
+            critical=True,
+        )
     else:
-        builder = builder.add_extension(x509.KeyUsage(digital_signature=True, content_commitment=False, key_encipherment=True,
-                                                      data_encipherment=False, key_agreement=False, key_cert_sign=False,
-                                                      crl_sign=False, encipher_only=False, decipher_only=False), critical=True)
+        builder = builder.add_extension(
+            x509.KeyUsage(
+                digital_signature=True,
+                content_commitment=False,
+                key_encipherment=True,
+                data_encipherment=False,
+                key_agreement=False,
+                key_cert_sign=False,
+                crl_sign=False,
+                encipher_only=False,
+                decipher_only=False,
+            ),
+            critical=True,
+        )
         builder = builder.add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
         entries = []
         for san in sans or ["localhost", "127.0.0.1"]:
@@ -87,11 +116,36 @@ def sha1_certificate(root_dir, leaf_key, issuer_key, issuer):
     write(os.path.join(work, "leaf.csr"), csr.public_bytes(serialization.Encoding.PEM))
     write(os.path.join(work, "issuer.pem"), pem(issuer))
     write(os.path.join(work, "issuer.key"), key_pem(issuer_key), 0o600)
-    write(os.path.join(work, "ext.cnf"), b"basicConstraints=critical,CA:FALSE\nkeyUsage=critical,digitalSignature,keyEncipherment\n"
-          b"extendedKeyUsage=serverAuth\nsubjectAltName=DNS:localhost,IP:127.0.0.1\n")
-    subprocess.run(["openssl", "x509", "-req", "-in", "leaf.csr", "-CA", "issuer.pem", "-CAkey", "issuer.key", "-CAcreateserial",
-                    "-sha1", "-days", "89", "-extfile", "ext.cnf", "-out", "leaf.pem"], cwd=work, check=True,
-                   stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    write(
+        os.path.join(work, "ext.cnf"),
+        b"basicConstraints=critical,CA:FALSE\nkeyUsage=critical,digitalSignature,keyEncipherment\n"
+        b"extendedKeyUsage=serverAuth\nsubjectAltName=DNS:localhost,IP:127.0.0.1\n",
+    )
+    subprocess.run(
+        [
+            "openssl",
+            "x509",
+            "-req",
+            "-in",
+            "leaf.csr",
+            "-CA",
+            "issuer.pem",
+            "-CAkey",
+            "issuer.key",
+            "-CAcreateserial",
+            "-sha1",
+            "-days",
+            "89",
+            "-extfile",
+            "ext.cnf",
+            "-out",
+            "leaf.pem",
+        ],
+        cwd=work,
+        check=True,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
     with open(os.path.join(work, "leaf.pem"), "rb") as handle:
         return x509.load_pem_x509_certificate(handle.read())
 
@@ -101,8 +155,9 @@ def pem(cert):
 
 
 def key_pem(private_key):
-    return private_key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.TraditionalOpenSSL,
-                                     serialization.NoEncryption())
+    return private_key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.TraditionalOpenSSL, serialization.NoEncryption()
+    )
 
 
 def write(path, data, mode=0o644):
@@ -117,24 +172,57 @@ def make_pki(root_dir):
     os.makedirs(os.path.join(root_dir, "files", "glob"), exist_ok=True)
     os.makedirs(os.path.join(root_dir, "pg"), exist_ok=True)
     root_key, int_key, short_key = key(), key(), key()
-    root = certificate("Stronghold Test Root", root_key, "Stronghold Test Root", root_key, NOW - 10 * DAY, NOW + 3650 * DAY, ca=True)
-    inter = certificate("Stronghold Test Intermediate", int_key, "Stronghold Test Root", root_key, NOW - 10 * DAY, NOW + 1825 * DAY,
-                        ca=True, path_length=0)
-    short = certificate("Stronghold Test Short Intermediate", short_key, "Stronghold Test Root", root_key, NOW - 30 * DAY,
-                        NOW + 3 * DAY, ca=True, path_length=0)
+    root = certificate(
+        "Stronghold Test Root", root_key, "Stronghold Test Root", root_key, NOW - 10 * DAY, NOW + 3650 * DAY, ca=True
+    )
+    inter = certificate(
+        "Stronghold Test Intermediate",
+        int_key,
+        "Stronghold Test Root",
+        root_key,
+        NOW - 10 * DAY,
+        NOW + 1825 * DAY,
+        ca=True,
+        path_length=0,
+    )
+    short = certificate(
+        "Stronghold Test Short Intermediate",
+        short_key,
+        "Stronghold Test Root",
+        root_key,
+        NOW - 30 * DAY,
+        NOW + 3 * DAY,
+        ca=True,
+        path_length=0,
+    )
     leaf_key = key()
     leaves = {
         "valid": certificate("localhost", leaf_key, "Stronghold Test Intermediate", int_key, NOW - DAY, NOW + 89 * DAY),
-        "expired": certificate("localhost", leaf_key, "Stronghold Test Intermediate", int_key, NOW - 100 * DAY, NOW - 10 * DAY),
-        "short": certificate("localhost", leaf_key, "Stronghold Test Short Intermediate", short_key, NOW - DAY, NOW + 2 * DAY + 89 * DAY),
-        "wronghost": certificate("other-host.stronghold.test", leaf_key, "Stronghold Test Intermediate", int_key, NOW - DAY,
-                                 NOW + 89 * DAY, sans=["other-host.stronghold.test"]),
+        "expired": certificate(
+            "localhost", leaf_key, "Stronghold Test Intermediate", int_key, NOW - 100 * DAY, NOW - 10 * DAY
+        ),
+        "short": certificate(
+            "localhost", leaf_key, "Stronghold Test Short Intermediate", short_key, NOW - DAY, NOW + 2 * DAY + 89 * DAY
+        ),
+        "wronghost": certificate(
+            "other-host.stronghold.test",
+            leaf_key,
+            "Stronghold Test Intermediate",
+            int_key,
+            NOW - DAY,
+            NOW + 89 * DAY,
+            sans=["other-host.stronghold.test"],
+        ),
         "selfsigned": certificate("localhost", leaf_key, "localhost", leaf_key, NOW - DAY, NOW + 89 * DAY),
-        "warning": certificate("localhost", leaf_key, "Stronghold Test Intermediate", int_key, NOW - 70 * DAY, NOW + 20 * DAY),
+        "warning": certificate(
+            "localhost", leaf_key, "Stronghold Test Intermediate", int_key, NOW - 70 * DAY, NOW + 20 * DAY
+        ),
     }
     leaves["sha1"] = sha1_certificate(root_dir, leaf_key, int_key, inter)
     weak_key = key(1024)
-    leaves["weak"] = certificate("localhost", weak_key, "Stronghold Test Intermediate", int_key, NOW - DAY, NOW + 89 * DAY)
+    leaves["weak"] = certificate(
+        "localhost", weak_key, "Stronghold Test Intermediate", int_key, NOW - DAY, NOW + 89 * DAY
+    )
     certs_dir = os.path.join(root_dir, "certs")
     write(os.path.join(root_dir, "ca.pem"), pem(root))
     write(os.path.join(certs_dir, "leaf.key"), key_pem(leaf_key), 0o600)
@@ -179,7 +267,9 @@ def key_fragments(private_key):
     for form in (serialization.PrivateFormat.TraditionalOpenSSL, serialization.PrivateFormat.PKCS8):
         text = private_key.private_bytes(serialization.Encoding.PEM, form, serialization.NoEncryption())
         pieces.extend(line[:24].decode() for line in text.splitlines()[1:-1])
-    der = private_key.private_bytes(serialization.Encoding.DER, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+    der = private_key.private_bytes(
+        serialization.Encoding.DER, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    )
     pieces.append(der[64:96].hex())
     return pieces
 
@@ -192,17 +282,32 @@ def make_block_files(directory, leaf, inter, leaf_key):
     write(os.path.join(directory, "key-only.pem"), key, 0o600)
     write(os.path.join(directory, "haproxy.pem"), pem(leaf) + pem(inter) + key, 0o600)
     write(os.path.join(directory, "cut.pem"), cut_inter + pem(leaf))
-    write(os.path.join(directory, "mismatched.pem"), key.replace(b"END RSA PRIVATE KEY", b"END CERTIFICATE") + pem(leaf), 0o600)
-    text = subprocess.run(["openssl", "x509", "-text", "-noout"], input=pem(leaf), check=True, capture_output=True).stdout
-    write(os.path.join(directory, "crlf-text.pem"), (text + pem(leaf) + b"# the intermediate\n" + pem(inter)).replace(b"\n", b"\r\n"))
-    trusted = subprocess.run(["openssl", "x509", "-trustout", "-addtrust", "serverAuth"], input=pem(leaf), check=True,
-                             capture_output=True).stdout
+    write(
+        os.path.join(directory, "mismatched.pem"),
+        key.replace(b"END RSA PRIVATE KEY", b"END CERTIFICATE") + pem(leaf),
+        0o600,
+    )
+    text = subprocess.run(
+        ["openssl", "x509", "-text", "-noout"], input=pem(leaf), check=True, capture_output=True
+    ).stdout
+    write(
+        os.path.join(directory, "crlf-text.pem"),
+        (text + pem(leaf) + b"# the intermediate\n" + pem(inter)).replace(b"\n", b"\r\n"),
+    )
+    trusted = subprocess.run(
+        ["openssl", "x509", "-trustout", "-addtrust", "serverAuth"], input=pem(leaf), check=True, capture_output=True
+    ).stdout
     write(os.path.join(directory, "trusted.pem"), trusted)
-    write(os.path.join(directory, "key.der"), leaf_key.private_bytes(serialization.Encoding.DER, serialization.PrivateFormat.PKCS8,
-                                                                     serialization.NoEncryption()), 0o600)
+    write(
+        os.path.join(directory, "key.der"),
+        leaf_key.private_bytes(
+            serialization.Encoding.DER, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+        ),
+        0o600,
+    )
     write(os.path.join(directory, "empty.pem"), b"")
     with open(os.path.join(directory, "huge.pem"), "wb") as handle:
-        handle.truncate(64 * 1024 * 1024)   # sparse: no disk is used
+        handle.truncate(64 * 1024 * 1024)  # sparse: no disk is used
     os.mkfifo(os.path.join(directory, "fifo.pem"))
     os.mkdir(os.path.join(directory, "dir.pem"))
     os.symlink(os.path.join(directory, "gone.pem"), os.path.join(directory, "dangling.pem"))
@@ -213,10 +318,22 @@ def make_block_files(directory, leaf, inter, leaf_key):
 
 # label, port, what the port does
 SERVERS = [
-    ("valid", 18600, "tls"), ("expired", 18601, "tls"), ("short", 18602, "tls"), ("wronghost", 18603, "tls"),
-    ("selfsigned", 18604, "tls"), ("incomplete", 18605, "tls"), ("weak", 18606, "tls"), ("sha1", 18607, "tls"),
-    ("valid", 18608, "silent"), ("valid", 18610, "smtp"), ("valid", 18611, "imap"), ("valid", 18612, "pop3"),
-    ("outoforder", 18613, "tls"), ("valid", 18614, "tls12"), ("warning", 18615, "tls"), ("valid", 18616, "smtp_refuse"),
+    ("valid", 18600, "tls"),
+    ("expired", 18601, "tls"),
+    ("short", 18602, "tls"),
+    ("wronghost", 18603, "tls"),
+    ("selfsigned", 18604, "tls"),
+    ("incomplete", 18605, "tls"),
+    ("weak", 18606, "tls"),
+    ("sha1", 18607, "tls"),
+    ("valid", 18608, "silent"),
+    ("valid", 18610, "smtp"),
+    ("valid", 18611, "imap"),
+    ("valid", 18612, "pop3"),
+    ("outoforder", 18613, "tls"),
+    ("valid", 18614, "tls12"),
+    ("warning", 18615, "tls"),
+    ("valid", 18616, "smtp_refuse"),
 ]
 
 
@@ -284,6 +401,7 @@ def listen(port, kind, context):
         while True:
             conn, dummy = listener.accept()
             threading.Thread(target=handle, args=(conn, kind, context), daemon=True).start()
+
     threading.Thread(target=loop, daemon=True).start()
     return listener
 
@@ -295,11 +413,18 @@ class SinkHandler:
 
 def serve(root_dir):
     from aiosmtpd.controller import Controller
+
     listeners = []
     for label, port, kind in SERVERS:
         if kind == "smtp":
-            controller = Controller(SinkHandler(), hostname=HOST, port=port, tls_context=server_context(root_dir, label),
-                                    require_starttls=False, ready_timeout=10)
+            controller = Controller(
+                SinkHandler(),
+                hostname=HOST,
+                port=port,
+                tls_context=server_context(root_dir, label),
+                require_starttls=False,
+                ready_timeout=10,
+            )
             controller.start()
             listeners.append(controller)
             continue
@@ -322,8 +447,13 @@ def start(root_dir):
         probe.bind((HOST, 0))
         facts["pg_port"] = probe.getsockname()[1]
     log = open(os.path.join(root_dir, "servers.log"), "wb")
-    child = subprocess.Popen([sys.executable, os.path.abspath(__file__), "serve", root_dir], stdout=log, stderr=subprocess.STDOUT,
-                             stdin=subprocess.DEVNULL, start_new_session=True)
+    child = subprocess.Popen(
+        [sys.executable, os.path.abspath(__file__), "serve", root_dir],
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        stdin=subprocess.DEVNULL,
+        start_new_session=True,
+    )
     write(os.path.join(root_dir, "servers.pid"), b"%d\n" % child.pid)
     deadline = time.monotonic() + 30
     while not os.path.exists(os.path.join(root_dir, "ready")):

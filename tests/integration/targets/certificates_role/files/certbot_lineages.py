@@ -9,6 +9,7 @@ not_after is DAYS days and one hour from now, to DIR/archive/NAME/cert1.pem, and
 DIR/live/NAME/cert.pem -> ../../archive/NAME/cert1.pem (certbot's live/ and archive/).
 Prints a JSON mapping of NAME to the path of its live cert.pem.
 """
+
 from __future__ import annotations
 
 import datetime

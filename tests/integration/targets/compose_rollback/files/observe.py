@@ -7,6 +7,7 @@ docker container inspect), the HTTP status and version its /health answers; the 
 containers of the project (docker ps --all); the marker file in the named volume (read in the
 app container). DOCKER_HOST comes from the environment.
 """
+
 import json
 import subprocess
 import sys
@@ -30,8 +31,15 @@ def http(port):
 
 def service_container(service):
     """The service's container, by Compose's labels (a start-first change leaves app-2, app-3...)."""
-    ids = docker("ps", "--all", "--quiet", "--filter", "label=com.docker.compose.project=%s" % project,
-                 "--filter", "label=com.docker.compose.service=%s" % service).split()
+    ids = docker(
+        "ps",
+        "--all",
+        "--quiet",
+        "--filter",
+        "label=com.docker.compose.project=%s" % project,
+        "--filter",
+        "label=com.docker.compose.service=%s" % service,
+    ).split()
     return ids[0] if ids else "%s-%s-missing" % (project, service)
 
 
@@ -48,6 +56,8 @@ for service, container in zip(("app", "sidecar"), inspected):
         "http_status": status,
         "version": body.get("version"),
     }
-result["containers"] = len(docker("ps", "--all", "--quiet", "--filter", "label=com.docker.compose.project=%s" % project).split())
+result["containers"] = len(
+    docker("ps", "--all", "--quiet", "--filter", "label=com.docker.compose.project=%s" % project).split()
+)
 result["marker"] = docker("exec", names["app"], "cat", "/data/marker").strip()
 json.dump(result, sys.stdout)

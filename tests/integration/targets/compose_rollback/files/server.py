@@ -10,6 +10,7 @@ its own, 127.A.B.C:$PORT drawn at start (127.0.0.0/8 is loopback), written to /t
 `server.py --check` is the Docker healthcheck: it asks that own address, so it judges this
 container and never the other release.
 """
+
 import http.client
 import json
 import os

@@ -1,6 +1,7 @@
 #!/usr/bin/env python
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 """A real HTTP server on loopback for the http_check tests; it stops by itself."""
+
 from __future__ import annotations
 
 import json

@@ -46,7 +46,9 @@ def collection_parent():
         candidates.append(path)
         path = os.path.dirname(path)
     for candidate in candidates:
-        if os.path.isfile(os.path.join(candidate, "ansible_collections", "stronghold", "ops", "plugins", "modules", "pg_restore.py")):
+        if os.path.isfile(
+            os.path.join(candidate, "ansible_collections", "stronghold", "ops", "plugins", "modules", "pg_restore.py")
+        ):
             return candidate
     raise SystemExit("cannot find ansible_collections/stronghold/ops in %s" % candidates)
 
@@ -90,37 +92,74 @@ def main():
     module = os.path.join(parent, "ansible_collections", "stronghold", "ops", "plugins", "modules", "pg_restore.py")
     restore_like = database.replace("\\", "\\\\").replace("_", "\\_").replace("%", "\\%") + "\\_restore\\_%"
     # A process group of its own: the kill reaches the module and every program it started.
-    proc = subprocess.Popen([sys.executable, module, args_path], stdout=subprocess.PIPE, stderr=subprocess.STDOUT,  # pylint: disable=consider-using-with
-                            stdin=subprocess.DEVNULL, env=env, start_new_session=True)
+    proc = subprocess.Popen(
+        [sys.executable, module, args_path],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,  # pylint: disable=consider-using-with
+        stdin=subprocess.DEVNULL,
+        env=env,
+        start_new_session=True,
+    )
     locker = None
     try:
         if step == "safety_dump":
             safety_dir = args.get("safety_dump_directory") or args.get("directory") or os.path.dirname(args["backup"])
-            wait_for("pg_dump stalls with a partial safety dump file", lambda: os.path.exists(flag) and any(
-                n.startswith(".pre_restore_") and n.endswith(".partial") for n in os.listdir(safety_dir)), proc)
+            wait_for(
+                "pg_dump stalls with a partial safety dump file",
+                lambda: (
+                    os.path.exists(flag)
+                    and any(n.startswith(".pre_restore_") and n.endswith(".partial") for n in os.listdir(safety_dir))
+                ),
+                proc,
+            )
         elif step in ("restore", "swap"):
             # The flag says the stand-in passed its bytes on; psql may connect a moment later.
-            wait_for("psql stalls in the restore's open transaction",
-                     lambda: os.path.exists(flag) and query(
-                         conninfo, "SELECT 1 FROM pg_stat_activity WHERE datname LIKE %s AND xact_start IS NOT NULL"
-                         " AND application_name = 'stronghold.ops.restore'", (restore_like,)), proc)
+            wait_for(
+                "psql stalls in the restore's open transaction",
+                lambda: (
+                    os.path.exists(flag)
+                    and query(
+                        conninfo,
+                        "SELECT 1 FROM pg_stat_activity WHERE datname LIKE %s AND xact_start IS NOT NULL"
+                        " AND application_name = 'stronghold.ops.restore'",
+                        (restore_like,),
+                    )
+                ),
+                proc,
+            )
         if step == "swap":
             locker = psycopg.connect(conninfo)
             # The restore database psql is restoring into (leftovers of earlier kills may be there too).
-            rows = locker.execute("SELECT datname FROM pg_database WHERE datname IN (SELECT datname FROM pg_stat_activity"
-                                  " WHERE application_name = 'stronghold.ops.restore' AND datname LIKE %s) FOR UPDATE", (restore_like,)).fetchall()
+            rows = locker.execute(
+                "SELECT datname FROM pg_database WHERE datname IN (SELECT datname FROM pg_stat_activity"
+                " WHERE application_name = 'stronghold.ops.restore' AND datname LIKE %s) FOR UPDATE",
+                (restore_like,),
+            ).fetchall()
             if len(rows) != 1:
                 raise SystemExit("expected psql in one restore database, found %s" % rows)
             with open(go, "w", encoding="utf-8"):
                 pass
-            wait_for("the swap waits between its two renames, with connections to %s blocked" % database, lambda: query(
-                conninfo, "SELECT 1 FROM pg_stat_activity a, pg_database d WHERE a.application_name = 'stronghold.ops.pg_restore'"
-                " AND a.wait_event_type = 'Lock' AND a.query ILIKE 'ALTER DATABASE%%RENAME%%' AND d.datname = %s AND NOT d.datallowconn",
-                (database,)), proc)
+            wait_for(
+                "the swap waits between its two renames, with connections to %s blocked" % database,
+                lambda: query(
+                    conninfo,
+                    "SELECT 1 FROM pg_stat_activity a, pg_database d WHERE a.application_name = 'stronghold.ops.pg_restore'"
+                    " AND a.wait_event_type = 'Lock' AND a.query ILIKE 'ALTER DATABASE%%RENAME%%' AND d.datname = %s AND NOT d.datallowconn",
+                    (database,),
+                ),
+                proc,
+            )
         second = None
         if second_path:
-            ran = subprocess.run([sys.executable, module, second_path], stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                                 stdin=subprocess.DEVNULL, env=env, timeout=DEADLINE, check=False)
+            ran = subprocess.run(
+                [sys.executable, module, second_path],
+                stdout=subprocess.PIPE,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+                env=env,
+                timeout=DEADLINE,
+                check=False,
+            )
             second = json.loads(ran.stdout.decode("utf-8", "replace"))
     except BaseException:
         os.killpg(proc.pid, signal.SIGKILL)
@@ -133,9 +172,18 @@ def main():
         # gone and rolls its transaction back.
         locker.rollback()
         locker.close()
-    wait_for("the server has ended the killed run's sessions", lambda: not query(
-        conninfo, "SELECT 1 FROM pg_stat_activity WHERE application_name = ANY(%s)", (list(APPLICATIONS),)), None)
-    print(json.dumps({"step": step, "returncode": returncode, "killed": returncode == -signal.SIGKILL, "second": second}))
+    wait_for(
+        "the server has ended the killed run's sessions",
+        lambda: (
+            not query(
+                conninfo, "SELECT 1 FROM pg_stat_activity WHERE application_name = ANY(%s)", (list(APPLICATIONS),)
+            )
+        ),
+        None,
+    )
+    print(
+        json.dumps({"step": step, "returncode": returncode, "killed": returncode == -signal.SIGKILL, "second": second})
+    )
 
 
 if __name__ == "__main__":

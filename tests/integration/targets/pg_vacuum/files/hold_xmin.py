@@ -9,6 +9,7 @@ KIND: xid      - a transaction that wrote a row and then sits idle (backend_xid,
 The session's application_name is pgv_holder_KIND. It ends after SECONDS, or when the test
 terminates it with pg_terminate_backend() (the script then exits with an error, as expected).
 """
+
 from __future__ import annotations
 
 import sys
