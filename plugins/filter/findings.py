@@ -12,6 +12,7 @@ from ansible.errors import AnsibleFilterError
 from ansible_collections.stronghold.ops.plugins.module_utils._compose_status import judge_services
 from ansible_collections.stronghold.ops.plugins.module_utils._findings import (
     FindingError,
+    findings_of_result,
     make_finding,
     parse_duration,
     parse_percent,
@@ -27,7 +28,7 @@ def _wrap(func):
         try:
             return func(*args, **kwargs)
         except FindingError as exc:
-            raise AnsibleFilterError("%s: %s" % (func.__name__, exc))
+            raise AnsibleFilterError("%s: %s" % (func.__name__, exc)) from exc
 
     wrapper.__name__ = func.__name__
     wrapper.__doc__ = func.__doc__
@@ -44,6 +45,10 @@ def threshold_severity(value, warning=None, critical=None, direction="above"):
 
 def compose_service_findings(containers, project, services, check="health.containers"):
     return judge_services(containers, project, services, check=check)
+
+
+def result_findings(result, check, target, what, skipped=None):
+    return findings_of_result(result, check, target, what, skipped=skipped)
 
 
 def duration_seconds(value):
@@ -66,6 +71,7 @@ class FilterModule:
             "severity_at_least": _wrap(severity_at_least),
             "threshold_severity": _wrap(threshold_severity),
             "compose_service_findings": _wrap(compose_service_findings),
+            "result_findings": _wrap(result_findings),
             "duration_seconds": _wrap(duration_seconds),
             "size_bytes": _wrap(size_bytes),
             "percent": _wrap(percent),

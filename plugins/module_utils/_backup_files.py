@@ -57,6 +57,17 @@ except ImportError:  # pragma: no cover - Python < 3.9 on the target: only UTC a
     ZoneInfoNotFoundError = KeyError
 
 DEFAULT_PATTERN = "backup_%Y%m%d_%H%M%S.sql.gz"
+# The runbook's names, per dump format: the one default of pg_backup, backup_verify and pg_restore.
+DEFAULT_PATTERNS = {"plain": DEFAULT_PATTERN, "custom": "backup_%Y%m%d_%H%M%S.dump"}
+
+
+def default_pattern(fmt="plain"):
+    """The file name pattern used when the ``pattern`` option is unset, for dump format ``fmt``."""
+    try:
+        return DEFAULT_PATTERNS[fmt]
+    except KeyError:
+        raise ValueError("unknown dump format %r: use %s" % (fmt, " or ".join(sorted(DEFAULT_PATTERNS)))) from None
+
 
 # pg_dump ends a plain dump with this line; since the CVE-2025-8714 fix (15.14, 16.10, 17.6)
 # a "\unrestrict KEY" line follows it. Where it counts is DumpEndScanner's business.

@@ -341,3 +341,28 @@ def parse_percent(value):
     if not 0 <= number <= 100:
         raise FindingError("a percentage must lie between 0 and 100, got %r" % (value,))
     return number
+
+
+def findings_of_result(result, check, target, what, skipped=None):
+    """The findings a role publishes for one module task, whatever became of the task.
+
+    ``result`` is the registered result, or ``ansible_failed_result`` kept by a rescue:
+    * none, empty or skipped: the task did not run because nothing was configured; no finding,
+      or one V(info) finding saying ``skipped`` when it is given;
+    * with ``findings``: those findings; when the task failed and none of them is critical, a
+      critical finding with the failure is added, so a failed task never reads as healthy;
+    * without ``findings``: one critical finding, ``"<what> did not run: <msg>"``.
+    """
+    if not result or (isinstance(result, dict) and result.get("skipped")):
+        return [make_finding(check, target, "info", skipped)] if skipped else []
+    if not isinstance(result, dict):
+        raise FindingError("the result of %s must be a mapping, got %s" % (what, type(result).__name__))
+    msg = str(result.get("msg") or "no result")
+    failed = bool(result.get("failed"))
+    found = result.get("findings")
+    if not isinstance(found, list):
+        return [make_finding(check, target, "critical", "%s did not run: %s" % (what, msg))]
+    findings = [validate_finding(item) for item in found]
+    if failed and not any(item["severity"] == "critical" for item in findings):
+        findings.append(make_finding(check, target, "critical", "%s failed: %s" % (what, msg)))
+    return findings
