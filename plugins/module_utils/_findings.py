@@ -366,3 +366,14 @@ def findings_of_result(result, check, target, what, skipped=None):
     if failed and not any(item["severity"] == "critical" for item in findings):
         findings.append(make_finding(check, target, "critical", "%s failed: %s" % (what, msg)))
     return findings
+
+
+def median(values):
+    """The median of ``values`` as a float, or None when there are none."""
+    ordered = sorted(values)
+    if not ordered:
+        return None
+    middle = len(ordered) // 2
+    if len(ordered) % 2:
+        return float(ordered[middle])
+    return (ordered[middle - 1] + ordered[middle]) / 2.0
