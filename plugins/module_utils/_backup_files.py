@@ -1089,10 +1089,10 @@ def _run_pg_restore(pg_restore, arguments, path, timeout):
     started = time.monotonic()
     try:
         # No AnsibleModule here (see the docstring), as in _pgdump.py.
-        with subprocess.Popen(
+        with subprocess.Popen(  # pylint: disable=ansible-bad-function
             [pg_restore] + arguments + [path],
             stdin=subprocess.DEVNULL,
-            stdout=subprocess.PIPE,  # pylint: disable=ansible-bad-function
+            stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
         ) as proc:
             deadline = None if timeout is None else started + timeout
