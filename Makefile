@@ -63,9 +63,22 @@ test-loaded: venv collection-link lab
 sanity: venv
 	$(REPO)/tests/ansible-test.sh sanity
 
+# Every linter runs even when an earlier one fails; the target fails when any did.
+# ruff reads ruff.toml; mypy reads mypy.ini and runs from $(COLLECTIONS) so that the
+# ansible_collections.stronghold.ops imports resolve as they do for Ansible.
+LINTERS := \
+	"ruff check ." \
+	"ruff format --check ." \
+	"cd $(COLLECTIONS) && mypy --config-file $(REPO)/mypy.ini ansible_collections/stronghold/ops/plugins/module_utils/" \
+	"ansible-lint" \
+	"antsibull-changelog lint"
+
 lint: venv collection-link
-	cd $(REPO) && ansible-lint
-	cd $(REPO) && antsibull-changelog lint
+	@failed=(); for linter in $(LINTERS); do \
+		echo "--- $$linter"; \
+		(cd $(REPO) && eval "$$linter") || failed+=("$$linter"); \
+	done; \
+	if [ $${#failed[@]} -gt 0 ]; then printf 'lint failed: %s\n' "$${failed[@]}" >&2; exit 1; fi
 
 units: venv
 	$(REPO)/tests/ansible-test.sh units

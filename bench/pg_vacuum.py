@@ -512,5 +512,5 @@ def main():
 if __name__ == "__main__":
     try:
         main()
-    except KeyboardInterrupt:
-        raise SystemExit("interrupted; the bench cluster was removed")
+    except KeyboardInterrupt as exc:
+        raise SystemExit("interrupted; the bench cluster was removed") from exc

@@ -11,7 +11,7 @@ import os
 import tempfile
 
 
-def atomic_write(path, text, mode=0o640):
+def atomic_write(path: str, text: str, mode: int = 0o640) -> None:
     """Write ``text`` to a temporary file beside ``path``, fsync it, then rename it over
     ``path``: a run killed midway leaves the old file or the new one, never a torn one."""
     directory = os.path.dirname(path) or "."

@@ -15,6 +15,8 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Iterable
+from typing import Any, Optional, Union
 
 SEVERITIES = ("ok", "info", "warning", "critical")
 _RANK = {name: rank for rank, name in enumerate(SEVERITIES)}
@@ -24,26 +26,30 @@ FAIL_ON_CHOICES = ("critical", "warning", "info", "never")
 
 FINDING_KEYS = ("check", "target", "severity", "summary", "details")
 
+# A finding: {check, target, severity, summary, details} (validate_finding says what each holds).
+Finding = dict[str, Any]
+Number = Union[int, float]
+
 
 class FindingError(ValueError):
     """A finding, severity or threshold value is malformed."""
 
 
-def severity_rank(severity):
+def severity_rank(severity: Any) -> int:
     """Return the rank of a severity name (ok=0 .. critical=3)."""
     try:
         return _RANK[severity]
-    except (KeyError, TypeError):
-        raise FindingError("unknown severity %r: expected one of %s" % (severity, ", ".join(SEVERITIES)))
+    except (KeyError, TypeError) as exc:
+        raise FindingError("unknown severity %r: expected one of %s" % (severity, ", ".join(SEVERITIES))) from exc
 
 
-def _severity_of(item):
+def _severity_of(item: Any) -> Any:
     if isinstance(item, dict):
         return item.get("severity")
     return item
 
 
-def worst_severity(items):
+def worst_severity(items: Optional[Iterable[Any]]) -> str:
     """Return the worst severity among findings (dicts) or severity names; ``ok`` when empty."""
     worst = "ok"
     for item in items or ():
@@ -53,21 +59,23 @@ def worst_severity(items):
     return worst
 
 
-def severity_at_least(severity, threshold):
+def severity_at_least(severity: Any, threshold: Any) -> bool:
     """True when ``severity`` reaches ``threshold``; a threshold of ``never`` is never reached."""
     if threshold == "never":
         return False
     return severity_rank(severity) >= severity_rank(threshold)
 
 
-def make_finding(check, target, severity, summary, details=None):
+def make_finding(
+    check: str, target: str, severity: str, summary: str, details: Optional[dict[str, Any]] = None
+) -> Finding:
     """Build a validated finding."""
     return validate_finding(
         {"check": check, "target": target, "severity": severity, "summary": summary, "details": details}
     )
 
 
-def validate_finding(finding):
+def validate_finding(finding: Any) -> Finding:
     """Return a normalised copy of ``finding`` or raise FindingError saying what is wrong."""
     if not isinstance(finding, dict):
         raise FindingError("a finding must be a mapping, got %s" % type(finding).__name__)
@@ -93,13 +101,14 @@ def validate_finding(finding):
     }
 
 
-def sort_findings(findings):
+def sort_findings(findings: Iterable[Finding]) -> list[Finding]:
     """Worst first; stable within a severity so the order of the checks is kept."""
     return sorted(findings, key=lambda f: -severity_rank(f["severity"]))
 
 
-def count_by_severity(findings):
-    counts = dict((name, 0) for name in SEVERITIES)
+def count_by_severity(findings: Iterable[Finding]) -> dict[str, int]:
+    """How many findings there are of each severity, every severity present."""
+    counts = dict.fromkeys(SEVERITIES, 0)
     for finding in findings:
         counts[finding["severity"]] += 1
     return counts
@@ -108,7 +117,7 @@ def count_by_severity(findings):
 # --- thresholds -----------------------------------------------------------------------------
 
 
-def severity_for_value(value, warning=None, critical=None, direction="above"):
+def severity_for_value(value: Any, warning: Any = None, critical: Any = None, direction: str = "above") -> str:
     """Classify a measurement against optional warning/critical thresholds.
 
     ``direction=above``: worse when larger (disk usage, response time); a value strictly above
@@ -117,7 +126,7 @@ def severity_for_value(value, warning=None, critical=None, direction="above"):
     """
     if direction not in ("above", "below"):
         raise FindingError("direction must be 'above' or 'below', got %r" % (direction,))
-    value = _number(value, "value")
+    measured = _number(value, "value")
     warning = None if warning is None else _number(warning, "warning")
     critical = None if critical is None else _number(critical, "critical")
     if warning is not None and critical is not None:
@@ -126,10 +135,10 @@ def severity_for_value(value, warning=None, critical=None, direction="above"):
         if direction == "below" and warning < critical:
             raise FindingError("warning threshold %s is below the critical threshold %s" % (warning, critical))
 
-    def reached(threshold):
+    def reached(threshold: Optional[float]) -> bool:
         if threshold is None:
             return False
-        return value > threshold if direction == "above" else value < threshold
+        return measured > threshold if direction == "above" else measured < threshold
 
     if reached(critical):
         return "critical"
@@ -138,7 +147,7 @@ def severity_for_value(value, warning=None, critical=None, direction="above"):
     return "ok"
 
 
-def _number(value, name):
+def _number(value: Any, name: str) -> float:
     if isinstance(value, bool):
         raise FindingError("%s must be a number, got a boolean" % name)
     try:
@@ -146,16 +155,22 @@ def _number(value, name):
             number = float(value)
         else:
             number = float(str(value).strip())
-    except ValueError:
-        raise FindingError("%s must be a number, got %r" % (name, value))
-    except OverflowError:
-        raise FindingError("%s is too large: %s" % (name, _shown(value)))
+    except ValueError as exc:
+        raise FindingError("%s must be a number, got %r" % (name, value)) from exc
+    except OverflowError as exc:
+        raise FindingError("%s is too large: %s" % (name, _shown(value))) from exc
     if math.isnan(number) or math.isinf(number):
         raise FindingError("%s must be a finite number, got %s" % (name, _shown(value)))
     return number
 
 
-def bounded_number(value, name, minimum=None, maximum=None, above=None):
+def bounded_number(
+    value: Any,
+    name: str,
+    minimum: Optional[Number] = None,
+    maximum: Optional[Number] = None,
+    above: Optional[Number] = None,
+) -> float:
     """``value`` as a finite float within the bounds, or FindingError naming the option.
 
     Options declared ``type: float`` accept ``nan`` and ``inf`` from YAML and the command
@@ -173,7 +188,7 @@ def bounded_number(value, name, minimum=None, maximum=None, above=None):
     return number
 
 
-def _plain(number):
+def _plain(number: Number) -> str:
     return ("%d" % number) if float(number).is_integer() else ("%s" % number)
 
 
@@ -207,33 +222,33 @@ MAX_DURATION = 100 * 365.25 * 86400
 MAX_SIZE = 2**63 - 1
 
 
-def _shown(value):
+def _shown(value: Any) -> str:
     """repr() of a user's value, shortened: a 400-digit typo need not be echoed in full."""
     text = repr(value)
     return text if len(text) <= 40 else text[:30] + "..." + text[-6:]
 
 
-def _finite(number, value, what):
+def _finite(number: Any, value: Any, what: str) -> float:
     """``number`` as a float, refused when it is NaN or infinite (``value`` is what the user wrote)."""
     try:
-        number = float(number)
-    except OverflowError:
+        result = float(number)
+    except OverflowError as exc:
         # int(10 ** 400) and the like: beyond every float, so beyond every limit.
-        raise FindingError("%s %s is too large" % (what, _shown(value)))
-    if math.isnan(number):
+        raise FindingError("%s %s is too large" % (what, _shown(value))) from exc
+    if math.isnan(result):
         raise FindingError("%s cannot be NaN: %s" % (what, _shown(value)))
-    if math.isinf(number):
+    if math.isinf(result):
         raise FindingError("%s must be finite, got %s" % (what, _shown(value)))
-    return number
+    return result
 
 
-def _limit(maximum, default, what):
+def _limit(maximum: Optional[Number], default: float, what: str) -> float:
     if maximum is None:
         return default
     return min(_finite(maximum, maximum, "the maximum of a " + what), default)
 
 
-def parse_duration(value, maximum=None):
+def parse_duration(value: Any, maximum: Optional[Number] = None) -> float:
     """Seconds (float) from ``90``, ``"90s"``, ``"26h"``, ``"1d12h"``, ``"1h 30m"``, ``"500ms"``.
 
     A bare number is seconds. Negative, NaN, infinite and absurd durations (beyond
@@ -254,7 +269,7 @@ def parse_duration(value, maximum=None):
     return seconds + 0.0  # -0.0 ("-0") reads as 0
 
 
-def _duration_text(value):
+def _duration_text(value: Any) -> float:
     text = str(value).strip().lower()
     if not text:
         raise FindingError("a duration cannot be empty")
@@ -280,7 +295,7 @@ def _duration_text(value):
     return _finite(total, value, "a duration")
 
 
-def _say_seconds(seconds):
+def _say_seconds(seconds: float) -> str:
     if seconds >= 365.25 * 86400:
         return "%g years" % round(seconds / (365.25 * 86400), 2)
     if seconds >= 86400:
@@ -292,7 +307,7 @@ _SIZE = re.compile(r"^(\d+(?:\.\d+)?)\s*([kmgtp]?)(i?)(b?)$")
 _SIZE_POWER = {"": 0, "k": 1, "m": 2, "g": 3, "t": 4, "p": 5}
 
 
-def parse_size(value, maximum=None):
+def parse_size(value: Any, maximum: Optional[Number] = None) -> int:
     """Bytes (int) from ``1024``, ``"512K"``, ``"10G"``, ``"10GiB"``, ``"1.5T"``, ``"10GB"``.
 
     A bare unit letter and the ``iB`` forms are binary (1024), as ``df -h`` and ``du -h``
@@ -303,6 +318,7 @@ def parse_size(value, maximum=None):
     limit = MAX_SIZE if maximum is None else min(int(_finite(maximum, maximum, "the maximum of a size")), MAX_SIZE)
     if isinstance(value, bool):
         raise FindingError("a size must be a number of bytes or a string such as '10G', got a boolean")
+    size: Number
     if isinstance(value, int):
         size = value
     elif isinstance(value, float):
@@ -328,7 +344,7 @@ def parse_size(value, maximum=None):
     return int(size)
 
 
-def parse_percent(value):
+def parse_percent(value: Any) -> float:
     """A percentage in [0, 100] from ``85``, ``85.5`` or ``"85%"``."""
     if isinstance(value, bool):
         raise FindingError("a percentage must be a number, got a boolean")
@@ -343,7 +359,7 @@ def parse_percent(value):
     return number
 
 
-def findings_of_result(result, check, target, what, skipped=None):
+def findings_of_result(result: Any, check: str, target: str, what: str, skipped: Optional[str] = None) -> list[Finding]:
     """The findings a role publishes for one module task, whatever became of the task.
 
     ``result`` is the registered result, or ``ansible_failed_result`` kept by a rescue:
@@ -368,7 +384,7 @@ def findings_of_result(result, check, target, what, skipped=None):
     return findings
 
 
-def median(values):
+def median(values: Iterable[Number]) -> Optional[float]:
     """The median of ``values`` as a float, or None when there are none."""
     ordered = sorted(values)
     if not ordered:

@@ -14,8 +14,9 @@ options are documented once, in the stronghold.ops.postgres doc fragment.
 from __future__ import annotations
 
 import traceback
+from typing import Any, Optional
 
-from ansible.module_utils.basic import missing_required_lib
+from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
 # The options and their checks need no psycopg: they live in _postgres_spec, which a module that
 # connects only sometimes (backup_verify) imports alone. Re-exported here for the others.
@@ -26,6 +27,11 @@ from ansible_collections.stronghold.ops.plugins.module_utils._postgres_spec impo
     postgres_argument_spec,  # noqa: F401
 )
 
+# Any: psycopg is optional on a target host, and None stands for it when it is missing.
+psycopg: Any
+sql: Any
+dict_row: Any
+PSYCOPG_IMPORT_ERROR: Optional[str]
 try:
     import psycopg
     from psycopg import sql
@@ -39,7 +45,8 @@ else:
     PSYCOPG_IMPORT_ERROR = None
 
 
-def ensure_psycopg(module):
+def ensure_psycopg(module: AnsibleModule) -> None:
+    """Fail the module, saying how to install it, when psycopg 3 cannot be imported."""
     if psycopg is None:
         module.fail_json(
             msg=missing_required_lib("psycopg (version 3)", url="https://pypi.org/project/psycopg/"),
@@ -48,10 +55,15 @@ def ensure_psycopg(module):
 
 
 class PostgresConnectError(Exception):
-    pass
+    """A connection, or the SET ROLE that follows it, failed; the message says which and why."""
 
 
-def connect(params, dbname=None, application_name="stronghold.ops", autocommit=True):
+def connect(
+    params: dict[str, Any],
+    dbname: Optional[str] = None,
+    application_name: str = "stronghold.ops",
+    autocommit: bool = True,
+) -> Any:
     """An autocommit connection with dict rows (VACUUM cannot run inside a transaction)."""
     try:
         conn = psycopg.connect(
@@ -66,17 +78,17 @@ def connect(params, dbname=None, application_name="stronghold.ops", autocommit=T
                 params["login_user"],
                 str(exc).strip().splitlines()[-1] if str(exc).strip() else exc.__class__.__name__,
             )
-        )
+        ) from exc
     try:
         if params.get("session_role"):
             conn.execute(sql.SQL("SET ROLE {}").format(sql.Identifier(params["session_role"])))
     except psycopg.Error as exc:
         conn.close()
-        raise PostgresConnectError("cannot SET ROLE %s: %s" % (params["session_role"], str(exc).strip()))
+        raise PostgresConnectError("cannot SET ROLE %s: %s" % (params["session_role"], str(exc).strip())) from exc
     return conn
 
 
-def server_version_text(version_num):
+def server_version_text(version_num: int) -> str:
     """'15.18' from 150018, '9.6.24' from 90624."""
     major = version_num // 10000
     if major >= 10:
@@ -84,5 +96,6 @@ def server_version_text(version_num):
     return "%d.%d.%d" % (major, (version_num // 100) % 100, version_num % 100)
 
 
-def in_recovery(conn):
+def in_recovery(conn: Any) -> bool:
+    """True on a standby (a server in recovery), where nothing can be written."""
     return conn.execute("SELECT pg_is_in_recovery() AS r").fetchone()["r"]

@@ -12,11 +12,12 @@ only sometimes connects imports this file alone and _postgres when it connects.
 from __future__ import annotations
 
 import os
+from typing import Any, Optional
 
 SSL_MODES = ["disable", "allow", "prefer", "require", "verify-ca", "verify-full"]
 
 
-def postgres_argument_spec():
+def postgres_argument_spec() -> dict[str, dict[str, Any]]:
     """The connection options shared by every PostgreSQL module of the collection."""
     return {
         "login_user": {"type": "str", "default": os.environ.get("PGUSER") or "postgres"},
@@ -35,7 +36,7 @@ def postgres_argument_spec():
     }
 
 
-def check_connection_params(params):
+def check_connection_params(params: dict[str, Any]) -> list[str]:
     """Messages for connection options that cannot work, before any connection is tried."""
     problems = []
     if not 0 < params["login_port"] < 65536:
@@ -45,9 +46,11 @@ def check_connection_params(params):
     return problems
 
 
-def connection_kwargs(params, dbname=None, application_name="stronghold.ops"):
+def connection_kwargs(
+    params: dict[str, Any], dbname: Optional[str] = None, application_name: str = "stronghold.ops"
+) -> dict[str, Any]:
     """libpq keywords from the module options; connect_params is applied last and wins."""
-    kwargs = {
+    kwargs: dict[str, Any] = {
         "user": params["login_user"],
         "port": params["login_port"],
         "sslmode": params["ssl_mode"],
