@@ -61,8 +61,10 @@ options:
         description: Display name of the target in results and findings; defaults to C(host:port).
         type: str
       timeout:
-        description: Seconds allowed for this endpoint; defaults to O(timeout).
-        type: float
+        description:
+          - Time allowed for this endpoint, in seconds (V(5), V(2.5)) or as a duration (V(5s), V(500ms));
+            defaults to O(timeout).
+        type: raw
       expected_fingerprint:
         description:
           - SHA-256 fingerprint the leaf certificate must have (hex, colons optional); a different
@@ -143,40 +145,30 @@ options:
     default: 16
   timeout:
     description:
-      - Seconds allowed for each endpoint, from DNS to the end of the handshake; more than 0
-        and at most 3600. Every number option of this module must be finite (no V(nan) or V(inf)).
-    type: float
+      - Time allowed for each endpoint, from DNS to the end of the handshake, in seconds (V(10),
+        V(2.5)) or as a duration (V(10s), V(500ms)); more than 0 and at most an hour (3600
+        seconds). Every number option of this module must be finite (no V(nan) or V(inf)).
+    type: raw
     default: 10
   total_timeout:
     description:
-      - Seconds allowed for the whole call, at most 86400. An endpoint not done by then has status V(error) with
-        C(error_kind=timeout).
-    type: float
+      - Time allowed for the whole call, in seconds or as a duration (V(5m)), at most a day (86400
+        seconds). An endpoint not done by then has status V(error) with C(error_kind=timeout).
+    type: raw
     default: 300
   unreachable_severity:
     description: Severity of an endpoint that gives no certificate (DNS, connection, timeout or handshake error).
     type: str
     choices: [warning, critical]
     default: critical
-  fail_on:
-    description:
-      - Fail the task when a finding reaches this severity; V(never) only reports. The results
-        and findings are returned either way.
-    type: str
-    choices: [critical, warning, never]
-    default: critical
 extends_documentation_fragment:
-  - ansible.builtin.action_common_attributes
+  - stronghold.ops.attributes
+  - stronghold.ops.fail_on
+  - stronghold.ops.durations
   - stronghold.ops.findings
 attributes:
   check_mode:
-    support: full
     details: The module only reads; it runs the same in check mode.
-  diff_mode:
-    support: none
-  platform:
-    support: full
-    platforms: posix
 requirements:
   - cryptography >= 43 (X.509 path validation with extension policies)
 notes:
@@ -398,23 +390,105 @@ results:
       type: float
       sample: 12.4
     chain:
-      description:
-        - Each certificate as presented (leaf first) or as read from the file, with its subject,
-          issuer, serial, not_before, not_after, days_remaining, lifetime_days,
-          remaining_fraction, key (such as C(RSA 2048)), signature_algorithm, signature_hash,
-          self_signed, is_ca, dns_names, ip_addresses, fingerprint_sha256, severity and reasons.
+      description: Each certificate as presented (leaf first) or as read from the file, with its own verdict.
       type: list
       elements: dict
-      sample:
-        - subject: CN=www.example.test
-          issuer: CN=Stronghold Intermediate
-          not_after: "2027-02-25T13:00:00Z"
-          days_remaining: 90.0
-          lifetime_days: 90.0
-          key: RSA 2048
-          signature_algorithm: sha256WithRSAEncryption
-          severity: ok
-          reasons: []
+      contains:
+        subject:
+          description: Subject (RFC 4514).
+          type: str
+          sample: CN=www.example.test
+        issuer:
+          description: Issuer (RFC 4514).
+          type: str
+          sample: CN=Stronghold Intermediate
+        serial:
+          description: Serial number (hex).
+          type: str
+          sample: 1a2b3c
+        not_before:
+          description: Start of validity (ISO 8601, UTC).
+          type: str
+          sample: "2026-11-27T13:00:00Z"
+        not_after:
+          description: End of validity (ISO 8601, UTC).
+          type: str
+          sample: "2027-02-25T13:00:00Z"
+        days_remaining:
+          description: Days left until RV(results[].chain[].not_after); negative once expired.
+          type: float
+          sample: 90.0
+        lifetime_days:
+          description: Total validity in days.
+          type: float
+          sample: 90.0
+        remaining_fraction:
+          description: Share of the lifetime left (0 to 1).
+          type: float
+          sample: 1.0
+        not_yet_valid:
+          description: Whether RV(results[].chain[].not_before) is still ahead.
+          type: bool
+          sample: false
+        key:
+          description: Key type and size, such as C(RSA 2048).
+          type: str
+          sample: RSA 2048
+        key_type:
+          description: Key type (V(RSA), V(EC), V(Ed25519), V(Ed448), V(DSA), ...).
+          type: str
+          sample: RSA
+        key_bits:
+          description: Key size in bits; null when unknown.
+          type: int
+          sample: 2048
+        key_curve:
+          description: Curve of an EC key; null otherwise.
+          type: str
+          sample: null
+        signature_algorithm:
+          description: Signature algorithm.
+          type: str
+          sample: sha256WithRSAEncryption
+        signature_hash:
+          description: Hash of the signature; null when it has none (Ed25519).
+          type: str
+          sample: sha256
+        self_signed:
+          description: Whether the certificate is signed by its own key.
+          type: bool
+          sample: false
+        is_ca:
+          description: Whether the basic constraints make it a CA.
+          type: bool
+          sample: false
+        dns_names:
+          description: DNS names of the subject alternative names.
+          type: list
+          elements: str
+          sample: [www.example.test]
+        ip_addresses:
+          description: IP addresses of the subject alternative names.
+          type: list
+          elements: str
+          sample: []
+        fingerprint_sha256:
+          description: SHA-256 fingerprint.
+          type: str
+          sample: "9F:86:D0:81:88:4C:7D:65:9A:2F:EA:A0:C5:5A:D0:15:A3:BF:4F:1B:2B:0B:82:2C:D1:5D:6C:15:B0:F0:0A:08"
+        issued_by_next:
+          description: Whether the next certificate of the list issued this one.
+          type: bool
+          sample: true
+        severity:
+          description: Severity of this certificate alone (V(ok), V(warning), V(critical)).
+          type: str
+          sample: ok
+        reasons:
+          description: This certificate's problems, one line each.
+          type: list
+          elements: str
+          sample: []
 summary:
   description:
     - Counts of targets by status, their total, the worst status, the fewest days remaining, and
@@ -427,6 +501,29 @@ findings:
   returned: always
   type: list
   elements: dict
+  contains:
+    check:
+      description: V(certificates.endpoint) or V(certificates.file).
+      type: str
+      sample: certificates.endpoint
+    target:
+      description: The target's display name, as RV(results[].target).
+      type: str
+      sample: 127.0.0.1:18444
+    severity:
+      description: V(ok), V(warning) or V(critical), as RV(results[].severity).
+      type: str
+      sample: critical
+    summary:
+      description: One line for the on-call person.
+      type: str
+      sample: "critical: leaf expires in 4.9 days (critical threshold 7 days)"
+    details:
+      description:
+        - The target's status, days_remaining, not_after, expires_first, error_kind, reasons,
+          hostname_match, trusted and fingerprint_sha256; for files also private_key and notes.
+      type: dict
+      sample: {days_remaining: 4.9, not_after: "2026-12-02T10:00:00Z", status: critical}
   sample:
     - check: certificates.endpoint
       target: 127.0.0.1:18444
@@ -447,20 +544,25 @@ import traceback
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
-from ansible_collections.stronghold.ops.plugins.module_utils._findings import (
-    FindingError,
-    bounded_number,
-    make_finding,
-    severity_at_least,
-    sort_findings,
-    worst_severity,
+from ansible_collections.stronghold.ops.plugins.module_utils._cert_check import (
+    build_output,
+    check_options,
+    endpoint_result,
+    file_result,
+    needs_trust_store,
+    unchecked_endpoint,
+)
+from ansible_collections.stronghold.ops.plugins.module_utils._findings import FindingError
+from ansible_collections.stronghold.ops.plugins.module_utils._options import (
+    FAIL_ON_SPEC,
+    argument_spec,
+    duration_spec,
 )
 from ansible_collections.stronghold.ops.plugins.module_utils._tls import (
     CRYPTOGRAPHY_ERROR,
     HAS_CRYPTOGRAPHY,
     FetchError,
     FileError,
-    check_thresholds,
     client_context,
     error_result,
     expand_files,
@@ -470,11 +572,8 @@ from ansible_collections.stronghold.ops.plugins.module_utils._tls import (
     load_der_chain,
     load_trust_anchors,
     make_store,
-    normalize_fingerprint,
     parse_certificate_data,
     read_regular_file,
-    summarize,
-    summary_line,
     utcnow,
 )
 
@@ -484,112 +583,71 @@ ENDPOINT_OPTIONS = {
     "server_name": {"type": "str"},
     "starttls": {"type": "str", "choices": ["postgres", "smtp", "imap", "pop3", "ftp"]},
     "name": {"type": "str"},
-    "timeout": {"type": "float"},
+    "timeout": duration_spec(),
     "expected_fingerprint": {"type": "str"},
 }
 
-# Bounds of the float options: a timeout beyond these is no check (and overflows socket calls),
-# a threshold beyond a hundred years is a typo.
-MAX_TIMEOUT = 3600
-MAX_TOTAL_TIMEOUT = 86400
-MAX_DAYS = 36500
+ARGUMENT_SPEC = argument_spec(
+    FAIL_ON_SPEC,
+    own={
+        "endpoints": {"type": "list", "elements": "dict", "default": [], "options": ENDPOINT_OPTIONS},
+        "files": {"type": "list", "elements": "path", "default": []},
+        "warning_days": {"type": "float", "default": 25},
+        "critical_days": {"type": "float", "default": 7},
+        "min_remaining_fraction": {"type": "float"},
+        "critical_remaining_fraction": {"type": "float"},
+        "verify_chain": {"type": "bool", "default": True},
+        "verify_hostname": {"type": "bool", "default": True},
+        "verify_files": {"type": "bool", "default": False},
+        "ca_path": {"type": "path"},
+        "max_validity_days": {"type": "float"},
+        "min_tls_version": {"type": "str", "choices": ["TLSv1", "TLSv1.1", "TLSv1.2", "TLSv1.3"]},
+        "concurrency": {"type": "int", "default": 16},
+        "timeout": duration_spec(10),
+        "total_timeout": duration_spec(300),
+        "unreachable_severity": {"type": "str", "choices": ["warning", "critical"], "default": "critical"},
+    },
+)
 
 
 class CertCheck:
+    """One run: the validated settings and the trust store, then the endpoints and files checked."""
+
     def __init__(self, module):
         self.module = module
         self.p = module.params
+        self.settings = check_options(self.p)  # FindingError on bad input, before anything is read
         self.now = utcnow()
-        self.options = {
-            "warning_days": self.p["warning_days"],
-            "critical_days": self.p["critical_days"],
-            "min_remaining_fraction": self.p["min_remaining_fraction"],
-            "critical_remaining_fraction": self.p["critical_remaining_fraction"],
-            "max_validity_days": self.p["max_validity_days"],
-            "min_tls_version": self.p["min_tls_version"],
-        }
-        self.anchors = []
-        self.anchor_subjects = set()
-
-    def validate(self):
-        p = self.p
-        if not p["endpoints"] and not p["files"]:
-            self.module.fail_json(msg="nothing to check: give endpoints, files, or both")
-        # Float options accept nan and inf, which pass plain comparisons; a huge timeout
-        # overflows the socket and clock calls. Each is a finite number within bounds.
-        try:
-            for name in ("warning_days", "critical_days"):
-                bounded_number(p[name], name, minimum=0, maximum=MAX_DAYS)
-            for name in ("min_remaining_fraction", "critical_remaining_fraction"):
-                if p[name] is not None:
-                    bounded_number(p[name], name)
-            if p["max_validity_days"] is not None:
-                bounded_number(p["max_validity_days"], "max_validity_days", maximum=MAX_DAYS)
-            bounded_number(p["timeout"], "timeout", above=0, maximum=MAX_TIMEOUT)
-            bounded_number(p["total_timeout"], "total_timeout", above=0, maximum=MAX_TOTAL_TIMEOUT)
-            for index, endpoint in enumerate(p["endpoints"]):
-                if endpoint["timeout"] is not None:
-                    bounded_number(endpoint["timeout"], "endpoints[%d].timeout" % index, above=0, maximum=MAX_TIMEOUT)
-        except FindingError as exc:
-            self.module.fail_json(msg=str(exc))
-        message = check_thresholds(
-            p["warning_days"], p["critical_days"], p["min_remaining_fraction"], p["critical_remaining_fraction"]
-        )
-        if message:
-            self.module.fail_json(msg=message)
-        if not 1 <= p["concurrency"] <= 256:
-            self.module.fail_json(msg="concurrency must be between 1 and 256, got %d" % p["concurrency"])
-        if p["max_validity_days"] is not None and p["max_validity_days"] <= 0:
-            self.module.fail_json(
-                msg="max_validity_days must be a positive number of days, got %s" % p["max_validity_days"]
-            )
-        for index, entry in enumerate(p["files"]):
-            if not entry or not entry.strip():
-                self.module.fail_json(msg="files[%d] is empty: give a file path or a glob pattern" % index)
-        for index, endpoint in enumerate(p["endpoints"]):
-            where = "endpoints[%d] (%s)" % (index, endpoint["host"])
-            if not endpoint["host"].strip():
-                self.module.fail_json(msg="endpoints[%d]: host is empty" % index)
-            if not 1 <= endpoint["port"] <= 65535:
-                self.module.fail_json(msg="%s: port %d is out of range 1-65535" % (where, endpoint["port"]))
-            if endpoint["timeout"] is not None and endpoint["timeout"] <= 0:
-                self.module.fail_json(
-                    msg="%s: timeout must be a positive number of seconds, got %s" % (where, endpoint["timeout"])
-                )
-            if endpoint["expected_fingerprint"] is not None:
-                normal = normalize_fingerprint(endpoint["expected_fingerprint"])
-                if normal is None:
-                    self.module.fail_json(
-                        msg="%s: expected_fingerprint must be a SHA-256 fingerprint (64 hex digits, colons optional), got %r"
-                        % (where, endpoint["expected_fingerprint"])
-                    )
-                endpoint["expected_fingerprint"] = normal
-        if p["ca_path"] is not None:
-            try:
-                self.anchors, dummy = load_trust_anchors(p["ca_path"])
-            except FileError as exc:
-                self.module.fail_json(msg="ca_path: %s" % exc)
-            if not self.anchors:
-                self.module.fail_json(msg="ca_path %s holds no certificate" % p["ca_path"])
-        elif (p["verify_chain"] and p["endpoints"]) or (p["verify_files"] and p["files"]):
-            try:
-                self.anchors, dummy = load_trust_anchors(None)
-            except FileError as exc:
-                self.module.warn("the system trust store cannot be read: %s" % exc)
+        self.anchors = self.trust_anchors()
         self.anchor_subjects = set(a.subject.rfc4514_string() for a in self.anchors)
         self.store = make_store(self.anchors)
         # One client context for every endpoint: wrap_socket may be called from several threads.
         self.context = client_context()
 
-    # --- endpoints -----------------------------------------------------------------------
-    def endpoint_target(self, endpoint):
-        return endpoint["name"] or "%s:%d" % (endpoint["host"], endpoint["port"])
+    def trust_anchors(self):
+        if self.p["ca_path"] is not None:
+            try:
+                anchors, dummy = load_trust_anchors(self.p["ca_path"])
+            except FileError as exc:
+                raise FileError("ca_path: %s" % exc) from exc
+            if not anchors:
+                raise FileError("ca_path %s holds no certificate" % self.p["ca_path"])
+            return anchors
+        if needs_trust_store(self.p):
+            try:
+                return load_trust_anchors(None)[0]
+            except FileError as exc:
+                self.module.warn("the system trust store cannot be read: %s" % exc)
+        return []
+
+    def chain_options(self):
+        return {"anchors": self.anchors, "anchor_subjects": self.anchor_subjects, "store": self.store}
 
     def check_endpoint(self, endpoint, total_deadline):
         started = time.monotonic()
-        own = endpoint["timeout"] or self.p["timeout"]
-        deadline = min(started + own, total_deadline)
+        deadline = min(started + endpoint["timeout"], total_deadline)
         hostname = (endpoint["server_name"] or endpoint["host"]) if self.p["verify_hostname"] else None
+        severity = self.p["unreachable_severity"]
         try:
             fetched = fetch_endpoint(
                 endpoint["host"],
@@ -601,53 +659,35 @@ class CertCheck:
             )
         except FetchError as exc:
             message = exc.message
-            if exc.kind == "timeout" and deadline == total_deadline and started + own > total_deadline:
+            if exc.kind == "timeout" and deadline == total_deadline and started + endpoint["timeout"] > total_deadline:
                 message += " (total_timeout reached)"
-            result = error_result(exc.kind, message, self.p["unreachable_severity"])
-            result.update(tls_version=None, cipher=None, address=None)
+            result = error_result(exc.kind, message, severity)
         else:
             try:
                 certs = load_der_chain(fetched["der"])
             except ValueError as exc:
-                result = error_result(
-                    "handshake",
-                    "the server sent a certificate that cannot be parsed: %s" % exc,
-                    self.p["unreachable_severity"],
-                )
+                message = "the server sent a certificate that cannot be parsed: %s" % exc
+                result = error_result("handshake", message, severity)
             else:
                 result = judge_chain(
                     certs,
-                    self.options,
+                    self.settings["judge"],
                     self.now,
-                    anchors=self.anchors,
-                    anchor_subjects=self.anchor_subjects,
                     hostname=hostname,
                     verify=self.p["verify_chain"],
                     check_order=True,
                     expected_fingerprint=endpoint["expected_fingerprint"],
                     tls_version=fetched["tls_version"],
-                    store=self.store,
+                    **self.chain_options(),
                 )
                 result["error"] = None
             result.update(tls_version=fetched["tls_version"], cipher=fetched["cipher"], address=fetched["address"])
-        result.update(
-            target=self.endpoint_target(endpoint),
-            kind="endpoint",
-            host=endpoint["host"],
-            port=endpoint["port"],
-            server_name=endpoint["server_name"],
-            starttls=endpoint["starttls"],
-            path=None,
-            duration_ms=round((time.monotonic() - started) * 1000.0, 1),
-        )
         result.setdefault("hostname", hostname)
-        return result
+        return endpoint_result(endpoint, result, round((time.monotonic() - started) * 1000.0, 1))
 
     def check_endpoints(self):
-        endpoints = self.p["endpoints"]
-        if not endpoints:
-            return []
-        total_deadline = time.monotonic() + self.p["total_timeout"]
+        endpoints = self.settings["endpoints"]
+        total_deadline = time.monotonic() + self.settings["total_timeout"]
         todo = queue.Queue()
         for index, endpoint in enumerate(endpoints):
             todo.put((index, endpoint))
@@ -659,159 +699,73 @@ class CertCheck:
                     index, endpoint = todo.get_nowait()
                 except queue.Empty:
                     return
-                if time.monotonic() >= total_deadline:
-                    result = None
-                else:
+                result = None
+                if time.monotonic() < total_deadline:
                     try:
                         result = self.check_endpoint(endpoint, total_deadline)
                     except Exception:  # pylint: disable=broad-exception-caught
                         # A bug in one endpoint's check must not lose the others' results.
-                        result = error_result(
-                            "handshake",
-                            "unexpected error: %s" % traceback.format_exc().splitlines()[-1],
-                            self.p["unreachable_severity"],
-                        )
+                        message = "unexpected error: %s" % traceback.format_exc().splitlines()[-1]
+                        result = unchecked_endpoint(endpoint, "handshake", message, self.p["unreachable_severity"])
                 done.put((index, result))
 
         # Daemon threads: a name lookup that never returns cannot keep the module alive past total_timeout.
         for dummy in range(min(self.p["concurrency"], len(endpoints))):
             threading.Thread(target=worker, daemon=True).start()
         results = [None] * len(endpoints)
-        received = 0
-        while received < len(endpoints):
+        for dummy in endpoints:
             try:
                 index, result = done.get(timeout=max(total_deadline - time.monotonic(), 0) + 1.0)
             except queue.Empty:
                 break
             results[index] = result
-            received += 1
-        for index, endpoint in enumerate(endpoints):
-            if results[index] is None:
-                result = error_result(
-                    "timeout",
-                    "not checked within total_timeout (%ss)" % self.p["total_timeout"],
-                    self.p["unreachable_severity"],
-                )
-                result.update(
-                    target=self.endpoint_target(endpoint),
-                    kind="endpoint",
-                    host=endpoint["host"],
-                    port=endpoint["port"],
-                    server_name=endpoint["server_name"],
-                    starttls=endpoint["starttls"],
-                    path=None,
-                    duration_ms=None,
-                    tls_version=None,
-                    cipher=None,
-                    address=None,
-                    hostname=None,
-                )
-                results[index] = result
-        return results
+        message = "not checked within total_timeout (%ss)" % self.settings["total_timeout"]
+        return [
+            result or unchecked_endpoint(endpoint, "timeout", message, self.p["unreachable_severity"])
+            for endpoint, result in zip(endpoints, results)
+        ]
 
-    # --- files ---------------------------------------------------------------------------
-    def check_files(self):
-        results = []
-        for pattern, path in expand_files(self.p["files"]):
-            if path is None:
-                result = error_result("file", "no file matches %s" % pattern, "critical")
-            else:
-                try:
-                    data = read_regular_file(path)
-                except FileError as exc:
-                    result = error_result("file", str(exc), "critical")
-                else:
-                    result = judge_file(
-                        path,
-                        parse_certificate_data(data),
-                        self.options,
-                        self.now,
-                        anchors=self.anchors,
-                        anchor_subjects=self.anchor_subjects,
-                        hostname=None,
-                        verify=self.p["verify_files"],
-                        check_order=self.p["verify_files"],
-                        store=self.store,
-                    )
-            result.setdefault("format", None)
-            result.setdefault("certificates", None)
-            result.setdefault("blocks", [])
-            result.setdefault("private_key", None)
-            result.setdefault("notes", [])
-            result.update(
-                target=path or pattern, kind="file", path=path, pattern=pattern, tls_version=None, cipher=None
-            )
-            result.setdefault("hostname", None)
-            results.append(result)
-        return results
+    def check_file(self, pattern, path):
+        if path is None:
+            return error_result("file", "no file matches %s" % pattern, "critical")
+        try:
+            data = read_regular_file(path)
+        except FileError as exc:
+            return error_result("file", str(exc), "critical")
+        verify = self.p["verify_files"]
+        return judge_file(
+            path,
+            parse_certificate_data(data),
+            self.settings["judge"],
+            self.now,
+            hostname=None,
+            verify=verify,
+            check_order=verify,
+            **self.chain_options(),
+        )
 
     def run(self):
-        self.validate()
         started = time.monotonic()
-        results = self.check_endpoints() + self.check_files()
-        duration_ms = round((time.monotonic() - started) * 1000.0, 1)
-        findings = []
-        for result in results:
-            details = {
-                "status": result["status"],
-                "days_remaining": result["days_remaining"],
-                "not_after": result["not_after"],
-                "expires_first": result["expires_first"],
-                "error_kind": result["error_kind"],
-                "reasons": result["reasons"],
-                "hostname_match": result["hostname_match"],
-                "trusted": result["trusted"],
-                "fingerprint_sha256": result["fingerprint_sha256"],
-            }
-            if result["kind"] == "file":
-                details.update(private_key=result["private_key"], notes=result["notes"])
-            check = "certificates.%s" % result["kind"]
-            findings.append(make_finding(check, result["target"], result["severity"], summary_line(result), details))
-        findings = sort_findings(findings)
-        worst = worst_severity(findings)
-        output = {
-            "changed": False,
-            "results": results,
-            "summary": dict(summarize(results), duration_ms=duration_ms),
-            "findings": findings,
-            "worst_severity": worst,
-        }
-        if severity_at_least(worst, self.p["fail_on"]):
-            bad = [f for f in findings if severity_at_least(f["severity"], self.p["fail_on"])]
-            self.module.fail_json(
-                msg="%d certificate target(s) at %s or worse: %s"
-                % (len(bad), self.p["fail_on"], "; ".join("%s: %s" % (f["target"], f["summary"]) for f in bad[:5])),
-                **output,
-            )
-        self.module.exit_json(**output)
+        results = self.check_endpoints()
+        results += [
+            file_result(pattern, path, self.check_file(pattern, path))
+            for pattern, path in expand_files(self.p["files"])
+        ]
+        return build_output(results, round((time.monotonic() - started) * 1000.0, 1), self.p["fail_on"])
 
 
 def main():
-    module = AnsibleModule(
-        argument_spec={
-            "endpoints": {"type": "list", "elements": "dict", "default": [], "options": ENDPOINT_OPTIONS},
-            "files": {"type": "list", "elements": "path", "default": []},
-            "warning_days": {"type": "float", "default": 25},
-            "critical_days": {"type": "float", "default": 7},
-            "min_remaining_fraction": {"type": "float"},
-            "critical_remaining_fraction": {"type": "float"},
-            "verify_chain": {"type": "bool", "default": True},
-            "verify_hostname": {"type": "bool", "default": True},
-            "verify_files": {"type": "bool", "default": False},
-            "ca_path": {"type": "path"},
-            "max_validity_days": {"type": "float"},
-            "min_tls_version": {"type": "str", "choices": ["TLSv1", "TLSv1.1", "TLSv1.2", "TLSv1.3"]},
-            "concurrency": {"type": "int", "default": 16},
-            "timeout": {"type": "float", "default": 10},
-            "total_timeout": {"type": "float", "default": 300},
-            "unreachable_severity": {"type": "str", "choices": ["warning", "critical"], "default": "critical"},
-            "fail_on": {"type": "str", "choices": ["critical", "warning", "never"], "default": "critical"},
-        },
-        supports_check_mode=True,
-    )
+    module = AnsibleModule(argument_spec=ARGUMENT_SPEC, supports_check_mode=True)
     if not HAS_CRYPTOGRAPHY:
-        module.fail_json(msg=missing_required_lib("cryptography"), exception=str(CRYPTOGRAPHY_ERROR))
-    CertCheck(module).run()
+        output = {"msg": missing_required_lib("cryptography"), "exception": str(CRYPTOGRAPHY_ERROR)}
+    else:
+        try:
+            output = CertCheck(module).run()
+        except (FindingError, FileError) as exc:
+            output = {"msg": str(exc)}
+    if "msg" in output:
+        module.fail_json(**output)
+    module.exit_json(**output)
 
 
 if __name__ == "__main__":

@@ -244,3 +244,45 @@ def test_an_empty_files_entry_is_refused(run_module):
     outcome = run_module(cert_check.main, {"files": ["/etc/ssl/a.pem", ""]})
     assert outcome.failed
     assert outcome.result["msg"] == "files[1] is empty: give a file path or a glob pattern"
+
+
+def test_fail_on_info_is_accepted_and_fails_from_info_up(run_module, cert_files):
+    outcome = run_module(cert_check.main, {"files": [cert_files["fresh"]], "fail_on": "info"})
+    assert not outcome.failed and outcome.result["worst_severity"] == "ok"
+    outcome = run_module(cert_check.main, {"files": [cert_files["soon"]], "fail_on": "info"})
+    assert outcome.failed
+    assert "1 certificate target(s) at info or worse" in outcome.result["msg"]
+    assert outcome.result["findings"][0]["severity"] == "warning"
+
+
+@pytest.mark.parametrize("value", [10, 2.5, "10", "10s", "500ms", "1m"])
+def test_timeouts_take_seconds_or_durations(run_module, cert_files, value):
+    outcome = run_module(
+        cert_check.main,
+        {
+            "files": [cert_files["fresh"]],
+            "endpoints": [{"host": "127.0.0.1", "port": 1, "timeout": value}],
+            "timeout": value,
+            "total_timeout": value,
+            "fail_on": "never",
+        },
+    )
+    assert not outcome.failed
+    assert [r["status"] for r in outcome.result["results"]] == ["error", "ok"]
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        ({"timeout": -1}, "timeout must be greater than 0, got -1"),
+        ({"timeout": "abc"}, "timeout: cannot read 'abc' as a duration"),
+        ({"total_timeout": "-5m"}, "total_timeout: cannot read '-5m' as a duration"),
+        ({"total_timeout": "2d"}, "total_timeout must be at most 86400"),
+        ({"endpoints": [{"host": "127.0.0.1", "timeout": "soon"}]}, "endpoints[0].timeout: cannot read 'soon'"),
+    ],
+)
+def test_bad_durations_fail_clearly(run_module, args, message):
+    outcome = run_module(cert_check.main, dict({"files": ["/x"]}, **args))
+    assert outcome.failed
+    assert message in outcome.result["msg"]
+    assert "results" not in outcome.result
