@@ -33,9 +33,9 @@ options:
     default: 3
   timeout:
     description:
-      - Seconds allowed for each request, connection and answer together; more than 0 and at
-        most 3600 (a finite number).
-    type: float
+      - Time allowed for each request, connection and answer together, in seconds (V(10), V(2.5))
+        or as a duration (V(10s), V(500ms)); more than 0 and at most an hour (3600 seconds).
+    type: raw
     default: 10
   accepted_status:
     description: Accepted HTTP statuses, as codes (V(200)) or classes (V(2xx)). Redirects are not followed.
@@ -75,17 +75,12 @@ options:
     type: str
     default: health.http
 extends_documentation_fragment:
-  - ansible.builtin.action_common_attributes
+  - stronghold.ops.attributes
+  - stronghold.ops.durations
   - stronghold.ops.findings
 attributes:
   check_mode:
-    support: full
     details: The requests are read-only and are sent in check mode too.
-  diff_mode:
-    support: none
-  platform:
-    support: full
-    platforms: posix
 """
 
 EXAMPLES = r"""
@@ -124,6 +119,25 @@ requests:
   returned: always
   type: list
   elements: dict
+  contains:
+    status:
+      description: HTTP status of the answer; null when there was none.
+      type: int
+      sample: 200
+    elapsed_ms:
+      description: Time from the request to the end of the answer (or to the failure), in milliseconds.
+      type: float
+      sample: 41.7
+    error:
+      description: Why no answer came; null when one did.
+      type: str
+      sample: null
+    error_kind:
+      description:
+        - V(dns), V(connect), V(timeout), V(tls) or V(error) when no answer came, V(status) when its
+          status is not accepted, V(body) when its body does not match; null when the request passed.
+      type: str
+      sample: null
   sample:
     - {status: 200, elapsed_ms: 41.7, error: null, error_kind: null}
 json:
@@ -136,6 +150,29 @@ findings:
   returned: always
   type: list
   elements: dict
+  contains:
+    check:
+      description: O(check_name).
+      type: str
+      sample: health.http
+    target:
+      description: O(url).
+      type: str
+      sample: http://127.0.0.1:8000/api/v1/health/
+    severity:
+      description: V(ok), V(warning) or V(critical).
+      type: str
+      sample: warning
+    summary:
+      description: One line for the on-call person.
+      type: str
+      sample: answered 200 in 612 ms (median of 3), above the 500 ms warning threshold
+    details:
+      description:
+        - samples, failed, elapsed_ms, statistic, warning_ms, critical_ms, statuses (one per
+          request), and failures (one line per failed request) when any failed.
+      type: dict
+      sample: {elapsed_ms: 612.0, samples: 3}
   sample:
     - check: health.http
       target: http://127.0.0.1:8000/api/v1/health/
@@ -149,155 +186,49 @@ worst_severity:
   sample: ok
 """
 
-import json
-import re
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible.module_utils.six.moves.urllib.parse import urlsplit
 
-from ansible_collections.stronghold.ops.plugins.module_utils._findings import (
-    FindingError,
-    bounded_number,
-    make_finding,
-    severity_for_value,
-)
-from ansible_collections.stronghold.ops.plugins.module_utils._http_probe import (
-    median,
-    probe,
-    status_accepted,
-    valid_status_spec,
-)
+from ansible_collections.stronghold.ops.plugins.module_utils._findings import FindingError
+from ansible_collections.stronghold.ops.plugins.module_utils._http_judge import build_result, check_options
+from ansible_collections.stronghold.ops.plugins.module_utils._http_probe import probe
+from ansible_collections.stronghold.ops.plugins.module_utils._options import duration_spec
 
-# Seconds: a longer socket timeout is no health check (and a huge one overflows the socket call).
-MAX_TIMEOUT = 3600
-
-
-def judge(url, requests, accepted, pattern, warning_ms, critical_ms, statistic, check_name):
-    """Turn the requests into one finding (pure: no I/O)."""
-    failures = []
-    for index, request in enumerate(requests, 1):
-        if request["status"] is None:
-            failures.append("request %d: %s (%s)" % (index, request["error"], request["error_kind"]))
-        elif not status_accepted(request["status"], accepted):
-            request["error_kind"] = "status"
-            failures.append("request %d: status %d not accepted" % (index, request["status"]))
-        elif pattern is not None and not pattern.search(request["body"]):
-            request["error_kind"] = "body"
-            failures.append("request %d: body does not match %r" % (index, pattern.pattern))
-    times = [r["elapsed_ms"] for r in requests if r["status"] is not None]
-    elapsed = None
-    if times:
-        elapsed = max(times) if statistic == "max" else median(times)
-    details = {
-        "samples": len(requests),
-        "failed": len(failures),
-        "elapsed_ms": elapsed,
-        "statistic": statistic,
-        "warning_ms": warning_ms,
-        "critical_ms": critical_ms,
-        "statuses": [r["status"] for r in requests],
-    }
-    if failures:
-        details["failures"] = failures
-        summary = "%d of %d requests failed: %s" % (len(failures), len(requests), failures[0])
-        return make_finding(check_name, url, "critical", summary, details), elapsed
-    severity = severity_for_value(elapsed, warning=warning_ms, critical=critical_ms)
-    summary = "answered %d in %.0f ms (%s of %d)" % (requests[-1]["status"], elapsed, statistic, len(requests))
-    if severity != "ok":
-        limit = critical_ms if severity == "critical" else warning_ms
-        summary += ", above the %.0f ms %s threshold" % (limit, severity)
-    return make_finding(check_name, url, severity, summary, details), elapsed
+ARGUMENT_SPEC = {
+    "url": {"type": "str", "required": True},
+    "samples": {"type": "int", "default": 3},
+    "timeout": duration_spec(10),
+    "accepted_status": {"type": "list", "elements": "str", "default": ["2xx"]},
+    "body_pattern": {"type": "str"},
+    "warning_ms": {"type": "float", "default": 500},
+    "critical_ms": {"type": "float"},
+    "statistic": {"type": "str", "choices": ["median", "max"], "default": "median"},
+    "validate_certs": {"type": "bool", "default": True},
+    "ca_path": {"type": "path"},
+    "headers": {"type": "dict", "default": {}},
+    "check_name": {"type": "str", "default": "health.http"},
+}
 
 
 def main():
-    module = AnsibleModule(
-        argument_spec={
-            "url": {"type": "str", "required": True},
-            "samples": {"type": "int", "default": 3},
-            "timeout": {"type": "float", "default": 10},
-            "accepted_status": {"type": "list", "elements": "str", "default": ["2xx"]},
-            "body_pattern": {"type": "str"},
-            "warning_ms": {"type": "float", "default": 500},
-            "critical_ms": {"type": "float"},
-            "statistic": {"type": "str", "choices": ["median", "max"], "default": "median"},
-            "validate_certs": {"type": "bool", "default": True},
-            "ca_path": {"type": "path"},
-            "headers": {"type": "dict", "default": {}},
-            "check_name": {"type": "str", "default": "health.http"},
-        },
-        supports_check_mode=True,
-    )
-    p = module.params
-    url = p["url"].strip()
+    module = AnsibleModule(argument_spec=ARGUMENT_SPEC, supports_check_mode=True)
     try:
-        parts = urlsplit(url)
-        port = parts.port
-    except ValueError as exc:
-        module.fail_json(msg="url %r is not a valid URL: %s" % (url, exc))
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        module.fail_json(msg="url %r must be an http:// or https:// URL with a host" % url)
-    if port is not None and not 0 < port < 65536:
-        module.fail_json(msg="url %r has port %d, outside 1-65535" % (url, port))
-    if not 1 <= p["samples"] <= 20:
-        module.fail_json(msg="samples must be between 1 and 20, got %d" % p["samples"])
-    try:
-        # A socket timeout beyond an hour is no health check; NaN or infinity would pass a
-        # plain comparison and fail every request as a false alarm.
-        bounded_number(p["timeout"], "timeout", above=0, maximum=MAX_TIMEOUT)
-        for name in ("warning_ms", "critical_ms"):
-            if p[name] is not None:
-                bounded_number(p[name], name, minimum=0, maximum=MAX_TIMEOUT * 1000)
+        settings = check_options(module.params)
+        requests = [
+            probe(
+                settings["url"],
+                timeout=settings["timeout"],
+                validate_certs=settings["validate_certs"],
+                ca_path=settings["ca_path"],
+                headers=settings["headers"],
+            )
+            for dummy in range(settings["samples"])
+        ]
+        result = build_result(settings, requests)
     except FindingError as exc:
-        module.fail_json(msg=str(exc))
-    bad = [s for s in p["accepted_status"] if not valid_status_spec(s)]
-    if bad or not p["accepted_status"]:
-        module.fail_json(
-            msg="accepted_status must list HTTP codes (100-599) or classes such as 2xx; bad: %s" % ", ".join(bad)
-        )
-    pattern = None
-    if p["body_pattern"] is not None:
-        try:
-            pattern = re.compile(p["body_pattern"])
-        except re.error as exc:
-            module.fail_json(msg="body_pattern is not a valid regular expression: %s" % exc)
-    if p["critical_ms"] is not None and p["warning_ms"] is not None and p["warning_ms"] > p["critical_ms"]:
-        module.fail_json(msg="warning_ms (%s) must not exceed critical_ms (%s)" % (p["warning_ms"], p["critical_ms"]))
-
-    requests = [
-        probe(url, timeout=p["timeout"], validate_certs=p["validate_certs"], ca_path=p["ca_path"], headers=p["headers"])
-        for dummy in range(p["samples"])
-    ]
-    try:
-        finding, elapsed = judge(
-            url,
-            requests,
-            p["accepted_status"],
-            pattern,
-            p["warning_ms"],
-            p["critical_ms"],
-            p["statistic"],
-            p["check_name"],
-        )
-    except FindingError as exc:
-        module.fail_json(msg="check_name: %s" % exc)
-
-    answered = [r for r in requests if r["status"] is not None]
-    result = {
-        "changed": False,
-        "ok": not finding["details"].get("failures"),
-        "status": answered[-1]["status"] if answered else None,
-        "elapsed_ms": elapsed,
-        "requests": [dict((k, r[k]) for k in ("status", "elapsed_ms", "error", "error_kind")) for r in requests],
-        "findings": [finding],
-        "worst_severity": finding["severity"],
-    }
-    if answered:
-        try:
-            document = json.loads(answered[-1]["body"])
-        except ValueError:
-            document = None
-        if isinstance(document, dict):
-            result["json"] = document
+        result = {"msg": str(exc)}
+    if "msg" in result:
+        module.fail_json(**result)
     module.exit_json(**result)
 
 

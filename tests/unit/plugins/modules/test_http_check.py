@@ -8,13 +8,13 @@ import re
 
 import pytest
 
+from ansible_collections.stronghold.ops.plugins.module_utils._findings import median
+from ansible_collections.stronghold.ops.plugins.module_utils._http_judge import judge
 from ansible_collections.stronghold.ops.plugins.module_utils._http_probe import (
-    median,
     status_accepted,
     valid_status_spec,
 )
 from ansible_collections.stronghold.ops.plugins.modules import http_check
-from ansible_collections.stronghold.ops.plugins.modules.http_check import judge
 
 URL = "http://127.0.0.1:18000/api/v1/health/"
 
@@ -116,9 +116,23 @@ def test_status_spec_and_median():
         ({"url": URL, "warning_ms": -5}, "warning_ms must be at least 0"),
         ({"url": URL, "critical_ms": "-inf"}, "critical_ms must be a finite number"),
         ({"url": URL, "critical_ms": 1e12}, "critical_ms must be at most 3600000"),
+        ({"url": URL, "timeout": "abc"}, "timeout: cannot read 'abc' as a duration"),
+        ({"url": URL, "timeout": "-2s"}, "timeout: cannot read '-2s' as a duration"),
+        ({"url": URL, "timeout": "2h"}, "timeout must be at most 3600"),
+        ({"url": URL, "check_name": " "}, "check_name must not be empty"),
     ],
 )
 def test_bad_input_fails_with_a_clear_message(run_module, args, message):
     out = run_module(http_check.main, args)
     assert out.failed
     assert message in out.result["msg"]
+    assert "findings" not in out.result
+
+
+@pytest.mark.parametrize("value", [1, 0.5, "1", "1s", "500ms"])
+def test_timeout_takes_seconds_or_a_duration(run_module, value):
+    # Port 9 (discard) on loopback: nothing listens, so the request fails at once as connect.
+    out = run_module(http_check.main, {"url": "http://127.0.0.1:9/", "samples": 1, "timeout": value})
+    assert not out.failed
+    assert out.result["requests"][0]["error_kind"] == "connect"
+    assert out.result["worst_severity"] == "critical"
