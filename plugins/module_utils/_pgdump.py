@@ -28,8 +28,12 @@ import tempfile
 import threading
 import time
 import zlib
+from typing import IO, Any, Optional, cast
+
+from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.stronghold.ops.plugins.module_utils._backup_files import DUMP_COMPLETE_MARKER, DumpEndScanner
+from ansible_collections.stronghold.ops.plugins.module_utils._findings import FindingError, parse_duration
 from ansible_collections.stronghold.ops.plugins.module_utils._postgres import connect, connection_kwargs, sql
 
 # pg_dump writes this line at the end of a complete plain dump; _backup_files.DumpEndScanner
@@ -47,11 +51,13 @@ class DumpError(Exception):
     """A dump that did not produce a backup; nothing that looks like a backup was left."""
 
 
-def _quote_conninfo(value):
+def _quote_conninfo(value: Any) -> str:
     return "'" + str(value).replace("\\", "\\\\").replace("'", "\\'") + "'"
 
 
-def client_connection(params, dbname, application_name="stronghold.ops"):
+def client_connection(
+    params: dict[str, Any], dbname: str, application_name: str = "stronghold.ops"
+) -> tuple[str, dict[str, str]]:
     """(connection string without password, environment) for pg_dump, psql and pg_restore."""
     kwargs = connection_kwargs(params, dbname, application_name)
     env = dict(os.environ)
@@ -67,7 +73,7 @@ def client_connection(params, dbname, application_name="stronghold.ops"):
     return conninfo, env
 
 
-def find_program(module, params, name):
+def find_program(module: AnsibleModule, params: dict[str, Any], name: str) -> str:
     """Path of a PostgreSQL client program: in O(pg_bin_dir) when given, else on PATH."""
     bin_dir = params.get("pg_bin_dir")
     if bin_dir:
@@ -81,7 +87,7 @@ def find_program(module, params, name):
     return path
 
 
-def describe_returncode(program, returncode):
+def describe_returncode(program: str, returncode: int) -> str:
     if returncode < 0:
         try:
             signame = signal.Signals(-returncode).name
@@ -91,7 +97,7 @@ def describe_returncode(program, returncode):
     return "%s exited with status %d" % (program, returncode)
 
 
-def _tail(handle):
+def _tail(handle: IO[bytes]) -> str:
     handle.flush()
     handle.seek(0, os.SEEK_END)
     size = handle.tell()
@@ -99,7 +105,7 @@ def _tail(handle):
     return handle.read().decode("utf-8", "replace").strip()
 
 
-def _kill(proc):
+def _kill(proc: subprocess.Popen) -> None:
     if proc.poll() is None:
         try:
             proc.kill()
@@ -113,35 +119,65 @@ def _kill(proc):
 MAX_TIMEOUT = 30 * 86400
 
 
-def timeout_problem(timeout):
-    """What is wrong with a ``timeout`` option (whole seconds, None for no limit), or None."""
+def seconds_text(seconds: Optional[float]) -> str:
+    """``90`` for 90.0 seconds, ``0.5`` for half a second: a number of seconds as a person writes it."""
+    if seconds is None:
+        return "no"
+    return "%d" % seconds if float(seconds).is_integer() else "%g" % seconds
+
+
+def timeout_problem(timeout: Optional[float]) -> Optional[str]:
+    """What is wrong with a timeout of ``timeout`` seconds (None for no limit), or None."""
     if timeout is not None and not 1 <= timeout <= MAX_TIMEOUT:
-        return "timeout must be between 1 second and %d (30 days), got %d" % (MAX_TIMEOUT, timeout)
+        return "timeout must be between 1 second and %d (30 days), got %s" % (MAX_TIMEOUT, seconds_text(timeout))
     return None
+
+
+def read_timeout(value: Any) -> Optional[float]:
+    """Seconds of a ``timeout`` option, a duration (``90``, ``"30m"``), or None when it is unset.
+
+    Raises FindingError naming the option when it is no duration or outside 1 second to 30 days
+    (MAX_TIMEOUT); a number too large or negative for any duration gets the same bound message.
+    """
+    if value is None or value == "":
+        return None
+    try:
+        seconds = parse_duration(value)
+    except FindingError as exc:
+        try:
+            if isinstance(value, bool):
+                raise ValueError("a boolean") from exc
+            seconds = float(value)
+        except (TypeError, ValueError, OverflowError):
+            raise FindingError("timeout: %s" % exc) from exc
+    problem = timeout_problem(seconds)
+    if problem:
+        raise FindingError(problem)
+    return seconds
 
 
 class _Deadline:
     """Kills the processes when the timeout expires; ``expired`` says whether it did."""
 
-    def __init__(self, timeout, procs):
+    def __init__(self, timeout: Optional[float], procs: list[subprocess.Popen]) -> None:
         self.expired = False
-        self.timer = None
+        self.timer: Optional[threading.Timer] = None
         if timeout:
             self.timer = threading.Timer(timeout, self._fire, (procs,))
             self.timer.daemon = True
             self.timer.start()
 
-    def _fire(self, procs):
+    def _fire(self, procs: list[subprocess.Popen]) -> None:
         self.expired = True
         for proc in procs:
             _kill(proc)
 
-    def cancel(self):
+    def cancel(self) -> None:
         if self.timer:
             self.timer.cancel()
 
 
-def fsync_directory(directory):
+def fsync_directory(directory: str) -> None:
     fd = os.open(directory, os.O_RDONLY)
     try:
         os.fsync(fd)
@@ -149,11 +185,11 @@ def fsync_directory(directory):
         os.close(fd)
 
 
-def sidecar_path(path):
+def sidecar_path(path: str) -> str:
     return path + ".sha256"
 
 
-def _disk_error(exc, directory, written):
+def _disk_error(exc: OSError, directory: str, written: int) -> DumpError:
     if exc.errno in (errno.ENOSPC, errno.EDQUOT):
         return DumpError(
             "no space left on the device of %s after %d bytes of backup were written; "
@@ -165,17 +201,17 @@ def _disk_error(exc, directory, written):
 
 
 def dump_to_file(
-    module,
-    params,
-    dbname,
-    directory,
-    name,
-    fmt="plain",
-    compression_level=6,
-    dump_options=None,
-    timeout=None,
-    mode=0o600,
-):
+    module: AnsibleModule,
+    params: dict[str, Any],
+    dbname: str,
+    directory: str,
+    name: str,
+    fmt: str = "plain",
+    compression_level: int = 6,
+    dump_options: Optional[list[str]] = None,
+    timeout: Optional[float] = None,
+    mode: int = 0o600,
+) -> dict[str, Any]:
     """Dump database ``dbname`` into ``directory/name`` and return what was written.
 
     ``fmt`` is ``plain`` (SQL, gzipped here in-process) or ``custom`` (pg_dump -Fc, compressed by
@@ -205,7 +241,7 @@ def dump_to_file(
     try:
         fd, tmp = tempfile.mkstemp(prefix="." + name + ".", suffix=".partial", dir=directory)
     except OSError as exc:
-        raise DumpError("cannot create a file in %s: %s" % (directory, exc.strerror or exc))
+        raise DumpError("cannot create a file in %s: %s" % (directory, exc.strerror or exc)) from exc
     sidecar = sidecar_path(final)
     sidecar_written = False
     written = 0
@@ -221,14 +257,16 @@ def dump_to_file(
             )
             deadline = _Deadline(timeout, [proc])
             compressor = zlib.compressobj(compression_level, zlib.DEFLATED, 31) if fmt == "plain" else None
+            pipe = cast(IO[bytes], proc.stdout)  # stdout=PIPE
             try:
                 while True:
-                    chunk = proc.stdout.read(CHUNK)
+                    chunk = pipe.read(CHUNK)
                     if not chunk:
                         break
                     raw += len(chunk)
-                    if compressor is not None:
+                    if scanner is not None:
                         scanner.feed(chunk)
+                    if compressor is not None:
                         chunk = compressor.compress(chunk)
                     if chunk:
                         out.write(chunk)
@@ -244,12 +282,13 @@ def dump_to_file(
             except OSError as exc:
                 _kill(proc)
                 proc.wait()
-                raise _disk_error(exc, directory, written)
+                raise _disk_error(exc, directory, written) from exc
             returncode = proc.wait()
             deadline.cancel()
             if deadline.expired:
                 raise DumpError(
-                    "pg_dump did not finish within %s seconds and was stopped; no backup was written" % timeout
+                    "pg_dump did not finish within %s seconds and was stopped; no backup was written"
+                    % seconds_text(timeout)
                 )
             if returncode != 0:
                 raise DumpError(
@@ -274,8 +313,8 @@ def dump_to_file(
                 raise DumpError(
                     "%s appeared while the dump ran; a backup is never overwritten"
                     % (sidecar if not sidecar_written else final)
-                )
-            raise _disk_error(exc, directory, written)
+                ) from exc
+            raise _disk_error(exc, directory, written) from exc
         os.unlink(tmp)
         fsync_directory(directory)
     except BaseException:
@@ -305,7 +344,7 @@ def dump_to_file(
     }
 
 
-def _write_sidecar(path, checksum, name, mode):
+def _write_sidecar(path: str, checksum: str, name: str, mode: int) -> None:
     directory = os.path.dirname(path) or "."
     fd, tmp = tempfile.mkstemp(prefix="." + os.path.basename(path) + ".", suffix=".partial", dir=directory)
     try:
@@ -323,7 +362,7 @@ def _write_sidecar(path, checksum, name, mode):
             pass
 
 
-def detect_format(path):
+def detect_format(path: str) -> str:
     """``gzip`` (plain SQL gzipped), ``custom`` (pg_dump -Fc) or ``plain`` (uncompressed SQL)."""
     with open(path, "rb") as handle:
         head = handle.read(5)
@@ -334,7 +373,15 @@ def detect_format(path):
     return "plain"
 
 
-def restore_file(module, params, path, dbname, fmt="auto", timeout=None, no_owner=True):
+def restore_file(
+    module: AnsibleModule,
+    params: dict[str, Any],
+    path: str,
+    dbname: str,
+    fmt: str = "auto",
+    timeout: Optional[float] = None,
+    no_owner: bool = True,
+) -> dict[str, Any]:
     """Restore the backup ``path`` into the EXISTING database ``dbname``.
 
     ``fmt``: ``auto`` (from the file's first bytes), ``plain`` (SQL; gzip-compressed or not, told
@@ -394,7 +441,7 @@ def restore_file(module, params, path, dbname, fmt="auto", timeout=None, no_owne
             "-f",
             "-",
         ]
-    result = {"ok": False, "command": cmd, "format": fmt, "stderr_tail": "", "error": None}
+    result: dict[str, Any] = {"ok": False, "command": cmd, "format": fmt, "stderr_tail": "", "error": None}
     error = None
     with tempfile.TemporaryFile() as err:
         try:
@@ -419,7 +466,7 @@ def restore_file(module, params, path, dbname, fmt="auto", timeout=None, no_owne
                     _kill(proc)
                 else:
                     try:
-                        proc.stdin.close()
+                        cast(IO[bytes], proc.stdin).close()
                     except OSError:
                         pass
             returncode = proc.wait()
@@ -427,7 +474,9 @@ def restore_file(module, params, path, dbname, fmt="auto", timeout=None, no_owne
         result["stderr_tail"] = _tail(err)
     result["duration"] = round(time.monotonic() - started, 3)
     if deadline.expired:
-        result["error"] = "the restore did not finish within %s seconds and was stopped (rolled back)" % timeout
+        result["error"] = "the restore did not finish within %s seconds and was stopped (rolled back)" % seconds_text(
+            timeout
+        )
     elif error:
         result["error"] = error
     elif returncode != 0:
@@ -441,7 +490,7 @@ def restore_file(module, params, path, dbname, fmt="auto", timeout=None, no_owne
     return result
 
 
-def first_error_line(stderr):
+def first_error_line(stderr: str) -> str:
     """The line that says what went wrong: psql and pg_restore follow it with LINE and caret lines."""
     lines = [line.strip() for line in stderr.splitlines() if line.strip()]
     for line in lines:
@@ -450,16 +499,17 @@ def first_error_line(stderr):
     return lines[-1] if lines else ""
 
 
-def _feed(source, proc, gzipped):
+def _feed(source: IO[bytes], proc: subprocess.Popen, gzipped: bool) -> Optional[str]:
     """Copy the SQL into psql's stdin; a reason when the input is bad or psql went away early."""
     decompressor = zlib.decompressobj(31) if gzipped else None
+    stdin = cast(IO[bytes], proc.stdin)  # stdin=PIPE
     try:
         while True:
             chunk = source.read(CHUNK)
             if not chunk:
                 break
             if decompressor is None:
-                proc.stdin.write(chunk)
+                stdin.write(chunk)
                 continue
             while chunk:
                 if decompressor.eof:
@@ -468,12 +518,12 @@ def _feed(source, proc, gzipped):
                 # Bounded output per call: a highly compressed chunk never fills the memory.
                 data = decompressor.decompress(chunk, 4 * CHUNK)
                 if data:
-                    proc.stdin.write(data)
+                    stdin.write(data)
                 chunk = decompressor.unused_data if decompressor.eof else decompressor.unconsumed_tail
         if decompressor is not None:
             data = decompressor.flush()
             if data:
-                proc.stdin.write(data)
+                stdin.write(data)
             if not decompressor.eof:
                 return "the gzip stream ends before the end of its last member (truncated or empty backup); the restore was stopped and rolled back"
     except zlib.error as exc:
@@ -485,12 +535,20 @@ def _feed(source, proc, gzipped):
     return None
 
 
-def admin_db(params):
+def admin_db(params: dict[str, Any]) -> str:
     """The database for CREATE/DROP/ALTER DATABASE: O(maintenance_db), default C(postgres)."""
     return params.get("maintenance_db") or "postgres"
 
 
-def create_database(params, name, template="template0", owner=None, encoding=None, lc_collate=None, lc_ctype=None):
+def create_database(
+    params: dict[str, Any],
+    name: str,
+    template: str = "template0",
+    owner: Optional[str] = None,
+    encoding: Optional[str] = None,
+    lc_collate: Optional[str] = None,
+    lc_ctype: Optional[str] = None,
+) -> None:
     """CREATE DATABASE ``name`` from ``template`` (template0 by default, so nothing of template1
     leaks into a restore), optionally with an owner, encoding and locale. Connects through
     _postgres.connect() to the maintenance database (``params['maintenance_db']`` or
@@ -508,7 +566,7 @@ def create_database(params, name, template="template0", owner=None, encoding=Non
         conn.execute(sql.SQL(" ").join(parts))
 
 
-def drop_database(params, name, force=False):
+def drop_database(params: dict[str, Any], name: str, force: bool = False) -> None:
     """DROP DATABASE IF EXISTS ``name``; ``force`` adds WITH (FORCE) (PostgreSQL 13+), which
     terminates the sessions still connected to it. Same connection as create_database()."""
     query = sql.SQL("DROP DATABASE IF EXISTS {}").format(sql.Identifier(name))

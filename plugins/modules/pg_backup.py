@@ -25,28 +25,19 @@ description:
     their names) stay; older ones are deleted with their sidecars. The backup just written is
     never deleted, nor any file whose name does not match O(pattern).
 extends_documentation_fragment:
-  - ansible.builtin.action_common_attributes
+  - stronghold.ops.attributes
+  - stronghold.ops.backup_files
+  - stronghold.ops.durations
+  - stronghold.ops.findings
   - stronghold.ops.postgres
 attributes:
   check_mode:
-    support: full
     details: Connects to the database to prove it is reachable, and returns the file it would write and the backups it would delete.
-  diff_mode:
-    support: none
-  platform:
-    support: full
-    platforms: posix
 options:
   database:
     description:
       - The database to dump. Defaults to O(login_db).
     type: str
-  directory:
-    description:
-      - Directory of the backups. It must exist; the module never creates it, so that a typo
-        does not scatter backups.
-    type: path
-    required: true
   format:
     description:
       - V(plain) is SQL compressed with gzip (C(.sql.gz), restorable with C(gunzip | psql)),
@@ -54,20 +45,6 @@ options:
     type: str
     choices: [plain, custom]
     default: plain
-  pattern:
-    description:
-      - File name of a backup, with C(%Y %m %d %H %M %S) for the time the dump started (in
-        O(timezone)); everything else is literal text. At least C(%Y), C(%m) and C(%d).
-      - Defaults to C(backup_%Y%m%d_%H%M%S.sql.gz) (the runbook's name) for V(plain) and
-        C(backup_%Y%m%d_%H%M%S.dump) for V(custom).
-      - Retention (O(keep)) considers only files matching this pattern.
-    type: str
-  timezone:
-    description:
-      - Time zone of the time in the file name. V(UTC), V(local) (the host's zone) or an IANA
-        name such as V(Europe/Paris) (needs Python 3.9 on the target).
-    type: str
-    default: UTC
   keep:
     description:
       - Keep the newest O(keep) backups matching O(pattern) (the new one included) and delete
@@ -92,9 +69,9 @@ options:
     type: path
   timeout:
     description:
-      - Stop pg_dump after this many seconds (no backup is written then), 1 to 2592000 (30 days).
-        Unset means no limit.
-    type: int
+      - Stop pg_dump after this long (no backup is written then), a number of seconds or a duration
+        such as V(30m), 1 second to 30 days. Unset means no limit.
+    type: raw
 notes:
   - pg_dump must be at least the major version of the server.
   - The sidecar is written before the backup gets its final name, so a backup never appears
@@ -177,216 +154,199 @@ kept:
   type: list
   elements: str
   sample: [/var/backups/financial-stronghold/backup_20260127_020000.sql.gz]
+findings:
+  description:
+    - C(backup.take) for the backup written (V(ok), with its path, size, checksum and duration; in check mode the file
+      it would write) or the failure (V(critical), also returned when the module fails).
+    - With O(keep), C(backup.retention) for what retention deleted (V(ok)), or V(warning) when it could not list the
+      directory or delete an old backup.
+  returned: always
+  type: list
+  elements: dict
+  contains:
+    check:
+      description: C(backup.take) or C(backup.retention).
+      type: str
+      sample: backup.take
+    target:
+      description: The database (C(backup.take)) or the backup directory (C(backup.retention)).
+      type: str
+      sample: financial_stronghold
+    severity:
+      description: V(ok), V(warning) or V(critical).
+      type: str
+      sample: ok
+    summary:
+      description: One line for the on-call person.
+      type: str
+      sample: "backup of financial_stronghold written: /var/backups/financial-stronghold/backup_20260127_020000.sql.gz
+        (45.98 MB, sha256 5d41402abc4b2a76b9719d911017c592ae5a8a7d1d3ac6d27f1f9d2ec4f1a1b2)"
+    details:
+      description:
+        - C(backup.take) has C(path), C(size), C(checksum), C(duration) and C(deleted) (as the return values of the same
+          names); C(backup.retention) has C(keep), C(deleted), C(kept) and C(problems).
+      type: dict
+      sample: {path: /var/backups/financial-stronghold/backup_20260127_020000.sql.gz, size: 48213377, checksum: 5d41...,
+               duration: 12.408, deleted: []}
+worst_severity:
+  description: Worst severity of RV(findings).
+  returned: always
+  type: str
+  sample: ok
 """
 
 import datetime
 import os
+from typing import Any
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.stronghold.ops.plugins.module_utils._backup_files import (
-    compile_pattern,
-    list_backups,
-    resolve_timezone,
+from ansible_collections.stronghold.ops.plugins.module_utils._backup_files import list_backups, resolve_timezone
+from ansible_collections.stronghold.ops.plugins.module_utils._findings import worst_severity
+from ansible_collections.stronghold.ops.plugins.module_utils._options import (
+    BACKUP_FILES_SPEC,
+    argument_spec,
+    duration_spec,
 )
-from ansible_collections.stronghold.ops.plugins.module_utils._pgdump import (
-    DumpError,
-    dump_to_file,
-    sidecar_path,
-    timeout_problem,
+from ansible_collections.stronghold.ops.plugins.module_utils._pgbackup import (
+    BackupError,
+    failed_result,
+    read_options,
+    retention_plan,
+    take_findings,
 )
+from ansible_collections.stronghold.ops.plugins.module_utils._pgdump import DumpError, dump_to_file, sidecar_path
 from ansible_collections.stronghold.ops.plugins.module_utils._postgres import (
     PostgresConnectError,
-    check_connection_params,
     connect,
     ensure_psycopg,
     postgres_argument_spec,
 )
 
-DEFAULT_PATTERNS = {"plain": "backup_%Y%m%d_%H%M%S.sql.gz", "custom": "backup_%Y%m%d_%H%M%S.dump"}
-# pg_dump options that would send the dump elsewhere or change its format behind the module.
-OUTPUT_OPTIONS = ("-f", "--file", "-F", "--format", "-Z", "--compress", "-d", "--dbname")
 
-
-def refused_dump_option(option):
-    for refused in OUTPUT_OPTIONS:
-        if (
-            option == refused
-            or (refused.startswith("--") and option.startswith(refused + "="))
-            or (len(refused) == 2 and option.startswith(refused) and not option.startswith("--"))
-        ):
-            return refused
-    return None
-
-
-def retention_plan(backups, keep, new_path):
-    """(to delete, to keep) from the backups listed oldest first: the newest ``keep`` stay,
-    counting ``new_path`` (which is always kept, whether it is listed yet or not)."""
-    others = [b["path"] for b in backups if b["path"] != new_path]
-    if keep is None:
-        return [], others + [new_path]
-    room = keep - 1
-    kept_others = others[len(others) - room :] if room > 0 else []
-    delete = others[: len(others) - len(kept_others)]
-    return delete, kept_others + [new_path]
-
-
-def validate(module):
-    """Messages for every bad option, before anything is touched."""
-    params = module.params
-    problems = check_connection_params(params)
-    if not params["database"]:
-        problems.append("database (or login_db) is required: the database to dump")
-    directory = params["directory"]
-    if not os.path.isdir(directory):
-        problems.append("directory %s does not exist or is not a directory" % directory)
-    elif not os.access(directory, os.W_OK | os.X_OK):
-        problems.append("directory %s is not writable" % directory)
-    if params["keep"] is not None and params["keep"] < 1:
-        problems.append("keep must be at least 1 (the backup just written is always kept), got %d" % params["keep"])
-    if not 0 <= params["compression_level"] <= 9:
-        problems.append("compression_level must be between 0 and 9, got %d" % params["compression_level"])
-    problem = timeout_problem(params["timeout"])
-    if problem:
-        problems.append(problem)
-    for option in params["dump_options"]:
-        refused = refused_dump_option(option)
-        if refused:
-            problems.append(
-                "dump_options may not contain %s (%r): the module sets the output file, format and compression"
-                % (refused, option)
-            )
-    pattern = None
-    try:
-        pattern = compile_pattern(params["pattern"])
-    except ValueError as exc:
-        problems.append(str(exc))
-    try:
-        resolve_timezone(params["timezone"])
-    except ValueError as exc:
-        problems.append(str(exc))
-    if pattern is not None and pattern.pattern.endswith(".sha256"):
-        problems.append("pattern %r ends with .sha256, the extension of the sidecars" % pattern.pattern)
-    return problems, pattern
-
-
-def now_in(tz):
+def now_in(tz: str) -> datetime.datetime:
     zone = resolve_timezone(tz)
     if zone is None:
         return datetime.datetime.now().astimezone()
     return datetime.datetime.now(zone)
 
 
-def main():
-    argument_spec = postgres_argument_spec()
-    argument_spec.update(
-        {
-            "database": {"type": "str"},
-            "directory": {"type": "path", "required": True},
-            "format": {"type": "str", "choices": ["plain", "custom"], "default": "plain"},
-            "pattern": {"type": "str"},
-            "timezone": {"type": "str", "default": "UTC"},
-            "keep": {"type": "int"},
-            "compression_level": {"type": "int", "default": 6},
-            "dump_options": {"type": "list", "elements": "str", "default": []},
-            "pg_bin_dir": {"type": "path"},
-            "timeout": {"type": "int"},
-        }
-    )
-    module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
-    params = module.params
-    params["database"] = params["database"] or params["login_db"]
-    params["pattern"] = params["pattern"] or DEFAULT_PATTERNS[params["format"]]
-    problems, pattern = validate(module)
-    if problems:
-        module.fail_json(msg="; ".join(problems), problems=problems)
-    ensure_psycopg(module)
-    directory = os.path.abspath(params["directory"])
+def unlink(path: str) -> None:
+    """Delete ``path``, which may be gone already."""
+    try:
+        os.unlink(path)
+    except FileNotFoundError:
+        pass
 
+
+def apply_retention(options: dict[str, Any], path: str) -> tuple[list[str], list[str], list[str]]:
+    """(deleted, kept, problems) of retention after ``path`` was written; a problem never fails the run."""
+    directory = options["directory"]
+    try:
+        backups = list_backups(directory, options["pattern"], options["timezone"])
+    except OSError as exc:
+        return [], [path], ["cannot list %s: %s" % (directory, exc.strerror or exc)]
+    delete, kept = retention_plan(backups, options["keep"], path)
+    deleted: list[str] = []
+    problems: list[str] = []
+    for old in delete:
+        try:
+            unlink(old)
+            deleted.append(old)
+            unlink(sidecar_path(old))
+        except OSError as exc:
+            problems.append("could not delete %s: %s" % (exc.filename or old, exc.strerror or exc))
+            if old not in deleted:
+                kept.insert(0, old)
+    return deleted, kept, problems
+
+
+def take(module: AnsibleModule, options: dict[str, Any]) -> dict[str, Any]:
+    """Take the backup (in check mode, plan it) and apply retention; the module's result."""
+    directory, pattern = options["directory"], options["pattern"]
     # Reachable and allowed to connect, before any file is created.
     try:
-        conn = connect(params, dbname=params["database"], application_name="stronghold.ops.pg_backup")
-        conn.close()
+        connect(options, dbname=options["database"], application_name="stronghold.ops.pg_backup").close()
     except PostgresConnectError as exc:
-        module.fail_json(msg="%s; nothing was written" % exc)
-
-    started_at = now_in(params["timezone"])
-    name = pattern.format(started_at)
+        raise BackupError("%s; nothing was written" % exc) from exc
+    name = pattern.format(now_in(options["timezone"]))
     if pattern.match(name) is None:
-        module.fail_json(msg="pattern %r gives the name %r, which it does not match back" % (pattern.pattern, name))
+        raise BackupError("pattern %r gives the name %r, which it does not match back" % (pattern.pattern, name))
     path = os.path.join(directory, name)
     if os.path.lexists(path):
-        module.fail_json(
-            msg="%s already exists (a backup was taken in the same second?); a backup is never overwritten" % path
+        raise BackupError(
+            "%s already exists (a backup was taken in the same second?); a backup is never overwritten" % path
         )
     try:
-        existing = list_backups(directory, pattern, params["timezone"])
+        existing = list_backups(directory, pattern, options["timezone"])
     except OSError as exc:
-        module.fail_json(msg="cannot list %s: %s" % (directory, exc.strerror or exc))
-
-    result = {
+        raise BackupError("cannot list %s: %s" % (directory, exc.strerror or exc)) from exc
+    result: dict[str, Any] = {
         "changed": True,
         "path": path,
         "sidecar": sidecar_path(path),
-        "format": params["format"],
+        "format": options["format"],
         "size": None,
         "uncompressed_size": None,
         "checksum": None,
         "duration": None,
     }
+    problems: list[str] = []
     if module.check_mode:
-        delete, kept = retention_plan(existing, params["keep"], path)
-        result.update(deleted=delete, kept=kept)
-        module.exit_json(**result)
-
-    try:
-        written = dump_to_file(
-            module,
-            params,
-            params["database"],
-            directory,
-            name,
-            fmt=params["format"],
-            compression_level=params["compression_level"],
-            dump_options=params["dump_options"],
-            timeout=params["timeout"],
+        result["deleted"], result["kept"] = retention_plan(existing, options["keep"], path)
+    else:
+        try:
+            written = dump_to_file(
+                module,
+                options,
+                options["database"],
+                directory,
+                name,
+                fmt=options["format"],
+                compression_level=options["compression_level"],
+                dump_options=options["dump_options"],
+                timeout=options["timeout"],
+            )
+        except DumpError as exc:
+            raise BackupError(str(exc), path=None, deleted=[]) from exc
+        result.update(
+            size=written["size"],
+            uncompressed_size=written["uncompressed_size"],
+            checksum=written["sha256"],
+            duration=written["duration"],
         )
-    except DumpError as exc:
-        module.fail_json(msg=str(exc), path=None, deleted=[])
-    result.update(
-        size=written["size"],
-        uncompressed_size=written["uncompressed_size"],
-        checksum=written["sha256"],
-        duration=written["duration"],
-    )
+        result["deleted"], result["kept"], problems = apply_retention(options, path)
+        for problem in problems:
+            module.warn("retention: %s" % problem)
+    findings = take_findings(options["database"], result, module.check_mode, options["keep"], problems)
+    return dict(result, findings=findings, worst_severity=worst_severity(findings))
 
-    deleted = []
+
+def main() -> None:
+    module = AnsibleModule(
+        argument_spec=argument_spec(
+            postgres_argument_spec(),
+            BACKUP_FILES_SPEC,
+            own={
+                "database": {"type": "str"},
+                "format": {"type": "str", "choices": ["plain", "custom"], "default": "plain"},
+                "keep": {"type": "int"},
+                "compression_level": {"type": "int", "default": 6},
+                "dump_options": {"type": "list", "elements": "str", "default": []},
+                "pg_bin_dir": {"type": "path"},
+                "timeout": duration_spec(),
+            },
+        ),
+        supports_check_mode=True,
+    )
+    params = module.params
     try:
-        backups = list_backups(directory, pattern, params["timezone"])
-    except OSError as exc:
-        module.warn("the backup was written, but retention could not list %s: %s" % (directory, exc.strerror or exc))
-        backups = None
-        result["kept"] = [path]
-    if backups is not None:
-        delete, kept = retention_plan(backups, params["keep"], path)
-        for old in delete:
-            try:
-                os.unlink(old)
-            except FileNotFoundError:
-                pass
-            except OSError as exc:
-                module.warn("retention could not delete %s: %s" % (old, exc.strerror or exc))
-                kept.insert(0, old)
-                continue
-            deleted.append(old)
-            try:
-                os.unlink(sidecar_path(old))
-            except FileNotFoundError:
-                pass
-            except OSError as exc:
-                module.warn("retention could not delete %s: %s" % (sidecar_path(old), exc.strerror or exc))
-        result["kept"] = kept
-    result["deleted"] = deleted
+        options = read_options(params)
+        ensure_psycopg(module)
+        result = take(module, options)
+    except BackupError as exc:
+        database = params["database"] or params["login_db"]
+        module.fail_json(msg=exc.msg, **failed_result(database, params["directory"], exc))
     module.exit_json(**result)
 
 

@@ -304,3 +304,40 @@ def test_timeout_problem_bounds_the_deadline_timer():
     assert timeout_problem(1) is None and timeout_problem(MAX_TIMEOUT) is None
     assert "between 1 second and 2592000" in timeout_problem(0)
     assert "between 1 second and 2592000" in timeout_problem(MAX_TIMEOUT + 1)
+
+
+@pytest.mark.parametrize(
+    "value, seconds",
+    [(None, None), ("", None), (1, 1.0), (2592000, 2592000.0), ("90s", 90.0), ("30m", 1800.0), ("1d12h", 129600.0)],
+)
+def test_read_timeout_takes_seconds_and_durations(value, seconds):
+    from ansible_collections.stronghold.ops.plugins.module_utils._pgdump import read_timeout
+
+    assert read_timeout(value) == seconds
+
+
+@pytest.mark.parametrize(
+    "value, message",
+    [
+        (0, "timeout must be between 1 second and 2592000 (30 days), got 0"),
+        (-1, "timeout must be between 1 second and 2592000 (30 days), got -1"),
+        ("31d", "timeout must be between 1 second and 2592000 (30 days), got 2678400"),
+        (10**12, "timeout must be between 1 second and 2592000 (30 days), got 1000000000000"),
+        ("1e999", "timeout must be between 1 second and 2592000 (30 days), got inf"),
+        ("later", "timeout: cannot read 'later' as a duration"),
+        (False, "timeout: a duration must be a number of seconds"),
+    ],
+)
+def test_read_timeout_refuses_what_the_timer_cannot_hold(value, message):
+    from ansible_collections.stronghold.ops.plugins.module_utils._findings import FindingError
+    from ansible_collections.stronghold.ops.plugins.module_utils._pgdump import read_timeout
+
+    with pytest.raises(FindingError) as caught:
+        read_timeout(value)
+    assert str(caught.value).startswith(message)
+
+
+def test_seconds_text():
+    from ansible_collections.stronghold.ops.plugins.module_utils._pgdump import seconds_text
+
+    assert [seconds_text(s) for s in (90.0, 90, 0.5, 1800.0)] == ["90", "90", "0.5", "1800"]

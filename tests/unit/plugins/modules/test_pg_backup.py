@@ -1,6 +1,7 @@
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""pg_backup's retention plan and input checks (the dump itself runs against a real PostgreSQL
-in tests/integration/targets/pg_backup)."""
+"""pg_backup's input checks through its main() (the retention plan and the findings are in
+module_utils/test_pgbackup.py; the dump itself runs against a real PostgreSQL in
+tests/integration/targets/pg_backup)."""
 
 from __future__ import annotations
 
@@ -9,51 +10,6 @@ import os
 import pytest
 
 from ansible_collections.stronghold.ops.plugins.modules import pg_backup
-from ansible_collections.stronghold.ops.plugins.modules.pg_backup import refused_dump_option, retention_plan
-
-
-def listed(*names):
-    return [{"path": "/b/" + name} for name in names]
-
-
-def test_retention_keeps_the_newest_and_the_new_one():
-    backups = listed("b1", "b2", "b3", "b4")
-    assert retention_plan(backups, 2, "/b/new") == (["/b/b1", "/b/b2", "/b/b3"], ["/b/b4", "/b/new"])
-
-
-def test_retention_never_deletes_the_new_one_even_when_newer_names_exist():
-    # b9 is newer by name than the backup just written (listed oldest first by name time)
-    backups = listed("b1", "new", "b9")
-    assert retention_plan(backups, 1, "/b/new") == (["/b/b1", "/b/b9"], ["/b/new"])
-
-
-def test_retention_without_keep_deletes_nothing():
-    assert retention_plan(listed("b1", "b2"), None, "/b/new") == ([], ["/b/b1", "/b/b2", "/b/new"])
-
-
-def test_retention_with_fewer_backups_than_keep():
-    assert retention_plan(listed("b1"), 5, "/b/new") == ([], ["/b/b1", "/b/new"])
-
-
-@pytest.mark.parametrize(
-    "option, refused",
-    [
-        ("-f", "-f"),
-        ("--file=/tmp/x", "--file"),
-        ("-Fc", "-F"),
-        ("--format=custom", "--format"),
-        ("-Z9", "-Z"),
-        ("--compress", "--compress"),
-        ("--dbname=other", "--dbname"),
-        ("--exclude-table-data=audit", None),
-        ("--no-owner", None),
-        ("-n", None),
-        ("--schema=public", None),
-    ],
-)
-def test_refused_dump_options(option, refused):
-    assert refused_dump_option(option) == refused
-
 
 BASE = {"login_port": 55999, "database": "app"}
 
@@ -89,3 +45,24 @@ def test_all_problems_reported_together(run_module, tmp_path):
     outcome = run_module(pg_backup.main, dict(BASE, directory=str(tmp_path), keep=0, compression_level=-1))
     assert outcome.failed
     assert len(outcome.result["problems"]) == 2
+
+
+def test_a_failure_returns_a_critical_finding(run_module, tmp_path):
+    outcome = run_module(pg_backup.main, dict(BASE, directory=str(tmp_path), timeout="31d"))
+    assert outcome.failed
+    assert outcome.result["worst_severity"] == "critical"
+    assert [(f["check"], f["target"], f["severity"]) for f in outcome.result["findings"]] == [
+        ("backup.take", "app", "critical")
+    ]
+    assert outcome.result["findings"][0]["summary"].startswith(
+        "backup of app failed, no backup was written: timeout must"
+    )
+
+
+def test_an_unreachable_server_fails_with_a_finding_and_writes_nothing(run_module, tmp_path):
+    outcome = run_module(pg_backup.main, dict(BASE, directory=str(tmp_path), login_host="127.0.0.1", timeout="5m"))
+    assert outcome.failed
+    assert "cannot connect to database app" in outcome.result["msg"]
+    assert "nothing was written" in outcome.result["msg"]
+    assert outcome.result["findings"][0]["severity"] == "critical"
+    assert os.listdir(tmp_path) == []
