@@ -7,7 +7,9 @@ from ansible_collections.stronghold.ops.plugins.module_utils._findings import (
     FindingError,
     bounded_number,
     count_by_severity,
+    findings_of_result,
     make_finding,
+    median,
     parse_duration,
     parse_percent,
     parse_size,
@@ -282,3 +284,52 @@ def test_bounded_number_keeps_the_edges():
     assert bounded_number("0.001", "t", above=0, maximum=3600) == 0.001
     assert bounded_number(3600, "t", above=0, maximum=3600) == 3600.0
     assert bounded_number(0, "t", minimum=0) == 0.0
+
+
+@pytest.mark.parametrize(
+    "values, expected",
+    [
+        ([], None),
+        ([7], 7.0),
+        ([3, 1, 2], 2.0),
+        ([4, 1, 3, 2], 2.5),
+        ([10, 10, 1000], 10.0),
+        ((x for x in (5.5, 1.5)), 3.5),
+    ],
+)
+def test_median(values, expected):
+    found = median(values)
+    assert found == expected
+    assert found is None or isinstance(found, float)
+
+
+def test_median_does_not_reorder_its_input():
+    values = [3, 1, 2]
+    median(values)
+    assert values == [3, 1, 2]
+
+
+def test_findings_of_result_each_case_of_the_rescue_rule():
+    what = ("backup.verify", "/b", "backup verification")
+    warning = make_finding("backup.verify", "/b", "warning", "old")
+    assert findings_of_result({}, *what) == []
+    assert findings_of_result({"skipped": True}, *what, skipped="nothing to verify") == [
+        make_finding("backup.verify", "/b", "info", "nothing to verify")
+    ]
+    assert findings_of_result({"findings": [warning]}, *what) == [warning]
+    assert findings_of_result({"failed": True, "msg": "boom", "findings": [warning]}, *what) == [
+        warning,
+        make_finding("backup.verify", "/b", "critical", "backup verification failed: boom"),
+    ]
+    assert findings_of_result({"failed": True, "msg": "no such directory"}, *what) == [
+        make_finding("backup.verify", "/b", "critical", "backup verification did not run: no such directory")
+    ]
+
+
+def test_findings_of_result_refuses_what_is_not_a_result():
+    with pytest.raises(FindingError, match="the result of backup verification must be a mapping, got list"):
+        findings_of_result(["x"], "backup.verify", "/b", "backup verification")
+    with pytest.raises(FindingError, match="unknown severity"):
+        findings_of_result(
+            {"findings": [{"check": "c", "target": "t", "severity": "bad", "summary": "s"}]}, "c", "t", "w"
+        )
