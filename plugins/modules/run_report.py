@@ -54,9 +54,8 @@ options:
   fail_on:
     description:
       - Severity from which RV(threshold_reached) is true. V(never) disables it.
-    type: str
-    choices: [critical, warning, info, never]
-    default: critical
+      - This module never fails because of the findings; the calling role fails the play when
+        RV(threshold_reached) is true, after it has published the report.
   keep:
     description:
       - Number of time-stamped reports to keep per host and run, the new one included.
@@ -70,16 +69,11 @@ options:
     type: dict
     default: {}
 extends_documentation_fragment:
-  - ansible.builtin.action_common_attributes
+  - stronghold.ops.attributes
+  - stronghold.ops.fail_on
 attributes:
   check_mode:
-    support: full
     details: In check mode nothing is written; RV(paths) says where the report would go.
-  diff_mode:
-    support: none
-  platform:
-    support: full
-    platforms: posix
 notes:
   - A new report is written at every run, so the task reports C(changed) whenever it writes.
 """
@@ -137,6 +131,27 @@ findings:
   returned: always
   type: list
   elements: dict
+  contains:
+    check:
+      description: What was checked, dotted by area.
+      type: str
+      sample: health.http
+    target:
+      description: The URL, service or path checked.
+      type: str
+      sample: http://127.0.0.1:8000/api/v1/health/
+    severity:
+      description: V(ok), V(info), V(warning) or V(critical).
+      type: str
+      sample: critical
+    summary:
+      description: One line for the on-call person.
+      type: str
+      sample: connection refused
+    details:
+      description: Measurements and evidence; an empty mapping when the finding had none.
+      type: dict
+      sample: {}
   sample:
     - check: health.http
       target: http://127.0.0.1:8000/api/v1/health/
@@ -150,237 +165,71 @@ worst_severity:
   sample: warning
 """
 
-import json
+
 import os
-import re
 from datetime import datetime, timezone
 
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.stronghold.ops.plugins.module_utils._files import atomic_write
-from ansible_collections.stronghold.ops.plugins.module_utils._findings import (
-    SEVERITIES,
-    FindingError,
-    count_by_severity,
-    severity_at_least,
-    sort_findings,
-    validate_finding,
-    worst_severity,
+from ansible_collections.stronghold.ops.plugins.module_utils._findings import FindingError
+from ansible_collections.stronghold.ops.plugins.module_utils._options import FAIL_ON_SPEC, argument_spec
+from ansible_collections.stronghold.ops.plugins.module_utils._report import (
+    build_report,
+    check_options,
+    module_result,
+    plan_write,
 )
 
-_RUN_NAME = re.compile(r"^[A-Za-z0-9._-]+$")
-_STAMP_FORMAT = "%Y%m%dT%H%M%SZ"
-# A run is named by its UTC time stamp, with a counter when two runs share a second.
-_STAMPED = re.compile(r"^((\d{8}T\d{6}Z)(?:-(\d+))?)\.(json|md)$")
-# Underscores stay: CommonMark does not emphasise inside words (health_check).
-_MARKDOWN_ESCAPE = re.compile(r"([\\`*|<>\[\]])")
+ARGUMENT_SPEC = argument_spec(
+    FAIL_ON_SPEC,
+    own={
+        "findings": {"type": "list", "elements": "dict", "required": True},
+        "host": {"type": "str", "required": True},
+        "run": {"type": "str", "default": "adhoc"},
+        "report_dir": {"type": "path", "required": True},
+        "formats": {
+            "type": "list",
+            "elements": "str",
+            "choices": ["json", "markdown"],
+            "default": ["json", "markdown"],
+        },
+        "keep": {"type": "int", "default": 30},
+        "metadata": {"type": "dict", "default": {}},
+    },
+)
 
 
-def build_report(findings, host, run, fail_on, metadata, now):
-    """The report document as plain data (pure: unit-tested without touching disk)."""
-    ordered = sort_findings([validate_finding(f) for f in findings])
-    worst = worst_severity(ordered)
-    problems = [
-        "%s %s %s: %s" % (f["severity"], f["check"], f["target"], f["summary"])
-        for f in ordered
-        if f["severity"] in ("warning", "critical")
-    ]
-    summary = {
-        "host": host,
-        "run": run,
-        "total": len(ordered),
-        "worst_severity": worst,
-        "counts": count_by_severity(ordered),
-        "problems": problems,
-    }
-    return {
-        "schema": "stronghold.ops/run-report/v1",
-        "generated_at": now.strftime("%Y-%m-%dT%H:%M:%SZ"),
-        "host": host,
-        "run": run,
-        "fail_on": fail_on,
-        "threshold_reached": severity_at_least(worst, fail_on),
-        "summary": summary,
-        "metadata": metadata,
-        "findings": ordered,
-    }
-
-
-def _md(text):
-    return _MARKDOWN_ESCAPE.sub(r"\\\1", str(text)).replace("\n", " ")
-
-
-def _code(text):
-    fence = "``" if "`" in text else "`"
-    return "%s %s %s" % (fence, text, fence) if fence == "``" else "`%s`" % text
-
-
-def _render_details(details):
-    """Scalars inline, lists of text lines (command output) as a code block, the rest as JSON."""
-    lines = []
-    blocks = []
-    for key in sorted(details):
-        value = details[key]
-        if isinstance(value, list) and value and all(isinstance(v, str) for v in value):
-            blocks.append((key, value))
-        elif isinstance(value, str):
-            lines.append("- %s: %s" % (_md(key), _md(value)))
-        else:
-            lines.append("- %s: %s" % (_md(key), _code(json.dumps(value, sort_keys=True, default=str))))
-    for key, value in blocks:
-        lines.extend(["", "%s:" % _md(key), "", "~~~"])
-        lines.extend(line.replace("~~~", "~ ~ ~") for line in value)
-        lines.append("~~~")
-    return lines
-
-
-def render_markdown(report):
-    """A summary a person reads first: verdict, counts, then every finding worst first."""
-    summary = report["summary"]
-    worst = summary["worst_severity"]
-    lines = [
-        "# %s run on %s: %s" % (_md(report["run"]), _md(report["host"]), worst.upper()),
-        "",
-        "Generated %s. Fails the run from: %s. Threshold reached: %s."
-        % (report["generated_at"], report["fail_on"], "yes" if report["threshold_reached"] else "no"),
-        "",
-        "| severity | count |",
-        "| --- | --- |",
-    ]
-    for name in reversed(SEVERITIES):
-        lines.append("| %s | %d |" % (name, summary["counts"][name]))
-    lines.append("")
-    if not report["findings"]:
-        lines.append("No findings: nothing was checked in this run.")
-    else:
-        if summary["problems"]:
-            lines.append("## Act on these first")
-            lines.append("")
-            for finding in report["findings"]:
-                if finding["severity"] in ("warning", "critical"):
-                    lines.append(
-                        "- **%s** `%s` %s: %s"
-                        % (
-                            finding["severity"].upper(),
-                            _md(finding["check"]),
-                            _md(finding["target"]),
-                            _md(finding["summary"]),
-                        )
-                    )
-            lines.append("")
-        lines.append("## All findings")
-        lines.append("")
-        for finding in report["findings"]:
-            lines.append(
-                "### %s: %s (%s)" % (finding["severity"].upper(), _md(finding["check"]), _md(finding["target"]))
-            )
-            lines.append("")
-            lines.append(_md(finding["summary"]))
-            lines.extend(_render_details(finding["details"]))
-            lines.append("")
-    if report["metadata"]:
-        lines.append("## Run")
-        lines.append("")
-        for key in sorted(report["metadata"]):
-            lines.append("- %s: %s" % (_md(key), _md(report["metadata"][key])))
-        lines.append("")
-    return "\n".join(lines)
-
-
-def plan_retention(existing_names, keep):
-    """Names of stamped report files to delete so that ``keep`` runs remain (the newest)."""
-    if keep <= 0:
-        return []
-    runs = set()
-    for match in (_STAMPED.match(n) for n in existing_names):
-        if match:
-            runs.add((match.group(2), int(match.group(3) or 0), match.group(1)))
-    newest_first = [run[2] for run in sorted(runs, reverse=True)]
-    doomed = set(newest_first[keep:])
-    return sorted(n for n in existing_names if _STAMPED.match(n) and _STAMPED.match(n).group(1) in doomed)
+def write(directory, plan):
+    """Write the run's documents and their latest copies, then remove what retention names."""
+    os.makedirs(directory, mode=0o750, exist_ok=True)
+    for kind, text in plan["documents"].items():
+        atomic_write(plan["paths"][kind], text)
+        atomic_write(plan["paths"]["latest_" + kind], text)
+    for path in plan["removed"]:
+        os.unlink(path)
 
 
 def main():
-    module = AnsibleModule(
-        argument_spec={
-            "findings": {"type": "list", "elements": "dict", "required": True},
-            "host": {"type": "str", "required": True},
-            "run": {"type": "str", "default": "adhoc"},
-            "report_dir": {"type": "path", "required": True},
-            "formats": {
-                "type": "list",
-                "elements": "str",
-                "choices": ["json", "markdown"],
-                "default": ["json", "markdown"],
-            },
-            "fail_on": {"type": "str", "choices": ["critical", "warning", "info", "never"], "default": "critical"},
-            "keep": {"type": "int", "default": 30},
-            "metadata": {"type": "dict", "default": {}},
-        },
-        supports_check_mode=True,
-    )
-    params = module.params
-    if not _RUN_NAME.match(params["run"]):
-        module.fail_json(msg="run %r may only contain letters, digits, '.', '_' and '-'" % params["run"])
-    if not params["host"].strip() or "/" in params["host"] or params["host"] in (".", ".."):
-        module.fail_json(msg="host %r cannot name a report directory" % params["host"])
-    if params["keep"] < 0:
-        module.fail_json(msg="keep must be 0 (keep all) or a positive number, got %d" % params["keep"])
-    if not params["formats"]:
-        module.fail_json(msg="formats must name at least one of json, markdown")
-
+    module = AnsibleModule(argument_spec=ARGUMENT_SPEC, supports_check_mode=True)
+    p = module.params
     now = datetime.now(timezone.utc)
+    directory = os.path.join(p["report_dir"], p["host"], p["run"])
+    result = {}
     try:
-        report = build_report(
-            params["findings"], params["host"], params["run"], params["fail_on"], params["metadata"], now
-        )
+        check_options(p)
+        report = build_report(p["findings"], p["host"], p["run"], p["fail_on"], p["metadata"], now)
+        existing = os.listdir(directory) if os.path.isdir(directory) else []
+        plan = plan_write(report, directory, existing, p["formats"], p["keep"], now)
+        result = module_result(report, plan)
+        if not module.check_mode:
+            write(directory, plan)
     except FindingError as exc:
-        module.fail_json(msg="invalid finding: %s" % exc)
-
-    directory = os.path.join(params["report_dir"], params["host"], params["run"])
-    stamp = now.strftime(_STAMP_FORMAT)
-    existing = os.listdir(directory) if os.path.isdir(directory) else []
-    base = stamp
-    counter = 1
-    while any(name.startswith(base + ".") for name in existing):
-        base = "%s-%d" % (stamp, counter)
-        counter += 1
-
-    documents = {}
-    paths = {}
-    if "json" in params["formats"]:
-        documents["json"] = json.dumps(report, indent=2, sort_keys=True, default=str) + "\n"
-        paths["json"] = os.path.join(directory, base + ".json")
-        paths["latest_json"] = os.path.join(directory, "latest.json")
-    if "markdown" in params["formats"]:
-        documents["markdown"] = render_markdown(report) + "\n"
-        paths["markdown"] = os.path.join(directory, base + ".md")
-        paths["latest_markdown"] = os.path.join(directory, "latest.md")
-
-    new_names = [os.path.basename(paths[k]) for k in ("json", "markdown") if k in paths]
-    removed = [os.path.join(directory, n) for n in plan_retention(existing + new_names, params["keep"])]
-
-    result = {
-        "changed": True,
-        "paths": paths,
-        "summary": report["summary"],
-        "worst_severity": report["summary"]["worst_severity"],
-        "threshold_reached": report["threshold_reached"],
-        "removed": removed,
-        "findings": report["findings"],
-    }
-    if module.check_mode:
-        module.exit_json(**result)
-
-    try:
-        os.makedirs(directory, mode=0o750, exist_ok=True)
-        for kind, text in documents.items():
-            atomic_write(paths[kind], text)
-            atomic_write(paths["latest_" + kind], text)
-        for path in removed:
-            os.unlink(path)
+        result = {"msg": str(exc)}
     except OSError as exc:
-        module.fail_json(msg="cannot write the report under %s: %s" % (directory, exc), **result)
+        result["msg"] = "cannot write the report under %s: %s" % (directory, exc)
+    if "msg" in result:
+        module.fail_json(**result)
     module.exit_json(**result)
 
 

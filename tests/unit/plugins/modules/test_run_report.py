@@ -5,8 +5,12 @@ import json
 import os
 from datetime import datetime, timezone
 
+from ansible_collections.stronghold.ops.plugins.module_utils._report import (
+    build_report,
+    plan_retention,
+    render_markdown,
+)
 from ansible_collections.stronghold.ops.plugins.modules import run_report
-from ansible_collections.stronghold.ops.plugins.modules.run_report import build_report, plan_retention, render_markdown
 
 NOW = datetime(2026, 11, 27, 10, 15, 0, tzinfo=timezone.utc)
 FINDINGS = [
@@ -134,3 +138,21 @@ def test_module_retention_removes_old_runs_only(tmp_path, run_module):
     remaining = sorted(os.listdir(str(directory)))
     assert "20200101T000000Z.json" not in remaining
     assert "20200102T000000Z.json" in remaining and "keep-me.txt" in remaining
+
+
+def test_module_fail_on_info_reaches_the_threshold_on_an_info_finding(tmp_path, run_module):
+    info = dict(FINDINGS[0], severity="info")
+    args = {"findings": [info], "host": "lab", "report_dir": str(tmp_path), "fail_on": "info"}
+    out = run_module(run_report.main, args)
+    assert not out.failed and out.result["threshold_reached"] is True
+    out = run_module(run_report.main, dict(args, findings=FINDINGS[:1]))
+    assert not out.failed and out.result["threshold_reached"] is False
+
+
+def test_module_says_where_it_cannot_write(tmp_path, run_module):
+    blocker = tmp_path / "file"
+    blocker.write_text("not a directory")
+    out = run_module(run_report.main, {"findings": FINDINGS, "host": "lab", "run": "daily", "report_dir": str(blocker)})
+    assert out.failed
+    assert out.result["msg"].startswith("cannot write the report under %s/lab/daily: " % blocker)
+    assert out.result["worst_severity"] == "critical"

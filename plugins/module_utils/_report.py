@@ -1,0 +1,230 @@
+# Copyright: (c) 2026, Financial Stronghold operations team
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+#
+# This module util is PRIVATE to the stronghold.ops collection: its interface may change
+# between any two releases. Do not import it from outside the collection.
+"""The run report of run_report, as pure functions over plain data (unit tested without touching disk).
+
+* ``check_options``: the module's parameters, validated;
+* ``build_report`` and ``render_markdown``: the documents;
+* ``plan_write``: which files a run writes and which older ones it removes (``plan_retention``).
+
+Writing the files is the module's (atomically, through _files.atomic_write).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from datetime import datetime
+from typing import Any, Optional
+
+from ansible_collections.stronghold.ops.plugins.module_utils._findings import (
+    SEVERITIES,
+    FindingError,
+    count_by_severity,
+    severity_at_least,
+    sort_findings,
+    validate_finding,
+    worst_severity,
+)
+
+_RUN_NAME = re.compile(r"^[A-Za-z0-9._-]+$")
+_STAMP_FORMAT = "%Y%m%dT%H%M%SZ"
+# A run is named by its UTC time stamp, with a counter when two runs share a second.
+_STAMPED = re.compile(r"^((\d{8}T\d{6}Z)(?:-(\d+))?)\.(json|md)$")
+# Underscores stay: CommonMark does not emphasise inside words (health_check).
+_MARKDOWN_ESCAPE = re.compile(r"([\\`*|<>\[\]])")
+
+
+def build_report(
+    findings: list[Any], host: str, run: str, fail_on: str, metadata: dict[str, Any], now: datetime
+) -> dict[str, Any]:
+    """The report document as plain data (pure: unit-tested without touching disk)."""
+    try:
+        ordered = sort_findings([validate_finding(f) for f in findings])
+    except FindingError as exc:
+        raise FindingError("invalid finding: %s" % exc) from exc
+    worst = worst_severity(ordered)
+    problems = [
+        "%s %s %s: %s" % (f["severity"], f["check"], f["target"], f["summary"])
+        for f in ordered
+        if f["severity"] in ("warning", "critical")
+    ]
+    summary = {
+        "host": host,
+        "run": run,
+        "total": len(ordered),
+        "worst_severity": worst,
+        "counts": count_by_severity(ordered),
+        "problems": problems,
+    }
+    return {
+        "schema": "stronghold.ops/run-report/v1",
+        "generated_at": now.strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "host": host,
+        "run": run,
+        "fail_on": fail_on,
+        "threshold_reached": severity_at_least(worst, fail_on),
+        "summary": summary,
+        "metadata": metadata,
+        "findings": ordered,
+    }
+
+
+def _md(text: Any) -> str:
+    return _MARKDOWN_ESCAPE.sub(r"\\\1", str(text)).replace("\n", " ")
+
+
+def _code(text: str) -> str:
+    fence = "``" if "`" in text else "`"
+    return "%s %s %s" % (fence, text, fence) if fence == "``" else "`%s`" % text
+
+
+def _render_details(details: dict[str, Any]) -> list[str]:
+    """Scalars inline, lists of text lines (command output) as a code block, the rest as JSON."""
+    lines: list[str] = []
+    blocks: list[tuple[str, list[str]]] = []
+    for key in sorted(details):
+        value = details[key]
+        if isinstance(value, list) and value and all(isinstance(v, str) for v in value):
+            blocks.append((key, value))
+        elif isinstance(value, str):
+            lines.append("- %s: %s" % (_md(key), _md(value)))
+        else:
+            lines.append("- %s: %s" % (_md(key), _code(json.dumps(value, sort_keys=True, default=str))))
+    for key, value in blocks:
+        lines.extend(["", "%s:" % _md(key), "", "~~~"])
+        lines.extend(line.replace("~~~", "~ ~ ~") for line in value)
+        lines.append("~~~")
+    return lines
+
+
+def render_markdown(report: dict[str, Any]) -> str:
+    """A summary a person reads first: verdict, counts, then every finding worst first."""
+    summary = report["summary"]
+    worst = summary["worst_severity"]
+    lines = [
+        "# %s run on %s: %s" % (_md(report["run"]), _md(report["host"]), worst.upper()),
+        "",
+        "Generated %s. Fails the run from: %s. Threshold reached: %s."
+        % (report["generated_at"], report["fail_on"], "yes" if report["threshold_reached"] else "no"),
+        "",
+        "| severity | count |",
+        "| --- | --- |",
+    ]
+    for name in reversed(SEVERITIES):
+        lines.append("| %s | %d |" % (name, summary["counts"][name]))
+    lines.append("")
+    if not report["findings"]:
+        lines.append("No findings: nothing was checked in this run.")
+    else:
+        if summary["problems"]:
+            lines.append("## Act on these first")
+            lines.append("")
+            for finding in report["findings"]:
+                if finding["severity"] in ("warning", "critical"):
+                    lines.append(
+                        "- **%s** `%s` %s: %s"
+                        % (
+                            finding["severity"].upper(),
+                            _md(finding["check"]),
+                            _md(finding["target"]),
+                            _md(finding["summary"]),
+                        )
+                    )
+            lines.append("")
+        lines.append("## All findings")
+        lines.append("")
+        for finding in report["findings"]:
+            lines.append(
+                "### %s: %s (%s)" % (finding["severity"].upper(), _md(finding["check"]), _md(finding["target"]))
+            )
+            lines.append("")
+            lines.append(_md(finding["summary"]))
+            lines.extend(_render_details(finding["details"]))
+            lines.append("")
+    if report["metadata"]:
+        lines.append("## Run")
+        lines.append("")
+        for key in sorted(report["metadata"]):
+            lines.append("- %s: %s" % (_md(key), _md(report["metadata"][key])))
+        lines.append("")
+    return "\n".join(lines)
+
+
+def plan_retention(existing_names: list[str], keep: int) -> list[str]:
+    """Names of stamped report files to delete so that ``keep`` runs remain (the newest)."""
+    if keep <= 0:
+        return []
+    runs = set()
+    for match in (_STAMPED.match(n) for n in existing_names):
+        if match:
+            runs.add((match.group(2), int(match.group(3) or 0), match.group(1)))
+    newest_first = [run[2] for run in sorted(runs, reverse=True)]
+    doomed = set(newest_first[keep:])
+    return sorted(n for n in existing_names if _run_of(n) in doomed)
+
+
+def _run_of(name: str) -> Optional[str]:
+    match = _STAMPED.match(name)
+    return match.group(1) if match else None
+
+
+def check_options(params: dict[str, Any]) -> None:
+    """FindingError when the run, host, keep or formats cannot name or make a report."""
+    if not _RUN_NAME.match(params["run"]):
+        raise FindingError("run %r may only contain letters, digits, '.', '_' and '-'" % params["run"])
+    if not params["host"].strip() or "/" in params["host"] or params["host"] in (".", ".."):
+        raise FindingError("host %r cannot name a report directory" % params["host"])
+    if params["keep"] < 0:
+        raise FindingError("keep must be 0 (keep all) or a positive number, got %d" % params["keep"])
+    if not params["formats"]:
+        raise FindingError("formats must name at least one of json, markdown")
+
+
+def free_base(stamp: str, existing: list[str]) -> str:
+    """The base name of a new run: its time stamp, with a counter when a run of that second exists."""
+    base = stamp
+    counter = 1
+    while any(name.startswith(base + ".") for name in existing):
+        base = "%s-%d" % (stamp, counter)
+        counter += 1
+    return base
+
+
+def plan_write(
+    report: dict[str, Any], directory: str, existing: list[str], formats: list[str], keep: int, now: datetime
+) -> dict[str, Any]:
+    """What one run writes: ``documents`` (text by format), ``paths`` (the run's files and the
+    C(latest) copies, by format) and ``removed`` (older reports beyond ``keep``), from the names
+    ``existing`` in ``directory``."""
+    base = free_base(now.strftime(_STAMP_FORMAT), existing)
+    documents: dict[str, str] = {}
+    paths: dict[str, str] = {}
+    for kind, suffix, latest in (("json", ".json", "latest.json"), ("markdown", ".md", "latest.md")):
+        if kind not in formats:
+            continue
+        if kind == "json":
+            documents[kind] = json.dumps(report, indent=2, sort_keys=True, default=str) + "\n"
+        else:
+            documents[kind] = render_markdown(report) + "\n"
+        paths[kind] = os.path.join(directory, base + suffix)
+        paths["latest_" + kind] = os.path.join(directory, latest)
+    new_names = [os.path.basename(paths[k]) for k in ("json", "markdown") if k in paths]
+    removed = [os.path.join(directory, n) for n in plan_retention(existing + new_names, keep)]
+    return {"documents": documents, "paths": paths, "removed": removed}
+
+
+def module_result(report: dict[str, Any], plan: dict[str, Any]) -> dict[str, Any]:
+    """What run_report returns for ``report`` written as ``plan`` says."""
+    return {
+        "changed": True,
+        "paths": plan["paths"],
+        "summary": report["summary"],
+        "worst_severity": report["summary"]["worst_severity"],
+        "threshold_reached": report["threshold_reached"],
+        "removed": plan["removed"],
+        "findings": report["findings"],
+    }
