@@ -11,7 +11,8 @@ on the file only.
 
 * ``compile_pattern`` turns a strftime-like file name pattern into a matcher and formatter.
 * ``list_backups`` lists the backups of a directory, oldest first, with the time taken from
-  the name (never from mtime).
+  the name (never from mtime); ``backup_files`` describes explicit files the same way
+  (``backup_entry``).
 * ``verify_stream`` reads a file once, with bounded memory, and checks everything the bytes
   can tell: gzip header, CRC and length of every member, the ``.sha256`` sidecar, the
   completion marker of a plain dump where pg_dump writes it (``DumpEndScanner``, also used
@@ -34,6 +35,8 @@ import subprocess
 import threading
 import time
 import zlib
+
+from ansible_collections.stronghold.ops.plugins.module_utils._findings import median
 
 try:
     import queue
@@ -206,15 +209,7 @@ def resolve_timezone(tz):
     try:
         return ZoneInfo(tz)
     except (ZoneInfoNotFoundError, ValueError) as exc:
-        raise ValueError("unknown time zone %r: %s" % (tz, exc))
-
-
-def localize(naive, tz="UTC"):
-    """An aware datetime from the naive time of a file name read in zone ``tz``."""
-    zone = resolve_timezone(tz)
-    if zone is None:
-        return naive.astimezone()
-    return naive.replace(tzinfo=zone)
+        raise ValueError("unknown time zone %r: %s" % (tz, exc)) from exc
 
 
 def aware_time(naive, zone):
@@ -235,15 +230,36 @@ def aware_time(naive, zone):
     return when, None
 
 
-def list_backups(directory, pattern=None, tz="UTC"):
-    """The backups in ``directory`` whose names match ``pattern``, oldest first.
+def backup_entry(path, naive, zone):
+    """One backup as listed: ``{path, name, time, size, mtime}`` and ``time_error`` or ``error`` when there is one.
 
-    Each is ``{path, name, time, size, mtime}`` with ``time`` aware (the name read in ``tz``),
-    ``mtime`` a POSIX timestamp; a name whose time has no UTC equivalent has ``time`` None and
-    ``time_error`` saying why. Entries that match but are no regular file (a FIFO, a dangling
-    symlink, a directory) are listed with ``size`` and ``mtime`` None and ``error`` saying why,
-    so that a caller reports them instead of losing them. Sidecars (``.sha256``) never match a
-    pattern that ends with the dump's extension. Raises OSError when the directory cannot be read.
+    ``naive`` is the time its name matched (None: the name does not match), ``zone`` the
+    tzinfo it is read in (None: the host's). ``time`` is aware, or None when the name has no time
+    or one without a UTC equivalent (``time_error`` says why). An entry that is no regular file (a
+    FIFO, a dangling symlink, a directory) has ``size`` None and ``error`` saying why, so that a
+    caller reports it instead of losing it.
+    """
+    when, why = aware_time(naive, zone) if naive is not None else (None, None)
+    item = {"path": path, "name": os.path.basename(path), "time": when, "size": None, "mtime": None}
+    if why:
+        item["time_error"] = why
+    try:
+        info = os.stat(path)
+    except OSError as exc:
+        item["error"] = "cannot stat: %s" % (exc.strerror or exc)
+    else:
+        item["mtime"] = info.st_mtime
+        if stat.S_ISREG(info.st_mode):
+            item["size"] = info.st_size
+        else:
+            item["error"] = "not a regular file (%s)" % _file_kind(info.st_mode)
+    return item
+
+
+def list_backups(directory, pattern=None, tz="UTC"):
+    """The backups in ``directory`` whose names match ``pattern``, oldest first (``backup_entry`` each).
+
+    Sidecars (``.sha256``) are never backups. Raises OSError when the directory cannot be read.
     """
     compiled = pattern if isinstance(pattern, BackupPattern) else compile_pattern(pattern)
     zone = resolve_timezone(tz)
@@ -253,31 +269,17 @@ def list_backups(directory, pattern=None, tz="UTC"):
             naive = compiled.match(entry.name)
             if naive is None or entry.name.endswith(".sha256"):
                 continue
-            when, why = aware_time(naive, zone)
-            item = {
-                "path": os.path.join(directory, entry.name),
-                "name": entry.name,
-                "time": when,
-                "size": None,
-                "mtime": None,
-            }
-            if why:
-                item["time_error"] = why
-            try:
-                info = os.stat(item["path"])
-            except OSError as exc:
-                item["error"] = "cannot stat: %s" % (exc.strerror or exc)
-            else:
-                if stat.S_ISREG(info.st_mode):
-                    item["size"] = info.st_size
-                    item["mtime"] = info.st_mtime
-                else:
-                    item["error"] = "not a regular file (%s)" % _file_kind(info.st_mode)
-                    item["mtime"] = info.st_mtime
-            found.append(item)
+            found.append(backup_entry(os.path.join(directory, entry.name), naive, zone))
     # By the time written in the name (times of one zone compare as written, DST folds included).
     found.sort(key=lambda item: (compiled.match(item["name"]), item["name"]))
     return found
+
+
+def backup_files(paths, pattern=None, tz="UTC"):
+    """Explicit backup files, in the given order (``backup_entry`` each); a name that does not match has no time."""
+    compiled = pattern if isinstance(pattern, BackupPattern) else compile_pattern(pattern)
+    zone = resolve_timezone(tz)
+    return [backup_entry(path, compiled.match(os.path.basename(path)), zone) for path in paths]
 
 
 def _regular_file(path):
@@ -318,16 +320,6 @@ def find_gaps(times, expected_interval, factor=1.5):
         if seconds > factor * expected_interval:
             gaps.append({"after": earlier, "before": later, "seconds": seconds})
     return gaps
-
-
-def median(values):
-    ordered = sorted(values)
-    if not ordered:
-        raise ValueError("median of no values")
-    middle = len(ordered) // 2
-    if len(ordered) % 2:
-        return float(ordered[middle])
-    return (ordered[middle - 1] + ordered[middle]) / 2.0
 
 
 def size_vs_median(size, previous_sizes):

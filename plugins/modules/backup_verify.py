@@ -64,20 +64,17 @@ description:
     V(skipped)), detail and duration; nothing stops at the first failure. A failed check is a
     critical finding, a warning a warning finding.
 extends_documentation_fragment:
-  - ansible.builtin.action_common_attributes
+  - stronghold.ops.attributes
+  - stronghold.ops.backup_files
+  - stronghold.ops.fail_on
+  - stronghold.ops.durations
   - stronghold.ops.postgres
   - stronghold.ops.findings
 attributes:
   check_mode:
-    support: full
     details:
       - Every level but V(restore) only reads files and runs in check mode. The restore test is
         skipped with a note (a C(skipped) check and an info finding).
-  diff_mode:
-    support: none
-  platform:
-    support: full
-    platforms: posix
 options:
   directory:
     description:
@@ -85,6 +82,7 @@ options:
         or unreadable directory fails the task.
       - One of O(directory) and O(files) is required.
     type: path
+    required: false
   files:
     description:
       - Explicit backup files instead of a directory. Their times are still read from their
@@ -92,27 +90,12 @@ options:
         check) and does not count for freshness. A missing file is a failed check.
     type: list
     elements: path
-  pattern:
-    description:
-      - Name of a backup file with C(strftime)-like fields C(%Y %m %d %H %M %S) (C(%%) for a
-        percent sign); everything else is literal. It needs at least C(%Y), C(%m) and C(%d).
-        Files that do not match (the C(.sha256) sidecars, temporary files, anything else) are
-        ignored.
-    type: str
-    default: backup_%Y%m%d_%H%M%S.sql.gz
-  timezone:
-    description:
-      - The time zone the times in the file names are written in; V(UTC), V(local) (the host's
-        zone) or an IANA name such as V(Europe/Paris).
-    type: str
-    default: UTC
   settle:
     description:
-      - A file modified less than this long ago (such as V(2m)) is considered still being
-        written. It is skipped by every check and listed in RV(settling). V(0) disables this.
-      - Every duration option (O(settle), O(max_age), O(expected_interval), O(timeout)) is at
-        most 100 years; NaN and infinite values are refused.
-    type: str
+      - A file modified less than this long ago (such as V(2m), or a number of seconds) is
+        considered still being written. It is skipped by every check and listed in
+        RV(settling). V(0) disables this.
+    type: raw
     default: 2m
   which:
     description:
@@ -130,7 +113,7 @@ options:
     description:
       - Longest time since the newest backup (by its name), such as V(26h) for a daily backup;
         older fails the C(freshness) check. Unset, the age is reported but not judged.
-    type: str
+    type: raw
   min_count:
     description:
       - Fewest backups that must exist (retention); fewer fails the C(count) check. Backups
@@ -140,7 +123,7 @@ options:
     description:
       - Time between two backups, such as V(1d). With it, the C(gaps) check reports (as a
         warning) every pair of consecutive backups more than O(gap_factor) times this apart.
-    type: str
+    type: raw
   gap_factor:
     description: How many expected intervals apart two backups must be to count as a gap (a finite number, at least 1).
     type: float
@@ -169,6 +152,9 @@ options:
       - Format of the dumps. V(auto) recognises it from the first bytes; V(plain) (SQL, gzipped
         or not) and V(custom) (C(pg_dump -Fc)) fail the C(format) check of a file of another
         format.
+      - It also chooses the default O(pattern) - C(backup_%Y%m%d_%H%M%S.dump) for V(custom),
+        C(backup_%Y%m%d_%H%M%S.sql.gz) for V(plain) and V(auto) - the names
+        P(stronghold.ops.pg_backup#module) gives its dumps.
     type: str
     choices: [auto, plain, custom]
     default: auto
@@ -189,9 +175,9 @@ options:
     type: path
   timeout:
     description:
-      - Longest run of each C(pg_restore) check and of the restore test, such as V(30m). Unset,
-        no limit.
-    type: str
+      - Longest run of each C(pg_restore) check and of the restore test, such as V(30m) or a
+        number of seconds. Unset, no limit.
+    type: raw
   scratch_db:
     description:
       - Name of the database the restore test creates. It must not exist (the module never
@@ -223,14 +209,9 @@ options:
       max:
         description: Largest acceptable value (a number).
         type: float
-  fail_on:
-    description:
-      - Fail the task when a finding reaches this severity; V(never) only reports. Failed
-        checks are V(critical), warnings V(warning).
-    type: str
-    choices: [critical, warning, info, never]
-    default: critical
 notes:
+  - Failed checks are V(critical) findings, warnings V(warning) ones and skipped checks V(info)
+    ones; O(fail_on) compares with them.
   - The connection options are used only by O(level=restore), which needs a role allowed to
     create and drop databases. The other levels need only read access to the files.
   - A file that is not a regular file (a FIFO, a dangling symbolic link, a directory) but has a
@@ -320,7 +301,15 @@ backups:
     inflate_backend: {description: "V(isal) or V(zlib).", type: str}
     toc_entries: {description: "Entries in the table of contents of a custom-format dump.", type: int}
     ok: {description: "No check of this backup failed.", type: bool}
-    checks: {description: 'Its checks, each with C(name), C(status), C(detail) and C(duration).', type: list, elements: dict}
+    checks:
+      description: Its checks, as in RV(checks) without C(target).
+      type: list
+      elements: dict
+      contains:
+        name: {description: "Name of the check (C(name), C(stat), C(size), C(shrink), C(format), C(gzip), C(sha256), ...).", type: str}
+        status: {description: "V(ok), V(failed), V(warning) or V(skipped).", type: str}
+        detail: {description: "What was found.", type: str}
+        duration: {description: "Seconds the check took.", type: float}
   sample:
     - path: /var/backups/backup_20261127_020000.sql.gz
       name: backup_20261127_020000.sql.gz
@@ -348,6 +337,12 @@ latest:
       there is none.
   returned: always
   type: dict
+  contains:
+    path: {description: "Path of the backup.", type: str}
+    name: {description: "File name.", type: str}
+    time: {description: "The time of its name, ISO 8601 with its offset.", type: str}
+    age_seconds: {description: "Seconds from that time to the start of the run.", type: float}
+    size: {description: "Size on disk in bytes.", type: int}
   sample: {path: /var/backups/backup_20261127_020000.sql.gz, name: backup_20261127_020000.sql.gz,
            time: "2026-11-27T02:00:00+00:00", age_seconds: 40210.5, size: 303112904}
 found:
@@ -382,7 +377,13 @@ settling:
   returned: always
   type: list
   elements: dict
-  sample: [{path: /var/backups/backup_20261127_140000.sql.gz, modified_seconds_ago: 12.5, size: 1048576}]
+  contains:
+    path: {description: "Path of the file.", type: str}
+    name: {description: "File name.", type: str}
+    size: {description: "Size on disk in bytes, null for an entry that is no regular file.", type: int}
+    modified_seconds_ago: {description: "Seconds since it was last modified.", type: float}
+  sample: [{path: /var/backups/backup_20261127_140000.sql.gz, name: backup_20261127_140000.sql.gz,
+            modified_seconds_ago: 12.5, size: 1048576}]
 checks:
   description:
     - Every check that ran, in order, with C(target) (the file name, or the directory for
@@ -390,6 +391,18 @@ checks:
   returned: always
   type: list
   elements: dict
+  contains:
+    target: {description: "The file name, or the directory (or the files) for the checks over all backups.", type: str}
+    name:
+      description:
+        - Name of the check. Over all backups C(settle), C(future), C(count), C(freshness),
+          C(gaps); of each backup C(name), C(stat), C(size), C(shrink), then by O(level)
+          C(read), C(format), C(gzip), C(sha256), C(header), C(marker), C(toc), C(data_read);
+          of the restore test C(restore), C(query: <name>), C(scratch_drop).
+      type: str
+    status: {description: "V(ok), V(failed), V(warning) or V(skipped).", type: str}
+    detail: {description: "What was found.", type: str}
+    duration: {description: "Seconds the check took.", type: float}
   sample:
     - {target: /var/backups, name: freshness, status: ok, detail: "newest backup 11h10m old (max_age 26h)", duration: 0.0}
     - {target: backup_20261127_020000.sql.gz, name: marker, status: ok,
@@ -398,6 +411,24 @@ restore:
   description: The restore test, or null below level V(restore) (and in check mode).
   returned: always
   type: dict
+  contains:
+    path: {description: "The backup restored.", type: str}
+    database: {description: "The scratch database.", type: str}
+    ok: {description: "The restore succeeded.", type: bool}
+    seconds: {description: "How long the restore took.", type: float}
+    created: {description: "The scratch database was created.", type: bool}
+    dropped: {description: "The scratch database was dropped.", type: bool}
+    command: {description: "The restore command, without secrets.", type: list, elements: str}
+    stderr_tail: {description: "The end of the restore's standard error.", type: str}
+    queries:
+      description: The O(restore_checks) queries, in order.
+      type: list
+      elements: dict
+      contains:
+        name: {description: "O(restore_checks[].name), or the query.", type: str}
+        value: {description: "First column of the first row, as text (null for NULL or no row).", type: str}
+        status: {description: "V(ok), V(failed) or V(skipped) (the restore failed).", type: str}
+        detail: {description: "The comparison, or the error.", type: str}
   sample:
     path: /var/backups/backup_20261127_020000.sql.gz
     database: backup_verify_20261127134501_4242
@@ -414,10 +445,22 @@ peak_rss_kib:
   type: int
   sample: 27400
 findings:
-  description: Findings in the collection's model, one per check that is not ok (and one summary).
+  description:
+    - Findings in the collection's model, one per check that is not ok, after one summary
+      finding (C(backup.verify)).
   returned: always
   type: list
   elements: dict
+  contains:
+    check:
+      description:
+        - C(backup.verify) (the summary), C(backup.retention), C(backup.freshness), C(backup.size),
+          C(backup.selection), C(backup.integrity) or C(backup.restore).
+      type: str
+    target: {description: "The file name, or the directory (or the files) for the summary and the checks over all backups.", type: str}
+    severity: {description: "V(ok), V(info), V(warning) or V(critical).", type: str}
+    summary: {description: "One line: the check's name and detail, or the summary of the run.", type: str}
+    details: {description: "The check's name and status; for the summary the level, the backups checked, the newest and the restore.", type: dict}
   sample:
     - {check: backup.integrity, target: backup_20261127_020000.sql.gz, severity: ok, summary: "stream checks passed", details: {}}
 worst_severity:
@@ -428,525 +471,118 @@ worst_severity:
 """
 
 import datetime
-import math
 import os
 import resource
-import stat
 import time
 
-from ansible.module_utils.basic import AnsibleModule
+from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
 from ansible_collections.stronghold.ops.plugins.module_utils._backup_files import (
-    aware_time,
-    compile_pattern,
-    find_gaps,
+    backup_files,
     find_pg_restore,
     list_backups,
-    resolve_timezone,
-    size_vs_median,
     verify_header,
     verify_stream,
 )
-from ansible_collections.stronghold.ops.plugins.module_utils._findings import (
-    FindingError,
-    make_finding,
-    parse_duration,
-    parse_size,
-    severity_at_least,
-    worst_severity,
+from ansible_collections.stronghold.ops.plugins.module_utils._options import (
+    BACKUP_FILES_SPEC,
+    FAIL_ON_SPEC,
+    argument_spec,
+    duration_spec,
 )
-from ansible_collections.stronghold.ops.plugins.module_utils._postgres_spec import (
-    check_connection_params,
-    postgres_argument_spec,
+from ansible_collections.stronghold.ops.plugins.module_utils._postgres_spec import postgres_argument_spec
+from ansible_collections.stronghold.ops.plugins.module_utils._verify import (
+    FORMATS,
+    LEVELS,
+    Settings,
+    Survey,
+    VerifyError,
+    build_result,
+    check,
+    check_backup,
+    collection_checks,
+    failure_message,
+    history,
+    judge_queries,
+    judge_restore,
+    restore_report,
+    scratch_name,
+    select,
+    target_label,
 )
 
-LEVELS = ("stat", "header", "stream", "restore")
-# A backup dated up to this far ahead of the host's clock is current: clocks of the host that
-# names the backups and of this one may differ by a little. Further ahead is a clock or time
-# zone problem, and such a backup says nothing about the recovery point.
-FUTURE_ALLOWANCE = 300
-# Longest duration an option may give (a hundred years); longer ones are typing mistakes, and
-# the date arithmetic and the waits stay far from the limits of datetime and of time_t.
-MAX_DURATION = 100 * 365.25 * 86400
-SEVERITY_OF_STATUS = {"ok": "ok", "skipped": "info", "warning": "warning", "failed": "critical"}
+APPLICATION = "stronghold.ops.backup_verify"
 
 
-def human_duration(seconds):
-    seconds = int(round(abs(seconds)))
-    days, rest = divmod(seconds, 86400)
-    hours, rest = divmod(rest, 3600)
-    minutes, secs = divmod(rest, 60)
-    if days:
-        return "%dd%02dh" % (days, hours)
-    if hours:
-        return "%dh%02dm" % (hours, minutes)
-    if minutes:
-        return "%dm%02ds" % (minutes, secs)
-    return "%ds" % secs
-
-
-def compare_value(value, expect=None, minimum=None, maximum=None):
-    """(status, detail) of one sanity query's value against expect / min / max."""
+def path_problems(params):
+    """What is wrong on disk with the options (read-only look-ups)."""
     problems = []
-    shown = "NULL" if value is None else str(value)
-    if expect is not None:
-        equal = False
-        if value is not None:
-            try:
-                equal = (
-                    float(value) == float(expect)
-                    if not isinstance(expect, bool)
-                    else str(value).lower() == str(expect).lower()
-                )
-            except (TypeError, ValueError):
-                equal = str(value) == str(expect)
-        if not equal:
-            problems.append("%s is not the expected %s" % (shown, expect))
-    for bound, label, worse in ((minimum, "min", lambda v, b: v < b), (maximum, "max", lambda v, b: v > b)):
-        if bound is None:
-            continue
-        try:
-            number = float(value)
-        except (TypeError, ValueError):
-            problems.append("%s is not a number (%s %s)" % (shown, label, bound))
-            continue
-        if worse(number, bound):
-            problems.append("%s is %s %s %s" % (shown, "below" if label == "min" else "above", label, bound))
-    if problems:
-        return "failed", "; ".join(problems)
-    parts = []
-    if expect is not None:
-        parts.append("= %s" % expect)
-    if minimum is not None:
-        parts.append(">= %s" % minimum)
-    if maximum is not None:
-        parts.append("<= %s" % maximum)
-    return "ok", "%s %s" % (shown, " and ".join(parts))
+    if params["pg_bin_dir"] and not os.path.isdir(params["pg_bin_dir"]):
+        problems.append("pg_bin_dir %s is not a directory" % params["pg_bin_dir"])
+    if params["directory"] is not None:
+        if not os.path.exists(params["directory"]):
+            problems.append("backup directory %s does not exist" % params["directory"])
+        elif not os.path.isdir(params["directory"]):
+            problems.append("%s is not a directory" % params["directory"])
+    return problems
+
+
+def elapsed(started):
+    return time.monotonic() - started
 
 
 class Verifier:
+    """Observes the backups (listing, stat, reading) and runs the restore test; _verify judges."""
+
     def __init__(self, module):
         self.module = module
-        self.p = module.params
-        self.checks = []
-        self.findings = []
-        self.changed = False
+        self.params = module.params
+        self.settings = Settings(module.params, path_problems(module.params))
         self.now = datetime.datetime.now(datetime.timezone.utc)
+        self.target = target_label(self.params["directory"], self.params["files"])
+        self.changed = False
+        self.pg_restore = None
+        if self.params["pg_bin_dir"]:
+            self.pg_restore = os.path.join(self.params["pg_bin_dir"], "pg_restore")
+        elif self.params["format"] != "plain":
+            self.pg_restore = find_pg_restore()
 
-    # --- input --------------------------------------------------------------------------------
-
-    def read_options(self):
-        p = self.p
-        problems = []
+    def listing(self):
+        p = self.params
+        if p["directory"] is None:
+            return backup_files(p["files"], self.settings.pattern, p["timezone"])
         try:
-            self.pattern = compile_pattern(p["pattern"])
-        except ValueError as exc:
-            problems.append(str(exc))
-        try:
-            resolve_timezone(p["timezone"])
-        except ValueError as exc:
-            problems.append(str(exc))
-        self.settle = self.max_age = self.interval = self.min_size = self.timeout = None
-        for option, parser, attribute in (
-            ("settle", parse_duration, "settle"),
-            ("max_age", parse_duration, "max_age"),
-            ("expected_interval", parse_duration, "interval"),
-            ("min_size", parse_size, "min_size"),
-            ("timeout", parse_duration, "timeout"),
-        ):
-            if p[option] is None:
-                continue
-            try:
-                value = parser(p[option])
-            except FindingError as exc:
-                problems.append("%s: %s" % (option, exc))
-                continue
-            if not math.isfinite(value):
-                problems.append(
-                    "%s must be a finite %s, got %s"
-                    % (option, "size" if parser is parse_size else "duration", p[option])
-                )
-            elif parser is parse_duration and value > MAX_DURATION:
-                problems.append("%s %s is longer than 100 years" % (option, p[option]))
-            else:
-                setattr(self, attribute, value)
-        if self.interval is not None and self.interval <= 0:
-            problems.append("expected_interval must be longer than 0")
-        if self.timeout is not None and self.timeout <= 0:
-            problems.append("timeout must be longer than 0")
-        if p["count"] < 1:
-            problems.append("count must be at least 1, got %d" % p["count"])
-        if p["min_count"] is not None and p["min_count"] < 1:
-            problems.append("min_count must be at least 1, got %d" % p["min_count"])
-        if p["shrink_window"] < 1:
-            problems.append("shrink_window must be at least 1, got %d" % p["shrink_window"])
-        if not math.isfinite(p["gap_factor"]) or p["gap_factor"] < 1:
-            problems.append("gap_factor must be a finite number, at least 1, got %s" % p["gap_factor"])
-        if p["max_shrink"] is not None and not 0 <= p["max_shrink"] <= 100:
-            problems.append("max_shrink is a percentage between 0 and 100, got %s" % p["max_shrink"])
-        if p["which"] != "last_n" and p["count"] != 1:
-            problems.append("count applies only to which=last_n")
-        if p["pg_bin_dir"] and not os.path.isdir(p["pg_bin_dir"]):
-            problems.append("pg_bin_dir %s is not a directory" % p["pg_bin_dir"])
-        if p["restore_checks"] and p["level"] != "restore":
-            problems.append("restore_checks need level=restore")
-        for index, item in enumerate(p["restore_checks"]):
-            if not (item.get("query") or "").strip():
-                problems.append("restore_checks[%d] has an empty query" % index)
-            if item.get("expect") is None and item.get("min") is None and item.get("max") is None:
-                problems.append(
-                    "restore_checks[%d] (%s) needs expect, min or max" % (index, item.get("name") or item.get("query"))
-                )
-            for bound in ("min", "max"):
-                if item.get(bound) is not None and not math.isfinite(item[bound]):
-                    problems.append(
-                        "restore_checks[%d] has %s %s: it must be a finite number" % (index, bound, item[bound])
-                    )
-            if item.get("min") is not None and item.get("max") is not None and item["min"] > item["max"]:
-                problems.append("restore_checks[%d] has min %s above max %s" % (index, item["min"], item["max"]))
-        if p["level"] == "restore":
-            problems.extend(check_connection_params(p))
-            if p["scratch_db"] is not None and not p["scratch_db"].strip():
-                problems.append("scratch_db cannot be empty")
-            if p["scratch_db"] and p["scratch_db"] in (p.get("login_db"), "postgres", "template0", "template1"):
-                problems.append("scratch_db %s is not a scratch database" % p["scratch_db"])
-        if p["directory"] is not None:
-            if not os.path.exists(p["directory"]):
-                problems.append("backup directory %s does not exist" % p["directory"])
-            elif not os.path.isdir(p["directory"]):
-                problems.append("%s is not a directory" % p["directory"])
-        if p["files"] is not None and not p["files"]:
-            problems.append("files is empty")
-        if problems:
-            self.module.fail_json(msg="; ".join(problems))
+            return list_backups(p["directory"], self.settings.pattern, p["timezone"])
+        except OSError as exc:
+            raise VerifyError(
+                "cannot read the backup directory %s: %s" % (p["directory"], exc.strerror or exc)
+            ) from exc
 
-    # --- helpers ------------------------------------------------------------------------------
-
-    def record(self, target, check):
-        entry = {"target": target}
-        entry.update(check)
-        self.checks.append(entry)
-        return entry
-
-    def quick(self, target, name, status, detail):
-        return self.record(target, {"name": name, "status": status, "detail": detail, "duration": 0.0})
-
-    def iso(self, when):
-        return when.isoformat() if when is not None else None
-
-    # --- selection ----------------------------------------------------------------------------
-
-    def gather(self):
-        """All backups found (the listing), the ones settling, and the target label."""
-        p = self.p
-        zone = p["timezone"]
-        if p["directory"] is not None:
-            self.target = p["directory"]
-            try:
-                listed = list_backups(p["directory"], self.pattern, zone)
-            except OSError as exc:
-                self.module.fail_json(
-                    msg="cannot read the backup directory %s: %s" % (p["directory"], exc.strerror or exc)
-                )
-        else:
-            self.target = ", ".join(p["files"]) if len(p["files"]) <= 3 else "%d files" % len(p["files"])
-            listed = []
-            tz = resolve_timezone(zone)
-            for path in p["files"]:
-                name = os.path.basename(path)
-                naive = self.pattern.match(name)
-                when = why = None
-                if naive is not None:
-                    when, why = aware_time(naive, tz)
-                item = {"path": path, "name": name, "time": when, "size": None, "mtime": None}
-                if why:
-                    item["time_error"] = why
-                try:
-                    info = os.stat(path)
-                except OSError as exc:
-                    item["error"] = "cannot stat: %s" % (exc.strerror or exc)
-                else:
-                    item["mtime"] = info.st_mtime
-                    if stat.S_ISREG(info.st_mode):
-                        item["size"] = info.st_size
-                    else:
-                        item["error"] = "not a regular file"
-                listed.append(item)
-        # Backups without a usable time first, then by time: "the newest" is always one with a time.
-        epoch = datetime.datetime(1970, 1, 1, tzinfo=datetime.timezone.utc)
-        listed.sort(key=lambda item: (item["time"] is not None, item["time"] or epoch, item["name"]))
-        now = time.time()
-        self.settling = []
-        self.backups = []
-        for item in listed:
-            if self.settle and item["mtime"] is not None and now - item["mtime"] < self.settle:
-                self.settling.append(
-                    {
-                        "path": item["path"],
-                        "name": item["name"],
-                        "size": item["size"],
-                        "modified_seconds_ago": round(now - item["mtime"], 1),
-                    }
-                )
-            else:
-                self.backups.append(item)
-
-    # --- checks over all backups --------------------------------------------------------------
-
-    def split_by_time(self):
-        """Set each dated backup's age; future-dated ones go to self.future, the others to self.current."""
-        self.future = []
-        self.current = []
-        for item in self.backups:
-            if item["time"] is None:
-                continue
-            age = (self.now - item["time"]).total_seconds()
-            item["age_seconds"] = round(age, 1)
-            if age < -FUTURE_ALLOWANCE:
-                item["future"] = True
-                self.future.append(item)
-            else:
-                self.current.append(item)
-
-    def collection_checks(self):
-        p = self.p
-        target = self.target
-        self.split_by_time()
-        timed = self.current
-        for item in self.settling:
-            self.quick(
-                item["name"],
-                "settle",
-                "skipped",
-                "modified %ss ago, less than settle %s: still being written, not checked"
-                % (item["modified_seconds_ago"], p["settle"]),
-            )
-        for item in self.future:
-            self.quick(
-                item["name"],
-                "future",
-                "warning",
-                "named for %s, %s ahead of this host's clock (timezone %s): a clock or time "
-                "zone problem; left out of freshness, the count, gaps, the choice of the newest and the size median"
-                % (self.iso(item["time"]), human_duration(item["age_seconds"]), p["timezone"]),
-            )
-        count = len(self.backups) - len(self.future)
-        not_counted = " (%d dated in the future not counted)" % len(self.future) if self.future else ""
-        if p["min_count"] is not None:
-            status = "ok" if count >= p["min_count"] else "failed"
-            self.quick(
-                target,
-                "count",
-                status,
-                "%d backup%s found, min_count %d%s" % (count, "" if count == 1 else "s", p["min_count"], not_counted),
-            )
-        elif count == 0:
-            self.quick(target, "count", "failed", "no backup matching %s found%s" % (self.pattern.pattern, not_counted))
-        else:
-            self.quick(target, "count", "ok", "%d backup%s found%s" % (count, "" if count == 1 else "s", not_counted))
-
-        newest = timed[-1] if timed else None
-        if newest is None and self.future:
-            self.quick(
-                target,
-                "freshness",
-                "failed",
-                "every dated backup (%d) is dated in the future: no backup shows when the "
-                "last recovery point was taken" % len(self.future),
-            )
-        elif newest is None:
-            self.quick(
-                target, "freshness", "failed" if p["max_age"] else "skipped", "no backup with a time in its name"
-            )
-        else:
-            age = newest["age_seconds"]
-            if self.max_age is None:
-                self.quick(
-                    target,
-                    "freshness",
-                    "skipped",
-                    "newest backup %s is %s old; no max_age given" % (newest["name"], human_duration(age)),
-                )
-            elif age > self.max_age:
-                self.quick(
-                    target,
-                    "freshness",
-                    "failed",
-                    "newest backup %s is %s old, more than max_age %s"
-                    % (newest["name"], human_duration(age), p["max_age"]),
-                )
-            else:
-                self.quick(
-                    target,
-                    "freshness",
-                    "ok",
-                    "newest backup %s is %s old (max_age %s)" % (newest["name"], human_duration(age), p["max_age"]),
-                )
-
-        if self.interval is not None:
-            gaps = find_gaps([b["time"] for b in timed], self.interval, p["gap_factor"])
-            if len(timed) < 2:
-                self.quick(target, "gaps", "skipped", "fewer than 2 backups to compare")
-            elif gaps:
-                text = ", ".join(
-                    "%s between %s and %s" % (human_duration(g["seconds"]), self.iso(g["after"]), self.iso(g["before"]))
-                    for g in gaps[:10]
-                )
-                self.quick(
-                    target,
-                    "gaps",
-                    "warning",
-                    "%d gap%s longer than %s x %s: %s"
-                    % (len(gaps), "" if len(gaps) == 1 else "s", p["gap_factor"], p["expected_interval"], text),
-                )
-            else:
-                self.quick(
-                    target,
-                    "gaps",
-                    "ok",
-                    "no gap longer than %s x %s over %d backups"
-                    % (p["gap_factor"], p["expected_interval"], len(timed)),
-                )
-
-    # --- checks of each selected backup -------------------------------------------------------
-
-    def select(self):
-        which = self.p["which"]
-        if which == "all":
-            return list(self.backups)
-        # The newest are chosen among backups not dated in the future (undated ones sort first).
-        eligible = [b for b in self.backups if not b.get("future")]
-        if which == "latest":
-            return eligible[-1:]
-        return eligible[-self.p["count"] :]
-
-    def history(self, item):
-        """Sizes of the backups dated before ``item`` for its median: never a future-dated one."""
-        if item["time"] is None:
-            return []
-        return [b["size"] for b in self.current if b["time"] < item["time"] and b["size"]][-self.p["shrink_window"] :]
-
-    def check_backup(self, item):
-        p = self.p
-        name = item["name"]
-        entry = {
-            "path": item["path"],
-            "name": name,
-            "time": self.iso(item["time"]),
-            "size": item["size"],
-            "age_seconds": item.get("age_seconds"),
-            "future": bool(item.get("future")),
-            "median_size": None,
-            "shrink_pct": None,
-            "format": None,
-            "compressed": None,
-            "gzip_members": None,
-            "uncompressed_bytes": None,
-            "marker_found": None,
-            "sha256": None,
-            "throughput_mbps": None,
-        }
-        first = len(self.checks)
-        if item.get("time_error"):
-            self.quick(name, "name", "failed", item["time_error"])
-        elif item["time"] is None:
-            self.quick(
-                name,
-                "name",
-                "failed",
-                "the name does not match the pattern %s, so the backup's time is unknown" % self.pattern.pattern,
-            )
-        # stat: a regular, non-empty file that can be opened
-        started = time.monotonic()
-        if item.get("error"):
-            status, detail = "failed", item["error"]
-        elif item["size"] == 0:
-            status, detail = "failed", "the file is empty (0 bytes)"
-        else:
+    def read(self, item):
+        """(why it cannot be opened, seconds spent, what reading it showed) of one backup."""
+        open_error, started = None, time.monotonic()
+        if not item.get("error") and item["size"] != 0:
             try:
                 with open(item["path"], "rb"):
                     pass
             except OSError as exc:
-                status, detail = "failed", "cannot open: %s" % (exc.strerror or exc)
-            else:
-                status, detail = "ok", "regular file of %d bytes" % item["size"]
-        self.record(
-            name, {"name": "stat", "status": status, "detail": detail, "duration": round(time.monotonic() - started, 4)}
+                open_error = str(exc.strerror or exc)
+        seconds = elapsed(started)
+        if item.get("error") or self.settings.level < LEVELS.index("header"):
+            return open_error, seconds, None
+        if self.settings.level == LEVELS.index("header"):
+            return open_error, seconds, verify_header(item["path"], fmt=self.params["format"])
+        verified = verify_stream(
+            item["path"],
+            fmt=self.params["format"],
+            sidecar=self.params["sidecar"],
+            pg_restore=self.pg_restore,
+            timeout=self.settings.timeout,
         )
-
-        if self.min_size is not None and item["size"] is not None:
-            ok = item["size"] >= self.min_size
-            self.quick(
-                name,
-                "size",
-                "ok" if ok else "failed",
-                "%d bytes, min_size %s (%d bytes)" % (item["size"], p["min_size"], int(self.min_size)),
-            )
-        if item["size"] is not None:
-            previous = self.history(item)
-            mid, shrink = size_vs_median(item["size"], previous)
-            entry["median_size"] = mid
-            entry["shrink_pct"] = shrink
-            if mid is None:
-                if p["max_shrink"] is not None:
-                    self.quick(name, "shrink", "skipped", "no earlier backup to compare the size with")
-            else:
-                detail = "%d bytes, %s%% %s the median %d of the %d backup%s before it" % (
-                    item["size"],
-                    abs(shrink) if shrink is not None else "?",
-                    "below" if (shrink or 0) >= 0 else "above",
-                    int(mid),
-                    len(previous),
-                    "" if len(previous) == 1 else "s",
-                )
-                if p["max_shrink"] is None:
-                    self.quick(name, "shrink", "skipped", detail + "; no max_shrink given")
-                elif shrink is not None and shrink > p["max_shrink"]:
-                    self.quick(name, "shrink", "failed", detail + ", more than max_shrink %s%%" % p["max_shrink"])
-                else:
-                    self.quick(name, "shrink", "ok", detail + " (max_shrink %s%%)" % p["max_shrink"])
-
-        level = LEVELS.index(p["level"])
-        readable = not item.get("error")
-        if level >= 2 and readable:
-            result = verify_stream(
-                item["path"], fmt=p["format"], sidecar=p["sidecar"], pg_restore=self.pg_restore, timeout=self.timeout
-            )
-            for check in result["checks"]:
-                if check["name"] == "read" and check["status"] == "ok":
-                    continue
-                if check["name"] == "sha256" and check["status"] == "skipped" and p["require_sidecar"] and p["sidecar"]:
-                    check = dict(check, status="failed", detail=check["detail"] + " (require_sidecar)")
-                self.record(name, check)
-            for key in (
-                "format",
-                "compressed",
-                "gzip_members",
-                "uncompressed_bytes",
-                "marker_found",
-                "sha256",
-                "throughput_mbps",
-                "inflate_backend",
-            ):
-                entry[key] = result.get(key)
-            if "toc_entries" in result:
-                entry["toc_entries"] = result["toc_entries"]
-        elif level >= 1 and readable:
-            result = verify_header(item["path"], fmt=p["format"])
-            for check in result["checks"]:
-                if check["name"] == "read" and check["status"] == "ok":
-                    continue
-                self.record(name, check)
-            entry["format"] = result["format"]
-            entry["compressed"] = result["compressed"]
-        mine = self.checks[first:]
-        entry["checks"] = [dict((k, v) for k, v in c.items() if k != "target") for c in mine]
-        entry["ok"] = not any(c["status"] == "failed" for c in mine)
-        return entry
-
-    # --- restore test -------------------------------------------------------------------------
+        return open_error, seconds, verified
 
     def restore_test(self, entry):
+        """(report, checks) of restoring ``entry`` into a new scratch database, always dropped after."""
         # The PostgreSQL layer is imported for this level only: psycopg alone costs about 14 MiB,
         # which the other levels never need (the module's memory stays under 32 MiB).
         # pylint: disable-next=import-outside-toplevel
@@ -964,131 +600,51 @@ class Verifier:
             psycopg,
         )
 
-        p = self.p
-        name = entry["name"]
-        if self.module.check_mode:
-            self.quick(
-                name,
-                "restore",
-                "skipped",
-                "check mode: the restore test would create, fill and drop a scratch database",
-            )
-            return None
-        database = p["scratch_db"] or "backup_verify_%s_%d" % (self.now.strftime("%Y%m%d%H%M%S"), os.getpid())
-        report = {
-            "path": entry["path"],
-            "database": database,
-            "ok": False,
-            "seconds": None,
-            "created": False,
-            "dropped": False,
-            "command": None,
-            "stderr_tail": None,
-            "queries": [],
-        }
+        p = self.params
+        database = p["scratch_db"] or scratch_name(self.now, os.getpid())
+        report = restore_report(entry["path"], database)
         started = time.monotonic()
         try:
-            conn = connect(self.p, dbname=admin_db(self.p), application_name="stronghold.ops.backup_verify")
-            try:
+            with connect(p, dbname=admin_db(p), application_name=APPLICATION) as conn:
                 exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (database,)).fetchone()
-            finally:
-                conn.close()
-            if exists:
-                self.record(
-                    name,
-                    {
-                        "name": "restore",
-                        "status": "failed",
-                        "duration": round(time.monotonic() - started, 4),
-                        "detail": "scratch database %s already exists: refusing to restore into (and drop) a database "
-                        "this run did not create" % database,
-                    },
-                )
-                return report
-            create_database(self.p, database)
-            report["created"] = True
-            self.changed = True
+            if not exists:
+                create_database(p, database)
+                report["created"] = self.changed = True
         except (PostgresConnectError, psycopg.Error, RuntimeError, OSError) as exc:
-            self.record(
-                name,
-                {
-                    "name": "restore",
-                    "status": "failed",
-                    "duration": round(time.monotonic() - started, 4),
-                    "detail": "cannot create the scratch database %s: %s" % (database, str(exc).strip()),
-                },
-            )
-            return report
+            detail = "cannot create the scratch database %s: %s" % (database, str(exc).strip())
+            return report, [check("restore", "failed", detail, elapsed(started))]
+        if exists:
+            detail = "scratch database %s already exists: refusing to restore into (and drop) a database " % database
+            return report, [check("restore", "failed", detail + "this run did not create", elapsed(started))]
+        checks, answers, connect_error, error = [], [], None, None
         try:
             started = time.monotonic()
-            outcome = restore_file(self.module, self.p, entry["path"], database, fmt=p["format"], timeout=self.timeout)
-            report["seconds"] = round(outcome.get("duration") or (time.monotonic() - started), 3)
-            report["command"] = outcome.get("command")
-            report["stderr_tail"] = outcome.get("stderr_tail")
-            report["ok"] = bool(outcome.get("ok"))
-            if report["ok"]:
-                self.record(
-                    name,
-                    {
-                        "name": "restore",
-                        "status": "ok",
-                        "duration": report["seconds"],
-                        "detail": "restored into %s in %ss" % (database, report["seconds"]),
-                    },
-                )
-            else:
-                self.record(
-                    name,
-                    {
-                        "name": "restore",
-                        "status": "failed",
-                        "duration": report["seconds"],
-                        "detail": "restore into %s failed: %s"
-                        % (
-                            database,
-                            (outcome.get("error") or outcome.get("stderr_tail") or "no message").strip()[-500:],
-                        ),
-                    },
-                )
-            self.run_queries(name, database, report)
+            outcome = restore_file(
+                self.module, p, entry["path"], database, fmt=p["format"], timeout=self.settings.timeout
+            )
+            fields, restored = judge_restore(database, outcome, elapsed(started))
+            report.update(fields)
+            checks.append(restored)
+            if report["ok"] and p["restore_checks"]:
+                connect_error = self.ask(database, answers)
         except Exception as exc:  # pylint: disable=broad-exception-caught
             # Whatever happened, the scratch database is dropped below and the failure reported.
-            self.record(
-                name,
-                {
-                    "name": "restore",
-                    "status": "failed",
-                    "duration": round(time.monotonic() - started, 4),
-                    "detail": "restore test error: %s" % exc,
-                },
-            )
-        finally:
-            started = time.monotonic()
-            try:
-                drop_database(self.p, database, force=True)
-                report["dropped"] = True
-                self.record(
-                    name,
-                    {
-                        "name": "scratch_drop",
-                        "status": "ok",
-                        "duration": round(time.monotonic() - started, 4),
-                        "detail": "scratch database %s dropped" % database,
-                    },
-                )
-            except Exception as exc:  # pylint: disable=broad-exception-caught
-                self.record(
-                    name,
-                    {
-                        "name": "scratch_drop",
-                        "status": "failed",
-                        "duration": round(time.monotonic() - started, 4),
-                        "detail": "cannot drop the scratch database %s: %s (drop it by hand)" % (database, exc),
-                    },
-                )
-        return report
+            error = check("restore", "failed", "restore test error: %s" % exc, elapsed(started))
+        asked = p["restore_checks"][: len(answers)] if error else p["restore_checks"]
+        report["queries"], query_checks = judge_queries(asked, report["ok"], answers, connect_error)
+        checks.extend(query_checks + ([error] if error else []))
+        started = time.monotonic()
+        try:
+            drop_database(p, database, force=True)
+            report["dropped"] = True
+            checks.append(check("scratch_drop", "ok", "scratch database %s dropped" % database, elapsed(started)))
+        except Exception as exc:  # pylint: disable=broad-exception-caught
+            detail = "cannot drop the scratch database %s: %s (drop it by hand)" % (database, exc)
+            checks.append(check("scratch_drop", "failed", detail, elapsed(started)))
+        return report, checks
 
-    def run_queries(self, name, database, report):
+    def ask(self, database, answers):
+        """Run the sanity queries on the scratch database, appending to ``answers``; the connection error or None."""
         # pylint: disable-next=import-outside-toplevel
         from ansible_collections.stronghold.ops.plugins.module_utils._postgres import (
             PostgresConnectError,
@@ -1096,232 +652,104 @@ class Verifier:
             psycopg,
         )
 
-        checks = self.p["restore_checks"]
-        if not checks:
-            return
-        if not report["ok"]:
-            for item in checks:
-                label = item.get("name") or item["query"]
-                self.quick(name, "query: %s" % label, "skipped", "the restore failed")
-                report["queries"].append(
-                    {"name": label, "value": None, "status": "skipped", "detail": "the restore failed"}
-                )
-            return
         try:
-            conn = connect(self.p, dbname=database, application_name="stronghold.ops.backup_verify")
+            conn = connect(self.params, dbname=database, application_name=APPLICATION)
         except PostgresConnectError as exc:
-            for item in checks:
-                label = item.get("name") or item["query"]
-                self.quick(name, "query: %s" % label, "failed", str(exc))
-                report["queries"].append({"name": label, "value": None, "status": "failed", "detail": str(exc)})
-            return
-        try:
-            for item in checks:
-                label = item.get("name") or item["query"]
+            return str(exc)
+        with conn:
+            for item in self.params["restore_checks"]:
                 started = time.monotonic()
-                value = None
                 try:
                     row = conn.execute(item["query"]).fetchone()
-                    value = list(row.values())[0] if row else None
+                    answer = {"value": list(row.values())[0] if row else None, "error": None}
                 except psycopg.Error as exc:
-                    status, detail = "failed", "query error: %s" % str(exc).strip()
-                else:
-                    status, detail = compare_value(value, item.get("expect"), item.get("min"), item.get("max"))
-                self.record(
-                    name,
-                    {
-                        "name": "query: %s" % label,
-                        "status": status,
-                        "detail": detail,
-                        "duration": round(time.monotonic() - started, 4),
-                    },
-                )
-                report["queries"].append(
-                    {"name": label, "value": None if value is None else str(value), "status": status, "detail": detail}
-                )
-        finally:
-            conn.close()
-
-    # --- findings and result ------------------------------------------------------------------
-
-    def build_findings(self, checked, restore=None):
-        for check in self.checks:
-            if check["status"] == "ok":
-                continue
-            area = {
-                "count": "backup.retention",
-                "gaps": "backup.retention",
-                "freshness": "backup.freshness",
-                "size": "backup.size",
-                "shrink": "backup.size",
-                "settle": "backup.selection",
-                "future": "backup.freshness",
-                "restore": "backup.restore",
-                "scratch_drop": "backup.restore",
-            }.get(check["name"])
-            if area is None:
-                area = "backup.restore" if check["name"].startswith("query: ") else "backup.integrity"
-            self.findings.append(
-                make_finding(
-                    area,
-                    check["target"],
-                    SEVERITY_OF_STATUS[check["status"]],
-                    "%s: %s" % (check["name"], check["detail"]),
-                    {"check": check["name"], "status": check["status"]},
-                )
-            )
-        failed = [c for c in self.checks if c["status"] == "failed"]
-        warned = [c for c in self.checks if c["status"] == "warning"]
-        summary = "%d backup%s found, %d checked at level %s: %d check%s failed, %d warning%s" % (
-            len(self.backups),
-            "" if len(self.backups) == 1 else "s",
-            len(checked),
-            self.p["level"],
-            len(failed),
-            "" if len(failed) == 1 else "s",
-            len(warned),
-            "" if len(warned) == 1 else "s",
-        )
-        severity = "critical" if failed else ("warning" if warned else "ok")
-        details = {"level": self.p["level"], "checked": [c["name"] for c in checked]}
-        timed = self.current
-        if timed:
-            details.update(newest=timed[-1]["name"], newest_age_seconds=timed[-1]["age_seconds"])
-            summary += "; newest %s, %s old" % (timed[-1]["name"], human_duration(timed[-1]["age_seconds"]))
-        if self.future:
-            details["future"] = [b["name"] for b in self.future]
-            summary += "; %d dated in the future" % len(self.future)
-        if restore:
-            # The restore time is the evidence of the recovery time the backup allows.
-            details.update(
-                restore_seconds=restore.get("seconds"),
-                restore_ok=restore.get("ok"),
-                restore_queries=[
-                    dict((k, q.get(k)) for k in ("name", "value", "status")) for q in restore.get("queries") or []
-                ],
-            )
-            if restore.get("ok") and restore.get("seconds") is not None:
-                passed = sum(1 for q in restore.get("queries") or [] if q.get("status") == "ok")
-                summary += "; restored in %.1f s, %d of %d sanity queries passed" % (
-                    restore["seconds"],
-                    passed,
-                    len(restore.get("queries") or []),
-                )
-        self.findings.insert(0, make_finding("backup.verify", self.target, severity, summary, details))
+                    answer = {"value": None, "error": str(exc).strip()}
+                answers.append(dict(answer, seconds=elapsed(started)))
+        return None
 
     def run(self):
-        self.read_options()
-        self.pg_restore = None
-        if self.p["pg_bin_dir"]:
-            self.pg_restore = os.path.join(self.p["pg_bin_dir"], "pg_restore")
-        elif self.p["format"] != "plain":
-            self.pg_restore = find_pg_restore()
-        self.gather()
-        self.collection_checks()
+        p = self.params
+        survey = Survey(self.listing(), self.now, time.time(), self.settings.settle)
+        checks = collection_checks(survey, p, self.settings, self.target)
         checked = []
-        selected = self.select()
-        for item in selected:
-            checked.append(self.check_backup(item))
+        for item in select(survey.backups, p["which"], p["count"]):
+            open_error, seconds, verified = self.read(item)
+            previous = history(item, survey.current, p["shrink_window"])
+            entry, entry_checks = check_backup(item, p, self.settings, previous, open_error, seconds, verified)
+            checked.append(entry)
+            checks.extend(entry_checks)
         restore = None
-        if self.p["level"] == "restore":
-            if checked:
-                restore = self.restore_test(checked[-1])
-            else:
-                self.quick(self.target, "restore", "failed", "no backup to restore")
-        self.build_findings(checked, restore)
-        latest = None
-        timed = self.current
-        if timed:
-            newest = timed[-1]
-            latest = {
-                "path": newest["path"],
-                "name": newest["name"],
-                "time": self.iso(newest["time"]),
-                "age_seconds": newest.get("age_seconds"),
-                "size": newest["size"],
-            }
-        statuses = set(c["status"] for c in self.checks)
-        status = "failed" if "failed" in statuses else ("warning" if "warning" in statuses else "ok")
-        worst = worst_severity(self.findings)
-        result = {
-            "changed": self.changed,
-            "status": status,
-            "backups": list(reversed(checked)),
-            "latest": latest,
-            "found": len(self.backups),
-            "settling": self.settling,
-            "checks": self.checks,
-            "restore": restore,
-            "future": [
-                {"path": b["path"], "name": b["name"], "time": self.iso(b["time"]), "ahead_seconds": -b["age_seconds"]}
-                for b in self.future
-            ],
-            "findings": self.findings,
-            "worst_severity": worst,
-            "peak_rss_kib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,
-        }
-        if severity_at_least(worst, self.p["fail_on"]):
-            bad = [c for c in self.checks if SEVERITY_OF_STATUS[c["status"]] == worst]
-            self.module.fail_json(
-                msg="backup verification %s (%s): %s"
-                % (status, worst, "; ".join("%s %s: %s" % (c["target"], c["name"], c["detail"]) for c in bad[:5])),
-                **result,
-            )
-        self.module.exit_json(**result)
+        if p["level"] == "restore" and not checked:
+            checks.append(check("restore", "failed", "no backup to restore", target=self.target))
+        elif p["level"] == "restore" and self.module.check_mode:
+            detail = "check mode: the restore test would create, fill and drop a scratch database"
+            checks.append(check("restore", "skipped", detail, target=checked[-1]["name"]))
+        elif p["level"] == "restore":
+            restore, restore_checks = self.restore_test(checked[-1])
+            checks.extend(dict(c, target=checked[-1]["name"]) for c in restore_checks)
+        result = build_result(checks, survey, checked, p["level"], self.target, restore)
+        result.update(changed=self.changed, peak_rss_kib=resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
+        return result
 
 
 def main():
-    argument_spec = postgres_argument_spec()
-    argument_spec.update(
-        {
-            "directory": {"type": "path"},
+    restore_checks = {
+        "name": {"type": "str"},
+        "query": {"type": "str", "required": True},
+        "expect": {"type": "raw"},
+        "min": {"type": "float"},
+        "max": {"type": "float"},
+    }
+    spec = argument_spec(
+        postgres_argument_spec(),
+        BACKUP_FILES_SPEC,
+        FAIL_ON_SPEC,
+        own={
             "files": {"type": "list", "elements": "path"},
-            "pattern": {"type": "str", "default": "backup_%Y%m%d_%H%M%S.sql.gz"},
-            "timezone": {"type": "str", "default": "UTC"},
-            "settle": {"type": "str", "default": "2m"},
+            "settle": duration_spec("2m"),
             "which": {"type": "str", "choices": ["latest", "all", "last_n"], "default": "latest"},
             "count": {"type": "int", "default": 1},
-            "max_age": {"type": "str"},
+            "max_age": duration_spec(),
             "min_count": {"type": "int"},
-            "expected_interval": {"type": "str"},
+            "expected_interval": duration_spec(),
             "gap_factor": {"type": "float", "default": 1.5},
             "min_size": {"type": "str"},
             "max_shrink": {"type": "float"},
             "shrink_window": {"type": "int", "default": 7},
             "level": {"type": "str", "choices": list(LEVELS), "default": "stream"},
-            "format": {"type": "str", "choices": ["auto", "plain", "custom"], "default": "auto"},
+            "format": {"type": "str", "choices": list(FORMATS), "default": "auto"},
             "sidecar": {"type": "bool", "default": True},
             "require_sidecar": {"type": "bool", "default": False},
             "pg_bin_dir": {"type": "path"},
-            "timeout": {"type": "str"},
+            "timeout": duration_spec(),
             "scratch_db": {"type": "str"},
-            "restore_checks": {
-                "type": "list",
-                "elements": "dict",
-                "default": [],
-                "options": {
-                    "name": {"type": "str"},
-                    "query": {"type": "str", "required": True},
-                    "expect": {"type": "raw"},
-                    "min": {"type": "float"},
-                    "max": {"type": "float"},
-                },
-            },
-            "fail_on": {"type": "str", "choices": ["critical", "warning", "info", "never"], "default": "critical"},
-        }
+            "restore_checks": {"type": "list", "elements": "dict", "default": [], "options": restore_checks},
+        },
     )
+    # directory or files: the shared directory option is not required here.
+    spec["directory"].pop("required")
     module = AnsibleModule(
-        argument_spec=argument_spec,
+        argument_spec=spec,
         supports_check_mode=True,
         mutually_exclusive=[("directory", "files")],
         required_one_of=[("directory", "files")],
     )
-    if module.params["level"] == "restore" and not module.check_mode:
-        # pylint: disable-next=import-outside-toplevel
-        from ansible_collections.stronghold.ops.plugins.module_utils._postgres import ensure_psycopg
+    failure = None
+    try:
+        if module.params["level"] == "restore" and not module.check_mode:
+            # pylint: disable-next=import-outside-toplevel
+            from ansible_collections.stronghold.ops.plugins.module_utils._postgres import PSYCOPG_IMPORT_ERROR
 
-        ensure_psycopg(module)
-    Verifier(module).run()
+            if PSYCOPG_IMPORT_ERROR:
+                lib = missing_required_lib("psycopg (version 3)", url="https://pypi.org/project/psycopg/")
+                raise VerifyError(lib, exception=PSYCOPG_IMPORT_ERROR)
+        result = Verifier(module).run()
+        failure = failure_message(result, module.params["fail_on"])
+    except VerifyError as exc:
+        result, failure = exc.result, exc.msg
+    if failure is not None:
+        module.fail_json(msg=failure, **result)
+    module.exit_json(**result)
 
 
 if __name__ == "__main__":

@@ -11,21 +11,23 @@ import hashlib
 import os
 import struct
 import zlib
+from zoneinfo import ZoneInfo
 
 import pytest
 
 from ansible_collections.stronghold.ops.plugins.module_utils import _backup_files
 from ansible_collections.stronghold.ops.plugins.module_utils._backup_files import (
     DumpEndScanner,
+    backup_files,
     compile_pattern,
     find_gaps,
     list_backups,
-    median,
     read_sidecar,
     size_vs_median,
     verify_header,
     verify_stream,
 )
+from ansible_collections.stronghold.ops.plugins.module_utils._findings import median
 
 DUMP = (
     b"--\n-- PostgreSQL database dump\n--\n\n\\restrict abc\n\nSET statement_timeout = 0;\n"
@@ -152,6 +154,25 @@ def test_list_backups_reports_entries_that_are_no_file(tmp_path):
     found = list_backups(str(tmp_path), None)
     assert found[0]["error"].startswith("cannot stat")
     assert found[1]["error"] == "not a regular file (FIFO)"
+
+
+def test_backup_files_describe_explicit_files_as_the_listing_does(tmp_path):
+    put(tmp_path, b"x", "backup_20261127_020000.sql.gz")
+    os.mkfifo(str(tmp_path / "backup_20261128_020000.sql.gz"))
+    put(tmp_path, b"xy", "ledger.sql")
+    paths = [
+        str(tmp_path / name)
+        for name in ("ledger.sql", "backup_20261128_020000.sql.gz", "backup_20261127_020000.sql.gz")
+    ]
+    found = backup_files(paths + [str(tmp_path / "missing" / "backup_20260101_000000.sql.gz")], None, "Asia/Tokyo")
+    # In the given order, each as list_backups lists it.
+    assert [b["path"] for b in found[:3]] == paths
+    assert found[0]["time"] is None and found[0]["size"] == 2 and "error" not in found[0]
+    assert found[1]["error"] == "not a regular file (FIFO)" and found[1]["mtime"] is not None
+    assert found[2] == list_backups(str(tmp_path), None, "Asia/Tokyo")[0]
+    assert found[2]["time"].utcoffset() == datetime.timedelta(hours=9)
+    assert found[3]["error"].startswith("cannot stat") and found[3]["mtime"] is None
+    assert found[3]["time"] == datetime.datetime(2026, 1, 1, tzinfo=ZoneInfo("Asia/Tokyo"))
 
 
 # --- retention and size -----------------------------------------------------------------------

@@ -14,7 +14,6 @@ import time
 import pytest
 
 from ansible_collections.stronghold.ops.plugins.modules import backup_verify
-from ansible_collections.stronghold.ops.plugins.modules.backup_verify import compare_value, human_duration
 
 DUMP = (
     b"--\n-- PostgreSQL database dump\n--\n"
@@ -154,23 +153,6 @@ def test_bad_input(run_module, tmp_path, args, message):
     outcome = run_module(backup_verify.main, dict({"directory": str(tmp_path)}, **args))
     assert outcome.failed and message in outcome.result["msg"]
     assert "checks" not in outcome.result
-
-
-def test_compare_value():
-    assert compare_value(20000, expect=20000)[0] == "ok"
-    assert compare_value("20000", expect="20000.0")[0] == "ok"
-    assert compare_value("0042_x", expect="0042_x")[0] == "ok"
-    assert compare_value(None, expect=0)[0] == "failed"
-    assert compare_value(5, minimum=1, maximum=10) == ("ok", "5 >= 1 and <= 10")
-    assert compare_value(5, minimum=6)[1] == "5 is below min 6"
-    assert compare_value("abc", maximum=1)[0] == "failed"
-    assert compare_value(True, expect=True)[0] == "ok"
-
-
-def test_human_duration():
-    assert human_duration(3 * 86400) == "3d00h"
-    assert human_duration(3725) == "1h02m"
-    assert human_duration(59) == "59s"
 
 
 # --- backups dated in the future -------------------------------------------------------------
@@ -341,3 +323,43 @@ def test_largest_legal_durations_work(run_module, tmp_path):
     assert result["status"] == "ok"
     result = run_module(backup_verify.main, {"directory": str(tmp_path), "settle": "36500d"}).result
     assert len(result["settling"]) == 3 and result["found"] == 0
+
+
+# --- shared options: durations in seconds, the default pattern by format --------------------------
+
+
+def test_durations_may_be_numbers_of_seconds(run_module, tmp_path):
+    daily(tmp_path, 3)
+    result = run_module(
+        backup_verify.main,
+        {"directory": str(tmp_path), "max_age": 93600, "expected_interval": 86400.0, "settle": 0, "timeout": 60},
+    ).result
+    assert result["status"] == "ok" and result["found"] == 3
+    assert check(result, "freshness")["detail"].endswith("(max_age 93600)")
+    assert check(result, "gaps")["status"] == "ok"
+    outcome = run_module(backup_verify.main, {"directory": str(tmp_path), "max_age": 60})
+    assert outcome.failed and "more than max_age 60" in outcome.result["msg"]
+
+
+def test_the_default_pattern_follows_the_format(run_module, tmp_path):
+    daily(tmp_path, 1)
+    dump = tmp_path / (NOW - datetime.timedelta(hours=2)).strftime("backup_%Y%m%d_%H%M%S.dump")
+    dump.write_bytes(b"PGDMP" + b"\0" * 100)
+    os.utime(str(dump), (HOUR_AGO, HOUR_AGO))
+    custom = run_module(backup_verify.main, {"directory": str(tmp_path), "format": "custom", "level": "stat"}).result
+    assert custom["found"] == 1 and custom["latest"]["name"] == dump.name
+    for fmt in ("auto", "plain"):
+        result = run_module(backup_verify.main, {"directory": str(tmp_path), "format": fmt, "level": "stat"}).result
+        assert result["found"] == 1 and result["latest"]["name"].endswith(".sql.gz")
+
+
+def test_explicit_files_that_are_no_regular_file(run_module, tmp_path):
+    os.mkfifo(str(tmp_path / "backup_20261127_020000.sql.gz"))
+    result = run_module(
+        backup_verify.main,
+        {"files": [str(tmp_path / "backup_20261127_020000.sql.gz")], "settle": 0, "fail_on": "never"},
+    ).result
+    assert check(result, "stat")["detail"] == "not a regular file (FIFO)"
+    assert result["status"] == "failed" and result["findings"][0]["target"] == str(
+        tmp_path / "backup_20261127_020000.sql.gz"
+    )
