@@ -7,10 +7,25 @@ from __future__ import annotations
 import pytest
 
 from ansible_collections.stronghold.ops.plugins.module_utils._restore import (
+    RestoreError,
+    choose_backup,
+    cleanup_text,
+    failed_result,
+    failure_message,
     find_leftovers,
     make_marker,
+    new_result,
+    outcome_finding,
     parse_marker,
+    plan_names,
     plan_recovery,
+    plan_steps,
+    read_options,
+    recovery_steps,
+    safety_directory,
+    safety_dump_name,
+    session_refusal,
+    step_failure,
 )
 
 DB = "appdb"
@@ -315,3 +330,287 @@ def test_unmarked_restore_database_beside_its_runs_safety_dump_is_ours():
     assert found["previous_databases"] == [] and found["unmarked_databases"] == [
         {"name": "appdb_before_" + STAMP, "kind": "previous"}
     ]
+
+
+# --- moved from tests/unit/plugins/modules/test_pg_restore.py with the functions -----------
+
+
+def test_plan_names():
+    assert plan_names("financial_stronghold", "20260127_101500") == (
+        "financial_stronghold_restore_20260127_101500",
+        "financial_stronghold_before_20260127_101500",
+    )
+
+
+def test_plan_names_refuses_names_postgres_would_truncate():
+    restored, before = plan_names("x" * 39, "20260127_101500")
+    assert len(restored) == 63
+    with pytest.raises(ValueError) as caught:
+        plan_names("x" * 40, "20260127_101500")
+    assert "at most 39 bytes" in str(caught.value)
+    # bytes, not characters
+    with pytest.raises(ValueError):
+        plan_names("é" * 20, "20260127_101500")
+
+
+def test_safety_dump_name_matches_no_backup_pattern():
+    name = safety_dump_name("app", "20260127_101500")
+    assert name == "pre_restore_app_20260127_101500.sql.gz"
+    assert not name.startswith("backup_")
+
+
+def test_plan_steps_order():
+    steps = plan_steps(
+        "app", "/b/backup.sql.gz", "app_restore_s", "app_before_s", "/b/pre.sql.gz", "terminate", True, False
+    )
+    assert steps[0] == "verify /b/backup.sql.gz"
+    assert steps[1] == "block new connections and terminate sessions connected to app"
+    assert steps[2].startswith("safety dump of app")
+    assert steps.index("restore /b/backup.sql.gz into app_restore_s (ON_ERROR_STOP, single transaction)") < steps.index(
+        "in one transaction: rename app to app_before_s, rename app_restore_s to app"
+    )
+    assert steps[-1] == "drop app_before_s"
+    assert not [s for s in steps if s.startswith("ANALYZE")]
+
+
+# --- a run: options, plan, choice, messages and report --------------------------------------
+
+
+def restore_params(**changes):
+    """pg_restore's parameters as AnsibleModule hands them over (defaults applied)."""
+    values = {
+        "login_user": "postgres",
+        "login_password": "",
+        "login_host": "",
+        "login_port": 5432,
+        "login_unix_socket": "",
+        "login_db": None,
+        "ssl_mode": "prefer",
+        "ca_cert": None,
+        "ssl_cert": None,
+        "ssl_key": None,
+        "connect_params": {},
+        "connect_timeout": 10,
+        "session_role": None,
+        "database": DB,
+        "state": "restored",
+        "backup": None,
+        "directory": None,
+        "pattern": None,
+        "timezone": "UTC",
+        "sessions": "refuse",
+        "drop_previous": False,
+        "safety_dump_directory": None,
+        "maintenance_db": "postgres",
+        "analyze": True,
+        "timeout": None,
+        "pg_bin_dir": None,
+    }
+    values.update(changes)
+    return values
+
+
+def test_read_options_settles_database_pattern_and_timeout(tmp_path):
+    options = read_options(restore_params(database=None, login_db="fromlogin", directory=str(tmp_path), timeout="2h"))
+    assert options["database"] == "fromlogin"
+    # the runbook's name, the default of pg_backup's plain dumps
+    assert options["pattern"] == "backup_%Y%m%d_%H%M%S.sql.gz"
+    assert options["timeout"] == 7200.0
+    assert read_options(restore_params(backup="/b/x.sql.gz", timeout=60))["timeout"] == 60.0
+
+
+def test_read_options_lists_every_problem(tmp_path):
+    with pytest.raises(RestoreError) as caught:
+        read_options(
+            restore_params(
+                database="postgres",
+                directory=str(tmp_path / "nope"),
+                pattern="b_%Y.sql.gz",
+                timezone="Mars/Olympus",
+                timeout="31d",
+                safety_dump_directory=str(tmp_path / "gone"),
+            )
+        )
+    problems = caught.value.values["problems"]
+    assert [p.split(" ")[0] for p in problems] == [
+        "database",
+        "directory",
+        "the",
+        "unknown",
+        "timeout",
+        "safety_dump_directory",
+    ]
+    assert "timeout must be between 1 second and 2592000 (30 days), got 2678400" in problems
+    assert caught.value.msg == "; ".join(problems)
+
+
+def test_safety_directory_order(tmp_path):
+    assert safety_directory(restore_params(safety_dump_directory="/s", directory="/d")) == "/s"
+    assert safety_directory(restore_params(directory="/d")) == "/d"
+    assert safety_directory(restore_params(backup="/b/x.sql.gz")) == "/b"
+    assert safety_directory(restore_params(state="cleaned")) is None
+
+
+def verified(ok, failed=()):
+    checks = [{"name": name, "status": "failed", "detail": "bad " + name} for name in failed]
+    return {"ok": ok, "checks": checks + [{"name": "read", "status": "ok", "detail": "read"}]}
+
+
+def test_choose_backup_takes_the_newest_that_verifies():
+    results = {"/b/1": verified(True), "/b/2": verified(True), "/b/3": verified(False, ["gzip", "marker"])}
+    asked = []
+
+    def verify(path):
+        asked.append(path)
+        return results[path]
+
+    path, verification, rejected = choose_backup(["/b/1", "/b/2", "/b/3"], verify, "/b", "backup_%Y%m%d.sql.gz")
+    assert path == "/b/2"
+    assert verification is results["/b/2"]
+    assert rejected == [
+        {
+            "path": "/b/3",
+            "failed": [
+                {"name": "gzip", "status": "failed", "detail": "bad gzip"},
+                {"name": "marker", "status": "failed", "detail": "bad marker"},
+            ],
+        }
+    ]
+    # the older one is never read
+    assert asked == ["/b/3", "/b/2"]
+
+
+def test_choose_backup_without_a_good_one():
+    with pytest.raises(RestoreError) as caught:
+        choose_backup([], verified, "/b", "backup_%Y%m%d.sql.gz")
+    assert caught.value.msg == "no backup in /b matches backup_%Y%m%d.sql.gz; nothing was changed"
+    with pytest.raises(RestoreError) as caught:
+        choose_backup(["/b/1", "/b/2"], lambda path: verified(False, ["sha256"]), "/b", "p")
+    assert caught.value.msg == "none of the 2 backups in /b passed verification; nothing was changed"
+    assert [r["path"] for r in caught.value.values["rejected_backups"]] == ["/b/2", "/b/1"]
+
+
+SESSION = {"pid": 4711, "user": "app", "application": None, "client": "local", "state": "idle", "since": None}
+
+
+def test_session_refusal():
+    assert session_refusal(DB, [], "refuse", False) is None
+    assert session_refusal(DB, [SESSION], "terminate", False) is None
+    assert session_refusal(DB, [SESSION], "refuse", True) == (
+        "1 session(s) connected to appdb; a real run would refuse them: pid 4711 (app, no application_name from local, idle)"
+    )
+    refusal = session_refusal(DB, [SESSION], "refuse", False)
+    assert refusal.startswith("1 session(s) connected to appdb; stop the application first or set sessions=terminate")
+    assert "nothing was changed" in refusal
+
+
+def test_recovery_steps():
+    plan = {"reallow": True, "drop_databases": ["appdb_restore_1"], "remove_files": [".x.partial"]}
+    assert recovery_steps(DB, plan, "/s") == [
+        "allow connections to appdb again (blocked by a killed run)",
+        "drop database appdb_restore_1",
+        "remove /s/.x.partial",
+    ]
+    assert recovery_steps(DB, {"reallow": False, "drop_databases": [], "remove_files": []}, None) == []
+
+
+def test_messages_of_a_failed_step():
+    assert cleanup_text("r", DB, False, False, None) == ""
+    assert cleanup_text("r", DB, True, False, None) == "; r was dropped"
+    assert cleanup_text("r", DB, True, False, "gone away") == "; dropping r failed too (gone away), drop it by hand"
+    assert "r stays: it records that connections to appdb are blocked" in cleanup_text("r", DB, True, True, None)
+    assert step_failure("restore", "psql exited with status 3", DB, "; r was dropped", "/s/pre.sql.gz") == (
+        "restore step failed: psql exited with status 3; appdb is unchanged; r was dropped; the safety dump is /s/pre.sql.gz"
+    )
+
+
+def test_failure_message_says_when_leftovers_were_dealt_with():
+    result = new_result(restore_params())
+    assert failure_message("x; nothing was changed", result) == "x; nothing was changed"
+    result["dropped_databases"] = ["appdb_restore_1"]
+    assert failure_message("x; nothing was changed", result) == (
+        "x; nothing else was changed (only the leftovers of a killed run were dealt with, see findings)"
+    )
+
+
+def done(**changes):
+    result = new_result(restore_params())
+    result.update(
+        backup="/b/backup_20260127_020000.sql.gz",
+        restored_database="appdb_restore_20260127_101500",
+        previous_database="appdb_before_20260127_101500",
+        safety_dump={
+            "path": "/b/pre_restore_appdb_20260127_101500.sql.gz",
+            "size": 10,
+            "sha256": "ab",
+            "duration": 1.0,
+        },
+        durations={"total": 3.0},
+    )
+    result.update(changes)
+    return result
+
+
+def test_outcome_finding_of_a_rollback():
+    finding = outcome_finding(done(), False, "appdb_before_20260127_101500")
+    assert (finding["check"], finding["target"], finding["severity"]) == ("backup.restore", DB, "ok")
+    assert finding["summary"] == (
+        "restored appdb from /b/backup_20260127_020000.sql.gz; the previous database is kept as "
+        "appdb_before_20260127_101500; safety dump /b/pre_restore_appdb_20260127_101500.sql.gz"
+    )
+    assert finding["details"]["backup"] == "/b/backup_20260127_020000.sql.gz"
+    assert finding["details"]["previous_database"] == "appdb_before_20260127_101500"
+    assert finding["details"]["safety_dump"]["sha256"] == "ab"
+    assert finding["details"]["durations"] == {"total": 3.0}
+
+
+def test_outcome_finding_when_the_previous_database_was_dropped_or_not():
+    dropped = outcome_finding(done(previous_dropped=True, previous_database=None), False, "appdb_before_s")
+    assert "the previous database appdb_before_s was dropped" in dropped["summary"]
+    assert dropped["severity"] == "ok"
+    kept = outcome_finding(done(), False, "appdb_before_s", "permission denied")
+    assert kept["severity"] == "warning"
+    assert (
+        "dropping the previous database appdb_before_s failed (permission denied), drop it by hand" in kept["summary"]
+    )
+
+
+def test_outcome_finding_warns_about_settings_not_carried_over():
+    finding = outcome_finding(done(warnings_detail=["setting work_mem=7MB not carried over: x"]), False, "b")
+    assert finding["severity"] == "warning"
+    assert finding["summary"].endswith("; not carried over: setting work_mem=7MB not carried over: x")
+
+
+def test_outcome_finding_in_check_mode():
+    finding = outcome_finding(done(previous_database=None, safety_dump={"path": "/b/pre.sql.gz"}), True)
+    assert finding["summary"] == "would restore appdb from /b/backup_20260127_020000.sql.gz"
+    assert finding["severity"] == "ok"
+
+
+def test_failed_result_keeps_the_findings_so_far_and_adds_a_critical_one():
+    leftover = make_finding_of_leftovers()
+    error = RestoreError("restore step failed: x; appdb is unchanged", findings=[leftover], changed=True)
+    result = failed_result(restore_params(), error)
+    assert result["changed"] is True
+    assert result["worst_severity"] == "critical"
+    assert result["findings"][0] == leftover
+    assert result["findings"][1]["check"] == "backup.restore"
+    assert result["findings"][1]["summary"] == (
+        "database rollback of appdb failed and changed nothing, the live database is as it was: "
+        "restore step failed: x; appdb is unchanged"
+    )
+    cleaned = failed_result(restore_params(state="cleaned"), RestoreError("cannot connect"))
+    assert [(f["check"], f["severity"]) for f in cleaned["findings"]] == [("pg_restore.leftovers", "critical")]
+    assert (
+        cleaned["findings"][0]["summary"]
+        == "cleanup of the leftovers of killed pg_restore runs of appdb failed: cannot connect"
+    )
+    # a missing database still names what failed
+    assert (
+        failed_result(restore_params(database=None), RestoreError("database is required"))["findings"][0]["target"]
+        == "pg_restore"
+    )
+
+
+def make_finding_of_leftovers():
+    return plan_recovery(DB, find_leftovers(DB, ALLOWED, BASE, []))["findings"][0]
