@@ -15,6 +15,17 @@ import hashlib
 import json
 import os
 import re
+import tempfile
+from typing import Any, Callable, Iterable, Mapping, Optional, Sequence
+
+from ansible_collections.stronghold.ops.plugins.module_utils._compose_status import (
+    Summary,
+    container_summary,
+    service_containers,
+)
+
+# runner(argv, cwd, env) -> (rc, stdout, stderr): AnsibleModule.run_command in a module.
+Runner = Callable[..., tuple[int, str, str]]
 
 MIN_COMPOSE = (2, 18, 0)
 _VERSION = re.compile(r"v?(\d+)\.(\d+)\.(\d+)")
@@ -33,27 +44,38 @@ _INTERPOLATION = re.compile(r"\$\{?([A-Za-z_][A-Za-z0-9_]*)")
 
 
 class ComposeError(Exception):
-    def __init__(self, message, command=None, rc=None, stderr=None):
+    def __init__(
+        self,
+        message: str,
+        command: Optional[Sequence[str]] = None,
+        rc: Optional[int] = None,
+        stderr: Optional[str] = None,
+    ) -> None:
         super().__init__(message)
         self.command = command
         self.rc = rc
         self.stderr = stderr
 
 
-def parse_version(text):
+def parse_version(text: Optional[str]) -> Optional[tuple[int, ...]]:
     match = _VERSION.search(text or "")
     return tuple(int(x) for x in match.groups()) if match else None
 
 
-def interpolated_names(texts):
+def interpolated_names(texts: Iterable[str]) -> set[str]:
     """Variable names a Compose file interpolates (${VAR}, ${VAR:-x}, $VAR)."""
-    names = set()
+    names: set[str] = set()
     for text in texts:
         names.update(_INTERPOLATION.findall(text.replace("$$", "")))
     return names
 
 
-def clean_environment(base_env, compose_texts, docker_host=None, keep=()):
+def clean_environment(
+    base_env: Mapping[str, str],
+    compose_texts: Iterable[str],
+    docker_host: Optional[str] = None,
+    keep: Iterable[str] = (),
+) -> tuple[dict[str, str], list[str]]:
     """The environment for Compose: shell variables the files interpolate are removed, so the
     project's env files decide, not whatever the caller's shell exported (a TAG left in the
     shell turned a rollback into a no-op in spoo-me/spoo#353)."""
@@ -73,16 +95,16 @@ class Compose:
 
     def __init__(
         self,
-        runner,
-        project_src,
-        files,
-        env_files,
-        profiles,
-        project_name,
-        env,
-        compose_command=None,
-        docker_command="docker",
-    ):
+        runner: Runner,
+        project_src: str,
+        files: Sequence[str],
+        env_files: Sequence[str],
+        profiles: Sequence[str],
+        project_name: Optional[str],
+        env: Mapping[str, str],
+        compose_command: Optional[Sequence[str]] = None,
+        docker_command: str = "docker",
+    ) -> None:
         self.runner = runner
         self.project_src = project_src
         self.files = files
@@ -91,18 +113,19 @@ class Compose:
         self.project_name = project_name
         self.env = env
         self.docker = docker_command
-        self.commands = []
-        self._images = {}
-        self.base = list(compose_command) if compose_command else None
+        self.commands: list[str] = []
+        self._images: dict[str, dict[str, Any]] = {}
+        self.base: Optional[list[str]] = list(compose_command) if compose_command else None
+        self.version: tuple[int, ...] = ()
 
-    def run(self, argv, check=True, record=True):
+    def run(self, argv: Sequence[str], check: bool = True, record: bool = True) -> tuple[int, str, str]:
         """Run a command with the project's environment; returns (rc, stdout, stderr)."""
         if record:
             self.commands.append(" ".join(argv))
         try:
             rc, out, err = self.runner(argv, cwd=self.project_src, env=self.env)
         except OSError as exc:
-            raise ComposeError("cannot run %s: %s" % (argv[0], exc), command=argv)
+            raise ComposeError("cannot run %s: %s" % (argv[0], exc), command=argv) from exc
         if check and rc != 0:
             # Compose prints progress lines first and the reason last.
             lines = [line.strip() for line in err.splitlines() if line.strip()]
@@ -117,10 +140,10 @@ class Compose:
         return rc, out, err
 
     # --- which Compose ---------------------------------------------------------------------
-    def detect(self):
+    def detect(self) -> tuple[int, ...]:
         """Find Compose v2 and return its version; refuse v1 with a way out."""
         candidates = [self.base] if self.base else [[self.docker, "compose"], ["docker-compose"]]
-        seen = []
+        seen: list[str] = []
         for base in candidates:
             try:
                 rc, out, err = self.run(base + ["version"], check=False, record=False)
@@ -148,8 +171,8 @@ class Compose:
             return version
         raise ComposeError("Compose v2 not found (%s)" % "; ".join(seen))
 
-    def project_args(self, extra_files=()):
-        args = list(self.base)
+    def project_args(self, extra_files: Sequence[str] = ()) -> list[str]:
+        args = list(self.base or [])
         args += ["--ansi", "never", "--project-directory", self.project_src]
         if self.project_name:
             args += ["-p", self.project_name]
@@ -162,24 +185,26 @@ class Compose:
         return args
 
     # --- read ------------------------------------------------------------------------------
-    def config(self):
-        dummy, out, dummy = self.run(self.project_args() + ["config", "--format", "json"])
+    def config(self) -> dict[str, Any]:
+        out = self.run(self.project_args() + ["config", "--format", "json"])[1]
         try:
-            return json.loads(out)
-        except ValueError:
-            raise ComposeError("compose config did not return JSON: %s" % out[:200])
+            config: dict[str, Any] = json.loads(out)
+            return config
+        except ValueError as exc:
+            raise ComposeError("compose config did not return JSON: %s" % out[:200]) from exc
 
-    def ps(self):
-        dummy, out, dummy = self.run(self.project_args() + ["ps", "--all", "--format", "json"])
+    def ps(self) -> list[dict[str, Any]]:
+        out = self.run(self.project_args() + ["ps", "--all", "--format", "json"])[1]
         return parse_ps(out)
 
-    def inspect_containers(self, ids):
+    def inspect_containers(self, ids: Sequence[str]) -> list[dict[str, Any]]:
         if not ids:
             return []
-        dummy, out, dummy = self.run([self.docker, "container", "inspect"] + list(ids))
-        return json.loads(out)
+        out = self.run([self.docker, "container", "inspect"] + list(ids))[1]
+        inspected: list[dict[str, Any]] = json.loads(out)
+        return inspected
 
-    def inspect_image(self, reference):
+    def inspect_image(self, reference: str) -> Optional[dict[str, Any]]:
         """The image as the engine knows it, or None when it is not present locally."""
         if reference in self._images:
             return self._images[reference]
@@ -190,11 +215,28 @@ class Compose:
             self._images[reference] = image
         return image
 
-    def pull(self, reference):
+    def pull(self, reference: str) -> None:
         self.run([self.docker, "pull", reference])
 
+    def containers(self, ids: Optional[Sequence[str]] = None) -> list[Summary]:
+        """The project's containers (or those of ``ids``), as _compose_status.container_summary reads them."""
+        if ids is None:
+            ids = [c["ID"] for c in self.ps()]
+        return [container_summary(c) for c in self.inspect_containers(ids)]
+
+    def service_container_ids(self, services: Sequence[str]) -> dict[str, list[str]]:
+        """service -> ids of its containers (one-off runs excluded), from `compose ps`."""
+        summaries = self.containers()
+        return dict((s, [c["id"] for c in service_containers(summaries, s)]) for s in services)
+
     # --- act -------------------------------------------------------------------------------
-    def up(self, services, override_path, scale=None, no_recreate=False):
+    def up(
+        self,
+        services: Sequence[str],
+        override_path: str,
+        scale: Optional[Mapping[str, int]] = None,
+        no_recreate: bool = False,
+    ) -> None:
         # --no-deps: only the named services; --pull never: the images were checked present;
         # --no-build: a rollback never builds. Never `down`, never `-v`.
         # scale + no_recreate (start-first): the running containers are kept as they are and new
@@ -209,7 +251,28 @@ class Compose:
             + list(services)
         )
 
-    def remove_containers(self, ids):
+    def up_pinned(
+        self,
+        images: Mapping[str, str],
+        services: Sequence[str],
+        directory: str,
+        scale: Optional[Mapping[str, int]] = None,
+        no_recreate: bool = False,
+    ) -> None:
+        """Recreate ``services`` with ``images`` (service -> image id) pinned in an override file
+        written to ``directory`` for the time of the command (or, with ``scale`` and
+        ``no_recreate``, add containers beside the running ones)."""
+        os.makedirs(directory, mode=0o750, exist_ok=True)
+        fd, override = tempfile.mkstemp(prefix="override-", suffix=".json", dir=directory)
+        try:
+            with os.fdopen(fd, "w", encoding="utf-8") as handle:
+                pinned = dict((s, {"image": images[s], "pull_policy": "never"}) for s in services)
+                json.dump({"services": pinned}, handle)
+            self.up(services, override, scale=scale, no_recreate=no_recreate)
+        finally:
+            os.unlink(override)
+
+    def remove_containers(self, ids: Sequence[str]) -> None:
         """Stop (each container's own stop timeout, as Compose set it from stop_grace_period),
         then remove; never volumes."""
         if ids:
@@ -217,9 +280,9 @@ class Compose:
             self.run([self.docker, "container", "rm"] + list(ids))
 
 
-def start_first_problems(config_services, services):
+def start_first_problems(config_services: Mapping[str, Any], services: Sequence[str]) -> list[str]:
     """Why `services` (of `compose config`'s services) cannot run two containers at once."""
-    problems = []
+    problems: list[str] = []
     for service in services:
         config = config_services.get(service) or {}
         if config.get("container_name"):
@@ -234,7 +297,7 @@ def start_first_problems(config_services, services):
     return problems
 
 
-def parse_ps(stdout):
+def parse_ps(stdout: str) -> list[dict[str, Any]]:
     """Containers from `compose ps --format json`.
 
     Compose before 2.21.0 printed one JSON array; 2.21.0 and later print one object per line.
@@ -247,7 +310,7 @@ def parse_ps(stdout):
     return [json.loads(line) for line in text.splitlines() if line.strip()]
 
 
-def files_hash(project_src, files):
+def files_hash(project_src: str, files: Sequence[str]) -> str:
     digest = hashlib.sha256()
     for name in files:
         path = name if os.path.isabs(name) else os.path.join(project_src, name)
@@ -256,34 +319,13 @@ def files_hash(project_src, files):
     return digest.hexdigest()
 
 
-def default_compose_files(project_src):
+def default_compose_files(project_src: str) -> list[str]:
     for name in ("compose.yaml", "compose.yml", "docker-compose.yml", "docker-compose.yaml"):
         if os.path.exists(os.path.join(project_src, name)):
             return [name]
     return []
 
 
-def container_summary(container):
-    """What matters of `docker container inspect` for a rollback."""
-    state = container.get("State") or {}
-    health = (state.get("Health") or {}).get("Status")
-    labels = (container.get("Config") or {}).get("Labels") or {}
-    return {
-        "id": container.get("Id", "")[:12],
-        "name": (container.get("Name") or "").lstrip("/"),
-        "service": labels.get("com.docker.compose.service"),
-        "oneoff": labels.get("com.docker.compose.oneoff", "False") == "True",
-        "reference": (container.get("Config") or {}).get("Image"),
-        "image_id": container.get("Image"),
-        "status": state.get("Status"),
-        "health": health or "none",
-        "started_at": state.get("StartedAt"),
-        "restart_count": container.get("RestartCount", 0),
-        "exit_code": state.get("ExitCode"),
-        "restart_policy": ((container.get("HostConfig") or {}).get("RestartPolicy") or {}).get("Name") or "",
-    }
-
-
-def image_summary(image, reference):
+def image_summary(image: Mapping[str, Any], reference: Optional[str]) -> dict[str, Any]:
     digests = image.get("RepoDigests") or []
     return {"reference": reference, "image_id": image.get("Id"), "digest": digests[0] if digests else None}

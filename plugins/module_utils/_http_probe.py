@@ -16,16 +16,36 @@ import socket
 import ssl
 import time
 from http.client import HTTPException
+from typing import Any, Callable, Iterable, Optional, Pattern
+from urllib.error import HTTPError, URLError
 
-from ansible.module_utils.six.moves.urllib.error import HTTPError, URLError
 from ansible.module_utils.urls import open_url
+
+# The one median of the collection lives in _findings; http_check imports it from here too.
+from ansible_collections.stronghold.ops.plugins.module_utils._findings import median  # noqa: F401
 
 # A health endpoint's body is small; read at most this much so a misrouted URL that streams
 # a large file cannot exhaust memory.
 MAX_BODY = 64 * 1024
 
+# The one rule for a health URL (compose_rollback's health_url, the health role's health_url):
+# http or https, a host, and a port that is a number when there is one.
+_HEALTH_URL = re.compile(r"^https?://[^/:?#\s]+(:([0-9]{1,5}))?([/?#]\S*)?$")
 
-def classify_error(exc):
+
+def url_problem(url: Any, name: str = "url") -> Optional[str]:
+    """Why ``url`` cannot be a health URL (the message names the option ``name``), or None."""
+    text = url if isinstance(url, str) else ""
+    match = _HEALTH_URL.match(text)
+    if match and (match.group(2) is None or 0 < int(match.group(2)) < 65536):
+        return None
+    return "%s must be an http:// or https:// URL whose port, when given, is a number from 1 to 65535 (got %r)" % (
+        name,
+        url,
+    )
+
+
+def classify_error(exc: BaseException) -> str:
     """Name the kind of failure: dns, connect, timeout, tls or error."""
     reason = getattr(exc, "reason", exc)
     if isinstance(reason, socket.gaierror):
@@ -39,13 +59,27 @@ def classify_error(exc):
     return "error"
 
 
-def probe(url, timeout=10.0, validate_certs=True, ca_path=None, headers=None, method="GET"):
+def probe(
+    url: str,
+    timeout: float = 10.0,
+    validate_certs: bool = True,
+    ca_path: Optional[str] = None,
+    headers: Optional[dict[str, str]] = None,
+    method: str = "GET",
+) -> dict[str, Any]:
     """Perform one request. Never raises for network or HTTP failures.
 
     Returns ``{url, status, elapsed_ms, body, error, error_kind}``: ``status`` is the HTTP
     status when the server answered (also for 4xx/5xx), otherwise None with ``error`` set.
     """
-    result = {"url": url, "status": None, "elapsed_ms": None, "body": "", "error": None, "error_kind": None}
+    result: dict[str, Any] = {
+        "url": url,
+        "status": None,
+        "elapsed_ms": None,
+        "body": "",
+        "error": None,
+        "error_kind": None,
+    }
     start = time.monotonic()
     try:
         response = open_url(
@@ -75,7 +109,7 @@ def probe(url, timeout=10.0, validate_certs=True, ca_path=None, headers=None, me
     return result
 
 
-def status_accepted(status, accepted):
+def status_accepted(status: Optional[int], accepted: Iterable[Any]) -> bool:
     """True when ``status`` matches one of ``accepted``: codes (200) or classes ("2xx")."""
     if status is None:
         return False
@@ -89,16 +123,34 @@ def status_accepted(status, accepted):
     return False
 
 
-def valid_status_spec(item):
+def valid_status_spec(item: Any) -> bool:
     text = str(item).strip().lower()
     return bool(re.match(r"^[1-5]xx$", text)) or (text.isdigit() and 100 <= int(text) <= 599)
 
 
-def median(values):
-    ordered = sorted(values)
-    if not ordered:
-        return None
-    middle = len(ordered) // 2
-    if len(ordered) % 2:
-        return ordered[middle]
-    return (ordered[middle - 1] + ordered[middle]) / 2.0
+def probe_until_ok(
+    url: str,
+    accepted: Iterable[Any],
+    pattern: Optional[Pattern[str]] = None,
+    retries: int = 10,
+    interval: float = 2.0,
+    timeout: float = 5.0,
+    validate_certs: bool = True,
+    sleep: Callable[[float], None] = time.sleep,
+) -> dict[str, Any]:
+    """Ask ``url`` up to ``retries`` times (at least once), ``interval`` seconds apart, until the
+    status is accepted and the body matches ``pattern``: {status, attempts, ok, elapsed_ms or reason}."""
+    accepted = list(accepted)
+    last: dict[str, Any] = {}
+    for attempt in range(1, max(retries, 1) + 1):
+        last = probe(url, timeout=timeout, validate_certs=validate_certs)
+        if status_accepted(last["status"], accepted) and (pattern is None or pattern.search(last["body"])):
+            return {"status": last["status"], "attempts": attempt, "ok": True, "elapsed_ms": last["elapsed_ms"]}
+        if attempt < retries:
+            sleep(interval)
+    reason = last["error"] or (
+        "status %s" % last["status"]
+        if not status_accepted(last["status"], accepted)
+        else "body does not match %s" % (pattern.pattern if pattern else "")
+    )
+    return {"status": last["status"], "attempts": retries, "ok": False, "reason": reason}

@@ -19,10 +19,17 @@ import json
 import os
 import re
 import time
+from datetime import datetime
+from typing import Any, Literal, Mapping, Optional, Sequence
 
 from ansible_collections.stronghold.ops.plugins.module_utils._files import atomic_write
 
 SCHEMA = 1
+
+Release = dict[str, Any]
+History = dict[str, Any]
+# service -> image id (None: the service runs nothing)
+Ids = Mapping[str, Optional[str]]
 
 
 class HistoryError(Exception):
@@ -33,25 +40,27 @@ class LockBusy(Exception):
     pass
 
 
-def release_id(services, when):
+def release_id(services: Mapping[str, Mapping[str, Any]], when: datetime) -> str:
     """A readable, sortable id: the UTC time and a short hash of the image ids."""
     digest = hashlib.sha256(json.dumps(sorted((s, v["image_id"]) for s, v in services.items())).encode()).hexdigest()
     return "%s-%s" % (when.strftime("%Y%m%dT%H%M%SZ"), digest[:8])
 
 
-def load_history(path, project):
+def load_history(path: str, project: Optional[str]) -> History:
     """The history document; an empty one when the file does not exist yet."""
     if not os.path.exists(path):
         return {"schema": SCHEMA, "project": project, "releases": []}
     try:
         with open(path, encoding="utf-8") as handle:
-            document = json.load(handle)
+            document: History = json.load(handle)
     except OSError as exc:
-        raise HistoryError("cannot read the release history %s: %s; nothing was changed" % (path, exc.strerror or exc))
+        raise HistoryError(
+            "cannot read the release history %s: %s; nothing was changed" % (path, exc.strerror or exc)
+        ) from exc
     except ValueError as exc:
         raise HistoryError(
             "the release history %s is not valid JSON (%s); fix or move it away, nothing was changed" % (path, exc)
-        )
+        ) from exc
     problem = history_problem(document, project)
     if problem:
         raise HistoryError(
@@ -65,7 +74,7 @@ ACTIONS = ("recorded", "deployed", "rolled_back")
 _LEGACY_ROLLBACK_NOTE = re.compile(r"^rollback to release \S+$")
 
 
-def history_problem(document, project):
+def history_problem(document: Any, project: Optional[str]) -> Optional[str]:
     if not isinstance(document, dict) or not isinstance(document.get("releases"), list):
         return "it has no list of releases"
     if document.get("schema") != SCHEMA:
@@ -98,17 +107,17 @@ def history_problem(document, project):
     return None
 
 
-def save_history(path, document):
+def save_history(path: str, document: History) -> None:
     os.makedirs(os.path.dirname(path) or ".", mode=0o750, exist_ok=True)
     atomic_write(path, json.dumps(document, indent=2, sort_keys=True) + "\n")
 
 
-def matches(release, current, services):
+def matches(release: Release, current: Ids, services: Sequence[str]) -> bool:
     """The release runs exactly the current image of every service in scope."""
     return all(s in release["services"] and release["services"][s]["image_id"] == current.get(s) for s in services)
 
 
-def is_rollback(release):
+def is_rollback(release: Release) -> bool:
     """A healthy change made by a rollback. Entries written before `action` existed are known by
     the note the module then gave every rollback that had no note of the operator's."""
     if "action" in release:
@@ -116,13 +125,13 @@ def is_rollback(release):
     return bool(_LEGACY_ROLLBACK_NOTE.match(release.get("note") or ""))
 
 
-def _runs(images, mark):
+def _runs(images: Ids, mark: Mapping[str, str]) -> bool:
     """`images` (service -> image id) run the release of `mark` on every service they share."""
     shared = [s for s in mark if s in images]
     return bool(shared) and all(images[s] == mark[s] for s in shared)
 
 
-def left_by_rollback(releases):
+def left_by_rollback(releases: Sequence[Release]) -> list[dict[str, Any]]:
     """The releases that a rollback left and that have not run since, oldest first:
     [{"services": {service: image id}, "release": id or None, "at": time, "rollback": id}].
 
@@ -130,9 +139,9 @@ def left_by_rollback(releases):
     deploy, a rollback that named it, a record), or a later change found it running (someone
     put it back by hand). Both are deliberate choices a default rollback must not override.
     """
-    marks = []
+    marks: list[dict[str, Any]] = []
     for entry in releases:
-        seen = []
+        seen: list[dict[str, str]] = []
         if entry.get("healthy"):
             seen.append(dict((s, v["image_id"]) for s, v in entry["services"].items()))
         before = dict((s, v["image_id"]) for s, v in (entry.get("from_services") or {}).items())
@@ -151,7 +160,7 @@ def left_by_rollback(releases):
     return marks
 
 
-def _left_mark(release, marks):
+def _left_mark(release: Release, marks: Sequence[dict[str, Any]]) -> Optional[dict[str, Any]]:
     images = dict((s, v["image_id"]) for s, v in release["services"].items())
     for mark in reversed(marks):
         if _runs(images, mark["services"]):
@@ -159,7 +168,7 @@ def _left_mark(release, marks):
     return None
 
 
-def standing_rollback(releases, current, services):
+def standing_rollback(releases: Sequence[Release], current: Ids, services: Sequence[str]) -> Optional[Release]:
     """The rollback entry the project stands on, or None: the last change that stuck (the newest
     healthy entry; a record of the same images since is a snapshot, not a change) was a rollback,
     and the project still runs its images. A rollback with no target run then changes nothing,
@@ -173,12 +182,12 @@ def standing_rollback(releases, current, services):
     return None
 
 
-def rollback_candidates(releases, current, services):
+def rollback_candidates(releases: Sequence[Release], current: Ids, services: Sequence[str]) -> list[Release]:
     """The healthy releases a rollback may name to go further back, newest first, one per set of
     images; those a rollback left are not among them (returning there is a forward move)."""
     marks = left_by_rollback(releases)
-    seen = set()
-    found = []
+    seen: set[tuple[str, ...]] = set()
+    found: list[Release] = []
     for release in reversed(releases):
         if not release.get("healthy") or any(s not in release["services"] for s in services):
             continue
@@ -191,7 +200,7 @@ def rollback_candidates(releases, current, services):
     return found
 
 
-def choose_target(releases, current, services):
+def choose_target(releases: Sequence[Release], current: Ids, services: Sequence[str]) -> Release:
     """The release a default rollback returns to, or raises HistoryError saying why none.
 
     The current state is located in the history (its newest matching entry); the target is the
@@ -211,7 +220,7 @@ def choose_target(releases, current, services):
             break
     candidates = releases[:position] if position is not None else releases
     marks = left_by_rollback(releases)
-    passed = []
+    passed: list[dict[str, Any]] = []
     for release in reversed(candidates):
         missing = [s for s in services if s not in release["services"]]
         if not release.get("healthy") or missing or matches(release, current, services):
@@ -233,11 +242,11 @@ def choose_target(releases, current, services):
     )
 
 
-def _references(release_services):
+def _references(release_services: Mapping[str, Mapping[str, Any]]) -> str:
     return ", ".join(sorted(set(v.get("reference") or v["image_id"] for v in release_services.values())))
 
 
-def default_rollback(releases, current, services):
+def default_rollback(releases: Sequence[Release], current: Ids, services: Sequence[str]) -> dict[str, Any]:
     """What a rollback with no target does: {"standing": entry, "candidates": [...]} when the
     project already stands where a rollback brought it (nothing to do), else {"target": release}.
     Raises HistoryError when there is no release to return to."""
@@ -247,7 +256,7 @@ def default_rollback(releases, current, services):
     return {"target": choose_target(releases, current, services)}
 
 
-def standing_message(project, standing, candidates):
+def standing_message(project: Optional[str], standing: Release, candidates: Sequence[Release]) -> str:
     """Where the project stands after an earlier rollback, and how to go further back."""
     before = standing.get("from_services") or {}
     origin = ""
@@ -277,16 +286,117 @@ def standing_message(project, standing, candidates):
     return text
 
 
+def newest_match(releases: Sequence[Release], ids: Ids, services: Sequence[str]) -> Optional[Release]:
+    """The newest release that runs exactly ``ids`` on every service in scope."""
+    for entry in reversed(releases):
+        if matches(entry, ids, services):
+            return entry
+    return None
+
+
+def already_recorded(last: Optional[Release], ids: Ids, services: Sequence[str], healthy: bool) -> bool:
+    """Recording ``ids`` (with this verdict) would repeat ``last``, the newest entry of the history."""
+    return bool(
+        last
+        and matches(last, ids, services)
+        and last.get("healthy") == healthy
+        and set(last["services"]) == set(services)
+    )
+
+
+def named_release(releases: Sequence[Release], wanted: str, services: Sequence[str], path: str) -> Release:
+    """The release ``wanted`` of the history (at ``path``), with an image for every service, or HistoryError."""
+    found = [r for r in releases if r["id"] == wanted]
+    if not found:
+        newest = ", ".join(r["id"] for r in releases[-5:]) or "none"
+        raise HistoryError("release %s is not in the history %s (newest: %s)" % (wanted, path, newest))
+    missing = [s for s in services if s not in found[0]["services"]]
+    if missing:
+        raise HistoryError("release %s has no image for service(s) %s" % (wanted, ", ".join(missing)))
+    return found[0]
+
+
+def known_reference(releases: Sequence[Release], service: str, image_id: str) -> Optional[str]:
+    """The reference the history knows ``image_id`` of ``service`` by (newest first), or None."""
+    for entry in reversed(releases):
+        recorded = entry["services"].get(service)
+        if recorded and recorded["image_id"] == image_id and recorded.get("reference"):
+            return str(recorded["reference"])
+    return None
+
+
+def new_entry(
+    images: Mapping[str, Mapping[str, Any]],
+    healthy: bool,
+    when: datetime,
+    action: str,
+    compose_hash: str,
+    note: str,
+    before: Optional[Mapping[str, Optional[Mapping[str, Any]]]] = None,
+    from_release: Optional[str] = None,
+) -> Release:
+    """A history entry for ``images`` (service -> {reference, image_id, digest}). A deploy or a
+    rollback also says what ran ``before`` (service -> image or None) and the release that was
+    (``from_release``): for a rollback, the release it left, which a later rollback without a
+    target must not return to (left_by_rollback)."""
+    services = dict((s, dict(images[s])) for s in images)
+    entry: Release = {
+        "id": release_id(services, when),
+        "recorded_at": when.strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "healthy": healthy,
+        "compose_hash": compose_hash,
+        "services": services,
+        "note": note or "",
+        "action": action,
+    }
+    if action != "recorded":
+        entry["from_release"] = from_release
+        entry["from_services"] = dict(
+            (s, {"reference": v["reference"], "image_id": v["image_id"]}) for s, v in (before or {}).items() if v
+        )
+    return entry
+
+
+def add_entry(history: History, entry: Release, project: Optional[str], size: int) -> History:
+    """``history`` with ``entry`` as its newest release, at most ``size`` releases kept (in place).
+    A healthy rollback marks the release it left (rolled_back_at, rolled_back_to), for whoever
+    reads the history."""
+    if entry.get("healthy") and entry["action"] == "rolled_back" and entry.get("from_release"):
+        for left in reversed(history["releases"]):
+            if left["id"] == entry["from_release"]:
+                left.update(rolled_back_at=entry["recorded_at"], rolled_back_to=entry["id"])
+                break
+    history["project"] = project
+    history["releases"].append(entry)
+    del history["releases"][:-size]
+    return history
+
+
+def summary_item(release: Release) -> dict[str, Any]:
+    """A release as compose_rollback returns it (RV history, RV candidates)."""
+    item = {
+        "id": release["id"],
+        "recorded_at": release.get("recorded_at"),
+        "healthy": release.get("healthy"),
+        "action": release.get("action"),
+        "services": dict((s, v.get("reference")) for s, v in release["services"].items()),
+    }
+    for key in ("from_release", "rolled_back_at", "rolled_back_to"):
+        if release.get(key):
+            item[key] = release[key]
+    return item
+
+
 class ProjectLock:
     """An exclusive flock on <history>.lock; a second run waits up to `wait` seconds, then fails
     saying who holds it."""
 
-    def __init__(self, path, wait):
+    def __init__(self, path: str, wait: float) -> None:
         self.path = path
         self.wait = wait
-        self.handle = None
+        self.handle: Any = None
 
-    def __enter__(self):
+    def __enter__(self) -> ProjectLock:
         os.makedirs(os.path.dirname(self.path) or ".", mode=0o750, exist_ok=True)
         self.handle = open(self.path, "a+", encoding="utf-8")
         deadline = time.monotonic() + self.wait
@@ -303,7 +413,7 @@ class ProjectLock:
                     self.handle.close()
                     raise LockBusy(
                         "another run holds the lock %s (%s); try again when it is done" % (self.path, holder)
-                    )
+                    ) from exc
                 time.sleep(0.2)
         self.handle.seek(0)
         self.handle.truncate()
@@ -311,7 +421,7 @@ class ProjectLock:
         self.handle.flush()
         return self
 
-    def __exit__(self, *exc):
+    def __exit__(self, *exc: object) -> Literal[False]:
         self.handle.seek(0)
         self.handle.truncate()
         fcntl.flock(self.handle.fileno(), fcntl.LOCK_UN)
