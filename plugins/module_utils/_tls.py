@@ -28,6 +28,7 @@ import struct
 import time
 import warnings
 from datetime import datetime, timezone
+from typing import Any, Callable, Iterable, Optional
 
 try:
     from cryptography import x509
@@ -36,14 +37,13 @@ try:
     from cryptography.hazmat.primitives.asymmetric import dsa, ec, ed448, ed25519, rsa
     from cryptography.hazmat.primitives.serialization import pkcs7
     from cryptography.x509 import verification as x509_verification
-    from cryptography.x509.oid import ExtensionOID
 
     HAS_CRYPTOGRAPHY = True
     CRYPTOGRAPHY_ERROR = None
 except ImportError as exc:  # pragma: no cover - depends on the target host
     HAS_CRYPTOGRAPHY = False
     CRYPTOGRAPHY_ERROR = exc
-    x509 = x509_verification = pkcs7 = None
+    x509 = x509_verification = pkcs7 = None  # type: ignore[assignment]
 
 STARTTLS_PROTOCOLS = ("postgres", "smtp", "imap", "pop3", "ftp")
 TLS_VERSIONS = ("TLSv1", "TLSv1.1", "TLSv1.2", "TLSv1.3")
@@ -55,11 +55,17 @@ MIN_RSA_BITS = 2048
 MIN_EC_BITS = 256
 _POSTGRES_SSLREQUEST = struct.pack("!II", 8, 80877103)
 
+# Plain data about one certificate (describe_certificate), and the verdict on one target.
+Info = dict[str, Any]
+Result = dict[str, Any]
+# (content, detail, problem, certificates) of one block of a file.
+Classified = tuple[Optional[str], Optional[str], Optional[str], list[Any]]
+
 
 class FetchError(Exception):
     """The endpoint gave no certificate; ``kind`` is one of dns, connect, timeout, handshake."""
 
-    def __init__(self, kind, message):
+    def __init__(self, kind: str, message: str) -> None:
         super().__init__(message)
         self.kind = kind
         self.message = message
@@ -68,22 +74,27 @@ class FetchError(Exception):
 # --- time and numbers --------------------------------------------------------------------
 
 
-def utcnow():
+def utcnow() -> datetime:
     return datetime.now(timezone.utc)
 
 
-def iso(moment):
+def iso(moment: datetime) -> str:
     return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def days_between(start, end):
+def days_between(start: datetime, end: datetime) -> float:
     return (end - start).total_seconds() / 86400.0
 
 
 # --- thresholds (pure) -------------------------------------------------------------------
 
 
-def check_thresholds(warning_days, critical_days, min_fraction=None, critical_fraction=None):
+def check_thresholds(
+    warning_days: Any,
+    critical_days: Any,
+    min_fraction: Optional[float] = None,
+    critical_fraction: Optional[float] = None,
+) -> Optional[str]:
     """Return an error message for inconsistent thresholds, or None."""
     for name, value in (("warning_days", warning_days), ("critical_days", critical_days)):
         if value is None or value < 0:
@@ -105,8 +116,13 @@ def check_thresholds(warning_days, critical_days, min_fraction=None, critical_fr
 
 
 def expiry_severity(
-    days_remaining, lifetime_days, warning_days, critical_days, min_fraction=None, critical_fraction=None
-):
+    days_remaining: float,
+    lifetime_days: float,
+    warning_days: float,
+    critical_days: float,
+    min_fraction: Optional[float] = None,
+    critical_fraction: Optional[float] = None,
+) -> tuple[str, Optional[str]]:
     """(severity, reason or None) of one certificate's dates.
 
     Expired (days_remaining < 0) is critical. Otherwise a certificate reaches a threshold when
@@ -133,11 +149,11 @@ def expiry_severity(
     return "ok", None
 
 
-def _num(value):
+def _num(value: float) -> str:
     return ("%d" % value) if float(value).is_integer() else ("%s" % value)
 
 
-def worse(first, second):
+def worse(first: str, second: str) -> str:
     order = {"ok": 0, "info": 1, "warning": 2, "critical": 3}
     return first if order[first] >= order[second] else second
 
@@ -145,7 +161,7 @@ def worse(first, second):
 # --- hostname (pure) ---------------------------------------------------------------------
 
 
-def hostname_matches(hostname, dns_names, ip_addresses):
+def hostname_matches(hostname: str, dns_names: Iterable[str], ip_addresses: Iterable[str]) -> bool:
     """RFC 6125 matching of ``hostname`` against the SAN of a certificate.
 
     An IP address matches only an iPAddress entry. A DNS name matches a dNSName entry exactly
@@ -173,7 +189,7 @@ def hostname_matches(hostname, dns_names, ip_addresses):
 # --- chain order (pure) ------------------------------------------------------------------
 
 
-def chain_problems(chain, store_subjects):
+def chain_problems(chain: list[Info], store_subjects: Iterable[str]) -> tuple[bool, bool, list[str]]:
     """Problems of a presented chain: (complete, in_order, reasons).
 
     ``chain`` is the list the server sent, leaf first, each a dict with ``subject``, ``issuer``,
@@ -215,7 +231,7 @@ def chain_problems(chain, store_subjects):
 # --- one certificate ---------------------------------------------------------------------
 
 
-def key_description(public_key):
+def key_description(public_key: Any) -> tuple[str, Optional[int], Optional[str]]:
     """(type, bits, curve) of a public key."""
     if isinstance(public_key, rsa.RSAPublicKey):
         return "RSA", public_key.key_size, None
@@ -230,7 +246,7 @@ def key_description(public_key):
     return type(public_key).__name__, None, None
 
 
-def weak_key_reason(key_type, bits):
+def weak_key_reason(key_type: str, bits: int) -> Optional[str]:
     if key_type == "RSA" and bits < MIN_RSA_BITS:
         return "weak key: RSA %d bits (minimum %d)" % (bits, MIN_RSA_BITS)
     if key_type == "EC" and bits < MIN_EC_BITS:
@@ -240,21 +256,21 @@ def weak_key_reason(key_type, bits):
     return None
 
 
-def _not_before(cert):
+def _not_before(cert: x509.Certificate) -> datetime:
     try:
         return cert.not_valid_before_utc
     except AttributeError:  # cryptography < 42
         return cert.not_valid_before.replace(tzinfo=timezone.utc)
 
 
-def _not_after(cert):
+def _not_after(cert: x509.Certificate) -> datetime:
     try:
         return cert.not_valid_after_utc
     except AttributeError:  # cryptography < 42
         return cert.not_valid_after.replace(tzinfo=timezone.utc)
 
 
-def _issued_by(cert, issuer):
+def _issued_by(cert: x509.Certificate, issuer: x509.Certificate) -> bool:
     if cert.issuer != issuer.subject:
         return False
     try:
@@ -268,16 +284,16 @@ def _issued_by(cert, issuer):
     return True
 
 
-def _key_ids_match(cert, issuer):
+def _key_ids_match(cert: x509.Certificate, issuer: x509.Certificate) -> bool:
     try:
-        aki = cert.extensions.get_extension_for_oid(ExtensionOID.AUTHORITY_KEY_IDENTIFIER).value.key_identifier
-        ski = issuer.extensions.get_extension_for_oid(ExtensionOID.SUBJECT_KEY_IDENTIFIER).value.digest
+        aki = cert.extensions.get_extension_for_class(x509.AuthorityKeyIdentifier).value.key_identifier
+        ski = issuer.extensions.get_extension_for_class(x509.SubjectKeyIdentifier).value.digest
     except x509.ExtensionNotFound:
         return True
     return aki is None or aki == ski
 
 
-def describe_certificate(cert, now):
+def describe_certificate(cert: x509.Certificate, now: datetime) -> Info:
     """Plain data about one certificate (no judgement but its own facts)."""
     not_before, not_after = _not_before(cert), _not_after(cert)
     key_type, bits, curve = key_description(cert.public_key())
@@ -289,15 +305,17 @@ def describe_certificate(cert, now):
         sig_name = cert.signature_algorithm_oid._name  # pylint: disable=protected-access
     except AttributeError:
         sig_name = cert.signature_algorithm_oid.dotted_string
-    dns_names, ip_addresses, is_ca = [], [], False
+    dns_names: list[str] = []
+    ip_addresses: list[str] = []
+    is_ca = False
     try:
-        san = cert.extensions.get_extension_for_oid(ExtensionOID.SUBJECT_ALTERNATIVE_NAME).value
+        san = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
         dns_names = san.get_values_for_type(x509.DNSName)
         ip_addresses = [str(a) for a in san.get_values_for_type(x509.IPAddress)]
     except x509.ExtensionNotFound:
         pass
     try:
-        is_ca = bool(cert.extensions.get_extension_for_oid(ExtensionOID.BASIC_CONSTRAINTS).value.ca)
+        is_ca = bool(cert.extensions.get_extension_for_class(x509.BasicConstraints).value.ca)
     except x509.ExtensionNotFound:
         pass
     lifetime = days_between(not_before, not_after)
@@ -326,19 +344,19 @@ def describe_certificate(cert, now):
     }
 
 
-def fingerprint(cert):
+def fingerprint(cert: x509.Certificate) -> str:
     digest = hashlib.sha256(cert.public_bytes(serialization.Encoding.DER)).hexdigest().upper()
     return ":".join(digest[i : i + 2] for i in range(0, len(digest), 2))
 
 
-def normalize_fingerprint(value):
+def normalize_fingerprint(value: str) -> Optional[str]:
     text = value.replace(":", "").replace(" ", "").strip().lower()
     if len(text) != 64 or any(c not in "0123456789abcdef" for c in text):
         return None
     return text
 
 
-def judge_certificate(info, options):
+def judge_certificate(info: Info, options: dict[str, Any]) -> tuple[str, list[str]]:
     """(severity, reasons) of one described certificate: dates, key, signature, validity span."""
     severity, reasons = "ok", []
     if info["not_yet_valid"]:
@@ -376,7 +394,7 @@ def judge_certificate(info, options):
 # --- trust -------------------------------------------------------------------------------
 
 
-def load_trust_anchors(ca_path=None):
+def load_trust_anchors(ca_path: Optional[str] = None) -> tuple[list[x509.Certificate], Optional[str]]:
     """(certificates, source) from ``ca_path`` (a PEM bundle or a directory of PEM files) or the system store."""
     sources = []
     if ca_path:
@@ -400,7 +418,7 @@ def load_trust_anchors(ca_path=None):
             try:
                 names = sorted(os.listdir(source))
             except OSError as exc:
-                raise FileError("%s cannot be read: %s" % (source, exc.strerror or exc))
+                raise FileError("%s cannot be read: %s" % (source, exc.strerror or exc)) from exc
             for name in names:
                 full = os.path.join(source, name)
                 if os.path.isfile(full):
@@ -410,13 +428,13 @@ def load_trust_anchors(ca_path=None):
                         pass
         else:
             anchors.extend(load_file_certificates(source))
-    unique = {}
+    unique: dict[bytes, x509.Certificate] = {}
     for cert in anchors:
         unique.setdefault(cert.fingerprint(hashes.SHA256()), cert)
     return list(unique.values()), (sources[0] if sources else None)
 
 
-def verification_time(certs, now):
+def verification_time(certs: list[x509.Certificate], now: datetime) -> datetime:
     """``now`` clamped into the window where every presented certificate is valid.
 
     Expiry is its own reason (with thresholds); the trust check asks only whether the chain
@@ -433,12 +451,18 @@ def verification_time(certs, now):
     return now
 
 
-def make_store(anchors):
+def make_store(anchors: list[x509.Certificate]) -> Optional[x509_verification.Store]:
     """One cryptography Store for every chain of a run (building it parses the anchors again)."""
     return x509_verification.Store(anchors) if anchors else None
 
 
-def verify_chain(certs, anchors, hostname, now, store=None):
+def verify_chain(
+    certs: list[x509.Certificate],
+    anchors: list[x509.Certificate],
+    hostname: Optional[str],
+    now: datetime,
+    store: Optional[x509_verification.Store] = None,
+) -> tuple[bool, Optional[bool], Optional[str]]:
     """(trusted, hostname_verified, message) from cryptography's X.509 path validation.
 
     The server verifier checks the chain, the serverAuth key usage and the hostname together;
@@ -453,6 +477,7 @@ def verify_chain(certs, anchors, hostname, now, store=None):
     base = x509_verification.PolicyBuilder().store(store).time(when.replace(tzinfo=None) if when.tzinfo else when)
     server_error = None
     if hostname:
+        subject: x509_verification.Subject
         try:
             address = ipaddress.ip_address(hostname)
             subject = x509_verification.IPAddress(address)
@@ -478,17 +503,17 @@ def verify_chain(certs, anchors, hostname, now, store=None):
 
 
 class _Deadline:
-    def __init__(self, deadline):
+    def __init__(self, deadline: float) -> None:
         self.deadline = deadline
 
-    def remaining(self):
+    def remaining(self) -> float:
         left = self.deadline - time.monotonic()
         if left <= 0:
             raise FetchError("timeout", "timed out")
         return left
 
 
-def _recv_line(sock, deadline, buffer):
+def _recv_line(sock: socket.socket, deadline: _Deadline, buffer: list[bytes]) -> str:
     while b"\n" not in buffer[0]:
         sock.settimeout(deadline.remaining())
         chunk = sock.recv(4096)
@@ -502,7 +527,7 @@ def _recv_line(sock, deadline, buffer):
     return line.rstrip(b"\r").decode("utf-8", "replace")
 
 
-def _recv_reply(sock, deadline, buffer):
+def _recv_reply(sock: socket.socket, deadline: _Deadline, buffer: list[bytes]) -> list[str]:
     """A multi-line SMTP/FTP reply: ``250-...`` lines up to the ``250 ...`` one."""
     lines = []
     while True:
@@ -512,17 +537,42 @@ def _recv_reply(sock, deadline, buffer):
             return lines
 
 
-def _send(sock, deadline, data):
+def _send(sock: socket.socket, deadline: _Deadline, data: bytes) -> None:
     sock.settimeout(deadline.remaining())
     sock.sendall(data)
 
 
-def _expect(condition, protocol, line):
+def _expect(condition: bool, protocol: str, line: str) -> None:
     if not condition:
         raise FetchError("handshake", "STARTTLS (%s) refused by the server: %s" % (protocol, line[:200]))
 
 
-def starttls(sock, protocol, deadline):
+# STARTTLS of each line protocol, step by step: (the command sent, or None to read the greeting;
+# how the answer is read: a multi-line "reply" (250-... up to 250 ...), one "line", or lines up to
+# the "tagged" one of the command; the prefix the answer must have). IMAP's words are case-insensitive.
+_STARTTLS_STEPS: dict[str, tuple[tuple[Optional[bytes], str, str], ...]] = {
+    "smtp": (
+        (None, "reply", "220"),
+        (b"EHLO stronghold-cert-check.invalid\r\n", "reply", "250"),
+        (b"STARTTLS\r\n", "reply", "220"),
+    ),
+    "ftp": ((None, "reply", "220"), (b"AUTH TLS\r\n", "reply", "234")),
+    "imap": ((None, "line", "* OK"), (b"a1 STARTTLS\r\n", "tagged", "A1 OK")),
+    "pop3": ((None, "line", "+OK"), (b"STLS\r\n", "line", "+OK")),
+}
+
+
+def _answer(sock: socket.socket, deadline: _Deadline, buffer: list[bytes], how: str) -> str:
+    """The line of an answer that tells whether the command was accepted."""
+    if how == "reply":
+        return _recv_reply(sock, deadline, buffer)[-1]
+    line = _recv_line(sock, deadline, buffer)
+    while how == "tagged" and not line.startswith("a1 "):
+        line = _recv_line(sock, deadline, buffer)
+    return line
+
+
+def starttls(sock: socket.socket, protocol: str, deadline: _Deadline) -> None:
     """Bring a plain connection to the point where the TLS handshake starts."""
     buffer = [b""]
     if protocol == "postgres":
@@ -531,41 +581,16 @@ def starttls(sock, protocol, deadline):
         answer = sock.recv(1)
         if answer != b"S":
             raise FetchError("handshake", "STARTTLS (postgres): the server does not accept SSL (answered %r)" % answer)
-    elif protocol == "smtp":
-        greeting = _recv_reply(sock, deadline, buffer)
-        _expect(greeting[-1].startswith("220"), protocol, greeting[-1])
-        _send(sock, deadline, b"EHLO stronghold-cert-check.invalid\r\n")
-        ehlo = _recv_reply(sock, deadline, buffer)
-        _expect(ehlo[-1].startswith("250"), protocol, ehlo[-1])
-        _send(sock, deadline, b"STARTTLS\r\n")
-        answer = _recv_reply(sock, deadline, buffer)
-        _expect(answer[-1].startswith("220"), protocol, answer[-1])
-    elif protocol == "ftp":
-        greeting = _recv_reply(sock, deadline, buffer)
-        _expect(greeting[-1].startswith("220"), protocol, greeting[-1])
-        _send(sock, deadline, b"AUTH TLS\r\n")
-        answer = _recv_reply(sock, deadline, buffer)
-        _expect(answer[-1].startswith("234"), protocol, answer[-1])
-    elif protocol == "imap":
-        greeting = _recv_line(sock, deadline, buffer)
-        _expect(greeting.upper().startswith("* OK"), protocol, greeting)
-        _send(sock, deadline, b"a1 STARTTLS\r\n")
-        while True:
-            line = _recv_line(sock, deadline, buffer)
-            if line.startswith("a1 "):
-                break
-        _expect(line.upper().startswith("A1 OK"), protocol, line)
-    elif protocol == "pop3":
-        greeting = _recv_line(sock, deadline, buffer)
-        _expect(greeting.startswith("+OK"), protocol, greeting)
-        _send(sock, deadline, b"STLS\r\n")
-        line = _recv_line(sock, deadline, buffer)
-        _expect(line.startswith("+OK"), protocol, line)
+    for command, how, prefix in _STARTTLS_STEPS.get(protocol, ()):
+        if command is not None:
+            _send(sock, deadline, command)
+        line = _answer(sock, deadline, buffer, how)
+        _expect((line.upper() if protocol == "imap" else line).startswith(prefix), protocol, line)
     if buffer[0]:
         raise FetchError("handshake", "STARTTLS (%s): the server sent data before the TLS handshake" % protocol)
 
 
-def client_context():
+def client_context() -> ssl.SSLContext:
     """A context that completes the handshake with any certificate and any key size.
 
     Verification is off (CERT_NONE) so that an expired, untrusted or weak chain still comes
@@ -586,7 +611,7 @@ def client_context():
     return context
 
 
-def presented_chain_der(tls):
+def presented_chain_der(tls: ssl.SSLSocket) -> list[bytes]:
     """The certificates as the server sent them, leaf first (DER).
 
     Python 3.13 has SSLSocket.get_unverified_chain(); 3.10 to 3.12 have it on the private
@@ -603,14 +628,21 @@ def presented_chain_der(tls):
             if isinstance(item, bytes):
                 der.append(item)
             else:
-                der.append(item.public_bytes(ssl._ssl.ENCODING_DER))  # pylint: disable=protected-access
+                der.append(item.public_bytes(ssl._ssl.ENCODING_DER))  # type: ignore[attr-defined]  # pylint: disable=protected-access
         if der:
             return der
     leaf = tls.getpeercert(binary_form=True)
     return [leaf] if leaf else []
 
 
-def fetch_endpoint(host, port, server_name, protocol, deadline_at, context=None):
+def fetch_endpoint(
+    host: str,
+    port: int,
+    server_name: Optional[str],
+    protocol: Optional[str],
+    deadline_at: float,
+    context: Optional[ssl.SSLContext] = None,
+) -> dict[str, Any]:
     """Connect, STARTTLS when asked, handshake; return the presented chain and the session facts.
 
     Raises FetchError (kind dns, connect, timeout, handshake) when no certificate is presented.
@@ -621,9 +653,9 @@ def fetch_endpoint(host, port, server_name, protocol, deadline_at, context=None)
     try:
         addresses = socket.getaddrinfo(host, port, 0, socket.SOCK_STREAM)
     except socket.gaierror as exc:
-        raise FetchError("dns", "cannot resolve %s: %s" % (host, exc.strerror or exc))
+        raise FetchError("dns", "cannot resolve %s: %s" % (host, exc.strerror or exc)) from exc
     except UnicodeError as exc:
-        raise FetchError("dns", "cannot resolve %s: %s" % (host, exc))
+        raise FetchError("dns", "cannot resolve %s: %s" % (host, exc)) from exc
     sock = None
     last_error = None
     for family, socktype, proto, dummy, address in addresses:
@@ -635,7 +667,7 @@ def fetch_endpoint(host, port, server_name, protocol, deadline_at, context=None)
             break
         except socket.timeout:
             candidate.close()
-            raise FetchError("timeout", "no TCP connection to %s:%s within the timeout" % (host, port))
+            raise FetchError("timeout", "no TCP connection to %s:%s within the timeout" % (host, port)) from None
         except FetchError:
             candidate.close()
             raise
@@ -653,12 +685,12 @@ def fetch_endpoint(host, port, server_name, protocol, deadline_at, context=None)
             try:
                 starttls(sock, protocol, deadline)
             except socket.timeout:
-                raise FetchError("timeout", "STARTTLS (%s) got no answer within the timeout" % protocol)
+                raise FetchError("timeout", "STARTTLS (%s) got no answer within the timeout" % protocol) from None
             except OSError as exc:
-                raise FetchError("handshake", "STARTTLS (%s) failed: %s" % (protocol, exc))
-        sni = server_name or host
+                raise FetchError("handshake", "STARTTLS (%s) failed: %s" % (protocol, exc)) from exc
+        sni: Optional[str] = server_name or host
         try:
-            ipaddress.ip_address(sni)
+            ipaddress.ip_address(server_name or host)
             sni = None  # SNI carries host names only
         except ValueError:
             pass
@@ -670,11 +702,11 @@ def fetch_endpoint(host, port, server_name, protocol, deadline_at, context=None)
         except socket.timeout:
             raise FetchError(
                 "timeout", "no TLS handshake within the timeout (the port accepts TCP but does not answer TLS)"
-            )
+            ) from None
         except ssl.SSLError as exc:
-            raise FetchError("handshake", "TLS handshake failed: %s" % (exc.reason or exc))
+            raise FetchError("handshake", "TLS handshake failed: %s" % (exc.reason or exc)) from exc
         except OSError as exc:
-            raise FetchError("handshake", "TLS handshake failed: %s" % (exc.strerror or exc))
+            raise FetchError("handshake", "TLS handshake failed: %s" % (exc.strerror or exc)) from exc
         der = presented_chain_der(tls)
         if not der:
             raise FetchError("handshake", "the server presented no certificate")
@@ -687,14 +719,14 @@ def fetch_endpoint(host, port, server_name, protocol, deadline_at, context=None)
 # --- files -------------------------------------------------------------------------------
 
 
-def expand_files(patterns):
+def expand_files(patterns: Iterable[str]) -> list[tuple[str, Optional[str]]]:
     """[(pattern, path or None)]: each path a pattern names, or (pattern, None) when none.
 
     Every match is kept, whatever it is (directory, FIFO, dangling link): read_regular_file
     then says what it is in the same words as when the path is named directly. A pattern that
     names an existing path is that path, even when it holds glob characters (``cert[1].pem``).
     """
-    out = []
+    out: list[tuple[str, Optional[str]]] = []
     for pattern in patterns:
         if glob.has_magic(pattern) and not os.path.lexists(pattern):
             matches = sorted(glob.glob(pattern))
@@ -706,7 +738,7 @@ def expand_files(patterns):
     return out
 
 
-def load_der_chain(der_list):
+def load_der_chain(der_list: Iterable[bytes]) -> list[x509.Certificate]:
     return [x509.load_der_x509_certificate(der) for der in der_list]
 
 
@@ -734,7 +766,7 @@ class FileError(Exception):
     """The path names no regular file that can be read; the message says what it is instead."""
 
 
-def special_file_kind(mode):
+def special_file_kind(mode: int) -> Optional[str]:
     """What a non-regular file is, from its stat mode, or None for a regular file."""
     if stat.S_ISREG(mode):
         return None
@@ -750,11 +782,11 @@ def special_file_kind(mode):
     return "not a regular file"
 
 
-def _not_regular(path, kind):
+def _not_regular(path: str, kind: str) -> FileError:
     return FileError("%s is %s, not a regular file: not read" % (path, kind))
 
 
-def read_regular_file(path, limit=MAX_FILE_BYTES):
+def read_regular_file(path: str, limit: int = MAX_FILE_BYTES) -> bytes:
     """The bytes of the regular file ``path`` (symbolic links followed), at most ``limit`` of them.
 
     Raises FileError, with one wording per problem whichever way the path was found: missing,
@@ -768,10 +800,10 @@ def read_regular_file(path, limit=MAX_FILE_BYTES):
                 target = os.readlink(path)
             except OSError:
                 target = "?"
-            raise FileError("%s is a dangling symbolic link (to %s): not read" % (path, target))
-        raise FileError("%s does not exist (no such file or directory)" % path)
+            raise FileError("%s is a dangling symbolic link (to %s): not read" % (path, target)) from None
+        raise FileError("%s does not exist (no such file or directory)" % path) from None
     except OSError as exc:
-        raise FileError("%s cannot be read: %s" % (path, exc.strerror or exc))
+        raise FileError("%s cannot be read: %s" % (path, exc.strerror or exc)) from exc
     kind = special_file_kind(info.st_mode)
     if kind:
         raise _not_regular(path, kind)
@@ -781,7 +813,7 @@ def read_regular_file(path, limit=MAX_FILE_BYTES):
         # O_NONBLOCK: should the path turn into a FIFO after the stat above, open must not wait for a writer.
         descriptor = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0))
     except OSError as exc:
-        raise FileError("%s cannot be read: %s" % (path, exc.strerror or exc))
+        raise FileError("%s cannot be read: %s" % (path, exc.strerror or exc)) from exc
     with os.fdopen(descriptor, "rb") as handle:
         kind = special_file_kind(os.fstat(descriptor).st_mode)
         if kind:
@@ -789,14 +821,14 @@ def read_regular_file(path, limit=MAX_FILE_BYTES):
         try:
             data = handle.read(limit + 1)
         except OSError as exc:
-            raise FileError("%s cannot be read: %s" % (path, exc.strerror or exc))
+            raise FileError("%s cannot be read: %s" % (path, exc.strerror or exc)) from exc
     if len(data) > limit:
         # A file whose size stat does not tell (such as under /proc) is bounded all the same.
         raise FileError("%s is larger than %d MiB: not read" % (path, limit // (1024 * 1024)))
     return data
 
 
-def _quietly(loader, *args):
+def _quietly(loader: Callable[..., Any], *args: Any) -> Any:
     """``loader(*args)`` or None; the parser's own message is dropped, since it may quote the input."""
     try:
         with warnings.catch_warnings():
@@ -807,7 +839,7 @@ def _quietly(loader, *args):
         return None
 
 
-def _first_der_element(data):
+def _first_der_element(data: bytes) -> bytes:
     """The first DER TLV of ``data`` (an OpenSSL TRUSTED CERTIFICATE is a certificate then its trust settings)."""
     if len(data) < 2 or data[0] != 0x30:
         return data
@@ -820,12 +852,12 @@ def _first_der_element(data):
     return data[: 2 + count + int.from_bytes(data[2 : 2 + count], "big")]
 
 
-def _key_text(public_key):
+def _key_text(public_key: Any) -> str:
     key_type, bits, dummy = key_description(public_key)
     return "%s %s" % (key_type, bits) if bits else key_type
 
 
-def _private_key_entry(loader, data):
+def _private_key_entry(loader: Callable[..., Any], data: bytes) -> tuple[str, Optional[str], Optional[str]]:
     """(content, detail, problem) of private key data that ``loader(data, password)`` parses."""
     try:
         with warnings.catch_warnings():
@@ -838,12 +870,12 @@ def _private_key_entry(loader, data):
     return "private_key", _key_text(key.public_key()), None
 
 
-def _pem_text(label, der):
+def _pem_text(label: bytes, der: bytes) -> bytes:
     body = base64.encodebytes(der)
     return b"-----BEGIN " + label + b"-----\n" + body + b"-----END " + label + b"-----\n"
 
 
-def _classify_pem_block(label, body_lines):
+def _classify_pem_block(label: bytes, body_lines: list[bytes]) -> Classified:
     """(content, detail, problem, certificates) of one complete PEM block."""
     headers = []
     position = 0
@@ -899,14 +931,14 @@ def _classify_pem_block(label, body_lines):
             serialization.load_ssh_private_key if name == "OPENSSH PRIVATE KEY" else serialization.load_pem_private_key
         )
         return _private_key_entry(loader, pem_text) + ([],)
-    checks = {
+    checks: dict[str, tuple[Callable[[bytes], Any], bytes, str]] = {
         "public_key": (serialization.load_pem_public_key, pem_text, "a public key"),
         "certificate_request": (x509.load_der_x509_csr, der, "a certificate signing request"),
         "crl": (x509.load_der_x509_crl, der, "a certificate revocation list"),
     }
     if content in checks:
-        loader, argument, what = checks[content]
-        parsed = _quietly(loader, argument)
+        parse, argument, what = checks[content]
+        parsed = _quietly(parse, argument)
         if parsed is None:
             return content, None, "decodes, but is not valid as %s" % what, []
         if content == "public_key":
@@ -921,7 +953,7 @@ def _classify_pem_block(label, body_lines):
     return content, None, None, []
 
 
-def split_pem(data):
+def split_pem(data: bytes) -> list[tuple[dict[str, Any], list[bytes]]]:
     """The PEM blocks of ``data``, line by line: [(entry, body lines)].
 
     ``entry`` is a dict with ``index`` (from 1), ``line`` (of the BEGIN, or of a stray END),
@@ -929,8 +961,8 @@ def split_pem(data):
     stops where the next BEGIN starts, so that the blocks after it are still read), an END
     without BEGIN, an END whose label differs from the BEGIN. Text outside blocks is skipped.
     """
-    blocks = []
-    current = None
+    blocks: list[tuple[dict[str, Any], list[bytes]]] = []
+    current: Optional[tuple[dict[str, Any], list[bytes]]] = None
     lines = data.splitlines()
     for number, raw in enumerate(lines, 1):
         match = _PEM_MARKER.match(raw.strip())
@@ -973,7 +1005,7 @@ def split_pem(data):
     return blocks
 
 
-def _classify_der(data):
+def _classify_der(data: bytes) -> Classified:
     """(content, detail, problem, certificates) of a file that is not PEM."""
     cert = _quietly(x509.load_der_x509_certificate, data)
     if cert is not None:
@@ -1011,7 +1043,7 @@ _CONTENT_WORDS = {
 }
 
 
-def describe_block(entry):
+def describe_block(entry: dict[str, Any]) -> str:
     """One line about one block: where it is and what it is (never its contents)."""
     if entry["line"] is None:
         where = "the DER data"
@@ -1025,7 +1057,7 @@ def describe_block(entry):
     return "%s is %s" % (where, what)
 
 
-def parse_certificate_data(data):
+def parse_certificate_data(data: bytes) -> dict[str, Any]:
     """What a certificate file holds (pure): a dict with ``format`` (pem, der or None),
     ``certificates`` (cryptography objects, in file order), ``blocks`` (one entry per block:
     index, line, label, content, detail, problem, certificate), ``private_key`` (bool),
@@ -1034,7 +1066,9 @@ def parse_certificate_data(data):
     """
     if data.startswith(b"\xef\xbb\xbf"):  # a byte order mark, as Windows editors write
         data = data[3:]
-    certs, blocks = [], []
+    certs: list[x509.Certificate] = []
+    blocks: list[dict[str, Any]] = []
+    form: Optional[str] = None
     if any(_PEM_MARKER.match(line.strip()) for line in data.splitlines() if line.lstrip().startswith(b"-----")):
         form = "pem"
         for entry, body in split_pem(data):
@@ -1079,7 +1113,7 @@ def parse_certificate_data(data):
     }
 
 
-def no_certificate_message(path, contents):
+def no_certificate_message(path: str, contents: dict[str, Any]) -> str:
     """Why a file that holds no certificate holds none, block by block."""
     if contents["size"] == 0:
         return "%s is empty" % path
@@ -1093,7 +1127,7 @@ def no_certificate_message(path, contents):
     return "%s holds no certificate: %s" % (path, "; ".join(describe_block(b) for b in contents["blocks"]))
 
 
-def load_file_certificates(path):
+def load_file_certificates(path: str) -> list[x509.Certificate]:
     """Every certificate a file holds (see parse_certificate_data); FileError when it cannot be read."""
     return parse_certificate_data(read_regular_file(path))["certificates"]
 
@@ -1102,18 +1136,18 @@ def load_file_certificates(path):
 
 
 def judge_chain(
-    certs,
-    options,
-    now,
-    anchors=None,
-    anchor_subjects=None,
-    hostname=None,
-    verify=True,
-    check_order=True,
-    expected_fingerprint=None,
-    tls_version=None,
-    store=None,
-):
+    certs: list[x509.Certificate],
+    options: dict[str, Any],
+    now: datetime,
+    anchors: Optional[list[x509.Certificate]] = None,
+    anchor_subjects: Optional[set[str]] = None,
+    hostname: Optional[str] = None,
+    verify: bool = True,
+    check_order: bool = True,
+    expected_fingerprint: Optional[str] = None,
+    tls_version: Optional[str] = None,
+    store: Optional[x509_verification.Store] = None,
+) -> Result:
     """Everything about one presented chain (leaf first), as plain data with a status.
 
     Returns a dict: status, severity, reasons, error_kind, chain (per certificate facts,
@@ -1121,9 +1155,9 @@ def judge_chain(
     the certificate that expires first, hostname_match, trusted, chain_complete,
     chain_in_order, fingerprint_sha256 (of the leaf).
     """
-    chain = []
+    chain: list[Info] = []
     severity = "ok"
-    reasons = []
+    reasons: list[str] = []
     for index, cert in enumerate(certs):
         info = describe_certificate(cert, now)
         info["issued_by_next"] = _issued_by(cert, certs[index + 1]) if index + 1 < len(certs) else False
@@ -1202,7 +1236,9 @@ def judge_chain(
     return result
 
 
-def judge_file(path, contents, options, now, **chain_options):
+def judge_file(
+    path: str, contents: dict[str, Any], options: dict[str, Any], now: datetime, **chain_options: Any
+) -> Result:
     """The verdict on one certificate file from what parse_certificate_data found in it.
 
     No certificate is status error (kind parse) with a message that says what each block is.
@@ -1231,12 +1267,12 @@ def judge_file(path, contents, options, now, **chain_options):
     return result
 
 
-def _shorten(message, limit=200):
+def _shorten(message: Any, limit: int = 200) -> str:
     message = " ".join(str(message).split())
     return message if len(message) <= limit else message[: limit - 3] + "..."
 
 
-def error_result(kind, message, severity):
+def error_result(kind: str, message: str, severity: str) -> Result:
     return {
         "status": "error",
         "severity": severity,
@@ -1256,7 +1292,7 @@ def error_result(kind, message, severity):
     }
 
 
-def summary_line(result):
+def summary_line(result: Result) -> str:
     """One line for the on-call person."""
     if result["status"] == "error":
         return "%s error: %s" % (result["error_kind"], result["error"])
@@ -1272,8 +1308,8 @@ def summary_line(result):
     return "ok: %s%s" % (head, tail)
 
 
-def summarize(results):
-    counts = dict((status, 0) for status in STATUSES)
+def summarize(results: list[Result]) -> dict[str, Any]:
+    counts: dict[str, Any] = dict((status, 0) for status in STATUSES)
     for result in results:
         counts[result["status"]] += 1
     order = {"ok": 0, "warning": 1, "critical": 2, "error": 3}

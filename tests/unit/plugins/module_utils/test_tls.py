@@ -9,6 +9,8 @@ import json
 import os
 import socket
 import subprocess
+import threading
+import time
 import warnings
 
 import pytest
@@ -20,7 +22,9 @@ from cryptography.x509.oid import NameOID
 
 from ansible_collections.stronghold.ops.plugins.module_utils._tls import (
     MAX_FILE_BYTES,
+    FetchError,
     FileError,
+    _Deadline,
     chain_problems,
     check_thresholds,
     expand_files,
@@ -32,6 +36,7 @@ from ansible_collections.stronghold.ops.plugins.module_utils._tls import (
     normalize_fingerprint,
     parse_certificate_data,
     read_regular_file,
+    starttls,
     summarize,
     summary_line,
     verification_time,
@@ -713,3 +718,93 @@ def test_globs_keep_every_match_and_literal_names_win(special_files, tmp_path):
     odd.write_bytes(b"x")
     assert expand_files([str(odd)]) == [(str(odd), str(odd))]
     assert expand_files([directory + "/nothing-*.pem"]) == [(directory + "/nothing-*.pem", None)]
+
+
+# --- STARTTLS, against a scripted peer on a real socket pair ------------------------------
+
+
+def run_starttls(protocol, script):
+    """starttls() against a peer that sends each of ``script``'s answers after reading one command.
+
+    ``script`` is [(expected command or None for the greeting, answer bytes)]; returns what the
+    peer received, or the FetchError raised.
+    """
+    client, server = socket.socketpair()
+    received = []
+
+    def peer():
+        with server:
+            server.settimeout(5)
+            for command, answer in script:
+                if command is not None:
+                    data = b""
+                    while not data.endswith(b"\n"):
+                        chunk = server.recv(4096)
+                        if not chunk:
+                            return
+                        data += chunk
+                    received.append(data)
+                server.sendall(answer)
+
+    thread = threading.Thread(target=peer, daemon=True)
+    thread.start()
+    try:
+        starttls(client, protocol, _Deadline(time.monotonic() + 5))
+        outcome = None
+    except FetchError as exc:
+        outcome = exc
+    finally:
+        client.close()
+        thread.join(5)
+    return received, outcome
+
+
+def test_starttls_smtp_reads_multi_line_replies():
+    received, outcome = run_starttls(
+        "smtp",
+        [
+            (None, b"220-mail.test ESMTP\r\n220 ready\r\n"),
+            (b"EHLO", b"250-mail.test\r\n250-STARTTLS\r\n250 SIZE 1000\r\n"),
+            (b"STARTTLS", b"220 go ahead\r\n"),
+        ],
+    )
+    assert outcome is None
+    assert received == [b"EHLO stronghold-cert-check.invalid\r\n", b"STARTTLS\r\n"]
+
+
+def test_starttls_ftp_imap_pop3():
+    assert run_starttls("ftp", [(None, b"220 ftp\r\n"), (b"AUTH", b"234 AUTH TLS ok\r\n")]) == (
+        [b"AUTH TLS\r\n"],
+        None,
+    )
+    imap = [(None, b"* ok IMAP ready\r\n"), (b"a1", b"* CAPABILITY IMAP4rev1\r\na1 OK begin TLS\r\n")]
+    assert run_starttls("imap", imap) == ([b"a1 STARTTLS\r\n"], None)
+    assert run_starttls("pop3", [(None, b"+OK pop\r\n"), (b"STLS", b"+OK begin\r\n")]) == ([b"STLS\r\n"], None)
+
+
+@pytest.mark.parametrize(
+    "protocol, script, message",
+    [
+        ("smtp", [(None, b"554 go away\r\n")], "STARTTLS (smtp) refused by the server: 554 go away"),
+        (
+            "smtp",
+            [(None, b"220 ok\r\n"), (b"EHLO", b"250 ok\r\n"), (b"STARTTLS", b"454 TLS not available\r\n")],
+            "STARTTLS (smtp) refused by the server: 454 TLS not available",
+        ),
+        ("ftp", [(None, b"220 ok\r\n"), (b"AUTH", b"500 no\r\n")], "STARTTLS (ftp) refused by the server: 500 no"),
+        ("imap", [(None, b"* BYE\r\n")], "STARTTLS (imap) refused by the server: * BYE"),
+        ("imap", [(None, b"* OK\r\n"), (b"a1", b"a1 NO\r\n")], "STARTTLS (imap) refused by the server: a1 NO"),
+        ("pop3", [(None, b"+ok\r\n")], "STARTTLS (pop3) refused by the server: +ok"),
+        ("pop3", [(None, b"+OK\r\n"), (b"STLS", b"-ERR\r\n")], "STARTTLS (pop3) refused by the server: -ERR"),
+        (
+            "pop3",
+            [(None, b"+OK\r\n"), (b"STLS", b"+OK\r\nsurprise")],
+            "STARTTLS (pop3): the server sent data before the TLS handshake",
+        ),
+        ("smtp", [(None, b"220-cut")], "the server closed the connection during STARTTLS"),
+    ],
+)
+def test_starttls_refusals_say_what_the_server_answered(protocol, script, message):
+    dummy, outcome = run_starttls(protocol, script)
+    assert isinstance(outcome, FetchError) and outcome.kind == "handshake"
+    assert outcome.message == message
