@@ -72,6 +72,21 @@ def retention_plan(backups: list[dict[str, Any]], keep: Optional[int], new_path:
     return delete, kept_others + [new_path]
 
 
+def read_backup_files(params: dict[str, Any], fmt: str, problems: list[str]) -> Optional[BackupPattern]:
+    """The compiled ``pattern`` option (unset: the runbook's name for dump format ``fmt``), or
+    None; what is wrong with it or with ``timezone`` is appended to ``problems``."""
+    pattern = None
+    try:
+        pattern = compile_pattern(params["pattern"] or default_pattern(fmt))
+    except ValueError as exc:
+        problems.append(str(exc))
+    try:
+        resolve_timezone(params["timezone"])
+    except ValueError as exc:
+        problems.append(str(exc))
+    return pattern
+
+
 def read_options(params: dict[str, Any]) -> dict[str, Any]:
     """The options of a run, settled (database, pattern and timeout), or a BackupError listing
     every bad one (``problems``) before anything is touched."""
@@ -100,15 +115,7 @@ def read_options(params: dict[str, Any]) -> dict[str, Any]:
                 "dump_options may not contain %s (%r): the module sets the output file, format and compression"
                 % (refused, option)
             )
-    pattern: Optional[BackupPattern] = None
-    try:
-        pattern = compile_pattern(params["pattern"] or default_pattern(params["format"]))
-    except ValueError as exc:
-        problems.append(str(exc))
-    try:
-        resolve_timezone(params["timezone"])
-    except ValueError as exc:
-        problems.append(str(exc))
+    pattern = read_backup_files(params, params["format"], problems)
     if pattern is not None and pattern.pattern.endswith(".sha256"):
         problems.append("pattern %r ends with .sha256, the extension of the sidecars" % pattern.pattern)
     if problems:

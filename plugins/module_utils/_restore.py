@@ -39,17 +39,13 @@ import re
 from collections.abc import Callable
 from typing import Any, Optional
 
-from ansible_collections.stronghold.ops.plugins.module_utils._backup_files import (
-    compile_pattern,
-    default_pattern,
-    resolve_timezone,
-)
 from ansible_collections.stronghold.ops.plugins.module_utils._findings import (
     Finding,
     FindingError,
     make_finding,
     worst_severity,
 )
+from ansible_collections.stronghold.ops.plugins.module_utils._pgbackup import read_backup_files
 from ansible_collections.stronghold.ops.plugins.module_utils._pgdump import read_timeout
 from ansible_collections.stronghold.ops.plugins.module_utils._postgres_spec import check_connection_params
 
@@ -394,18 +390,13 @@ def read_options(params: dict[str, Any]) -> dict[str, Any]:
             "database and maintenance_db are both %s: the live database cannot be renamed from a session connected to it"
             % database
         )
-    pattern = params["pattern"] or default_pattern("plain")
     if params["directory"] is not None:
         if not os.path.isdir(params["directory"]):
             problems.append("directory %s does not exist or is not a directory" % params["directory"])
-        try:
-            compile_pattern(pattern)
-        except ValueError as exc:
-            problems.append(str(exc))
-    try:
-        resolve_timezone(params["timezone"])
-    except ValueError as exc:
-        problems.append(str(exc))
+        pattern = read_backup_files(params, "plain", problems)
+    else:
+        # Without a directory the pattern is unused (and not judged); the time zone still is.
+        pattern = read_backup_files(dict(params, pattern=None), "plain", problems)
     timeout = None
     try:
         timeout = read_timeout(params["timeout"])
@@ -417,7 +408,7 @@ def read_options(params: dict[str, Any]) -> dict[str, Any]:
         )
     if problems:
         raise RestoreError("; ".join(problems), problems=problems)
-    return dict(params, database=database, pattern=pattern, timeout=timeout)
+    return dict(params, database=database, pattern=pattern.pattern if pattern else None, timeout=timeout)
 
 
 def safety_directory(options: dict[str, Any]) -> Optional[str]:

@@ -14,6 +14,7 @@ from ansible_collections.stronghold.ops.plugins.module_utils._pgbackup import (
     retention_plan,
     take_findings,
 )
+from ansible_collections.stronghold.ops.plugins.module_utils._postgres_spec import postgres_argument_spec
 
 
 def listed(*names):
@@ -61,31 +62,21 @@ def test_refused_dump_options(option, refused):
 
 def params(directory, **changes):
     """pg_backup's parameters as AnsibleModule hands them over (defaults applied)."""
-    values = {
-        "login_user": "postgres",
-        "login_password": "",
-        "login_host": "",
-        "login_port": 5432,
-        "login_unix_socket": "",
-        "login_db": None,
-        "ssl_mode": "prefer",
-        "ca_cert": None,
-        "ssl_cert": None,
-        "ssl_key": None,
-        "connect_params": {},
-        "connect_timeout": 10,
-        "session_role": None,
-        "database": "app",
-        "directory": str(directory),
-        "format": "plain",
-        "pattern": None,
-        "timezone": "UTC",
-        "keep": None,
-        "compression_level": 6,
-        "dump_options": [],
-        "pg_bin_dir": None,
-        "timeout": None,
-    }
+    values = {name: spec.get("default") for name, spec in postgres_argument_spec().items()}
+    values.update(
+        {
+            "database": "app",
+            "directory": str(directory),
+            "format": "plain",
+            "pattern": None,
+            "timezone": "UTC",
+            "keep": None,
+            "compression_level": 6,
+            "dump_options": [],
+            "pg_bin_dir": None,
+            "timeout": None,
+        }
+    )
     values.update(changes)
     return values
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import pytest
 
+from ansible_collections.stronghold.ops.plugins.module_utils._postgres_spec import postgres_argument_spec
 from ansible_collections.stronghold.ops.plugins.module_utils._restore import (
     RestoreError,
     choose_backup,
@@ -378,34 +379,24 @@ def test_plan_steps_order():
 
 def restore_params(**changes):
     """pg_restore's parameters as AnsibleModule hands them over (defaults applied)."""
-    values = {
-        "login_user": "postgres",
-        "login_password": "",
-        "login_host": "",
-        "login_port": 5432,
-        "login_unix_socket": "",
-        "login_db": None,
-        "ssl_mode": "prefer",
-        "ca_cert": None,
-        "ssl_cert": None,
-        "ssl_key": None,
-        "connect_params": {},
-        "connect_timeout": 10,
-        "session_role": None,
-        "database": DB,
-        "state": "restored",
-        "backup": None,
-        "directory": None,
-        "pattern": None,
-        "timezone": "UTC",
-        "sessions": "refuse",
-        "drop_previous": False,
-        "safety_dump_directory": None,
-        "maintenance_db": "postgres",
-        "analyze": True,
-        "timeout": None,
-        "pg_bin_dir": None,
-    }
+    values = {name: spec.get("default") for name, spec in postgres_argument_spec().items()}
+    values.update(
+        {
+            "database": DB,
+            "state": "restored",
+            "backup": None,
+            "directory": None,
+            "pattern": None,
+            "timezone": "UTC",
+            "sessions": "refuse",
+            "drop_previous": False,
+            "safety_dump_directory": None,
+            "maintenance_db": "postgres",
+            "analyze": True,
+            "timeout": None,
+            "pg_bin_dir": None,
+        }
+    )
     values.update(changes)
     return values
 
