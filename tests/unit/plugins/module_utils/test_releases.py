@@ -13,13 +13,20 @@ from ansible_collections.stronghold.ops.plugins.module_utils._releases import (
     HistoryError,
     LockBusy,
     ProjectLock,
+    add_entry,
+    already_recorded,
     choose_target,
     default_rollback,
+    known_reference,
     left_by_rollback,
     load_history,
+    named_release,
+    new_entry,
+    newest_match,
     release_id,
     save_history,
     standing_message,
+    summary_item,
 )
 
 
@@ -292,3 +299,68 @@ def test_project_lock_refuses_a_second_holder_then_lets_it_in(tmp_path):
     with ProjectLock(path, 5):
         assert os.path.exists(path)
     assert time.monotonic() - start < 5
+
+
+# --- entries of the history (moved out of the module) --------------------------------------------
+
+WHEN = datetime(2026, 11, 27, 10, 15, tzinfo=timezone.utc)
+
+
+def test_new_entry_of_a_record_and_of_a_rollback():
+    images = {"web": {"reference": "app:v1", "image_id": "v1", "digest": None}}
+    recorded = new_entry(images, True, WHEN, "recorded", "hash", "")
+    assert recorded["id"] == release_id(images, WHEN)
+    assert recorded["recorded_at"] == "2026-11-27T10:15:00Z"
+    assert (recorded["action"], recorded["healthy"], recorded["note"]) == ("recorded", True, "")
+    assert "from_release" not in recorded
+    before = {"web": {"reference": "app:v2", "image_id": "v2", "digest": "d"}, "worker": None}
+    rollback = new_entry(images, True, WHEN, "rolled_back", "hash", "note", before, "r2")
+    assert rollback["from_release"] == "r2"
+    assert rollback["from_services"] == {"web": {"reference": "app:v2", "image_id": "v2"}}
+    images["web"]["reference"] = "changed"
+    assert rollback["services"]["web"]["reference"] == "app:v1"
+
+
+def test_add_entry_marks_the_release_a_rollback_left_and_keeps_the_newest():
+    history = {"schema": 1, "project": None, "releases": [release("r1", web="v1"), release("r2", web="v2")]}
+    entry = dict(release("r3", web="v1"), action="rolled_back", from_release="r2", recorded_at="T3")
+    add_entry(history, entry, "fs", 2)
+    assert [r["id"] for r in history["releases"]] == ["r2", "r3"]
+    assert history["releases"][0]["rolled_back_to"] == "r3"
+    assert history["releases"][0]["rolled_back_at"] == "T3"
+    assert history["project"] == "fs"
+    unhealthy = dict(release("r4", False, web="v9"), action="rolled_back", from_release="r3", recorded_at="T4")
+    add_entry(history, unhealthy, "fs", 10)
+    assert "rolled_back_to" not in history["releases"][1]
+
+
+def test_newest_match_named_release_and_known_reference():
+    assert newest_match(HISTORY, {"web": "v2", "worker": "v2"}, ["web", "worker"])["id"] == "r4"
+    assert newest_match(HISTORY, {"web": "v9"}, ["web"]) is None
+    assert named_release(HISTORY, "r2", ["web"], "/h.json")["id"] == "r2"
+    with pytest.raises(HistoryError, match="release r9 is not in the history /h.json \\(newest: r1, r2, r3, r4\\)"):
+        named_release(HISTORY, "r9", ["web"], "/h.json")
+    with pytest.raises(HistoryError, match="release r2 has no image for service\\(s\\) beat"):
+        named_release(HISTORY, "r2", ["web", "beat"], "/h.json")
+    assert known_reference(HISTORY, "web", "v2") == "app:v2"
+    assert known_reference(HISTORY, "web", "v7") is None
+
+
+def test_already_recorded_only_for_the_same_images_verdict_and_services():
+    last = HISTORY[-1]
+    assert already_recorded(last, {"web": "v2", "worker": "v2"}, ["web", "worker"], True)
+    assert not already_recorded(last, {"web": "v2", "worker": "v2"}, ["web", "worker"], False)
+    assert not already_recorded(last, {"web": "v2"}, ["web"], True)
+    assert not already_recorded(None, {"web": "v2"}, ["web"], True)
+
+
+def test_summary_item_shows_references_and_what_a_rollback_did():
+    entry = dict(release("r5", web="v1"), action="rolled_back", from_release="r4", recorded_at="T")
+    assert summary_item(entry) == {
+        "id": "r5",
+        "recorded_at": "T",
+        "healthy": True,
+        "action": "rolled_back",
+        "services": {"web": "app:v1"},
+        "from_release": "r4",
+    }

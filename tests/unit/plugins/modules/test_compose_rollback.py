@@ -37,3 +37,30 @@ def test_number_options_are_finite_and_bounded(run_module, project, option, valu
     assert outcome.failed
     assert message in outcome.result["msg"]
     assert not outcome.result.get("changed")
+
+
+@pytest.mark.parametrize(
+    "option, value, message",
+    [
+        ("health_timeout", "2d", "health_timeout must be at most 86400"),
+        ("unhealthy_grace", "a while", "unhealthy_grace: cannot read 'a while' as a duration"),
+        ("lock_wait", "-1m", "lock_wait: cannot read '-1m' as a duration"),
+        ("health_url", "http://127.0.0.1:eighty/", "health_url must be an http:// or https:// URL"),
+    ],
+)
+def test_durations_and_the_health_url_rule(run_module, project, option, value, message):
+    outcome = run_module(compose_rollback.main, {"project_src": project, option: value})
+    assert outcome.failed
+    assert message in outcome.result["msg"]
+
+
+def test_a_failure_before_anything_changed_is_a_critical_finding(run_module, project):
+    outcome = run_module(compose_rollback.main, {"project_src": project, "state": "deployed"})
+    assert outcome.failed
+    assert not outcome.result["changed"]
+    assert outcome.result["worst_severity"] == "critical"
+    [finding] = outcome.result["findings"]
+    assert finding["check"] == "deploy.release"
+    assert finding["summary"].startswith("deploy of (no images) did not start: state deployed needs images")
+    rollback = run_module(compose_rollback.main, {"project_src": project + "/nope"})
+    assert rollback.result["findings"][0]["summary"].startswith("rollback failed: project_src ")
