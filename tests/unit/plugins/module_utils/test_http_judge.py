@@ -82,7 +82,7 @@ def test_each_request_has_one_problem_or_none():
     pattern = re.compile('"status": "ok"')
     assert request_problem(request(), ["2xx"], pattern) is None
     assert request_problem(request(status=503), ["2xx"], pattern) == ("status", "status 503 not accepted")
-    assert request_problem(request(body="{}"), ["2xx"], pattern) == ("body", "body does not match '\"status\": \"ok\"'")
+    assert request_problem(request(body="{}"), ["2xx"], pattern) == ("body", 'body does not match \'"status": "ok"\'')
     refused = request(status=None, body="", error="Connection refused", kind="connect")
     assert request_problem(refused, ["2xx"], pattern) == ("connect", "Connection refused (connect)")
 

@@ -733,17 +733,11 @@ def run_starttls(protocol, script):
     received = []
 
     def peer():
-        with server:
-            server.settimeout(5)
+        server.settimeout(5)
+        with server, server.makefile("rb") as commands:
             for command, answer in script:
                 if command is not None:
-                    data = b""
-                    while not data.endswith(b"\n"):
-                        chunk = server.recv(4096)
-                        if not chunk:
-                            return
-                        data += chunk
-                    received.append(data)
+                    received.append(commands.readline())
                 server.sendall(answer)
 
     thread = threading.Thread(target=peer, daemon=True)
