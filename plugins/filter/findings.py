@@ -21,6 +21,7 @@ from ansible_collections.stronghold.ops.plugins.module_utils._findings import (
     severity_for_value,
     worst_severity,
 )
+from ansible_collections.stronghold.ops.plugins.module_utils._http_probe import url_problem
 
 
 def _wrap(func):
@@ -47,6 +48,10 @@ def compose_service_findings(containers, project, services, check="health.contai
     return judge_services(containers, project, services, check=check)
 
 
+def http_url_problem(url, name="url"):
+    return url_problem(url, name)
+
+
 def result_findings(result, check, target, what, skipped=None):
     return findings_of_result(result, check, target, what, skipped=skipped)
 
@@ -71,6 +76,7 @@ class FilterModule:
             "severity_at_least": _wrap(severity_at_least),
             "threshold_severity": _wrap(threshold_severity),
             "compose_service_findings": _wrap(compose_service_findings),
+            "http_url_problem": _wrap(http_url_problem),
             "result_findings": _wrap(result_findings),
             "duration_seconds": _wrap(duration_seconds),
             "size_bytes": _wrap(size_bytes),
