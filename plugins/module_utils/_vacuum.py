@@ -12,6 +12,12 @@ plan as plain data, so unit tests feed it observed state without a server.
 
 from __future__ import annotations
 
+from datetime import datetime
+from typing import Any, Iterable, Mapping, Optional
+
+# A table, an entry of the plan, a holder or the planner's options: plain dicts.
+Row = dict[str, Any]
+
 MODES = ("vacuum", "analyze", "vacuum_analyze", "freeze")
 
 # Default age above which freeze mode selects a table when min_xid_age is not given: well
@@ -44,15 +50,15 @@ _SETTING_DEFAULTS = {
 }
 
 
-def does_vacuum(mode):
+def does_vacuum(mode: str) -> bool:
     return mode in ("vacuum", "vacuum_analyze", "freeze")
 
 
-def does_analyze(mode):
+def does_analyze(mode: str) -> bool:
     return mode in ("analyze", "vacuum_analyze")
 
 
-def parse_reloptions(reloptions):
+def parse_reloptions(reloptions: Optional[Iterable[str]]) -> dict[str, str]:
     """{'autovacuum_vacuum_scale_factor': '0.01', ...} from pg_class.reloptions."""
     parsed = {}
     for item in reloptions or []:
@@ -62,7 +68,7 @@ def parse_reloptions(reloptions):
     return parsed
 
 
-def table_settings(settings, reloptions):
+def table_settings(settings: Mapping[str, float], reloptions: Optional[Iterable[str]]) -> dict[str, float]:
     """The autovacuum parameters of one table: server settings overridden by its reloptions.
 
     A reloption of -1 means "use the server setting", as in PostgreSQL, except for
@@ -84,12 +90,12 @@ def table_settings(settings, reloptions):
     return effective
 
 
-def _latest(*stamps):
+def _latest(*stamps: Optional[datetime]) -> Optional[datetime]:
     present = [s for s in stamps if s is not None]
     return max(present) if present else None
 
 
-def evaluate_table(row, settings, opts, now):
+def evaluate_table(row: Row, settings: Mapping[str, float], opts: Row, now: datetime) -> tuple[list[str], bool]:
     """Reasons a table needs the chosen maintenance, and whether it is a wraparound risk.
 
     ``row`` holds: xid_age, mxid_age, reltuples, n_live_tup, n_dead_tup, n_mod_since_analyze,
@@ -149,7 +155,7 @@ def evaluate_table(row, settings, opts, now):
                 reasons.append("rows inserted since vacuum %d > insert threshold %.0f" % (inserted, ins_limit))
         if opts.get("min_dead_tuples") is not None or opts.get("min_dead_ratio") is not None:
             ratio = 100.0 * dead / (dead + live) if dead + live else 0.0
-            floor = opts.get("min_dead_tuples") if opts.get("min_dead_tuples") is not None else 1
+            floor = int(opts["min_dead_tuples"]) if opts.get("min_dead_tuples") is not None else 1
             if dead >= max(floor, 1) and ratio >= (opts.get("min_dead_ratio") or 0.0):
                 limits = []
                 if opts.get("min_dead_tuples") is not None:
@@ -169,17 +175,24 @@ def evaluate_table(row, settings, opts, now):
         limit = eff["autovacuum_analyze_threshold"] + eff["autovacuum_analyze_scale_factor"] * reltuples
         if modified > limit:
             reasons.append("rows modified since analyze %d > analyze threshold %.0f" % (modified, limit))
-        if opts.get("min_mod_since_analyze_ratio") is not None and modified > 0:
-            ratio = 100.0 * modified / max(live, reltuples, 1)
-            if ratio >= opts["min_mod_since_analyze_ratio"]:
-                reasons.append(
-                    "rows modified since analyze %.1f%% >= min_mod_since_analyze_ratio %s%%"
-                    % (ratio, opts["min_mod_since_analyze_ratio"])
-                )
+        reasons.extend(_modified_ratio_reason(modified, live, reltuples, opts, ""))
     return reasons, wraparound
 
 
-def _evaluate_partitioned(row, settings, opts):
+def _modified_ratio_reason(modified: int, live: int, reltuples: float, opts: Row, where: str) -> list[str]:
+    """The reason min_mod_since_analyze_ratio gives, if it is reached (``where``: " in its partitions")."""
+    if opts.get("min_mod_since_analyze_ratio") is None or modified <= 0:
+        return []
+    ratio = 100.0 * modified / max(live, reltuples, 1)
+    if ratio < opts["min_mod_since_analyze_ratio"]:
+        return []
+    return [
+        "rows modified since analyze%s %.1f%% >= min_mod_since_analyze_ratio %s%%"
+        % (where, ratio, opts["min_mod_since_analyze_ratio"])
+    ]
+
+
+def _evaluate_partitioned(row: Row, settings: Mapping[str, float], opts: Row) -> list[str]:
     """Analyze reasons of a partitioned table, from the sums over its leaf partitions.
 
     Autovacuum never analyzes a partitioned table (it holds no rows itself), so its
@@ -209,17 +222,10 @@ def _evaluate_partitioned(row, settings, opts):
                 reltuples,
             )
         )
-    if opts.get("min_mod_since_analyze_ratio") is not None and modified > 0:
-        ratio = 100.0 * modified / max(live, reltuples, 1)
-        if ratio >= opts["min_mod_since_analyze_ratio"]:
-            reasons.append(
-                "rows modified since analyze in its partitions %.1f%% >= min_mod_since_analyze_ratio %s%%"
-                % (ratio, opts["min_mod_since_analyze_ratio"])
-            )
-    return reasons
+    return reasons + _modified_ratio_reason(modified, live, reltuples, opts, " in its partitions")
 
 
-def aggregate_partitions(rows):
+def aggregate_partitions(rows: list[Row]) -> list[Row]:
     """Give every partitioned table (relkind 'p') the totals of its leaf partitions, in place.
 
     A partitioned table has no storage and no statistics row of its own: its size, rows and
@@ -244,9 +250,9 @@ def aggregate_partitions(rows):
         if row.get("relkind") == "p":
             continue
         for ancestor in row.get("ancestors") or ():
-            parent = parents.get(ancestor)
-            if parent is None:
+            if ancestor not in parents:
                 continue
+            parent = parents[ancestor]
             parent["reltuples"] += max(float(row.get("reltuples") or 0), 0.0)
             parent["n_live_tup"] += int(row.get("n_live_tup") or 0)
             parent["n_mod_since_analyze"] += int(row.get("n_mod_since_analyze") or 0)
@@ -256,13 +262,20 @@ def aggregate_partitions(rows):
     return rows
 
 
-def last_maintained(row, mode):
+def last_maintained(row: Row, mode: str) -> Optional[datetime]:
     if does_vacuum(mode):
         return _latest(row.get("last_vacuum"), row.get("last_autovacuum"))
     return _latest(row.get("last_analyze"), row.get("last_autoanalyze"))
 
 
-def plan_tables(rows, settings, opts, now, autovacuum_relids=None, server_version=None):
+def plan_tables(
+    rows: list[Row],
+    settings: Mapping[str, float],
+    opts: Row,
+    now: datetime,
+    autovacuum_relids: Optional[Mapping[Any, bool]] = None,
+    server_version: Optional[int] = None,
+) -> tuple[list[Row], list[Row]]:
     """Decide for every table in scope. Returns (selected, skipped), both lists of dicts.
 
     ``autovacuum_relids`` maps relid -> True when the running autovacuum is an
@@ -323,7 +336,7 @@ def plan_tables(rows, settings, opts, now, autovacuum_relids=None, server_versio
 
     weight = "n_dead_tup" if opts.get("order_by") == "dead_tuples" else "total_bytes"
 
-    def order(entry):
+    def order(entry: Row) -> tuple[int, int, int]:
         if entry["wraparound"]:
             return (0, -entry["xid_age"], -entry[weight])
         if entry["relkind"] == "p":
@@ -337,7 +350,7 @@ def plan_tables(rows, settings, opts, now, autovacuum_relids=None, server_versio
     return selected, skipped
 
 
-def _covered_by_recursive_analyze(selected, mode):
+def _covered_by_recursive_analyze(selected: list[Row], mode: str) -> tuple[list[Row], list[Row]]:
     """Before PostgreSQL 18, ANALYZE of a partitioned table also analyzes everything below it.
 
     A partitioned table below a selected one is therefore dropped, and so is a partition in
@@ -356,16 +369,17 @@ def _covered_by_recursive_analyze(selected, mode):
     return kept, covered
 
 
-def command_options(opts, server_version):
+def command_options(opts: Row, server_version: int) -> tuple[str, list[tuple[str, Any]], list[str]]:
     """The option list of the VACUUM or ANALYZE command, and warnings for dropped options.
 
     Returns (command, options, warnings), options as (NAME, value-or-None) pairs; value is
     a python value the caller turns into an SQL literal.
     """
     mode = opts["mode"]
-    options, warnings = [], []
+    options: list[tuple[str, Any]] = []
+    warnings: list[str] = []
 
-    def supported(name):
+    def supported(name: str) -> bool:
         if server_version >= OPTION_SINCE.get(name, 0):
             return True
         warnings.append("%s is not supported by this server (PostgreSQL %d); dropped" % (name, server_version // 10000))
@@ -396,7 +410,7 @@ def command_options(opts, server_version):
     return command, options, warnings
 
 
-def entry_command(opts, server_version, relkind):
+def entry_command(opts: Row, server_version: int, relkind: str) -> tuple[str, list[tuple[str, Any]], bool, list[str]]:
     """(command, options, only, warnings) for one table: a partitioned table is only analyzed.
 
     ``only`` asks for ANALYZE ONLY (PostgreSQL 18+): the partitions have their own entries.
@@ -409,12 +423,32 @@ def entry_command(opts, server_version, relkind):
     return command, options, False, warnings
 
 
+def _sql_value(value: Any) -> str:
+    # The values entry_command gives: booleans, PARALLEL's int, BUFFER_USAGE_LIMIT's "<n>kB".
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int):
+        return "%d" % value
+    return "'%s'" % str(value).replace("'", "''")
+
+
+def command_prefix(opts: Row, server_version: int, relkind: str) -> str:
+    """The command of one table up to its name, such as ``VACUUM (ANALYZE, TRUNCATE false, SKIP_LOCKED)``.
+
+    The caller appends the quoted table name. A partitioned table on PostgreSQL 18+ ends in ``ONLY``.
+    """
+    command, options, only, dummy = entry_command(opts, server_version, relkind)
+    parts = [name if value is None else "%s %s" % (name, _sql_value(value)) for name, value in options]
+    text = "%s (%s)" % (command, ", ".join(parts)) if parts else command
+    return text + " ONLY" if only else text
+
+
 # --- what holds back the xmin horizon ----------------------------------------------------------
 
 HOLDER_KINDS = ("session", "prepared_transaction", "replication_slot", "standby_feedback")
 
 
-def holders_for(holders, database=None):
+def holders_for(holders: Optional[Iterable[Row]], database: Optional[str] = None) -> list[Row]:
     """Holders that keep VACUUM in ``database`` from removing dead tuples of ordinary tables.
 
     Oldest first. A session or prepared transaction only holds back its own database; a
@@ -431,14 +465,14 @@ def holders_for(holders, database=None):
     return sorted(found, key=_holder_order)
 
 
-def _holder_order(holder):
+def _holder_order(holder: Row) -> tuple[int, int]:
     # Oldest first; at equal age the primary's own transaction before a slot or standby whose
     # xmin only echoes it (a standby's horizon includes the primary's running transactions).
     kind = holder.get("kind")
     return (-(holder.get("xmin_age") or 0), HOLDER_KINDS.index(kind) if kind in HOLDER_KINDS else len(HOLDER_KINDS))
 
 
-def oldest_holder(holders):
+def oldest_holder(holders: Optional[Iterable[Row]]) -> Optional[Row]:
     """The holder to name first: the oldest that holds back tables, else the oldest catalog holder."""
     tables = holders_for(holders)
     if tables:
@@ -447,7 +481,7 @@ def oldest_holder(holders):
     return rest[0] if rest else None
 
 
-def describe_holder(holder):
+def describe_holder(holder: Row) -> str:
     """One line naming a holder the way a DBA would look for it."""
     kind = holder["kind"].replace("_", " ")
     facts = []
@@ -472,7 +506,9 @@ def describe_holder(holder):
     return "%s (%s)" % (name, ", ".join(facts)) if facts else name
 
 
-def kept_dead_tuples(kept, settings, reloptions, holder):
+def kept_dead_tuples(
+    kept: Optional[int], settings: Mapping[str, float], reloptions: Optional[Iterable[str]], holder: Optional[Row]
+) -> Optional[tuple[str, str]]:
     """(severity, message) for the dead tuples a successful VACUUM left, or None when none.
 
     After a VACUUM, the table's dead-tuple count is what that VACUUM found dead but could not
@@ -492,9 +528,15 @@ def kept_dead_tuples(kept, settings, reloptions, holder):
     return severity, "kept %d dead tuples that it should have removed: %s" % (kept, cause)
 
 
-def free_connections(max_connections, reserved, in_use, margin=2):
+def free_connections(max_connections: float, reserved: float, in_use: float, margin: int = 2) -> int:
     """Connections this run may open without crowding out the application."""
     return max(0, int(max_connections) - int(reserved) - int(in_use) - margin)
+
+
+def free_for(settings: Mapping[str, float], in_use: float) -> int:
+    """free_connections() from the server's settings (pg_settings) and its client backends."""
+    reserved = settings.get("superuser_reserved_connections", 3) + settings.get("reserved_connections", 0)
+    return free_connections(settings.get("max_connections", 100), reserved, in_use)
 
 
 # --- input limits, and a server that went away ------------------------------------------------
@@ -504,7 +546,7 @@ def free_connections(max_connections, reserved, in_use, margin=2):
 TIMEOUT_MAX_MS = 2147483647
 
 
-def timeout_problem(name, value, seconds):
+def timeout_problem(name: str, value: Any, seconds: Optional[float]) -> Optional[str]:
     """Why a lock_timeout or statement_timeout cannot be given to the server as it stands, or None."""
     if seconds is None:
         return None
@@ -516,7 +558,7 @@ def timeout_problem(name, value, seconds):
     return None
 
 
-def connection_lost(sqlstate, broken, operational):
+def connection_lost(sqlstate: Optional[str], broken: bool, operational: bool) -> bool:
     """Whether an error means the server (or our session on it) is gone, not that one table failed.
 
     Class 08 (connection exception) and 57P01-57P03 (admin or crash shutdown, cannot connect
@@ -530,7 +572,7 @@ def connection_lost(sqlstate, broken, operational):
     return bool(operational) and not code
 
 
-def connection_refused(message):
+def connection_refused(message: str) -> bool:
     """Whether a failed connection attempt means the server is not there (or is going away).
 
     libpq says so in words only: a refused TCP connection or a missing socket, or a server that
@@ -553,10 +595,10 @@ def connection_refused(message):
     )
 
 
-def lost_summary(server, cause, entries):
+def lost_summary(server: str, cause: Optional[str], entries: list[Row]) -> str:
     """What a user must know when the server went away: where, what was done, what was not."""
 
-    def names(group):
+    def names(group: list[Row]) -> str:
         listed = ", ".join("%s.%s" % (e["schema"], e["table"]) for e in group[:10])
         return listed + (" and %d more" % (len(group) - 10) if len(group) > 10 else "")
 
@@ -568,3 +610,147 @@ def lost_summary(server, cause, entries):
         parts.append("%d interrupted (%s)" % (len(interrupted), names(interrupted)))
     parts.append("%d not started%s" % (len(not_started), " (%s)" % names(not_started) if not_started else ""))
     return ", ".join(parts)
+
+
+# --- scope: which tables the names of tables/exclude_tables and schemas designate ---------------
+
+
+def split_name(name: str) -> tuple[Optional[str], str]:
+    """(schema, table) of ``schema.table``, (None, table) of a bare ``table``."""
+    schema, dot, table = name.partition(".")
+    return (schema, table) if dot else (None, name)
+
+
+def names_match(name: str, lineage: Iterable[tuple[str, str]]) -> bool:
+    """Whether a name of tables/exclude_tables designates a table or one of its partitioned ancestors."""
+    schema, table = split_name(name)
+    return any(t == table and schema in (None, s) for s, t in lineage)
+
+
+def in_scope(row: Row, params: Mapping[str, Any]) -> bool:
+    """Scope by schema (the table's own) and by name: naming a partitioned table names its partitions."""
+    if params["schemas"] and row["schema"] not in params["schemas"]:
+        return False
+    if row["schema"] in params["exclude_schemas"]:
+        return False
+    lineage = row.get("lineage") or [(row["schema"], row["table"])]
+    if any(names_match(name, lineage) for name in params["exclude_tables"]):
+        return False
+    if params["tables"]:
+        return any(names_match(name, lineage) for name in params["tables"])
+    return True
+
+
+def milliseconds(seconds: float) -> str:
+    """A duration as PostgreSQL's lock_timeout and statement_timeout read it."""
+    return "%dms" % max(int(round(seconds * 1000)), 0)
+
+
+# --- one table's outcome ------------------------------------------------------------------------
+
+STATUSES = (
+    "ok",
+    "skipped_permission",
+    "skipped_locked",
+    "lock_timeout",
+    "timeout",
+    "error",
+    "skipped_missing",
+    "not_started",
+)
+
+
+def notice_status(notices: Iterable[tuple[str, str]]) -> tuple[str, Optional[str]]:
+    """(status, message) of a command that succeeded, from the notices (sqlstate, message) it raised.
+
+    SKIP_LOCKED and a missing privilege do not fail VACUUM or ANALYZE: they skip the table with
+    a notice. Classified by SQLSTATE where the server sets one; PostgreSQL 15 and older warn
+    "skipping ... --- only superuser or database owner can vacuum it" with the generic 01000.
+    """
+    notices = list(notices)
+    locked = [m for code, m in notices if code == "55P03" or "lock not available" in m]
+    denied = [
+        m
+        for code, m in notices
+        if code == "42501" or (m.startswith("skipping") and " only " in m) or m.startswith("permission denied")
+    ]
+    if locked:
+        return "skipped_locked", locked[0]
+    if denied:
+        return "skipped_permission", denied[0]
+    return "ok", None
+
+
+def not_started_reason(lost: Optional[str], crashes: list[str], budget_exhausted: bool) -> str:
+    """Why a planned table was not started: the server gone, a failed job, the budget, an earlier failure."""
+    if lost is not None:
+        return "not started: the server went away"
+    if crashes:
+        return "not started: %s" % crashes[0].splitlines()[0]
+    return "budget exhausted" if budget_exhausted else "not started after an earlier failure"
+
+
+def jobs_for(jobs: int, free: int) -> tuple[int, Optional[str]]:
+    """The jobs to run with the connections the server has free, and a warning when they were lowered."""
+    if jobs <= 1:
+        return jobs, None
+    cap = min(jobs, max(free, 1))
+    if cap < jobs:
+        return cap, "jobs lowered from %d to %d: the server has %d connection(s) free" % (jobs, cap, free)
+    return jobs, None
+
+
+def describe_server(host: str, port: Any) -> str:
+    """host:port, or the socket directory and port, as the connection reached them."""
+    if host.startswith("/"):
+        return "on socket %s port %s" % (host, port)
+    return "%s:%s" % ("[%s]" % host if ":" in host else host, port)
+
+
+def holder_dict(row: Mapping[str, Any]) -> Row:
+    """A row of XMIN_HOLDERS_QUERY as returned: its timestamps as ISO 8601 text."""
+    holder = dict(row)
+    for key in ("xact_start", "query_start"):
+        if holder.get(key) is not None:
+            holder[key] = holder[key].isoformat()
+    return holder
+
+
+def name_rows(rows: list[Row], database: str, tables: Iterable[str]) -> set[str]:
+    """Give each table of ``database`` its database and lineage (itself, then its ancestors), in place.
+
+    Returns the names of ``tables`` that designate one of these tables by its own name, so that
+    a name found in no database fails the task before anything runs.
+    """
+    names = dict((row["relid"], (row["schema"], row["table"])) for row in rows)
+    found: set[str] = set()
+    for row in rows:
+        row["database"] = database
+        row["lineage"] = [(row["schema"], row["table"])] + [names[a] for a in row["ancestors"] if a in names]
+        found.update(name for name in tables if names_match(name, row["lineage"][:1]))
+    return found
+
+
+def reads_kept(mode: str, entry: Row) -> bool:
+    """Whether a table's command is a VACUUM whose dead tuples left behind are read (not a partitioned table's ANALYZE)."""
+    return does_vacuum(mode) and entry["relkind"] != "p"
+
+
+def record_after(
+    selected: list[Row], rows: list[Row], after: Mapping[Any, Row], mode: str, server_version: int
+) -> None:
+    """Record the statistics read after the run (``after``: relid -> n_dead_tup, last_vacuum), in place.
+
+    Each table done gets its n_dead_tup_after; before PostgreSQL 15 that is also what its VACUUM
+    kept (from 15 the module reads that right after the VACUUM). The rows get their new
+    last_vacuum, so that a table vacuumed now is not reported stale.
+    """
+    for entry in selected:
+        if entry.get("status") != "ok":
+            continue
+        entry["n_dead_tup_after"] = after[entry["relid"]]["n_dead_tup"] if entry["relid"] in after else None
+        if server_version < 150000 and reads_kept(mode, entry):
+            entry["n_dead_tup_kept"] = entry["n_dead_tup_after"]
+    for row in rows:
+        if row["relid"] in after:
+            row["last_vacuum"] = after[row["relid"]]["last_vacuum"]

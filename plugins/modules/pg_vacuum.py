@@ -36,21 +36,19 @@ description:
     tuples it should have removed says so in RV(processed) and raises a warning finding naming
     the holder.
   - When the server goes away during the run, or a job fails, the task fails saying so and
-    which tables were done, interrupted and not started.
+    which tables were done, interrupted and not started, whatever O(fail_on) says; so does a
+    table's error without O(continue_on_error). Otherwise the task fails when a finding reaches
+    O(fail_on) (a critical one by default: a database near wraparound, a failed table).
   - Options the server version lacks are dropped with a warning.
 extends_documentation_fragment:
-  - ansible.builtin.action_common_attributes
+  - stronghold.ops.attributes
   - stronghold.ops.postgres
+  - stronghold.ops.fail_on
+  - stronghold.ops.durations
   - stronghold.ops.findings
 attributes:
   check_mode:
-    support: full
     details: Runs only the read-only selection and returns the plan, with the exact commands.
-  diff_mode:
-    support: none
-  platform:
-    support: full
-    platforms: posix
 options:
   mode:
     description:
@@ -147,8 +145,8 @@ options:
   skip_vacuumed_within:
     description:
       - Leave out tables vacuumed (or, in V(analyze) mode, analyzed), manually or by autovacuum,
-        within this time, such as V(6h) or V(1d). Wraparound risks are never left out.
-    type: str
+        within this time, such as V(6h) or V(1d) (or seconds). Wraparound risks are never left out.
+    type: raw
   order_by:
     description:
       - After wraparound risks (oldest first), process the largest tables first (V(size), as
@@ -158,16 +156,16 @@ options:
     default: size
   lock_timeout:
     description:
-      - Longest wait for a lock, per table, such as V(5s) or V(500ms); a table still locked
-        after it is reported with status C(lock_timeout) and the run goes on.
+      - Longest wait for a lock, per table, such as V(5s) or V(500ms) (or seconds, such as V(5));
+        a table still locked after it is reported with status C(lock_timeout) and the run goes on.
       - From 1ms to 2147483647ms (about 24.8 days), PostgreSQL's range.
-    type: str
+    type: raw
     default: 5s
   statement_timeout:
     description:
       - Longest run of one table's command (status C(timeout) when reached); unset, no limit.
       - From 1ms to 2147483647ms (about 24.8 days), PostgreSQL's range.
-    type: str
+    type: raw
   skip_locked:
     description:
       - Skip a table whose lock cannot be taken at once (C(SKIP_LOCKED), PostgreSQL 12+); it is
@@ -185,7 +183,7 @@ options:
       - Time budget such as V(30m). No new table starts once it is spent; tables not started are
         reported as C(not_started) and RV(budget_exhausted) is true. Running commands finish.
       - Like every duration of this module, at most a hundred years; C(inf) and C(nan) are refused.
-    type: str
+    type: raw
   cost_delay:
     description:
       - C(vacuum_cost_delay) in milliseconds for this run's sessions (manual VACUUM is unthrottled
@@ -231,7 +229,7 @@ options:
     description:
       - Report (warning finding) tables with dead tuples that neither this run nor autovacuum has
         vacuumed within this time, such as V(7d).
-    type: str
+    type: raw
     default: 7d
   xid_age_warning:
     description: Database transaction-ID age (C(age(datfrozenxid))) from which a warning finding is raised.
@@ -246,7 +244,7 @@ options:
       - The oldest holder of the xmin horizon (RV(oldest_xmin_holder)) is a warning finding when
         its transaction is open for longer than this (such as V(1h)), or when it is an inactive
         replication slot; an info finding otherwise.
-    type: str
+    type: raw
     default: 1h
   not_selected_details:
     description:
@@ -458,6 +456,7 @@ totals:
     - Counts by status, dead tuples before and after over the processed tables, tables not
       selected by reason, the time spent observing and planning (C(plan_ms)) and running the
       commands (C(duration_ms)), and the jobs used.
+    - The same keys in check mode and on a standby (where nothing ran: C(duration_ms) and C(jobs) are 0).
   returned: always
   type: dict
   sample: {planned: 1, ok: 1, skipped_locked: 0, lock_timeout: 0, timeout: 0, error: 0, not_started: 0,
@@ -565,6 +564,33 @@ findings:
   elements: dict
   sample:
     - {check: postgres.vacuum, target: financial_stronghold, severity: ok, summary: 1 of 1 planned table processed, details: {}}
+  contains:
+    check:
+      description:
+        - C(postgres.vacuum) (per database, what its planned tables came to; on a standby, that
+          nothing ran), C(postgres.wraparound) (per database, C(age(datfrozenxid)) against
+          O(xid_age_warning) and O(xid_age_critical)), C(postgres.vacuum_stale) (tables with dead
+          tuples not vacuumed within O(stale_after)), C(postgres.vacuum_kept) (per table, dead
+          tuples a VACUUM kept) or C(postgres.xmin_horizon) (the oldest holder of the xmin horizon).
+      type: str
+    target:
+      description:
+        - The database; C(database.schema.table) for C(postgres.vacuum_kept); the holder's kind
+          and id for C(postgres.xmin_horizon).
+      type: str
+    severity:
+      description: V(ok), V(info), V(warning) or V(critical).
+      type: str
+    summary:
+      description: One line for the on-call person.
+      type: str
+    details:
+      description:
+        - For C(postgres.vacuum), C(counts) by status and C(tables) (one line per planned table,
+          at most 50); for C(postgres.wraparound), C(xid_age) and C(mxid_age); for
+          C(postgres.vacuum_stale), C(tables); for C(postgres.vacuum_kept), C(n_dead_tup_before),
+          C(n_dead_tup_kept) and C(held_back_by); for C(postgres.xmin_horizon), the holder.
+      type: dict
 worst_severity:
   description: Worst severity of RV(findings).
   returned: always
@@ -576,532 +602,121 @@ import queue
 import threading
 import time
 import traceback
+from contextlib import closing
 from datetime import datetime, timezone
 
-from ansible.module_utils.basic import AnsibleModule
+from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
-from ansible_collections.stronghold.ops.plugins.module_utils._findings import (
-    FindingError,
-    make_finding,
-    parse_duration,
-    parse_size,
-    worst_severity,
-)
+from ansible_collections.stronghold.ops.plugins.module_utils import _vacuum as planner
+from ansible_collections.stronghold.ops.plugins.module_utils import _vacuum_report as report
+from ansible_collections.stronghold.ops.plugins.module_utils import _vacuum_sql as queries
 from ansible_collections.stronghold.ops.plugins.module_utils._postgres import (
+    PSYCOPG_IMPORT_ERROR,
     PostgresConnectError,
     check_connection_params,
     connect,
-    ensure_psycopg,
     in_recovery,
-    postgres_argument_spec,
     psycopg,
     server_version_text,
     sql,
 )
-from ansible_collections.stronghold.ops.plugins.module_utils._vacuum import (
-    aggregate_partitions,
-    connection_lost,
-    connection_refused,
-    describe_holder,
-    does_vacuum,
-    entry_command,
-    free_connections,
-    holders_for,
-    kept_dead_tuples,
-    lost_summary,
-    oldest_holder,
-    plan_tables,
-    timeout_problem,
-)
 
 APPLICATION_NAME = "stronghold.ops.pg_vacuum"
-SYSTEM_SCHEMAS = ("pg_catalog", "information_schema")
-
-TABLES_QUERY = """
--- Sizes: pg_class.relpages is 0 until a table's first VACUUM or ANALYZE, so a freshly loaded
--- table would look empty (dropped by min_size, sorted last). pg_total_relation_size() reads the
--- files' true size but takes an ACCESS SHARE lock on the table, its TOAST table and indexes,
--- which queues behind an ACCESS EXCLUSIVE lock held or requested by the application (a
--- migration): planning must never wait there. So the true size is read only for relations
--- nobody holds or awaits ACCESS EXCLUSIVE on (pg_locks, no lock taken to read it), and the
--- relpages estimate is used, and marked, for the others. The caller runs this with a short
--- lock_timeout and falls back to estimates everywhere ({exact} = false) if a lock is taken
--- between the check and the read.
-WITH RECURSIVE exclusive AS (
-  SELECT DISTINCT relation FROM pg_locks
-  WHERE locktype = 'relation' AND mode = 'AccessExclusiveLock'
-    AND database = (SELECT oid FROM pg_database WHERE datname = current_database())
-), lineage AS (
-  SELECT i.inhrelid AS relid, i.inhparent AS ancestor, 1 AS depth
-  FROM pg_inherits i JOIN pg_class k ON k.oid = i.inhrelid WHERE k.relispartition
-  UNION ALL
-  SELECT l.relid, i.inhparent, l.depth + 1
-  FROM lineage l JOIN pg_inherits i ON i.inhrelid = l.ancestor JOIN pg_class k ON k.oid = i.inhrelid WHERE k.relispartition
-)
-SELECT c.oid::bigint AS relid, c.relkind::text AS relkind, n.nspname AS schema, c.relname AS table, c.reloptions,
-       c.reltuples::float8 AS reltuples,
-       ARRAY(SELECT l.ancestor::bigint FROM lineage l WHERE l.relid = c.oid ORDER BY l.depth) AS ancestors,
-       CASE WHEN c.relkind = 'p' THEN 0
-            WHEN {exact} AND NOT x.locked THEN pg_total_relation_size(c.oid)
-            ELSE ((c.relpages::bigint + COALESCE(t.relpages, 0)
-                   + COALESCE((SELECT sum(i.relpages) FROM pg_index ix JOIN pg_class i ON i.oid = ix.indexrelid
-                               WHERE ix.indrelid = c.oid), 0)) * current_setting('block_size')::bigint)::bigint
-       END AS total_bytes,
-       c.relkind <> 'p' AND NOT ({exact} AND NOT x.locked) AS size_estimated,
-       CASE WHEN c.relkind = 'p' THEN 0
-            ELSE GREATEST(age(c.relfrozenxid), COALESCE(age(t.relfrozenxid), 0))::bigint END AS xid_age,
-       CASE WHEN c.relkind = 'p' THEN 0 ELSE mxid_age(c.relminmxid)::bigint END AS mxid_age,
-       CASE WHEN c.relkind = 'p' THEN EXISTS (SELECT 1 FROM pg_stats st WHERE st.schemaname = n.nspname
-                                                AND st.tablename = c.relname AND st.inherited) END AS has_inherited_stats,
-       s.n_live_tup, s.n_dead_tup, s.n_mod_since_analyze, {n_ins} AS n_ins_since_vacuum,
-       s.last_vacuum, s.last_autovacuum, s.last_analyze, s.last_autoanalyze
-FROM pg_class c
-JOIN pg_namespace n ON n.oid = c.relnamespace
-LEFT JOIN pg_class t ON t.oid = c.reltoastrelid
-LEFT JOIN pg_stat_all_tables s ON s.relid = c.oid
-CROSS JOIN LATERAL (
-  SELECT EXISTS (SELECT 1 FROM exclusive e
-                 WHERE e.relation IN (c.oid, c.reltoastrelid)
-                    OR e.relation IN (SELECT ix.indexrelid FROM pg_index ix WHERE ix.indrelid IN (c.oid, c.reltoastrelid))) AS locked
-) x
-WHERE c.relkind IN ('r', 'm', 'p') AND c.relpersistence <> 't'
-  AND n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname !~ '^pg_(toast|temp_)'
-ORDER BY n.nspname, c.relname
-"""
-
-# Longest wait of the planning query for a lock taken between its pg_locks check and its size
-# reads (see TABLES_QUERY); then every size is estimated instead.
-SIZE_LOCK_TIMEOUT = "100ms"
-
-SETTINGS_QUERY = """
-SELECT name, setting FROM pg_settings WHERE name IN (
-  'autovacuum_vacuum_threshold', 'autovacuum_vacuum_scale_factor', 'autovacuum_vacuum_insert_threshold',
-  'autovacuum_vacuum_insert_scale_factor', 'autovacuum_analyze_threshold', 'autovacuum_analyze_scale_factor',
-  'autovacuum_freeze_max_age', 'autovacuum_multixact_freeze_max_age', 'max_connections',
-  'superuser_reserved_connections', 'reserved_connections')
-"""
-
-AUTOVACUUM_QUERY = """
-SELECT p.relid::bigint AS relid, a.query LIKE '%%(to prevent wraparound)%%' AS wraparound
-FROM pg_stat_progress_vacuum p JOIN pg_stat_activity a ON a.pid = p.pid
-WHERE p.datid = (SELECT oid FROM pg_database WHERE datname = current_database())
-  AND a.backend_type = 'autovacuum worker'
-"""
-
-# Everything that holds back the xmin horizon, oldest first. A session holds it by its
-# transaction id (backend_xid: idle in transaction after a write, no snapshot needed) or by its
-# snapshot (backend_xmin: a long query, REPEATABLE READ); a prepared transaction by its id; a
-# replication slot by xmin (a standby's feedback through a physical slot) or catalog_xmin (a
-# logical slot, system catalogs only); a standby with hot_standby_feedback and no slot by the
-# xmin its walsender reports. The module's own sessions and autovacuum (whose xmin VACUUM
-# ignores) are left out; walsenders are reported from pg_stat_replication.
-XMIN_HOLDERS_QUERY = """
-SELECT * FROM (
-  SELECT 'session' AS kind, 'database' AS scope, a.pid::text AS id, a.pid, a.usename::text AS who,
-         a.application_name::text AS application,
-         COALESCE(host(a.client_addr), CASE WHEN a.client_port = -1 THEN 'local socket' END) AS client,
-         a.datname::text AS database, a.state::text AS state,
-         GREATEST(age(a.backend_xid), age(a.backend_xmin))::bigint AS xmin_age,
-         EXTRACT(EPOCH FROM now() - a.xact_start)::float8 AS seconds, a.xact_start, a.query_start,
-         a.backend_xid::text AS xid, a.backend_xmin::text AS xmin
-  FROM pg_stat_activity a
-  WHERE (a.backend_xid IS NOT NULL OR a.backend_xmin IS NOT NULL) AND a.pid <> pg_backend_pid()
-    AND a.backend_type NOT IN ('walsender', 'autovacuum worker')
-    AND a.application_name IS DISTINCT FROM %(application)s
-  UNION ALL
-  SELECT 'prepared_transaction', 'database', p.gid, NULL, p.owner::text, NULL, NULL, p.database::text, 'prepared',
-         age(p.transaction)::bigint, EXTRACT(EPOCH FROM now() - p.prepared)::float8, p.prepared, NULL,
-         p.transaction::text, NULL
-  FROM pg_prepared_xacts p
-  UNION ALL
-  SELECT 'replication_slot', 'cluster', r.slot_name::text, r.active_pid, NULL, r.plugin::text, NULL, r.database::text,
-         r.slot_type || ' slot, ' || CASE WHEN r.active THEN 'active' ELSE 'inactive' END,
-         age(r.xmin)::bigint, NULL, NULL, NULL, NULL, r.xmin::text
-  FROM pg_replication_slots r WHERE r.xmin IS NOT NULL
-  UNION ALL
-  SELECT 'replication_slot', 'catalogs', r.slot_name::text, r.active_pid, NULL, r.plugin::text, NULL, r.database::text,
-         r.slot_type || ' slot, ' || CASE WHEN r.active THEN 'active' ELSE 'inactive' END,
-         age(r.catalog_xmin)::bigint, NULL, NULL, NULL, NULL, r.catalog_xmin::text
-  FROM pg_replication_slots r WHERE r.catalog_xmin IS NOT NULL
-  UNION ALL
-  SELECT 'standby_feedback', 'cluster', COALESCE(NULLIF(w.application_name, ''), w.pid::text), w.pid, w.usename::text,
-         w.application_name::text, COALESCE(host(w.client_addr), 'local socket'), NULL, w.state::text,
-         age(w.backend_xmin)::bigint, NULL, NULL, NULL, NULL, w.backend_xmin::text
-  FROM pg_stat_replication w WHERE w.backend_xmin IS NOT NULL
-) holders ORDER BY xmin_age DESC NULLS LAST
-"""
-
-# Holders listed in xmin_holders (the oldest first).
-HOLDERS_LISTED = 20
-
-# Tables listed in not_selected unless not_selected_details is true (the counts by reason are
-# always in totals): a database of thousands of tables would otherwise return a large result
-# that Ansible must carry through every callback.
-NOT_SELECTED_LISTED = 25
-
-STATUSES = (
-    "ok",
-    "skipped_permission",
-    "skipped_locked",
-    "lock_timeout",
-    "timeout",
-    "error",
-    "skipped_missing",
-    "not_started",
-)
-
-
-def split_name(name):
-    schema, dot, table = name.partition(".")
-    return (schema, table) if dot else (None, name)
-
-
-def names_match(name, lineage):
-    """Whether a name of tables/exclude_tables designates a table or one of its partitioned ancestors."""
-    schema, table = split_name(name)
-    return any(t == table and schema in (None, s) for s, t in lineage)
-
-
-def in_scope(row, p):
-    """Scope by schema (the table's own) and by name: naming a partitioned table names its partitions."""
-    if p["schemas"] and row["schema"] not in p["schemas"]:
-        return False
-    if row["schema"] in p["exclude_schemas"]:
-        return False
-    lineage = row.get("lineage") or [(row["schema"], row["table"])]
-    if any(names_match(name, lineage) for name in p["exclude_tables"]):
-        return False
-    if p["tables"]:
-        return any(names_match(name, lineage) for name in p["tables"])
-    return True
-
-
-def milliseconds(seconds):
-    return "%dms" % max(int(round(seconds * 1000)), 0)
-
-
-# BUFFER_USAGE_LIMIT's range (PostgreSQL 16), and PARALLEL's.
-BUFFER_USAGE_MIN = 128 * 1024
-BUFFER_USAGE_MAX = 16 * 1024**3
-PARALLEL_MAX = 1024
-# One thread and one connection per job; max_connections cannot exceed 262143.
-JOBS_MAX = 262143
 
 
 def server_gone(exc, conn=None):
     """Whether a psycopg error means the server (or our session on it) is gone."""
     broken = conn is not None and (conn.broken or conn.closed)
-    return connection_lost(getattr(exc, "sqlstate", None), broken, isinstance(exc, psycopg.OperationalError))
+    return planner.connection_lost(getattr(exc, "sqlstate", None), broken, isinstance(exc, psycopg.OperationalError))
 
 
-def describe_server(conn):
-    """host:port, or the socket directory and port, as the connection reached them."""
-    host, port = conn.info.host, conn.info.port
-    if host.startswith("/"):
-        return "on socket %s port %s" % (host, port)
-    return "%s:%s" % ("[%s]" % host if ":" in host else host, port)
-
-
-def holder_dict(row):
-    holder = dict(row)
-    for key in ("xact_start", "query_start"):
-        if holder.get(key) is not None:
-            holder[key] = holder[key].isoformat()
-    return holder
+def set_setting(conn, name, value):
+    conn.execute(sql.SQL("SET {} = {}").format(sql.SQL(name), sql.Literal(value)))
 
 
 class Vacuum:
+    """One run: observe (read-only) and plan, act on each planned table, then the result."""
+
     def __init__(self, module):
         self.module = module
         self.p = module.params
+        self.checked = report.validate(self.p, check_connection_params(self.p))  # VacuumError before anything is read
+        self.opts = report.planner_options(self.p, self.checked)
+        self.session = report.session_settings(self.p, self.checked)
+        self.observed = report.Observed(now=datetime.now(timezone.utc))
+        self.outcome = report.Outcome(check_mode=module.check_mode)
         self.warnings = []
-        self.findings = []
-        self.now = datetime.now(timezone.utc)
-        self.lock = threading.Lock()
-        # First message of a lost connection (the server went away), and exceptions of workers.
-        self.lost = None
-        self.crashes = []
-
-    # --- input ---------------------------------------------------------------------------
-    def validate(self):
-        p = self.p
-        problems = check_connection_params(p)
-        if p["full"] and not p["allow_full"]:
-            problems.append("full: true takes an ACCESS EXCLUSIVE lock on every table; set allow_full: true to confirm")
-        if p["full"] and p["jobs"] > 1:
-            problems.append("full: true cannot run with jobs > 1 (VACUUM FULL in parallel can deadlock on catalogs)")
-        if p["full"] and p["mode"] == "analyze":
-            problems.append("full: true needs a vacuum mode, not analyze")
-        if p["all_databases"] and p["databases"]:
-            problems.append("all_databases and databases are mutually exclusive")
-        if p["jobs"] < 1:
-            problems.append("jobs must be at least 1, got %d" % p["jobs"])
-        for name in (
-            "min_dead_tuples",
-            "min_xid_age",
-            "min_mxid_age",
-            "cost_limit",
-            "parallel_workers",
-            "xid_age_warning",
-            "xid_age_critical",
-        ):
-            if p[name] is not None and p[name] < 0:
-                problems.append("%s cannot be negative, got %d" % (name, p[name]))
-        for name in ("min_dead_ratio", "min_mod_since_analyze_ratio"):
-            if p[name] is not None and not 0 <= p[name] <= 100:
-                problems.append("%s is a percentage between 0 and 100, got %s" % (name, p[name]))
-        if p["cost_delay"] is not None and not 0 <= p["cost_delay"] <= 100:
-            problems.append("cost_delay must be between 0 and 100 milliseconds, got %s" % p["cost_delay"])
-        if p["cost_limit"] is not None and not 1 <= p["cost_limit"] <= 10000:
-            problems.append("cost_limit must be between 1 and 10000, got %d" % p["cost_limit"])
-        if p["parallel_workers"] is not None and p["full"]:
-            problems.append("parallel_workers cannot be combined with full")
-        if p["xid_age_warning"] > p["xid_age_critical"]:
-            problems.append(
-                "xid_age_warning (%d) must not exceed xid_age_critical (%d)"
-                % (p["xid_age_warning"], p["xid_age_critical"])
-            )
-        for name in ("tables", "exclude_tables", "schemas", "exclude_schemas", "databases"):
-            if any(not item or not item.strip() for item in p[name]):
-                problems.append("%s contains an empty name" % name)
-        self.durations = {}
-        for name in (
-            "lock_timeout",
-            "statement_timeout",
-            "max_runtime",
-            "skip_vacuumed_within",
-            "stale_after",
-            "long_transaction_warning",
-        ):
-            self.durations[name] = None
-            if p[name] is None:
-                continue
-            try:
-                self.durations[name] = parse_duration(p[name])
-            except FindingError as exc:
-                problems.append("%s: %s" % (name, exc))
-        for name in ("lock_timeout", "statement_timeout"):
-            problem = timeout_problem(name, p[name], self.durations[name])
-            if problem:
-                problems.append(problem)
-                self.durations[name] = None
-        self.min_size = None
-        if p["min_size"] is not None:
-            try:
-                self.min_size = parse_size(p["min_size"])
-            except FindingError as exc:
-                problems.append("min_size: %s" % exc)
-        self.buffer_usage_limit = None
-        if p["buffer_usage_limit"] is not None:
-            try:
-                limit = parse_size(p["buffer_usage_limit"])
-            except FindingError as exc:
-                problems.append("buffer_usage_limit: %s" % exc)
-            else:
-                # PostgreSQL's own range (0 = no ring buffer); passed in kB, its unit, so that the
-                # server reads the size the collection's parser read.
-                if limit != 0 and not BUFFER_USAGE_MIN <= limit <= BUFFER_USAGE_MAX:
-                    problems.append(
-                        "buffer_usage_limit must be 0 or between 128kB and 16GB (PostgreSQL's range), got %r"
-                        % p["buffer_usage_limit"]
-                    )
-                else:
-                    self.buffer_usage_limit = "%dkB" % (limit // 1024)
-        if p["parallel_workers"] is not None and p["parallel_workers"] > PARALLEL_MAX:
-            problems.append(
-                "parallel_workers must be at most %d (PostgreSQL's limit), got %d"
-                % (PARALLEL_MAX, p["parallel_workers"])
-            )
-        if p["jobs"] > JOBS_MAX:
-            problems.append("jobs must be at most %d, got %d" % (JOBS_MAX, p["jobs"]))
-        if problems:
-            self.module.fail_json(msg="; ".join(problems))
-
-    def planner_options(self):
-        p = self.p
-        return {
-            "mode": p["mode"],
-            "select": p["select"],
-            "full": p["full"],
-            "truncate": p["truncate"],
-            "skip_locked": p["skip_locked"],
-            "parallel_workers": p["parallel_workers"],
-            "buffer_usage_limit": self.buffer_usage_limit,
-            "order_by": p["order_by"],
-            "min_dead_tuples": p["min_dead_tuples"],
-            "min_dead_ratio": p["min_dead_ratio"],
-            "min_mod_since_analyze_ratio": p["min_mod_since_analyze_ratio"],
-            "min_xid_age": p["min_xid_age"],
-            "min_mxid_age": p["min_mxid_age"],
-            "min_size": self.min_size,
-            "skip_vacuumed_within": self.durations["skip_vacuumed_within"],
-        }
 
     def connect(self, dbname=None):
-        try:
-            return connect(self.p, dbname, APPLICATION_NAME)
-        except PostgresConnectError as exc:
-            self.module.fail_json(msg=str(exc))
+        return connect(self.p, dbname, APPLICATION_NAME)
+
+    def holders(self, conn):
+        return [
+            planner.holder_dict(r) for r in conn.execute(queries.XMIN_HOLDERS_QUERY, {"application": APPLICATION_NAME})
+        ]
 
     # --- observe -------------------------------------------------------------------------
-    def observe(self):
-        """Everything the plan needs, read-only. Fails (changing nothing) on bad names."""
-        conn = self.connect()
-        conn.execute(sql.SQL("SET lock_timeout = {}").format(sql.Literal(milliseconds(self.durations["lock_timeout"]))))
-        self.version = conn.info.server_version
-        self.recovery = in_recovery(conn)
-        self.settings = dict((r["name"], float(r["setting"])) for r in conn.execute(SETTINGS_QUERY))
-        if self.p["all_databases"]:
-            rows = conn.execute(
-                "SELECT datname FROM pg_database WHERE datallowconn AND NOT datistemplate "
-                "AND has_database_privilege(datname, 'CONNECT') ORDER BY datname"
-            ).fetchall()
-            self.database_names = [r["datname"] for r in rows]
-        elif self.p["databases"]:
-            self.database_names = list(dict.fromkeys(self.p["databases"]))
-        else:
-            self.database_names = [conn.info.dbname]
-        known = set(r["datname"] for r in conn.execute("SELECT datname FROM pg_database"))
-        missing = [d for d in self.database_names if d not in known]
-        if missing:
-            conn.close()
-            self.module.fail_json(msg="unknown database(s): %s" % ", ".join(missing))
-        in_use = conn.execute(
-            "SELECT count(*) AS n FROM pg_stat_activity WHERE backend_type = 'client backend'"
-        ).fetchone()["n"]
-        self.free = free_connections(
-            self.settings.get("max_connections", 100),
-            self.settings.get("superuser_reserved_connections", 3) + self.settings.get("reserved_connections", 0),
-            in_use,
-        )
-        self.server = describe_server(conn)
-        self.xmin_holders = [
-            holder_dict(r) for r in conn.execute(XMIN_HOLDERS_QUERY, {"application": APPLICATION_NAME})
-        ]
-        self.xmin_holder = oldest_holder(self.xmin_holders)
-        self.main_conn = conn
-        if self.recovery:
+    def observe(self, conn):
+        """Everything the plan needs, read-only; VacuumError (nothing changed) on names that do not exist."""
+        seen = self.observed
+        set_setting(conn, *self.session[0])
+        seen.server_version = conn.info.server_version
+        seen.version_text = server_version_text(seen.server_version)
+        seen.database = conn.info.dbname
+        seen.server = planner.describe_server(conn.info.host, conn.info.port)
+        seen.in_recovery = in_recovery(conn)
+        seen.settings = dict((r["name"], float(r["setting"])) for r in conn.execute(queries.SETTINGS_QUERY))
+        connectable = [r["datname"] for r in conn.execute(queries.DATABASES_QUERY)] if self.p["all_databases"] else []
+        known = [r["datname"] for r in conn.execute("SELECT datname FROM pg_database")]
+        names = report.database_names(self.p, seen.database, connectable, known)
+        seen.free = planner.free_for(seen.settings, conn.execute(queries.CLIENTS_QUERY).fetchone()["n"])
+        seen.xmin_holders = self.holders(conn)
+        if seen.in_recovery:
             return
+        found = set()
+        for dbname in names:
+            seen.databases.append(self.plan_database(conn, dbname, found))
+        report.check_tables_found(self.p, names, found)
+        self.warnings.extend(report.plan_warnings(self.p, self.opts, seen.server_version))
 
-        n_ins = "s.n_ins_since_vacuum" if self.version >= 130000 else "NULL::bigint"
-        self.per_database = []
-        found_names = set()
-        opts = self.planner_options()
-        for dbname in self.database_names:
-            dconn = conn if dbname == conn.info.dbname else self.connect(dbname)
-            try:
-                stats = dconn.execute(
-                    "SELECT age(datfrozenxid)::bigint AS xid_age, mxid_age(datminmxid)::bigint AS mxid_age "
-                    "FROM pg_database WHERE datname = current_database()"
-                ).fetchone()
-                rows = self.table_rows(dconn, n_ins)
-                running = dict((r["relid"], r["wraparound"]) for r in dconn.execute(AUTOVACUUM_QUERY))
-            finally:
-                if dconn is not conn:
-                    dconn.close()
-            names = dict((r["relid"], (r["schema"], r["table"])) for r in rows)
-            for row in rows:
-                row["database"] = dbname
-                row["lineage"] = [(row["schema"], row["table"])] + [names[a] for a in row["ancestors"] if a in names]
-                for name in self.p["tables"]:
-                    if names_match(name, row["lineage"][:1]):
-                        found_names.add(name)
-            aggregate_partitions(rows)
-            scoped = [r for r in rows if in_scope(r, self.p)]
-            selected, skipped = plan_tables(scoped, self.settings, opts, self.now, running, server_version=self.version)
-            self.per_database.append(
-                {
-                    "database": dbname,
-                    "xid_age": stats["xid_age"],
-                    "mxid_age": stats["mxid_age"],
-                    "rows": rows,
-                    "selected": selected,
-                    "skipped": skipped,
-                }
-            )
-        unknown = [name for name in self.p["tables"] if name not in found_names]
-        if unknown:
-            self.main_conn.close()
-            self.module.fail_json(
-                msg="unknown table(s) in %s: %s" % (", ".join(self.database_names), ", ".join(unknown))
-            )
-
-        self.opts = opts
-        for relkind in ("r", "p"):
-            self.warnings.extend(entry_command(opts, self.version, relkind)[3])
-        if self.p["jobs"] > 1 and self.version < 90500:
-            self.warnings.append("jobs > 1 on a server older than 9.5 runs tables one at a time")
-
-    def table_rows(self, conn, n_ins):
-        """Every table in the database, with its true size where reading it cannot wait for a lock."""
-        conn.execute(sql.SQL("SET lock_timeout = {}").format(sql.Literal(SIZE_LOCK_TIMEOUT)))
+    def plan_database(self, conn, dbname, found):
+        """One database's tables (read on a connection to it) and their plan; ``found`` gets the names seen."""
+        dconn = conn if dbname == conn.info.dbname else self.connect(dbname)
         try:
-            try:
-                return [
-                    dict(r) for r in conn.execute(TABLES_QUERY.replace("{n_ins}", n_ins).replace("{exact}", "true"))
-                ]
-            except psycopg.errors.LockNotAvailable:
-                self.warnings.append(
-                    "table sizes are estimates (pg_class.relpages): a table was locked exclusively while they were read"
-                )
-                return [
-                    dict(r) for r in conn.execute(TABLES_QUERY.replace("{n_ins}", n_ins).replace("{exact}", "false"))
-                ]
+            stats = dconn.execute(queries.DATABASE_AGE_QUERY).fetchone()
+            rows = self.table_rows(dconn)
+            running = dict((r["relid"], r["wraparound"]) for r in dconn.execute(queries.AUTOVACUUM_QUERY))
         finally:
-            conn.execute(
-                sql.SQL("SET lock_timeout = {}").format(sql.Literal(milliseconds(self.durations["lock_timeout"])))
+            if dconn is not conn:
+                dconn.close()
+        selected, skipped, names = report.plan_database(self.p, self.opts, self.observed, dbname, rows, running)
+        found.update(names)
+        return dict(stats, database=dbname, rows=rows, selected=selected, skipped=skipped)
+
+    def table_rows(self, conn):
+        """Every table in the database, with its true size where reading it cannot wait for a lock."""
+        set_setting(conn, "lock_timeout", queries.SIZE_LOCK_TIMEOUT)
+        try:
+            rows = conn.execute(queries.tables_query(self.observed.server_version, True)).fetchall()
+        except psycopg.errors.LockNotAvailable:
+            self.warnings.append(
+                "table sizes are estimates (pg_class.relpages): a table was locked exclusively while they were read"
             )
+            rows = conn.execute(queries.tables_query(self.observed.server_version, False)).fetchall()
+        set_setting(conn, *self.session[0])  # an error above fails the planning: nothing to reset then
+        return [dict(r) for r in rows]
 
     def statement(self, entry):
-        command, options, only, dummy = entry_command(self.opts, self.version, entry["relkind"])
-        parts = []
-        for name, value in options:
-            if value is None:
-                parts.append(sql.SQL(name))
-            elif isinstance(value, bool):
-                parts.append(sql.SQL("{} {}").format(sql.SQL(name), sql.SQL("true" if value else "false")))
-            else:
-                parts.append(sql.SQL("{} {}").format(sql.SQL(name), sql.Literal(value)))
-        target = sql.Identifier(entry["schema"], entry["table"])
-        if only:
-            target = sql.SQL("ONLY {}").format(target)
-        if parts:
-            return sql.SQL("{} ({}) {}").format(sql.SQL(command), sql.SQL(", ").join(parts), target)
-        return sql.SQL("{} {}").format(sql.SQL(command), target)
+        prefix = planner.command_prefix(self.opts, self.observed.server_version, entry["relkind"])
+        return sql.SQL("{} {}").format(sql.SQL(prefix), sql.Identifier(entry["schema"], entry["table"]))
 
     # --- act -----------------------------------------------------------------------------
-    def session_setup(self, conn):
-        conn.execute(sql.SQL("SET lock_timeout = {}").format(sql.Literal(milliseconds(self.durations["lock_timeout"]))))
-        if self.durations["statement_timeout"] is not None:
-            conn.execute(
-                sql.SQL("SET statement_timeout = {}").format(
-                    sql.Literal(milliseconds(self.durations["statement_timeout"]))
-                )
-            )
-        if self.p["cost_delay"] is not None:
-            conn.execute(sql.SQL("SET vacuum_cost_delay = {}").format(sql.Literal(str(self.p["cost_delay"]))))
-        if self.p["cost_limit"] is not None:
-            conn.execute(sql.SQL("SET vacuum_cost_limit = {}").format(sql.Literal(str(self.p["cost_limit"]))))
-
     def run_one(self, conn, entry, notices):
-        statement = entry["statement"]
         del notices[:]
         start = time.monotonic()
-        status, message = "ok", None
         try:
-            conn.execute(statement)
-            # Classified by SQLSTATE where the server sets one; PostgreSQL 15 and older warn
-            # "skipping ... --- only superuser or database owner can vacuum it" with the generic 01000.
-            locked = [m for code, m in notices if code == "55P03" or "lock not available" in m]
-            denied = [
-                m
-                for code, m in notices
-                if code == "42501" or (m.startswith("skipping") and " only " in m) or m.startswith("permission denied")
-            ]
-            if locked:
-                status, message = "skipped_locked", locked[0]
-            elif denied:
-                status, message = "skipped_permission", denied[0]
+            conn.execute(entry["statement"])
+            status, message = planner.notice_status(notices)
         except psycopg.errors.LockNotAvailable as exc:
             status, message = "lock_timeout", str(exc).strip()
         except psycopg.errors.QueryCanceled as exc:
@@ -1112,22 +727,19 @@ class Vacuum:
             status, message = "error", str(exc).strip() or exc.__class__.__name__
             if server_gone(exc, conn):
                 entry["interrupted"] = True
-                self.lost_server(message)
+                self.outcome.server_lost(message)
                 message = "interrupted, the server went away: %s" % message.splitlines()[0]
-        entry["status"] = status
-        entry["message"] = message
-        entry["duration_ms"] = round((time.monotonic() - start) * 1000.0, 1)
-        if status == "ok" and does_vacuum(self.p["mode"]) and entry["relkind"] != "p" and self.version >= 150000:
+        entry.update(status=status, message=message, duration_ms=round((time.monotonic() - start) * 1000.0, 1))
+        if status == "ok" and planner.reads_kept(self.p["mode"], entry) and self.observed.server_version >= 150000:
             # Read at once, before other sessions add to it: right after a VACUUM, n_dead_tup is
             # the count of dead tuples that VACUUM found but could not remove ("dead but not yet
             # removable"; VACUUM VERBOSE prints it too, but in the server's language and in a
             # format that changes between versions). From PostgreSQL 15 VACUUM writes it to
             # shared memory at once; older servers send it to the statistics collector, so
-            # dead_tuples_after() reads it there later.
+            # after_database() reads it there later.
             try:
-                row = conn.execute(
-                    "SELECT n_dead_tup FROM pg_stat_all_tables WHERE relid = %s", [entry["relid"]]
-                ).fetchone()
+                row = conn.execute("SELECT n_dead_tup FROM pg_stat_all_tables WHERE relid = %s", [entry["relid"]])
+                row = row.fetchone()
                 entry["n_dead_tup_kept"] = row["n_dead_tup"] if row else None
             except psycopg.Error as exc:
                 self.warnings.append(
@@ -1135,576 +747,155 @@ class Vacuum:
                     % (entry["schema"], entry["table"], str(exc).strip())
                 )
 
-    def lost_server(self, message):
-        with self.lock:
-            if self.lost is None:
-                self.lost = message.splitlines()[0] if message else "connection lost"
+    def act(self, conn):
+        outcome = self.outcome
+        outcome.jobs, warning = planner.jobs_for(self.p["jobs"], self.observed.free)
+        self.warnings.extend([warning] if warning else [])
+        started = time.monotonic()
+        budget = self.checked.durations["max_runtime"]
+        deadline = started + budget if budget is not None else None
+        for db in self.observed.databases:
+            spent = deadline is not None and time.monotonic() >= deadline
+            if outcome.stop.is_set() or spent:
+                outcome.budget_exhausted = outcome.budget_exhausted or (spent and not outcome.stop.is_set())
+                outcome.not_started(db["selected"])
+            elif db["selected"]:
+                self.execute_database(db, deadline)
+                self.after_database(db)
+                self.blame_holders(conn, db)
+        outcome.duration_ms = round((time.monotonic() - started) * 1000.0, 1)
 
-    def execute_database(self, db, deadline, stop):
+    def worker(self, db, work, deadline):
+        # Whatever happens in here must reach the task's result: an exception that escaped a
+        # thread would only end the thread, and the run would report success with its tables
+        # "not_started".
+        conn = None
+        try:
+            conn = self.connect(db["database"])
+            notices = []
+            conn.add_notice_handler(lambda diag: notices.append((diag.sqlstate or "", diag.message_primary or "")))
+            for name, value in self.session:
+                set_setting(conn, name, value)
+            while not self.outcome.stop.is_set():
+                if deadline is not None and time.monotonic() >= deadline:
+                    self.outcome.budget_exhausted = True
+                    return
+                try:
+                    entry = work.get_nowait()
+                except queue.Empty:
+                    return
+                self.run_one(conn, entry, notices)  # catches every psycopg.Error of its table
+                if (entry["status"] == "error" and not self.p["continue_on_error"]) or self.outcome.lost is not None:
+                    self.outcome.stop.set()
+        except PostgresConnectError as exc:
+            self.outcome.job_failed(planner.connection_refused(str(exc)), str(exc), "a job could not connect: %s" % exc)
+        except psycopg.Error as exc:  # SET of the session's settings
+            text = str(exc).strip()
+            self.outcome.job_failed(
+                server_gone(exc, conn), text, "session setup failed: %s" % (text or type(exc).__name__)
+            )
+        except Exception as exc:  # pylint: disable=broad-exception-caught
+            self.outcome.job_failed(False, "", "%s: %s\n%s" % (exc.__class__.__name__, exc, traceback.format_exc()))
+        finally:
+            if conn is not None:
+                conn.close()
+
+    def execute_database(self, db, deadline):
         entries = db["selected"]
         work = queue.Queue()
         for entry in entries:
             work.put(entry)
-        jobs = max(1, min(self.jobs, len(entries)))
-
-        def worker():
-            # Whatever happens in here must reach the task's result: an exception that escaped
-            # a thread would only end the thread, and the run would report success with its
-            # tables "not_started".
-            conn = None
-            try:
-                try:
-                    conn = connect(self.p, db["database"], APPLICATION_NAME)
-                except PostgresConnectError as exc:
-                    if connection_refused(str(exc)):
-                        self.lost_server(str(exc))
-                    else:
-                        self.crashes.append("a job could not connect: %s" % exc)
-                    stop.set()
-                    return
-                notices = []
-                conn.add_notice_handler(lambda diag: notices.append((diag.sqlstate or "", diag.message_primary or "")))
-                try:
-                    self.session_setup(conn)
-                except psycopg.Error as exc:
-                    if server_gone(exc, conn):
-                        self.lost_server(str(exc).strip())
-                    else:
-                        self.crashes.append("session setup failed: %s" % (str(exc).strip() or exc.__class__.__name__))
-                    stop.set()
-                    return
-                while not stop.is_set():
-                    if deadline is not None and time.monotonic() >= deadline:
-                        self.budget_exhausted = True
-                        return
-                    try:
-                        entry = work.get_nowait()
-                    except queue.Empty:
-                        return
-                    self.run_one(conn, entry, notices)
-                    if entry["status"] == "error" and not self.p["continue_on_error"]:
-                        stop.set()
-                    if self.lost is not None:
-                        stop.set()
-            except Exception as exc:  # pylint: disable=broad-exception-caught
-                self.crashes.append("%s: %s\n%s" % (exc.__class__.__name__, exc, traceback.format_exc()))
-                stop.set()
-            finally:
-                if conn is not None:
-                    conn.close()
-
-        threads = [threading.Thread(target=worker, name="pg_vacuum-%d" % i) for i in range(jobs)]
+        jobs = max(1, min(self.outcome.jobs, len(entries)))
+        threads = [threading.Thread(target=self.worker, args=(db, work, deadline)) for dummy in range(jobs)]
         for thread in threads:
             thread.start()
         for thread in threads:
             thread.join()
-        for entry in entries:
-            if "status" not in entry:
-                if self.lost is not None:
-                    why = "not started: the server went away"
-                elif self.crashes:
-                    why = "not started: %s" % self.crashes[0].splitlines()[0]
-                elif self.budget_exhausted:
-                    why = "budget exhausted"
-                else:
-                    why = "not started after an earlier failure"
-                entry.update(status="not_started", message=why, duration_ms=0.0)
-        if (
-            self.lost is None
-            and self.version >= 160000
-            and does_vacuum(self.p["mode"])
-            and any(e["status"] == "ok" for e in entries)
-        ):
-            try:
-                conn = connect(self.p, db["database"], APPLICATION_NAME)
-                try:
-                    conn.execute("VACUUM (ONLY_DATABASE_STATS)")
-                finally:
-                    conn.close()
-            except (psycopg.Error, PostgresConnectError) as exc:
-                self.warnings.append("VACUUM (ONLY_DATABASE_STATS) in %s failed: %s" % (db["database"], exc))
+        self.outcome.not_started(entries)
 
-    def dead_tuples_after(self, db):
-        relids = [e["relid"] for e in db["selected"] if e.get("status") == "ok"]
-        if not relids or self.lost is not None:
+    def after_database(self, db):
+        """VACUUM (ONLY_DATABASE_STATS) once a database's tables are vacuumed, then their statistics after the run."""
+        if self.outcome.lost is not None or not any(e["status"] == "ok" for e in db["selected"]):
             return
+        version = self.observed.server_version
         try:
-            conn = connect(self.p, db["database"], APPLICATION_NAME)
-        except PostgresConnectError as exc:
-            self.warnings.append("dead tuples after the run not read: %s" % exc)
-            return
-        try:
-            conn.execute("SELECT pg_stat_clear_snapshot()")
-            after = dict(
-                (r["relid"], r["n_dead_tup"])
-                for r in conn.execute(
-                    "SELECT relid::bigint AS relid, n_dead_tup FROM pg_stat_all_tables WHERE relid = ANY(%s)", [relids]
-                )
-            )
-            lasts = dict(
-                (r["relid"], r)
-                for r in conn.execute(
-                    "SELECT relid::bigint AS relid, last_vacuum, last_autovacuum FROM pg_stat_all_tables WHERE relid = ANY(%s)",
-                    [relids],
-                )
-            )
-        except psycopg.Error as exc:
+            with closing(self.connect(db["database"])) as conn:
+                if version >= 160000 and planner.does_vacuum(self.p["mode"]):
+                    try:
+                        conn.execute("VACUUM (ONLY_DATABASE_STATS)")
+                    except psycopg.Error as exc:
+                        self.warnings.append("VACUUM (ONLY_DATABASE_STATS) in %s failed: %s" % (db["database"], exc))
+                conn.execute("SELECT pg_stat_clear_snapshot()")
+                relids = [e["relid"] for e in db["selected"] if e["status"] == "ok"]
+                after = dict((r["relid"], r) for r in conn.execute(queries.DEAD_TUPLES_QUERY, [relids]))
+        except (psycopg.Error, PostgresConnectError) as exc:
             self.warnings.append("dead tuples after the run not read: %s" % str(exc).strip())
             return
-        finally:
-            conn.close()
-        for entry in db["selected"]:
-            if entry.get("status") == "ok":
-                entry["n_dead_tup_after"] = after.get(entry["relid"])
-                if self.version < 150000 and does_vacuum(self.p["mode"]) and entry["relkind"] != "p":
-                    entry["n_dead_tup_kept"] = entry["n_dead_tup_after"]
-        for row in db["rows"]:
-            if row["relid"] in lasts:
-                row["last_vacuum"] = lasts[row["relid"]]["last_vacuum"]
+        planner.record_after(db["selected"], db["rows"], after, self.p["mode"], version)
 
-    # --- report --------------------------------------------------------------------------
-    def build_findings(self, planned_only=False):
-        p = self.p
-        if self.xmin_holder:
-            holder = self.xmin_holder
-            long_for = self.durations["long_transaction_warning"]
-            old = (holder.get("seconds") or 0) > long_for or (
-                holder["kind"] == "replication_slot" and "inactive" in (holder["state"] or "")
-            )
-            severity = "warning" if old else "info"
-            self.findings.append(
-                make_finding(
-                    "postgres.xmin_horizon",
-                    "%s %s" % (holder["kind"], holder["id"]),
-                    severity,
-                    "%s holds back cleanup" % describe_holder(holder),
-                    dict(holder),
-                )
-            )
-        if self.recovery:
-            return
-        for db in self.per_database:
-            age = db["xid_age"]
-            severity = (
-                "critical" if age >= p["xid_age_critical"] else "warning" if age >= p["xid_age_warning"] else "ok"
-            )
-            self.findings.append(
-                make_finding(
-                    "postgres.wraparound",
-                    db["database"],
-                    severity,
-                    "transaction-ID age %d (warning at %d, critical at %d)"
-                    % (age, p["xid_age_warning"], p["xid_age_critical"]),
-                    {"xid_age": age, "mxid_age": db["mxid_age"]},
-                )
-            )
-            stale = []
-            threshold = max(p["min_dead_tuples"] or 0, int(self.settings.get("autovacuum_vacuum_threshold", 50)))
-            for row in db["rows"]:
-                if not in_scope(row, p) or int(row.get("n_dead_tup") or 0) <= threshold:
-                    continue
-                just_done = any(
-                    e["relid"] == row["relid"] and e.get("status") == "ok" and does_vacuum(p["mode"])
-                    for e in db["selected"]
-                )
-                last = max(
-                    [s for s in (row.get("last_vacuum"), row.get("last_autovacuum")) if s is not None], default=None
-                )
-                if not just_done and (
-                    last is None or (self.now - last).total_seconds() > self.durations["stale_after"]
-                ):
-                    stale.append(
-                        "%s.%s (%d dead, last vacuum %s)"
-                        % (row["schema"], row["table"], row["n_dead_tup"], last.isoformat() if last else "never")
-                    )
-            if stale:
-                self.findings.append(
-                    make_finding(
-                        "postgres.vacuum_stale",
-                        db["database"],
-                        "warning",
-                        "%d table(s) with dead tuples not vacuumed within %s: %s"
-                        % (len(stale), p["stale_after"], ", ".join(stale[:5])),
-                        {"tables": stale[:50]},
-                    )
-                )
-            for entry in db["selected"]:
-                judged = kept_dead_tuples(
-                    entry.get("n_dead_tup_kept"), self.settings, entry.get("reloptions"), entry.get("held_back_by")
-                )
-                if judged is None:
-                    continue
-                severity, text = judged
-                entry["kept_message"] = text
-                if severity == "warning":
-                    self.findings.append(
-                        make_finding(
-                            "postgres.vacuum_kept",
-                            "%s.%s.%s" % (db["database"], entry["schema"], entry["table"]),
-                            "warning",
-                            "%s.%s: VACUUM %s" % (entry["schema"], entry["table"], text),
-                            {
-                                "n_dead_tup_before": entry["n_dead_tup"],
-                                "n_dead_tup_kept": entry["n_dead_tup_kept"],
-                                "held_back_by": entry.get("held_back_by"),
-                            },
-                        )
-                    )
-            if planned_only:
-                self.findings.append(
-                    make_finding(
-                        "postgres.vacuum",
-                        db["database"],
-                        "info",
-                        "check mode: %d table(s) would be processed (%s)" % (len(db["selected"]), p["mode"]),
-                        {},
-                    )
-                )
-                continue
-            counts = dict((s, 0) for s in STATUSES)
-            for entry in db["selected"]:
-                counts[entry.get("status", "not_started")] += 1
-            failed = [e for e in db["selected"] if e.get("status") == "error"]
-            held = [
-                e
-                for e in db["selected"]
-                if e.get("status") in ("skipped_locked", "skipped_permission", "lock_timeout", "timeout", "not_started")
-            ]
-            if self.lost is not None:
-                severity, summary = "critical", self.lost_summary(db["selected"])
-            elif self.crashes:
-                severity, summary = "critical", "the run failed: %s" % self.crashes[0].splitlines()[0]
-            elif failed:
-                severity, summary = (
-                    "critical",
-                    "%d table(s) failed: %s.%s: %s"
-                    % (len(failed), failed[0]["schema"], failed[0]["table"], failed[0]["message"]),
-                )
-            elif held:
-                severity, summary = (
-                    "warning",
-                    "%d table(s) not done (%s)"
-                    % (len(held), ", ".join("%s.%s %s" % (e["schema"], e["table"], e["status"]) for e in held[:5])),
-                )
-            else:
-                severity, summary = (
-                    "ok",
-                    "%d of %d planned table(s) processed (%s)" % (counts["ok"], len(db["selected"]), p["mode"]),
-                )
-            done = []
-            for entry in db["selected"]:
-                line = "%s.%s: %s in %.0f ms" % (
-                    entry["schema"],
-                    entry["table"],
-                    entry.get("status", "not_started"),
-                    entry.get("duration_ms", 0.0),
-                )
-                if entry.get("n_dead_tup_after") is not None:
-                    line += ", dead tuples %d -> %d" % (entry["n_dead_tup"], entry["n_dead_tup_after"])
-                if entry.get("kept_message"):
-                    line += ", " + entry["kept_message"]
-                done.append(line)
-            self.findings.append(
-                make_finding(
-                    "postgres.vacuum", db["database"], severity, summary, {"counts": counts, "tables": done[:50]}
-                )
-            )
-
-    def blame_holders(self, db):
+    def blame_holders(self, conn, db):
         """Name, for each table whose VACUUM left dead tuples, what held back the xmin horizon."""
         kept = [e for e in db["selected"] if (e.get("n_dead_tup_kept") or 0) > 0]
-        if not kept:
-            return
-        holders = holders_for(self.xmin_holders, db["database"])
-        if not holders and self.lost is None:
+        holders = planner.holders_for(self.observed.xmin_holders, db["database"])
+        if kept and not holders and self.outcome.lost is None:
             # None was seen while planning: one may have begun since (and held this VACUUM back).
             try:
-                fresh = [
-                    holder_dict(r)
-                    for r in self.main_conn.execute(XMIN_HOLDERS_QUERY, {"application": APPLICATION_NAME})
-                ]
+                holders = planner.holders_for(self.holders(conn), db["database"])
             except psycopg.Error as exc:
                 self.warnings.append("holders of the xmin horizon not read again: %s" % str(exc).strip())
-            else:
-                holders = holders_for(fresh, db["database"])
         for entry in kept:
             entry["held_back_by"] = holders[0] if holders else None
 
-    def lost_summary(self, entries):
-        return lost_summary(self.server, self.lost, entries)
-
-    def flush_warnings(self):
-        for warning in dict.fromkeys(self.warnings):
-            self.module.warn(warning)
-        self.warnings = []
-
-    def result(self, planned_only):
-        processed, planned, skipped = [], [], []
-        totals = dict((s, 0) for s in STATUSES)
-        totals.update(planned=0, n_dead_tup_before=0, n_dead_tup_after=0, not_selected={})
-        for db in getattr(self, "per_database", []):
-            for entry in db["selected"]:
-                text = entry["sql"]
-                planned.append(
-                    {
-                        "database": entry["database"],
-                        "schema": entry["schema"],
-                        "table": entry["table"],
-                        "reasons": entry["reasons"],
-                        "sql": text,
-                        "total_bytes": entry["total_bytes"],
-                        "size_estimated": entry["size_estimated"],
-                        "partitioned": entry["relkind"] == "p",
-                        "n_dead_tup": entry["n_dead_tup"],
-                        "xid_age": entry["xid_age"],
-                        "wraparound": entry["wraparound"],
-                    }
-                )
-                totals["planned"] += 1
-                if planned_only:
-                    continue
-                status = entry.get("status", "not_started")
-                totals[status] += 1
-                totals["n_dead_tup_before"] += entry["n_dead_tup"]
-                after = entry.get("n_dead_tup_after", entry["n_dead_tup"])
-                totals["n_dead_tup_after"] += after if after is not None else entry["n_dead_tup"]
-                processed.append(
-                    {
-                        "database": entry["database"],
-                        "schema": entry["schema"],
-                        "table": entry["table"],
-                        "sql": text,
-                        "status": status,
-                        "duration_ms": entry.get("duration_ms", 0.0),
-                        "message": entry.get("message"),
-                        "n_dead_tup_before": entry["n_dead_tup"],
-                        "n_dead_tup_after": entry.get("n_dead_tup_after"),
-                        "n_dead_tup_kept": entry.get("n_dead_tup_kept"),
-                        "kept": entry.get("kept_message"),
-                        "held_back_by": entry.get("held_back_by"),
-                    }
-                )
-            for entry in db["skipped"]:
-                if self.p["not_selected_details"] or len(skipped) < NOT_SELECTED_LISTED:
-                    skipped.append(
-                        {
-                            "database": entry["database"],
-                            "schema": entry["schema"],
-                            "table": entry["table"],
-                            "skip_reason": entry["skip_reason"],
-                        }
-                    )
-                reason = (
-                    entry["skip_reason"].split(",")[0]
-                    if entry["skip_reason"].startswith("maintained")
-                    else entry["skip_reason"]
-                )
-                reason = "size below min_size" if reason.startswith("size ") else reason
-                totals["not_selected"][reason] = totals["not_selected"].get(reason, 0) + 1
-        return planned, skipped, processed, totals
+    def plan(self, conn):
+        """observe(), then each planned table's command; planning only reads, so its errors changed nothing."""
+        try:
+            self.observe(conn)
+            for db in self.observed.databases:
+                for entry in db["selected"]:
+                    entry["statement"] = self.statement(entry)
+                    # Rendered now, while the connection is sure to be up (quoting needs it).
+                    entry["sql"] = entry["statement"].as_string(conn)
+        except psycopg.Error as exc:
+            message = str(exc).strip() or exc.__class__.__name__
+            raise report.planning_failed(message, server_gone(exc, conn), self.observed.server) from exc
 
     def run(self):
-        self.validate()
-        plan_started = time.monotonic()
-        self.observe()
-        self.plan_ms = round((time.monotonic() - plan_started) * 1000.0, 1)
-        self.flush_warnings()
-        base = {
-            "server_version": server_version_text(self.version),
-            "in_recovery": self.recovery,
-            "oldest_xmin_holder": self.xmin_holder,
-            "xmin_holders": self.xmin_holders[:HOLDERS_LISTED],
-            "budget_exhausted": False,
-        }
-        if self.recovery:
-            dbname = self.main_conn.info.dbname
-            self.main_conn.close()
-            if self.p["on_recovery"] == "fail":
-                self.flush_warnings()
-                self.module.fail_json(
-                    msg="the server is a standby (in recovery); VACUUM and ANALYZE cannot run there", **base
-                )
-            self.build_findings()
-            self.findings.append(
-                make_finding("postgres.vacuum", dbname, "info", "skipped: the server is a standby (in recovery)", {})
-            )
-            self.flush_warnings()
-            totals = dict((s, 0) for s in STATUSES)
-            totals.update(
-                planned=0, n_dead_tup_before=0, n_dead_tup_after=0, duration_ms=0.0, plan_ms=self.plan_ms, jobs=0
-            )
-            self.module.exit_json(
-                changed=False,
-                planned=[],
-                not_selected=[],
-                processed=[],
-                databases=[],
-                totals=totals,
-                findings=self.findings,
-                worst_severity=worst_severity(self.findings),
-                **base,
-            )
-
-        for db in self.per_database:
-            for entry in db["selected"]:
-                entry["statement"] = self.statement(entry)
-                # Rendered now, while the connection is sure to be up (quoting needs it).
-                entry["sql"] = entry["statement"].as_string(self.main_conn)
-        databases = [
-            {"database": d["database"], "xid_age": d["xid_age"], "mxid_age": d["mxid_age"]} for d in self.per_database
-        ]
-
-        if self.module.check_mode:
-            planned, skipped, processed, totals = self.result(planned_only=True)
-            totals["plan_ms"] = self.plan_ms
-            self.main_conn.close()
-            self.build_findings(planned_only=True)
-            self.flush_warnings()
-            self.module.exit_json(
-                changed=bool(planned),
-                planned=planned,
-                not_selected=skipped,
-                processed=[],
-                databases=databases,
-                totals=totals,
-                findings=self.findings,
-                worst_severity=worst_severity(self.findings),
-                **base,
-            )
-
-        self.jobs = self.p["jobs"]
-        total_planned = sum(len(d["selected"]) for d in self.per_database)
-        if self.jobs > 1:
-            cap = min(self.jobs, max(self.free, 1))
-            if cap < self.jobs:
-                self.warnings.append(
-                    "jobs lowered from %d to %d: the server has %d connection(s) free" % (self.jobs, cap, self.free)
-                )
-                self.jobs = cap
-        self.budget_exhausted = False
-        stop = threading.Event()
         started = time.monotonic()
-        deadline = started + self.durations["max_runtime"] if self.durations["max_runtime"] is not None else None
-        for db in self.per_database:
-            if stop.is_set() or (deadline is not None and time.monotonic() >= deadline):
-                if deadline is not None and time.monotonic() >= deadline and not stop.is_set():
-                    self.budget_exhausted = True
-                if self.lost is not None:
-                    why = "not started: the server went away"
-                elif self.crashes:
-                    why = "not started: %s" % self.crashes[0].splitlines()[0]
-                else:
-                    why = "budget exhausted" if self.budget_exhausted else "not started after an earlier failure"
-                for entry in db["selected"]:
-                    entry.update(status="not_started", duration_ms=0.0, message=why)
-                continue
-            if db["selected"]:
-                self.execute_database(db, deadline, stop)
-                self.dead_tuples_after(db)
-                self.blame_holders(db)
-        self.build_findings()
-        planned, skipped, processed, totals = self.result(planned_only=False)
-        self.main_conn.close()
-        totals["duration_ms"] = round((time.monotonic() - started) * 1000.0, 1)
-        totals["plan_ms"] = self.plan_ms
-        totals["jobs"] = min(self.jobs, max(total_planned, 1))
-        base["budget_exhausted"] = self.budget_exhausted
-        changed = totals["ok"] > 0
-        result = dict(
-            changed=changed,
-            planned=planned,
-            not_selected=skipped,
-            processed=processed,
-            databases=databases,
-            totals=totals,
-            findings=self.findings,
-            worst_severity=worst_severity(self.findings),
-            **base,
-        )
-        if self.lost is not None:
-            self.flush_warnings()
-            self.module.fail_json(
-                msg=self.lost_summary([e for db in self.per_database for e in db["selected"]]), **result
-            )
-        if self.crashes:
-            self.flush_warnings()
-            self.module.fail_json(
-                msg="the run failed, %d table(s) not started: %s"
-                % (totals["not_started"], self.crashes[0].splitlines()[0]),
-                exception=self.crashes[0],
-                **result,
-            )
-        if totals["error"] and not self.p["continue_on_error"]:
-            failed = [e for e in processed if e["status"] == "error"]
-            self.flush_warnings()
-            self.module.fail_json(
-                msg="%d table(s) failed; first: %s.%s.%s: %s"
-                % (len(failed), failed[0]["database"], failed[0]["schema"], failed[0]["table"], failed[0]["message"]),
-                **result,
-            )
-        self.flush_warnings()
-        self.module.exit_json(**result)
+        try:
+            with closing(self.connect()) as conn:
+                self.plan(conn)
+                self.observed.plan_ms = round((time.monotonic() - started) * 1000.0, 1)
+                if not self.module.check_mode and not self.observed.in_recovery:
+                    self.act(conn)
+            output = report.result(self.p, self.checked, self.observed, self.outcome)
+            problem = report.failure(self.p, self.observed, self.outcome, output)
+            if problem is not None:
+                raise problem
+            return output
+        finally:
+            for warning in dict.fromkeys(self.warnings):
+                self.module.warn(warning)
 
 
 def main():
-    argument_spec = postgres_argument_spec()
-    argument_spec.update(
-        {
-            "mode": {
-                "type": "str",
-                "choices": ["vacuum", "analyze", "vacuum_analyze", "freeze"],
-                "default": "vacuum_analyze",
-            },
-            "full": {"type": "bool", "default": False},
-            "allow_full": {"type": "bool", "default": False},
-            "databases": {"type": "list", "elements": "str", "default": []},
-            "all_databases": {"type": "bool", "default": False},
-            "schemas": {"type": "list", "elements": "str", "default": []},
-            "exclude_schemas": {"type": "list", "elements": "str", "default": []},
-            "tables": {"type": "list", "elements": "str", "default": []},
-            "exclude_tables": {"type": "list", "elements": "str", "default": []},
-            "select": {"type": "str", "choices": ["needed", "all"], "default": "needed"},
-            "min_dead_tuples": {"type": "int"},
-            "min_dead_ratio": {"type": "float"},
-            "min_mod_since_analyze_ratio": {"type": "float"},
-            "min_xid_age": {"type": "int"},
-            "min_mxid_age": {"type": "int"},
-            "min_size": {"type": "str"},
-            "skip_vacuumed_within": {"type": "str"},
-            "order_by": {"type": "str", "choices": ["size", "dead_tuples"], "default": "size"},
-            "lock_timeout": {"type": "str", "default": "5s"},
-            "statement_timeout": {"type": "str"},
-            "skip_locked": {"type": "bool", "default": True},
-            "truncate": {"type": "bool", "default": False},
-            "max_runtime": {"type": "str"},
-            "cost_delay": {"type": "float"},
-            "cost_limit": {"type": "int"},
-            "buffer_usage_limit": {"type": "str"},
-            "jobs": {"type": "int", "default": 1},
-            "parallel_workers": {"type": "int"},
-            "on_recovery": {"type": "str", "choices": ["skip", "fail"], "default": "skip"},
-            "continue_on_error": {"type": "bool", "default": False},
-            "stale_after": {"type": "str", "default": "7d"},
-            "xid_age_warning": {"type": "int", "default": 1300000000},
-            "xid_age_critical": {"type": "int", "default": 1400000000},
-            "long_transaction_warning": {"type": "str", "default": "1h"},
-            "not_selected_details": {"type": "bool", "default": False},
-        }
+    module = AnsibleModule(
+        argument_spec=report.ARGUMENT_SPEC, mutually_exclusive=report.MUTUALLY_EXCLUSIVE, supports_check_mode=True
     )
-    module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
-    ensure_psycopg(module)
-    vacuum = Vacuum(module)
-    try:
-        vacuum.run()
-    except psycopg.Error as exc:
-        # Planning reads only: an error there (the server going away included) changed nothing.
-        message = str(exc).strip() or exc.__class__.__name__
-        if server_gone(exc):
-            module.fail_json(
-                msg="the server %s went away before any table was processed: %s"
-                % (getattr(vacuum, "server", "(not reached)"), message.splitlines()[0])
-            )
-        module.fail_json(msg="reading the tables' statistics failed: %s" % message)
+    if psycopg is None:
+        output = {
+            "msg": missing_required_lib("psycopg (version 3)", url="https://pypi.org/project/psycopg/"),
+            "exception": PSYCOPG_IMPORT_ERROR,
+        }
+    else:
+        try:
+            output = Vacuum(module).run()
+        except report.VacuumError as exc:
+            output = exc.output()
+        except PostgresConnectError as exc:
+            output = {"msg": str(exc)}
+    if "msg" in output:
+        module.fail_json(**output)
+    module.exit_json(**output)
 
 
 if __name__ == "__main__":

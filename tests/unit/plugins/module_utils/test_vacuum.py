@@ -11,17 +11,31 @@ import pytest
 from ansible_collections.stronghold.ops.plugins.module_utils._vacuum import (
     aggregate_partitions,
     command_options,
+    command_prefix,
     connection_lost,
     connection_refused,
     describe_holder,
+    describe_server,
     entry_command,
     evaluate_table,
     free_connections,
+    free_for,
+    holder_dict,
     holders_for,
+    in_scope,
+    jobs_for,
     kept_dead_tuples,
     lost_summary,
+    milliseconds,
+    name_rows,
+    names_match,
+    not_started_reason,
+    notice_status,
     oldest_holder,
     plan_tables,
+    reads_kept,
+    record_after,
+    split_name,
     table_settings,
     timeout_problem,
 )
@@ -442,3 +456,189 @@ def test_lost_summary_says_where_and_what_was_done():
     many = [{"schema": "s", "table": "t%d" % i, "status": "not_started"} for i in range(12)]
     expected = "0 table(s) done, 12 not started (s.t0, s.t1, s.t2, s.t3, s.t4, s.t5, s.t6, s.t7, s.t8, s.t9 and 2 more)"
     assert lost_summary("db:5432", "x", many).endswith(expected)
+
+
+# --- scope, commands and outcomes (moved out of the module) ---------------------------------
+
+
+def test_split_name_and_names_match_a_table_or_its_partitioned_ancestors():
+    assert split_name("core.accounts") == ("core", "accounts")
+    assert split_name("accounts") == (None, "accounts")
+    # a name with more dots: the schema is what comes before the first one
+    assert split_name("a.b.c") == ("a", "b.c")
+    lineage = [("public", "events_2026"), ("public", "events")]
+    assert names_match("events_2026", lineage)
+    assert names_match("events", lineage)
+    assert names_match("public.events", lineage)
+    assert not names_match("archive.events", lineage)
+    assert not names_match("event", lineage)
+
+
+SCOPE = {"schemas": [], "exclude_schemas": [], "tables": [], "exclude_tables": []}
+
+
+@pytest.mark.parametrize(
+    "scope, expected",
+    [
+        ({}, True),
+        ({"schemas": ["public"]}, True),
+        ({"schemas": ["archive"]}, False),
+        ({"exclude_schemas": ["public"]}, False),
+        ({"tables": ["events"]}, True),
+        ({"tables": ["public.events_2026"]}, True),
+        ({"tables": ["other"]}, False),
+        ({"exclude_tables": ["events"]}, False),
+        ({"tables": ["events"], "exclude_tables": ["events_2026"]}, False),
+    ],
+)
+def test_in_scope_by_schema_and_by_name(scope, expected):
+    row = {"schema": "public", "table": "events_2026", "lineage": [("public", "events_2026"), ("public", "events")]}
+    assert in_scope(row, dict(SCOPE, **scope)) is expected
+
+
+def test_in_scope_without_lineage_uses_the_table_itself():
+    row = {"schema": "public", "table": "t"}
+    assert in_scope(row, dict(SCOPE, tables=["t"]))
+    assert not in_scope(row, dict(SCOPE, tables=["u"]))
+
+
+def test_name_rows_gives_lineage_and_finds_the_names_of_tables():
+    rows = [
+        {"relid": 1, "schema": "public", "table": "events", "ancestors": []},
+        {"relid": 2, "schema": "public", "table": "events_2026", "ancestors": [1]},
+        {"relid": 3, "schema": "core", "table": "accounts", "ancestors": []},
+    ]
+    found = name_rows(rows, "app", ["events", "core.accounts", "public.accounts", "missing"])
+    assert found == {"events", "core.accounts"}
+    assert rows[1]["lineage"] == [("public", "events_2026"), ("public", "events")]
+    assert all(row["database"] == "app" for row in rows)
+
+
+def test_milliseconds():
+    assert milliseconds(5) == "5000ms"
+    assert milliseconds(0.0004) == "0ms"
+    assert milliseconds(1.2345) == "1234ms"
+
+
+@pytest.mark.parametrize(
+    "notices, expected",
+    [
+        ([], ("ok", None)),
+        (
+            [("55P03", 'skipping vacuum of "t" --- lock not available')],
+            ("skipped_locked", 'skipping vacuum of "t" --- lock not available'),
+        ),
+        ([("01000", "lock not available")], ("skipped_locked", "lock not available")),
+        ([("42501", "permission denied to vacuum t")], ("skipped_permission", "permission denied to vacuum t")),
+        (
+            [("01000", 'skipping "t" --- only superuser or database owner can vacuum it')],
+            ("skipped_permission", 'skipping "t" --- only superuser or database owner can vacuum it'),
+        ),
+        ([("00000", "some other notice")], ("ok", None)),
+    ],
+)
+def test_notice_status_classifies_skips(notices, expected):
+    assert notice_status(notices) == expected
+
+
+def test_not_started_reason_in_order_of_cause():
+    assert not_started_reason("gone", ["boom\ntrace"], True) == "not started: the server went away"
+    assert not_started_reason(None, ["boom\ntrace"], True) == "not started: boom"
+    assert not_started_reason(None, [], True) == "budget exhausted"
+    assert not_started_reason(None, [], False) == "not started after an earlier failure"
+
+
+def test_jobs_for_caps_by_free_connections():
+    assert jobs_for(1, 0) == (1, None)
+    assert jobs_for(4, 10) == (4, None)
+    assert jobs_for(4, 2) == (2, "jobs lowered from 4 to 2: the server has 2 connection(s) free")
+    assert jobs_for(4, 0) == (1, "jobs lowered from 4 to 1: the server has 0 connection(s) free")
+
+
+def test_free_for_reads_the_settings():
+    assert free_for({}, 10) == free_connections(100, 3, 10)
+    settings = {"max_connections": 50.0, "superuser_reserved_connections": 3.0, "reserved_connections": 2.0}
+    assert free_for(settings, 5) == 50 - 5 - 5 - 2
+
+
+def test_describe_server():
+    assert describe_server("/var/run/postgresql", 5432) == "on socket /var/run/postgresql port 5432"
+    assert describe_server("db.example", 5432) == "db.example:5432"
+    assert describe_server("::1", 5432) == "[::1]:5432"
+
+
+def test_holder_dict_renders_timestamps():
+    row = {"id": "1", "xact_start": NOW, "query_start": None}
+    assert holder_dict(row) == {"id": "1", "xact_start": NOW.isoformat(), "query_start": None}
+
+
+@pytest.mark.parametrize(
+    "version, options, relkind, expected",
+    [
+        (150000, {}, "r", "VACUUM (ANALYZE, TRUNCATE false, SKIP_LOCKED)"),
+        (110000, {}, "r", "VACUUM (ANALYZE)"),
+        (110000, {"skip_locked": False}, "r", "VACUUM (ANALYZE)"),
+        (150000, {"mode": "analyze"}, "r", "ANALYZE (SKIP_LOCKED)"),
+        (150000, {"mode": "analyze", "skip_locked": False}, "r", "ANALYZE"),
+        (
+            150000,
+            {"mode": "freeze", "parallel_workers": 4},
+            "r",
+            "VACUUM (FREEZE, TRUNCATE false, PARALLEL 4, SKIP_LOCKED)",
+        ),
+        (150000, {"full": True}, "r", "VACUUM (FULL, ANALYZE, SKIP_LOCKED)"),
+        (
+            160000,
+            {"buffer_usage_limit": "256kB"},
+            "r",
+            "VACUUM (ANALYZE, TRUNCATE false, SKIP_DATABASE_STATS, SKIP_LOCKED, BUFFER_USAGE_LIMIT '256kB')",
+        ),
+        (170000, {}, "p", "ANALYZE (SKIP_LOCKED)"),
+        (180000, {}, "p", "ANALYZE (SKIP_LOCKED) ONLY"),
+    ],
+)
+def test_command_prefix(version, options, relkind, expected):
+    assert command_prefix(opts(**options), version, relkind) == expected
+
+
+def test_reads_kept_only_after_a_vacuum_of_a_table():
+    assert reads_kept("vacuum_analyze", {"relkind": "r"})
+    assert reads_kept("freeze", {"relkind": "m"})
+    assert not reads_kept("analyze", {"relkind": "r"})
+    assert not reads_kept("vacuum", {"relkind": "p"})
+
+
+def test_record_after_sets_dead_tuples_after_and_the_rows_last_vacuum():
+    selected = [
+        {"relid": 1, "relkind": "r", "status": "ok", "n_dead_tup": 100},
+        {"relid": 2, "relkind": "r", "status": "lock_timeout", "n_dead_tup": 50},
+        {"relid": 3, "relkind": "r", "status": "ok", "n_dead_tup": 10},
+    ]
+    rows = [{"relid": 1, "last_vacuum": None}, {"relid": 2, "last_vacuum": None}]
+    after = {1: {"n_dead_tup": 7, "last_vacuum": NOW}}
+    record_after(selected, rows, after, "vacuum_analyze", 150000)
+    assert selected[0]["n_dead_tup_after"] == 7
+    assert "n_dead_tup_kept" not in selected[0]  # read right after the VACUUM from PostgreSQL 15
+    assert "n_dead_tup_after" not in selected[1]
+    assert selected[2]["n_dead_tup_after"] is None  # dropped meanwhile
+    assert rows == [{"relid": 1, "last_vacuum": NOW}, {"relid": 2, "last_vacuum": None}]
+
+
+def test_record_after_before_postgresql_15_takes_the_kept_tuples_from_the_statistics():
+    selected = [{"relid": 1, "relkind": "r", "status": "ok", "n_dead_tup": 100}]
+    record_after(selected, [], {1: {"n_dead_tup": 7, "last_vacuum": NOW}}, "vacuum", 140000)
+    assert selected[0]["n_dead_tup_kept"] == 7
+    selected = [{"relid": 1, "relkind": "r", "status": "ok", "n_dead_tup": 100}]
+    record_after(selected, [], {1: {"n_dead_tup": 7, "last_vacuum": NOW}}, "analyze", 140000)
+    assert "n_dead_tup_kept" not in selected[0]
+
+
+def test_min_mod_since_analyze_ratio_says_where_the_rows_changed():
+    reasons = evaluate_table(
+        table("t", n_mod_since_analyze=600), SETTINGS, opts(mode="analyze", min_mod_since_analyze_ratio=5), NOW
+    )[0]
+    assert reasons == ["rows modified since analyze 6.0% >= min_mod_since_analyze_ratio 5%"]
+    tree = partitioned_tree(meas_us={"n_mod_since_analyze": 3000})
+    reasons = evaluate_table(tree[0], SETTINGS, opts(mode="analyze", min_mod_since_analyze_ratio=5), NOW)[0]
+    assert reasons == ["rows modified since analyze in its partitions 10.0% >= min_mod_since_analyze_ratio 5%"]
+    assert evaluate_table(tree[0], SETTINGS, opts(mode="analyze", min_mod_since_analyze_ratio=11), NOW)[0] == []
