@@ -38,7 +38,7 @@ description:
   - When the server goes away during the run, or a job fails, the task fails saying so and
     which tables were done, interrupted and not started, whatever O(fail_on) says; so does a
     table's error without O(continue_on_error). Otherwise the task fails when a finding reaches
-    O(fail_on) (a critical one by default: a database near wraparound, a failed table).
+    O(fail_on) (by default a critical one, such as a database near wraparound or a failed table).
   - Options the server version lacks are dropped with a warning.
 extends_documentation_fragment:
   - stronghold.ops.attributes
@@ -456,7 +456,7 @@ totals:
     - Counts by status, dead tuples before and after over the processed tables, tables not
       selected by reason, the time spent observing and planning (C(plan_ms)) and running the
       commands (C(duration_ms)), and the jobs used.
-    - The same keys in check mode and on a standby (where nothing ran: C(duration_ms) and C(jobs) are 0).
+    - The same keys in check mode and on a standby, where nothing ran (C(duration_ms) and C(jobs) are 0 there).
   returned: always
   type: dict
   sample: {planned: 1, ok: 1, skipped_locked: 0, lock_timeout: 0, timeout: 0, error: 0, not_started: 0,
