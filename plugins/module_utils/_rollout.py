@@ -65,6 +65,26 @@ class RolloutError(Exception):
         self.outcome = outcome
 
 
+def first_result(strategy: str, history_path: str, actions: list[str]) -> dict[str, Any]:
+    """What every run of compose_rollback returns, before it knows anything (``actions`` is the
+    list the run appends to)."""
+    return {
+        "changed": False,
+        "recovered": False,
+        "rollback_failed": False,
+        "actions": actions,
+        "strategy": strategy,
+        "history_path": history_path,
+        "from": {},
+        "to": {},
+        "changed_services": [],
+        "from_release": None,
+        "to_release": None,
+        "commands": [],
+        "env_neutralised": [],
+    }
+
+
 def read_seconds(value: Any, name: str, minimum: Optional[float] = None, **bounds: float) -> float:
     """A duration option in seconds: a number (checked as before durations existed, with the same
     messages) or a string such as ``"5m"``; FindingError naming the option."""

@@ -522,6 +522,7 @@ from ansible_collections.stronghold.ops.plugins.module_utils._rollout import (
     RolloutError,
     change_diff,
     decide,
+    first_result,
     image_ids,
     option_problems,
     standing_result,
@@ -537,25 +538,13 @@ class Rollback:
         self.p = p = module.params
         self.actions = []
         self.history_path = p["history_path"] or os.path.join(p["project_src"], ".stronghold", "releases.json")
-        self.result = {
-            "changed": False,
-            "recovered": False,
-            "rollback_failed": False,
-            "actions": self.actions,
-            "strategy": p["strategy"],
-            "history_path": self.history_path,
-            "from": {},
-            "to": {},
-            "changed_services": [],
-            "from_release": None,
-            "to_release": None,
-        }
+        self.result = first_result(p["strategy"], self.history_path, self.actions)
         self.project = None
         self.history = None
         self.entry = None
 
     def validate(self):
-        """The number options in seconds or counts; RolloutError saying every problem."""
+        """The number options in seconds or counts, and the Compose files; RolloutError saying every problem."""
         p = self.p
         problems, numbers = option_problems(p)
         if not os.path.isdir(p["project_src"]):
@@ -565,15 +554,15 @@ class Rollback:
             problems[:0] = ["%s not found in %s" % (n, p["project_src"]) for n in files if not os.path.isfile(n)]
         if problems:
             raise RolloutError("; ".join(problems))
-        if not (p["files"] or default_compose_files(p["project_src"])):
+        files = p["files"] or default_compose_files(p["project_src"])
+        if not files:
             raise RolloutError("no Compose file in %s; name it with files" % p["project_src"])
-        return numbers
+        return numbers, files
 
     def run(self):
         """The outcome of the run (see _rollout.release_finding); raises when it failed."""
         p, r = self.p, self.result
-        numbers = self.validate()
-        files = p["files"] or default_compose_files(p["project_src"])
+        numbers, files = self.validate()
         self.project = project = ComposeProject(self.module, numbers, files, self.history_path, self.actions)
         r.update(env_neutralised=project.env_neutralised, commands=project.compose.commands)
         r["compose_version"] = ".".join(str(v) for v in project.compose.detect())
@@ -581,7 +570,7 @@ class Rollback:
             project.observe()
             self.history = load_history(self.history_path, project.project)
             project.name_references(self.history)
-            r.update(history=self.summary(), to={})
+            r["history"] = self.summary()
             r["from"] = project.current
             if p["state"] == "recorded":
                 return self.record()

@@ -10,6 +10,7 @@ from ansible_collections.stronghold.ops.plugins.module_utils._rollout import (
     RolloutError,
     change_diff,
     decide,
+    first_result,
     image_ids,
     option_problems,
     read_seconds,
@@ -404,3 +405,12 @@ def test_with_findings_adds_the_worst_severity():
     result = with_findings({"msg": "boom"}, "rolled_back", "failed", "/srv/fs")
     assert result["worst_severity"] == "critical"
     assert result["findings"][0]["summary"] == "rollback failed: boom"
+
+
+def test_first_result_has_every_key_returned_always():
+    actions = []
+    result = first_result("start_first", "/h.json", actions)
+    assert result["actions"] is actions
+    assert (result["changed"], result["recovered"], result["rollback_failed"]) == (False, False, False)
+    assert result["commands"] == result["env_neutralised"] == result["changed_services"] == []
+    assert (result["strategy"], result["history_path"]) == ("start_first", "/h.json")
