@@ -575,18 +575,17 @@ def scratch_name(now: datetime.datetime, pid: int) -> str:
 
 def judge_restore(database: str, outcome: dict[str, Any], elapsed: float) -> tuple[dict[str, Any], Check]:
     """(report fields, check) from what ``_pgdump.restore_file`` returned after ``elapsed`` seconds."""
+    seconds = round(outcome.get("duration") or elapsed, 3)
     fields = {
-        "seconds": round(outcome.get("duration") or elapsed, 3),
+        "seconds": seconds,
         "command": outcome.get("command"),
         "stderr_tail": outcome.get("stderr_tail"),
         "ok": bool(outcome.get("ok")),
     }
     if fields["ok"]:
-        return fields, check(
-            "restore", "ok", "restored into %s in %ss" % (database, fields["seconds"]), fields["seconds"]
-        )
+        return fields, check("restore", "ok", "restored into %s in %ss" % (database, seconds), seconds)
     reason = (outcome.get("error") or outcome.get("stderr_tail") or "no message").strip()[-500:]
-    return fields, check("restore", "failed", "restore into %s failed: %s" % (database, reason), fields["seconds"])
+    return fields, check("restore", "failed", "restore into %s failed: %s" % (database, reason), seconds)
 
 
 def judge_queries(

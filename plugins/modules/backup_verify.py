@@ -397,8 +397,9 @@ checks:
       description:
         - Name of the check. Over all backups C(settle), C(future), C(count), C(freshness),
           C(gaps); of each backup C(name), C(stat), C(size), C(shrink), then by O(level)
-          C(read), C(format), C(gzip), C(sha256), C(header), C(marker), C(toc), C(data_read);
-          of the restore test C(restore), C(query: <name>), C(scratch_drop).
+          C(read), C(format), C(gzip), C(sha256), C(header), C(marker), C(toc), C(data_read).
+        - "Of the restore test: C(restore), C(query: <name>) for each O(restore_checks) query,
+          C(scratch_drop)."
       type: str
     status: {description: "V(ok), V(failed), V(warning) or V(skipped).", type: str}
     detail: {description: "What was found.", type: str}
