@@ -27,6 +27,7 @@ import datetime
 import glob
 import hashlib
 import os
+import queue
 import re
 import shutil
 import stat
@@ -34,15 +35,17 @@ import struct
 import subprocess
 import threading
 import time
+import types
 import zlib
+from collections.abc import Callable, Iterable
+from typing import Any, Optional, Union
+
+# Python 3.9 is the oldest the collection's modules run on (zoneinfo, dict[...] at run time).
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from ansible_collections.stronghold.ops.plugins.module_utils._findings import median
 
-try:
-    import queue
-except ImportError:  # pragma: no cover - Python 2 never runs this collection's modules
-    queue = None
-
+inflate_lib: types.ModuleType
 try:
     # ISA-L's inflate is about 1.7x faster than zlib's (measured in shared/anchors/cert_backup.md)
     # and has the same API; optional, zlib otherwise.
@@ -53,18 +56,15 @@ except ImportError:
     inflate_lib = zlib
     INFLATE_BACKEND = "zlib"
 
-try:
-    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
-except ImportError:  # pragma: no cover - Python < 3.9 on the target: only UTC and local
-    ZoneInfo = None
-    ZoneInfoNotFoundError = KeyError
+# A check of a file: {name, status, detail, duration}.
+Check = dict[str, Any]
 
 DEFAULT_PATTERN = "backup_%Y%m%d_%H%M%S.sql.gz"
 # The runbook's names, per dump format: the one default of pg_backup, backup_verify and pg_restore.
 DEFAULT_PATTERNS = {"plain": DEFAULT_PATTERN, "custom": "backup_%Y%m%d_%H%M%S.dump"}
 
 
-def default_pattern(fmt="plain"):
+def default_pattern(fmt: str = "plain") -> str:
     """The file name pattern used when the ``pattern`` option is unset, for dump format ``fmt``."""
     try:
         return DEFAULT_PATTERNS[fmt]
@@ -99,12 +99,12 @@ _REQUIRED = ("year", "month", "day")
 class BackupPattern:
     """A compiled file name pattern: ``match(name)`` gives the naive time, ``format(dt)`` the name."""
 
-    def __init__(self, pattern, tokens, regex):
+    def __init__(self, pattern: str, tokens: list[tuple[str, str]], regex: re.Pattern[str]) -> None:
         self.pattern = pattern
         self._tokens = tokens
         self._regex = regex
 
-    def match(self, filename):
+    def match(self, filename: str) -> Optional[datetime.datetime]:
         """The naive datetime written in ``filename``, or None when it does not match (or is no date)."""
         found = self._regex.match(filename)
         if not found:
@@ -122,7 +122,7 @@ class BackupPattern:
         except ValueError:
             return None
 
-    def format(self, dt):
+    def format(self, dt: datetime.datetime) -> str:
         """The file name of a backup taken at ``dt`` (its own wall-clock fields, no conversion)."""
         parts = []
         for kind, value in self._tokens:
@@ -132,15 +132,19 @@ class BackupPattern:
                 parts.append("%0*d" % (_DIRECTIVES[value][2], getattr(dt, _DIRECTIVES[value][0])))
         return "".join(parts)
 
-    def glob(self):
+    def glob(self) -> str:
         """A shell glob that every matching name also matches (for messages and find)."""
         return "".join(value if kind == "text" else "?" * _DIRECTIVES[value][2] for kind, value in self._tokens)
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         return "BackupPattern(%r)" % self.pattern
 
 
-def compile_pattern(pattern=None):
+# A pattern option as the listing functions take it: compiled, the text, or None for the default.
+PatternArg = Union[BackupPattern, str, None]
+
+
+def compile_pattern(pattern: Optional[str] = None) -> BackupPattern:
     """Compile a strftime-like pattern such as ``backup_%Y%m%d_%H%M%S.sql.gz``.
 
     Directives: ``%Y %m %d %H %M %S`` and ``%%``; everything else is literal text. A pattern
@@ -198,21 +202,21 @@ def compile_pattern(pattern=None):
     return BackupPattern(pattern, tokens, re.compile(regex + r"\Z"))
 
 
-def resolve_timezone(tz):
+def resolve_timezone(tz: Optional[str]) -> Optional[datetime.tzinfo]:
     """A tzinfo from ``UTC``, ``local`` (the host's zone) or an IANA name such as ``Europe/Paris``."""
     if tz is None or tz in ("UTC", "utc", "Z"):
         return datetime.timezone.utc
     if tz == "local":
         return None
-    if ZoneInfo is None:
-        raise ValueError("time zone %r needs Python 3.9+ (zoneinfo) on the target; use UTC or local" % (tz,))
     try:
         return ZoneInfo(tz)
     except (ZoneInfoNotFoundError, ValueError) as exc:
         raise ValueError("unknown time zone %r: %s" % (tz, exc)) from exc
 
 
-def aware_time(naive, zone):
+def aware_time(
+    naive: datetime.datetime, zone: Optional[datetime.tzinfo]
+) -> tuple[Optional[datetime.datetime], Optional[str]]:
     """(aware datetime, None) for the naive time of a name read in ``zone`` (None: the host's), or (None, why).
 
     Years 1 and 9999 are legal in a name, but such a time may have no UTC equivalent
@@ -230,7 +234,7 @@ def aware_time(naive, zone):
     return when, None
 
 
-def backup_entry(path, naive, zone):
+def backup_entry(path: str, naive: Optional[datetime.datetime], zone: Optional[datetime.tzinfo]) -> dict[str, Any]:
     """One backup as listed: ``{path, name, time, size, mtime}`` and ``time_error`` or ``error`` when there is one.
 
     ``naive`` is the time its name matched (None: the name does not match), ``zone`` the
@@ -240,7 +244,7 @@ def backup_entry(path, naive, zone):
     caller reports it instead of losing it.
     """
     when, why = aware_time(naive, zone) if naive is not None else (None, None)
-    item = {"path": path, "name": os.path.basename(path), "time": when, "size": None, "mtime": None}
+    item: dict[str, Any] = {"path": path, "name": os.path.basename(path), "time": when, "size": None, "mtime": None}
     if why:
         item["time_error"] = why
     try:
@@ -256,7 +260,7 @@ def backup_entry(path, naive, zone):
     return item
 
 
-def list_backups(directory, pattern=None, tz="UTC"):
+def list_backups(directory: str, pattern: PatternArg = None, tz: Optional[str] = "UTC") -> list[dict[str, Any]]:
     """The backups in ``directory`` whose names match ``pattern``, oldest first (``backup_entry`` each).
 
     Sidecars (``.sha256``) are never backups. Raises OSError when the directory cannot be read.
@@ -275,21 +279,21 @@ def list_backups(directory, pattern=None, tz="UTC"):
     return found
 
 
-def backup_files(paths, pattern=None, tz="UTC"):
+def backup_files(paths: Iterable[str], pattern: PatternArg = None, tz: Optional[str] = "UTC") -> list[dict[str, Any]]:
     """Explicit backup files, in the given order (``backup_entry`` each); a name that does not match has no time."""
     compiled = pattern if isinstance(pattern, BackupPattern) else compile_pattern(pattern)
     zone = resolve_timezone(tz)
     return [backup_entry(path, compiled.match(os.path.basename(path)), zone) for path in paths]
 
 
-def _regular_file(path):
+def _regular_file(path: str) -> None:
     """Raise OSError unless ``path`` is a regular file: opening a FIFO would wait for a writer forever."""
     info = os.stat(path)
     if not stat.S_ISREG(info.st_mode):
         raise OSError(0, "not a regular file (%s)" % _file_kind(info.st_mode))
 
 
-def _file_kind(mode):
+def _file_kind(mode: int) -> str:
     for test, name in (
         (stat.S_ISDIR, "directory"),
         (stat.S_ISFIFO, "FIFO"),
@@ -305,7 +309,9 @@ def _file_kind(mode):
 # --- pure parts of the retention and size checks ----------------------------------------------
 
 
-def find_gaps(times, expected_interval, factor=1.5):
+def find_gaps(
+    times: Iterable[datetime.datetime], expected_interval: Optional[float], factor: float = 1.5
+) -> list[dict[str, Any]]:
     """Gaps between consecutive backup times (sorted or not) longer than ``factor * expected_interval``.
 
     ``times`` are datetimes, ``expected_interval`` seconds. Returns a list of
@@ -322,7 +328,7 @@ def find_gaps(times, expected_interval, factor=1.5):
     return gaps
 
 
-def size_vs_median(size, previous_sizes):
+def size_vs_median(size: float, previous_sizes: Iterable[Optional[float]]) -> tuple[Optional[float], Optional[float]]:
     """(median of ``previous_sizes``, shrink in percent of that median) or (None, None) without history.
 
     A positive shrink means ``size`` is smaller than the median; growth gives a negative value.
@@ -331,7 +337,7 @@ def size_vs_median(size, previous_sizes):
     if not sizes:
         return None, None
     mid = median(sizes)
-    if mid <= 0:
+    if mid is None or mid <= 0:
         return mid, None
     return mid, round((mid - size) * 100.0 / mid, 2)
 
@@ -339,11 +345,11 @@ def size_vs_median(size, previous_sizes):
 # --- reading the bytes ------------------------------------------------------------------------
 
 
-def _check(name, status, detail, started):
+def _check(name: str, status: str, detail: str, started: float) -> Check:
     return {"name": name, "status": status, "detail": detail, "duration": round(time.monotonic() - started, 4)}
 
 
-def sniff_format(head):
+def sniff_format(head: bytes) -> str:
     """``gzip``, ``custom`` or ``plain`` from the first bytes of a file (``empty`` for none)."""
     if not head:
         return "empty"
@@ -354,7 +360,7 @@ def sniff_format(head):
     return "plain"
 
 
-def read_sidecar(path):
+def read_sidecar(path: str) -> tuple[str, Optional[str]]:
     """(hex digest, file name) from a sha256sum line ``<hex>  <name>`` (``*name`` for binary mode).
 
     Raises ValueError when the file is not in that format, OSError when it cannot be read.
@@ -371,14 +377,14 @@ def read_sidecar(path):
 class _Hasher:
     """SHA-256 in a second thread, so hashing overlaps inflating (both release the GIL)."""
 
-    def __init__(self):
+    def __init__(self) -> None:
         self.digest = hashlib.sha256()
-        self._queue = queue.Queue(HASH_QUEUE)
+        self._queue: queue.Queue[Optional[bytes]] = queue.Queue(HASH_QUEUE)
         self._thread = threading.Thread(target=self._run, name="sha256")
         self._thread.daemon = True
         self._thread.start()
 
-    def _run(self):
+    def _run(self) -> None:
         update = self.digest.update
         while True:
             chunk = self._queue.get()
@@ -386,10 +392,10 @@ class _Hasher:
                 return
             update(chunk)
 
-    def update(self, chunk):
+    def update(self, chunk: bytes) -> None:
         self._queue.put(chunk)
 
-    def hexdigest(self):
+    def hexdigest(self) -> str:
         self._queue.put(None)
         self._thread.join()
         return self.digest.hexdigest()
@@ -398,7 +404,7 @@ class _Hasher:
 GZIP_MAX_HEADER = 1024 * 1024  # a longer header (FEXTRA, FNAME, FCOMMENT) is refused
 
 
-def _parse_gzip_header(header):
+def _parse_gzip_header(header: bytearray) -> Optional[int]:
     """Length of the gzip member header at the start of ``header``, None when more bytes are needed.
 
     Raises ValueError saying what is wrong (RFC 1952, section 2.3).
@@ -451,11 +457,11 @@ class _GzipStream:
     ``sink`` receives the inflated bytes in order.
     """
 
-    def __init__(self, sink):
+    def __init__(self, sink: Callable[[bytes], None]) -> None:
         self.sink = sink
         self.members = 0
         self.part = "between"  # between, header, body or trailer
-        self.decompressor = None
+        self.decompressor: Any = None
         self.header = bytearray()
         self.trailer = bytearray()
         self.member_start = 0  # compressed offset of the current member
@@ -464,23 +470,24 @@ class _GzipStream:
         self.crc = 0
         self.uncompressed = 0
         self.offset = 0  # compressed bytes consumed so far
-        self.error = None
-        self.error_at = None  # (member, body_start, uncompressed before the member) of a deflate error
+        self.error: Optional[str] = None
+        # (member, member_start, body_start, uncompressed before the member) of a deflate error
+        self.error_at: Optional[tuple[int, int, int, int]] = None
         self.trailing = 0
-        self.trailing_at = None
+        self.trailing_at = 0  # compressed offset of the first trailing byte (when there are some)
         self.trailing_nonzero = False
 
-    def _where(self):
+    def _where(self) -> str:
         return "gzip member %d (starting at compressed byte %d)" % (self.members, self.member_start)
 
-    def _out(self, out):
+    def _out(self, out: bytes) -> None:
         if out:
             self.member_out += len(out)
             self.uncompressed += len(out)
             self.crc = inflate_lib.crc32(out, self.crc)
             self.sink(out)
 
-    def feed(self, data):
+    def feed(self, data: bytes) -> bool:
         """Read ``data``; returns False once an error is recorded (nothing more is read)."""
         while data and not self.error:
             if self.part == "between":
@@ -520,9 +527,10 @@ class _GzipStream:
                 self.crc = 0
                 self.member_out = 0
             if self.part == "body":
-                data = self._inflate(data)
-                if data is None:
+                rest = self._inflate(data)
+                if rest is None:
                     return False
+                data = rest
             if self.part == "trailer" and data:
                 need = 8 - len(self.trailer)
                 self.trailer.extend(data[:need])
@@ -532,7 +540,7 @@ class _GzipStream:
                     self._check_trailer()
         return not self.error
 
-    def _inflate(self, data):
+    def _inflate(self, data: bytes) -> Optional[bytes]:
         """Inflate ``data``; what follows the end of the deflate data, or None after an error."""
         decompress = self.decompressor.decompress
         before = self.uncompressed - self.member_out
@@ -560,7 +568,7 @@ class _GzipStream:
             return None
         return b""
 
-    def _check_trailer(self):
+    def _check_trailer(self) -> None:
         crc, isize = struct.unpack("<II", bytes(self.trailer))
         actual_size = self.member_out & 0xFFFFFFFF
         problems = []
@@ -580,7 +588,7 @@ class _GzipStream:
         self.part = "between"
         self.decompressor = None
 
-    def drain(self):
+    def drain(self) -> None:
         """Output an inflater still holds once the input has ended (ISA-L buffers some; zlib none)."""
         while self.part == "body" and not self.error:
             try:
@@ -604,7 +612,7 @@ class _GzipStream:
             if not out:
                 return
 
-    def locate(self, path):
+    def locate(self, path: str) -> None:
         """Make a deflate error exact: the compressed byte where inflating fails and the bytes inflated before it.
 
         Called after the pass, on the error path only: the member's deflate data is inflated
@@ -624,7 +632,7 @@ class _GzipStream:
             % (member, member_start, message, position, inflated, before + inflated)
         )
 
-    def finish(self):
+    def finish(self) -> tuple[str, str]:
         """The gzip check as (status, detail)."""
         self.drain()
         if self.error:
@@ -661,7 +669,7 @@ class _GzipStream:
         return "ok", detail
 
 
-def _find_deflate_error(path, body_start, step=4096):
+def _find_deflate_error(path: str, body_start: int, step: int = 4096) -> Optional[tuple[int, int, str]]:
     """(compressed offset of the failing byte, bytes inflated before it, zlib's message) or None."""
     decompressor = zlib.decompressobj(-15)
     inflated = 0
@@ -691,7 +699,7 @@ def _find_deflate_error(path, body_start, step=4096):
         return None
 
 
-def _inflate_count(decompressor, data):
+def _inflate_count(decompressor: Any, data: bytes) -> int:
     count = 0
     while data:
         count += len(decompressor.decompress(data, INFLATE_LIMIT))
@@ -732,7 +740,7 @@ _COPY_FROM_STDIN = re.compile(rb"\bFROM\s+STDIN\b", re.IGNORECASE)
 _STD_STRINGS = re.compile(rb"^SET\s+standard_conforming_strings\s*(?:=|TO)\s*'?(on|off)\b", re.IGNORECASE)
 
 
-def _is_line_end(buf, index, final):
+def _is_line_end(buf: bytes, index: int, final: bool) -> bool:
     """True when ``buf[index:]`` starts with a line end (LF or CRLF), or is the end of the input."""
     if index >= len(buf):
         return final
@@ -756,7 +764,7 @@ class DumpEndScanner:
     ``feed(data)`` any number of times, then ``finish()`` gives ``(complete, detail)``.
     """
 
-    def __init__(self):
+    def __init__(self) -> None:
         self._carry = b""
         self._base = 0  # offset in the script of the first byte of the carry
         self._line = 1  # line number at self._line_pos of the current buffer
@@ -766,22 +774,22 @@ class DumpEndScanner:
         self._statement = False  # code since the last ; (or the start)
         self._watch = False  # the statement's first bytes are still being collected
         self._head = b""  # first bytes of the statement's code
-        self._copy_tail = None  # last bytes of a COPY statement's code
+        self._copy_tail: Optional[bytes] = None  # last bytes of a COPY statement's code
         self._paren = 0
         self._escape = False
-        self._tag = None
+        self._tag = b""  # the closing tag of the dollar quote being read
         self._depth = 0
         self._std_strings = True
-        self._opened_line = None  # line where the string, comment or COPY block began
-        self._copy_of = None
+        self._opened_line = 0  # line where the string, comment or COPY block began
+        self._copy_of = ""
         self.copy_blocks = 0
-        self.marker_line = None  # the marker line that still ends the script, if any
-        self.marker_offset = None
-        self._spoiled = None  # why the last marker line seen is not the end
+        self.marker_line: Optional[int] = None  # the marker line that still ends the script, if any
+        self.marker_offset = 0  # its offset in the script (when there is one)
+        self._spoiled: Optional[tuple[int, str, int]] = None  # why the last marker line seen is not the end
         self._data_markers = 0  # marker lines seen inside data (COPY rows, strings)
         self.size = 0
 
-    def feed(self, data):
+    def feed(self, data: bytes) -> None:
         self.size += len(data)
         buf = self._carry + data if self._carry else data
         stop = len(buf) - _LOOKAHEAD
@@ -791,7 +799,7 @@ class DumpEndScanner:
         self._run(buf, stop, False)
         self._carry = bytes(buf[stop:])
 
-    def finish(self):
+    def finish(self) -> tuple[bool, str]:
         """(complete, detail): whether the script ends as pg_dump ends a complete dump, and why not."""
         buf = self._carry
         self._carry = b""
@@ -831,7 +839,7 @@ class DumpEndScanner:
             self._data_note(),
         )
 
-    def _data_note(self):
+    def _data_note(self) -> str:
         if not self._data_markers:
             return ""
         return " (the marker text seen %d time%s is data inside a COPY block, string or comment)" % (
@@ -839,20 +847,21 @@ class DumpEndScanner:
             "" if self._data_markers == 1 else "s",
         )
 
-    def _line_at(self, buf, pos):
+    def _line_at(self, buf: bytes, pos: int) -> int:
         self._line += buf.count(b"\n", self._line_pos, pos)
         self._line_pos = pos
         return self._line
 
-    def _prev_byte(self, buf, pos):
+    def _prev_byte(self, buf: bytes, pos: int) -> int:
         return buf[pos - 1] if pos > 0 else self._prev
 
-    def _spoil(self, buf, pos, what):
+    def _spoil(self, buf: bytes, pos: int, what: str) -> None:
         if self.marker_line is not None:
             self._spoiled = (self.marker_line, what, self._line_at(buf, pos))
-            self.marker_line = self.marker_offset = None
+            self.marker_line = None
+            self.marker_offset = 0
 
-    def _code(self, buf, pos, text):
+    def _code(self, buf: bytes, pos: int, text: bytes) -> None:
         # Parentheses are counted, not lexed one by one: psql ends a statement at a ; outside them.
         self._paren += text.count(b"(") - text.count(b")")
         if not self._statement:
@@ -878,7 +887,7 @@ class DumpEndScanner:
                 self._watch = False
         self._head = self._head[:64]
 
-    def _end_statement(self):
+    def _end_statement(self) -> None:
         head = self._head
         to_copy = self._copy_tail is not None and _COPY_FROM_STDIN.search(self._copy_tail)
         setting = _STD_STRINGS.match(head) if head[:3].upper() == b"SET" else None
@@ -893,11 +902,11 @@ class DumpEndScanner:
             self._state = _TO_COPY
             self._copy_of = head.split(b"(")[0][4:].strip().decode("utf-8", "replace") or "a table"
 
-    def _is_marker_line(self, buf, pos, final):
+    def _is_marker_line(self, buf: bytes, pos: int, final: bool) -> bool:
         end = pos + len(DUMP_COMPLETE_MARKER)
         return buf[pos:end] == DUMP_COMPLETE_MARKER and _is_line_end(buf, end, final)
 
-    def _run(self, buf, stop, final):  # pylint: disable=too-many-branches,too-many-statements
+    def _run(self, buf: bytes, stop: int, final: bool) -> None:  # pylint: disable=too-many-branches,too-many-statements
         pos = 0
         while pos < stop:
             state = self._state
@@ -925,7 +934,7 @@ class DumpEndScanner:
                     elif self._statement or buf[pos:end].strip():
                         # Inside a statement whitespace counts too: "FROM stdin" may come a byte at a time.
                         self._code(buf, pos, buf[pos:end])
-                if end == stop:
+                if match is None or end == stop:
                     pos = stop
                     continue
                 token = match.group()
@@ -1031,7 +1040,7 @@ class DumpEndScanner:
                 else:
                     self._count_data_markers(buf, pos, found)
                     pos = found + len(self._tag)
-                    self._state, self._tag = _NORMAL, None
+                    self._state, self._tag = _NORMAL, b""
                 continue
             # _BLOCK
             match = _BLOCK_TOKENS.search(buf, pos, stop + 1)
@@ -1048,12 +1057,12 @@ class DumpEndScanner:
         self._line_pos = 0
         self._base += stop
 
-    def _count_data_markers(self, buf, start, end):
+    def _count_data_markers(self, buf: bytes, start: int, end: int) -> None:
         # Only for the message: the marker text inside COPY rows, strings or comments.
         self._data_markers += buf.count(DUMP_COMPLETE_MARKER, start, end)
 
 
-def find_pg_restore(explicit=None):
+def find_pg_restore(explicit: Optional[str] = None) -> Optional[str]:
     """The pg_restore to use: ``explicit``, else the one in PATH, else the newest under /usr/lib/postgresql."""
     if explicit:
         return explicit if os.access(explicit, os.X_OK) else None
@@ -1062,7 +1071,7 @@ def find_pg_restore(explicit=None):
         return found
     candidates = glob.glob("/usr/lib/postgresql/*/bin/pg_restore")
 
-    def version(path):
+    def version(path: str) -> int:
         try:
             return int(path.split("/")[4])
         except (IndexError, ValueError):
@@ -1072,7 +1081,9 @@ def find_pg_restore(explicit=None):
     return candidates[-1] if candidates else None
 
 
-def _run_pg_restore(pg_restore, arguments, path, timeout):
+def _run_pg_restore(
+    pg_restore: str, arguments: list[str], path: str, timeout: Optional[float]
+) -> tuple[Optional[int], bytes, str, float]:
     """(exit code or None when it could not run, stdout, stderr tail or reason, seconds) of one pg_restore run.
 
     Popen rather than run_command: this is shared code that has no AnsibleModule (pg_backup and
@@ -1095,7 +1106,7 @@ def _run_pg_restore(pg_restore, arguments, path, timeout):
                     stdout, stderr = proc.communicate(timeout=wait)
                     break
                 except subprocess.TimeoutExpired:
-                    if time.monotonic() < deadline:
+                    if deadline is not None and time.monotonic() < deadline:
                         continue
                     proc.kill()
                     proc.communicate()
@@ -1110,14 +1121,16 @@ def _run_pg_restore(pg_restore, arguments, path, timeout):
     return proc.returncode, stdout, stderr.decode("utf-8", "replace").strip()[-1000:], time.monotonic() - started
 
 
-def check_custom(path, pg_restore=None, timeout=None):
+def check_custom(
+    path: str, pg_restore: Optional[str] = None, timeout: Optional[float] = None
+) -> tuple[list[Check], Optional[int]]:
     """pg_restore's two checks of a custom-format dump: the table of contents and a full read.
 
     ``pg_restore --list`` reads only the table of contents and passes a dump cut in half;
     ``pg_restore -f /dev/null`` writes the whole script, so it reads (and inflates) every data
     block and fails on a short file. Returns (checks, toc_entries).
     """
-    checks = []
+    checks: list[Check] = []
     binary = find_pg_restore(pg_restore)
     if binary is None:
         for name in ("toc", "data_read"):
@@ -1165,7 +1178,7 @@ def check_custom(path, pg_restore=None, timeout=None):
     return checks, entries
 
 
-def _sidecar_check(path, sidecar, digest):
+def _sidecar_check(path: str, sidecar: bool, digest: Optional[str]) -> tuple[Check, Optional[str]]:
     started = time.monotonic()
     sidecar_path = path + ".sha256"
     if not sidecar:
@@ -1192,7 +1205,14 @@ def _sidecar_check(path, sidecar, digest):
     return _check("sha256", "ok", "sha256 matches the sidecar", started), expected
 
 
-def verify_stream(path, fmt="auto", sidecar=True, pg_restore=None, timeout=None, read_size=READ_SIZE):
+def verify_stream(
+    path: str,
+    fmt: str = "auto",
+    sidecar: bool = True,
+    pg_restore: Optional[str] = None,
+    timeout: Optional[float] = None,
+    read_size: int = READ_SIZE,
+) -> dict[str, Any]:
     """Read ``path`` once with bounded memory and check what its bytes can tell.
 
     ``fmt``: ``auto`` (from the magic bytes), ``plain`` (SQL, gzipped or not) or ``custom``
@@ -1205,8 +1225,8 @@ def verify_stream(path, fmt="auto", sidecar=True, pg_restore=None, timeout=None,
     if fmt not in ("auto", "plain", "custom"):
         raise ValueError("fmt must be auto, plain or custom, got %r" % (fmt,))
     begun = time.monotonic()
-    checks = []
-    result = {
+    checks: list[Check] = []
+    result: dict[str, Any] = {
         "path": path,
         "ok": False,
         "checks": checks,
@@ -1230,7 +1250,7 @@ def verify_stream(path, fmt="auto", sidecar=True, pg_restore=None, timeout=None,
     head = bytearray()
     scanner = DumpEndScanner()
 
-    def take(data):
+    def take(data: bytes) -> None:
         if len(head) < HEAD_WINDOW:
             head.extend(data[: HEAD_WINDOW - len(head)])
         scanner.feed(data)
@@ -1300,7 +1320,7 @@ def verify_stream(path, fmt="auto", sidecar=True, pg_restore=None, timeout=None,
         status, detail = gz.finish()
         if gz.error_at is not None:
             gz.locate(path)
-            detail = gz.error
+            detail = gz.error or detail
         checks.append({"name": "gzip", "status": status, "detail": detail, "duration": round(elapsed, 4)})
         result["gzip_members"] = gz.members
         result["uncompressed_bytes"] = gz.uncompressed
@@ -1314,14 +1334,14 @@ def verify_stream(path, fmt="auto", sidecar=True, pg_restore=None, timeout=None,
 
     if detected == "plain":
         started = time.monotonic()
-        head = bytes(head)
-        if not head and gz is not None and gz.error:
+        content = bytes(head)
+        if not content and gz is not None and gz.error:
             checks.append(
                 _check("header", "skipped", "the gzip stream is corrupt before any content could be read", started)
             )
-        elif not head:
+        elif not content:
             checks.append(_check("header", "failed", "no dump content", started))
-        elif DUMP_HEADER in head[:4096]:
+        elif DUMP_HEADER in content[:4096]:
             checks.append(_check("header", "ok", "starts as a pg_dump plain dump", started))
         else:
             checks.append(
@@ -1358,15 +1378,15 @@ def verify_stream(path, fmt="auto", sidecar=True, pg_restore=None, timeout=None,
     return result
 
 
-def verify_header(path, fmt="auto"):
+def verify_header(path: str, fmt: str = "auto") -> dict[str, Any]:
     """The cheap level: magic bytes, the start of the dump, and for gzip the ISIZE trailer.
 
     Reads at most 64 KiB from the start and 8 bytes from the end. Returns ``{ok, checks,
     format, compressed, size, isize}``; ``isize`` is the uncompressed size modulo 4 GiB that the
     last gzip member claims (of that member only when there are several).
     """
-    checks = []
-    result = {
+    checks: list[Check] = []
+    result: dict[str, Any] = {
         "path": path,
         "ok": False,
         "checks": checks,
@@ -1439,6 +1459,6 @@ def verify_header(path, fmt="auto"):
     return _finish(result)
 
 
-def _finish(result):
+def _finish(result: dict[str, Any]) -> dict[str, Any]:
     result["ok"] = not any(c["status"] == "failed" for c in result["checks"])
     return result
