@@ -37,7 +37,7 @@ import threading
 import time
 import types
 import zlib
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any, Optional, Union
 
 # Python 3.9 is the oldest the collection's modules run on (zoneinfo, dict[...] at run time).
@@ -212,6 +212,31 @@ def resolve_timezone(tz: Optional[str]) -> Optional[datetime.tzinfo]:
         return ZoneInfo(tz)
     except (ZoneInfoNotFoundError, ValueError) as exc:
         raise ValueError("unknown time zone %r: %s" % (tz, exc)) from exc
+
+
+def pattern_or_default(pattern: Optional[str], fmt: str = "plain") -> str:
+    """The ``pattern`` option, or when unset (None) the runbook's name for dump format ``fmt`` (``auto``: plain)."""
+    if pattern is not None:
+        return pattern
+    return default_pattern("custom" if fmt == "custom" else "plain")
+
+
+def read_backup_files(params: Mapping[str, Any], fmt: str, problems: list[str]) -> Optional[BackupPattern]:
+    """The compiled ``pattern`` option of the shared backup file options (``pattern_or_default``), or None.
+
+    What is wrong with ``pattern`` or ``timezone`` is appended to ``problems``, so that a module
+    reports every bad option at once.
+    """
+    pattern = None
+    try:
+        pattern = compile_pattern(pattern_or_default(params.get("pattern"), fmt))
+    except ValueError as exc:
+        problems.append(str(exc))
+    try:
+        resolve_timezone(params.get("timezone"))
+    except ValueError as exc:
+        problems.append(str(exc))
+    return pattern
 
 
 def aware_time(
@@ -960,31 +985,26 @@ class DumpEndScanner:
                         self._spoil(buf, end, "a psql command")
                     self._state = _LINE
                     pos = end + 1
-                elif token == b"'":
+                elif token == b"'" or token == b'"':
                     if not hot:
                         self._code(buf, end, token)
-                    before = self._prev_byte(buf, end)
-                    # E'...' (an E that does not end a longer word) or standard_conforming_strings off
-                    self._escape = not self._std_strings or (
-                        before in (0x45, 0x65) and (end < 2 or buf[end - 2] not in _IDENT_BYTES)
-                    )
-                    if not self._escape:
-                        # The common case (--inserts) without a turn through the loop per string.
-                        found = buf.find(b"'", end + 1, stop)
-                        while found != -1 and buf[found + 1 : found + 2] == b"'":
-                            found = buf.find(b"'", found + 2, stop)
-                        if found != -1:
-                            self._count_data_markers(buf, end + 1, found)
-                            pos = found + 1
-                            continue
+                    if token == b"'":
+                        before = self._prev_byte(buf, end)
+                        # E'...' (an E that does not end a longer word) or standard_conforming_strings off
+                        self._escape = not self._std_strings or (
+                            before in (0x45, 0x65) and (end < 2 or buf[end - 2] not in _IDENT_BYTES)
+                        )
+                        if not self._escape:
+                            # The common case (--inserts) without a turn through the loop per string.
+                            found = buf.find(b"'", end + 1, stop)
+                            while found != -1 and buf[found + 1 : found + 2] == b"'":
+                                found = buf.find(b"'", found + 2, stop)
+                            if found != -1:
+                                self._count_data_markers(buf, end + 1, found)
+                                pos = found + 1
+                                continue
                     self._opened_line = self._line_at(buf, end)
-                    self._state = _SQUOTE
-                    pos = end + 1
-                elif token == b'"':
-                    if not hot:
-                        self._code(buf, end, token)
-                    self._opened_line = self._line_at(buf, end)
-                    self._state = _DQUOTE
+                    self._state = _SQUOTE if token == b"'" else _DQUOTE
                     pos = end + 1
                 elif token == b"$":
                     if not hot:

@@ -16,8 +16,8 @@ in and plain data out, so that each rule is unit tested without files or a serve
 * ``select`` and ``history`` choose the backups checked and the sizes each is compared with;
 * ``check_backup`` judges one backup from its listing entry and what reading it showed;
 * ``judge_restore`` and ``judge_queries`` judge the restore test and its sanity queries;
-* ``build_findings`` and ``build_result`` turn the checks into findings and the module's
-  result, and ``failure_message`` says whether (and why) the task fails.
+* ``Outcome`` turns the checks into findings and the module's result, and
+  ``failure_message`` says whether (and why) the task fails.
 
 A check is ``{target, name, status, detail, duration}`` with status ``ok``, ``failed``,
 ``warning`` or ``skipped``.
@@ -32,10 +32,8 @@ from typing import Any, Optional
 
 from ansible_collections.stronghold.ops.plugins.module_utils._backup_files import (
     BackupPattern,
-    compile_pattern,
-    default_pattern,
     find_gaps,
-    resolve_timezone,
+    read_backup_files,
     size_vs_median,
 )
 from ansible_collections.stronghold.ops.plugins.module_utils._findings import (
@@ -164,13 +162,6 @@ def compare_value(
     return "ok", "%s %s" % (shown, " and ".join(parts))
 
 
-def pattern_for(pattern: Optional[str], fmt: str) -> str:
-    """The pattern option, or the runbook's name for the dump format (``auto``: the plain dump's name)."""
-    if pattern is not None:
-        return pattern
-    return default_pattern("custom" if fmt == "custom" else "plain")
-
-
 def target_label(directory: Optional[str], files: Optional[Sequence[str]]) -> str:
     """The target of the checks over all backups: the directory, or the files (up to three named)."""
     if directory is not None:
@@ -190,15 +181,7 @@ class Settings:
         problems: list[str] = []
         self.params = params
         self.level: int = LEVELS.index(params["level"])
-        self.pattern: Optional[BackupPattern] = None
-        try:
-            self.pattern = compile_pattern(pattern_for(params.get("pattern"), params["format"]))
-        except ValueError as exc:
-            problems.append(str(exc))
-        try:
-            resolve_timezone(params["timezone"])
-        except ValueError as exc:
-            problems.append(str(exc))
+        self.pattern: Optional[BackupPattern] = read_backup_files(params, params["format"], problems)
         self.settle = self.duration("settle", problems)
         self.max_age = self.duration("max_age", problems)
         self.interval = self.duration("expected_interval", problems)
@@ -624,104 +607,115 @@ def judge_queries(
     return queries, checks
 
 
-def build_findings(
-    checks: Sequence[Check],
-    survey: Survey,
-    checked: Sequence[Item],
-    level: str,
-    target: str,
-    restore: Optional[dict[str, Any]] = None,
-) -> list[dict[str, Any]]:
-    """A summary finding (backup.verify), then one finding per check that is not ok."""
-    findings = []
-    for item in checks:
-        if item["status"] == "ok":
-            continue
-        area = AREAS.get(item["name"])
-        if area is None:
-            area = "backup.restore" if item["name"].startswith("query: ") else "backup.integrity"
-        findings.append(
-            make_finding(
-                area,
-                item["target"],
-                SEVERITY_OF_STATUS[item["status"]],
-                "%s: %s" % (item["name"], item["detail"]),
-                {"check": item["name"], "status": item["status"]},
-            )
-        )
-    failed = sum(1 for c in checks if c["status"] == "failed")
-    warned = sum(1 for c in checks if c["status"] == "warning")
-    summary = "%s found, %d checked at level %s: %s failed, %s" % (
-        plural(len(survey.backups), "backup"),
-        len(checked),
-        level,
-        plural(failed, "check"),
-        plural(warned, "warning"),
-    )
-    severity = "critical" if failed else ("warning" if warned else "ok")
-    details: dict[str, Any] = {"level": level, "checked": [c["name"] for c in checked]}
-    newest = survey.newest
-    if newest is not None:
-        details.update(newest=newest["name"], newest_age_seconds=newest["age_seconds"])
-        summary += "; newest %s, %s old" % (newest["name"], human_duration(newest["age_seconds"]))
-    if survey.future:
-        details["future"] = [b["name"] for b in survey.future]
-        summary += "; %d dated in the future" % len(survey.future)
-    if restore:
-        queries = restore.get("queries") or []
-        # The restore time is the evidence of the recovery time the backup allows.
-        details.update(
-            restore_seconds=restore.get("seconds"),
-            restore_ok=restore.get("ok"),
-            restore_queries=[{k: q.get(k) for k in ("name", "value", "status")} for q in queries],
-        )
-        if restore.get("ok") and restore.get("seconds") is not None:
-            passed = sum(1 for q in queries if q.get("status") == "ok")
-            summary += "; restored in %.1f s, %d of %d sanity queries passed" % (
-                restore["seconds"],
-                passed,
-                len(queries),
-            )
-    findings.insert(0, make_finding("backup.verify", target, severity, summary, details))
-    return findings
+class Outcome:
+    """What a run found: its checks, the survey, the entries of the backups checked, the restore.
 
+    ``findings()`` and ``result()`` report it; ``target`` is the directory (or the files).
+    """
 
-def build_result(
-    checks: Sequence[Check],
-    survey: Survey,
-    checked: Sequence[Item],
-    level: str,
-    target: str,
-    restore: Optional[dict[str, Any]] = None,
-) -> dict[str, Any]:
-    """The module's result but ``changed`` and ``peak_rss_kib`` (what the run itself knows)."""
-    findings = build_findings(checks, survey, checked, level, target, restore)
-    statuses = {c["status"] for c in checks}
-    newest = survey.newest
-    latest = None
-    if newest is not None:
-        latest = {
-            "path": newest["path"],
-            "name": newest["name"],
-            "time": iso(newest["time"]),
-            "age_seconds": newest.get("age_seconds"),
-            "size": newest["size"],
+    def __init__(
+        self,
+        checks: Sequence[Check],
+        survey: Survey,
+        checked: Sequence[Item],
+        level: str,
+        target: str,
+        restore: Optional[dict[str, Any]] = None,
+    ) -> None:
+        self.checks = list(checks)
+        self.survey = survey
+        self.checked = list(checked)
+        self.level = level
+        self.target = target
+        self.restore = restore
+
+    def findings(self) -> list[dict[str, Any]]:
+        """A summary finding (backup.verify), then one finding per check that is not ok."""
+        findings = [self.summary()]
+        for item in self.checks:
+            if item["status"] == "ok":
+                continue
+            area = AREAS.get(item["name"])
+            if area is None:
+                area = "backup.restore" if item["name"].startswith("query: ") else "backup.integrity"
+            findings.append(
+                make_finding(
+                    area,
+                    item["target"],
+                    SEVERITY_OF_STATUS[item["status"]],
+                    "%s: %s" % (item["name"], item["detail"]),
+                    {"check": item["name"], "status": item["status"]},
+                )
+            )
+        return findings
+
+    def summary(self) -> dict[str, Any]:
+        """The backup.verify finding: how many backups, checks failed and warnings, the newest, the restore."""
+        failed = sum(1 for c in self.checks if c["status"] == "failed")
+        warned = sum(1 for c in self.checks if c["status"] == "warning")
+        summary = "%s found, %d checked at level %s: %s failed, %s" % (
+            plural(len(self.survey.backups), "backup"),
+            len(self.checked),
+            self.level,
+            plural(failed, "check"),
+            plural(warned, "warning"),
+        )
+        severity = "critical" if failed else ("warning" if warned else "ok")
+        details: dict[str, Any] = {"level": self.level, "checked": [c["name"] for c in self.checked]}
+        newest = self.survey.newest
+        if newest is not None:
+            details.update(newest=newest["name"], newest_age_seconds=newest["age_seconds"])
+            summary += "; newest %s, %s old" % (newest["name"], human_duration(newest["age_seconds"]))
+        if self.survey.future:
+            details["future"] = [b["name"] for b in self.survey.future]
+            summary += "; %d dated in the future" % len(self.survey.future)
+        restore = self.restore
+        if restore:
+            queries = restore.get("queries") or []
+            # The restore time is the evidence of the recovery time the backup allows.
+            details.update(
+                restore_seconds=restore.get("seconds"),
+                restore_ok=restore.get("ok"),
+                restore_queries=[{k: q.get(k) for k in ("name", "value", "status")} for q in queries],
+            )
+            if restore.get("ok") and restore.get("seconds") is not None:
+                passed = sum(1 for q in queries if q.get("status") == "ok")
+                summary += "; restored in %.1f s, %d of %d sanity queries passed" % (
+                    restore["seconds"],
+                    passed,
+                    len(queries),
+                )
+        return make_finding("backup.verify", self.target, severity, summary, details)
+
+    def result(self) -> dict[str, Any]:
+        """The module's result but ``changed`` and ``peak_rss_kib`` (what the run itself knows)."""
+        findings = self.findings()
+        statuses = {c["status"] for c in self.checks}
+        newest = self.survey.newest
+        latest = None
+        if newest is not None:
+            latest = {
+                "path": newest["path"],
+                "name": newest["name"],
+                "time": iso(newest["time"]),
+                "age_seconds": newest.get("age_seconds"),
+                "size": newest["size"],
+            }
+        return {
+            "status": "failed" if "failed" in statuses else ("warning" if "warning" in statuses else "ok"),
+            "backups": list(reversed(self.checked)),
+            "latest": latest,
+            "found": len(self.survey.backups),
+            "settling": self.survey.settling,
+            "checks": self.checks,
+            "restore": self.restore,
+            "future": [
+                {"path": b["path"], "name": b["name"], "time": iso(b["time"]), "ahead_seconds": -b["age_seconds"]}
+                for b in self.survey.future
+            ],
+            "findings": findings,
+            "worst_severity": worst_severity(findings),
         }
-    return {
-        "status": "failed" if "failed" in statuses else ("warning" if "warning" in statuses else "ok"),
-        "backups": list(reversed(checked)),
-        "latest": latest,
-        "found": len(survey.backups),
-        "settling": survey.settling,
-        "checks": list(checks),
-        "restore": restore,
-        "future": [
-            {"path": b["path"], "name": b["name"], "time": iso(b["time"]), "ahead_seconds": -b["age_seconds"]}
-            for b in survey.future
-        ],
-        "findings": findings,
-        "worst_severity": worst_severity(findings),
-    }
 
 
 def failure_message(result: dict[str, Any], fail_on: str) -> Optional[str]:

@@ -495,10 +495,10 @@ from ansible_collections.stronghold.ops.plugins.module_utils._postgres_spec impo
 from ansible_collections.stronghold.ops.plugins.module_utils._verify import (
     FORMATS,
     LEVELS,
+    Outcome,
     Settings,
     Survey,
     VerifyError,
-    build_result,
     check,
     check_backup,
     collection_checks,
@@ -542,11 +542,9 @@ class Verifier:
         self.now = datetime.datetime.now(datetime.timezone.utc)
         self.target = target_label(self.params["directory"], self.params["files"])
         self.changed = False
-        self.pg_restore = None
-        if self.params["pg_bin_dir"]:
-            self.pg_restore = os.path.join(self.params["pg_bin_dir"], "pg_restore")
-        elif self.params["format"] != "plain":
-            self.pg_restore = find_pg_restore()
+        bin_dir = self.params["pg_bin_dir"]
+        plain = self.params["format"] == "plain"
+        self.pg_restore = os.path.join(bin_dir, "pg_restore") if bin_dir else (None if plain else find_pg_restore())
 
     def listing(self):
         p = self.params
@@ -571,16 +569,11 @@ class Verifier:
         seconds = elapsed(started)
         if item.get("error") or self.settings.level < LEVELS.index("header"):
             return open_error, seconds, None
+        fmt, path = self.params["format"], item["path"]
         if self.settings.level == LEVELS.index("header"):
-            return open_error, seconds, verify_header(item["path"], fmt=self.params["format"])
-        verified = verify_stream(
-            item["path"],
-            fmt=self.params["format"],
-            sidecar=self.params["sidecar"],
-            pg_restore=self.pg_restore,
-            timeout=self.settings.timeout,
-        )
-        return open_error, seconds, verified
+            return open_error, seconds, verify_header(path, fmt=fmt)
+        sidecar, timeout = self.params["sidecar"], self.settings.timeout
+        return open_error, seconds, verify_stream(path, fmt, sidecar, pg_restore=self.pg_restore, timeout=timeout)
 
     def restore_test(self, entry):
         """(report, checks) of restoring ``entry`` into a new scratch database, always dropped after."""
@@ -688,7 +681,7 @@ class Verifier:
         elif p["level"] == "restore":
             restore, restore_checks = self.restore_test(checked[-1])
             checks.extend(dict(c, target=checked[-1]["name"]) for c in restore_checks)
-        result = build_result(checks, survey, checked, p["level"], self.target, restore)
+        result = Outcome(checks, survey, checked, p["level"], self.target, restore).result()
         result.update(changed=self.changed, peak_rss_kib=resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
         return result
 

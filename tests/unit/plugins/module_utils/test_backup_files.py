@@ -22,6 +22,8 @@ from ansible_collections.stronghold.ops.plugins.module_utils._backup_files impor
     compile_pattern,
     find_gaps,
     list_backups,
+    pattern_or_default,
+    read_backup_files,
     read_sidecar,
     size_vs_median,
     verify_header,
@@ -123,6 +125,23 @@ def test_literal_text_is_escaped():
 def test_bad_patterns(pattern, message):
     with pytest.raises(ValueError, match=message):
         compile_pattern(pattern)
+
+
+def test_pattern_or_default_by_format():
+    assert pattern_or_default(None, "plain") == "backup_%Y%m%d_%H%M%S.sql.gz"
+    assert pattern_or_default(None, "auto") == "backup_%Y%m%d_%H%M%S.sql.gz"
+    assert pattern_or_default(None, "custom") == "backup_%Y%m%d_%H%M%S.dump"
+    assert pattern_or_default("app_%Y%m%d.dump", "plain") == "app_%Y%m%d.dump"
+    # An empty pattern is a pattern, and a bad one (it is not the default).
+    assert pattern_or_default("", "plain") == ""
+
+
+def test_read_backup_files_reports_every_problem():
+    problems = []
+    pattern = read_backup_files({"pattern": None, "timezone": "UTC"}, "custom", problems)
+    assert pattern.pattern == "backup_%Y%m%d_%H%M%S.dump" and problems == []
+    assert read_backup_files({"pattern": "x.sql", "timezone": "Mars/Olympus"}, "plain", problems) is None
+    assert "has no time fields" in problems[0] and "unknown time zone 'Mars/Olympus'" in problems[1]
 
 
 def test_list_backups_sorted_by_name_time_not_mtime(tmp_path):

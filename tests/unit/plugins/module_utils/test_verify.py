@@ -8,11 +8,10 @@ import datetime
 import pytest
 
 from ansible_collections.stronghold.ops.plugins.module_utils._verify import (
+    Outcome,
     Settings,
     Survey,
     VerifyError,
-    build_findings,
-    build_result,
     check_backup,
     collection_checks,
     compare_value,
@@ -21,7 +20,6 @@ from ansible_collections.stronghold.ops.plugins.module_utils._verify import (
     human_duration,
     judge_queries,
     judge_restore,
-    pattern_for,
     scratch_name,
     select,
     target_label,
@@ -145,10 +143,9 @@ def test_settings_refuse(changes, message):
 
 
 def test_pattern_defaults_by_format():
-    assert pattern_for(None, "plain") == "backup_%Y%m%d_%H%M%S.sql.gz"
-    assert pattern_for(None, "auto") == "backup_%Y%m%d_%H%M%S.sql.gz"
-    assert pattern_for(None, "custom") == "backup_%Y%m%d_%H%M%S.dump"
-    assert pattern_for("app_%Y%m%d.dump", "plain") == "app_%Y%m%d.dump"
+    assert Settings(params(format="auto")).pattern.pattern == "backup_%Y%m%d_%H%M%S.sql.gz"
+    assert Settings(params(format="plain")).pattern.pattern == "backup_%Y%m%d_%H%M%S.sql.gz"
+    assert Settings(params(format="custom", pattern="app_%Y%m%d.sql")).pattern.pattern == "app_%Y%m%d.sql"
     assert Settings(params(format="custom")).pattern.match("backup_20261127_020000.dump") is not None
 
 
@@ -381,7 +378,7 @@ def run(listed, **changes):
         entry, entry_checks = check_backup(backup, p, settings, history(backup, survey.current, p["shrink_window"]))
         checked.append(entry)
         checks.extend(entry_checks)
-    return build_result(checks, survey, checked, p["level"], DIRECTORY)
+    return Outcome(checks, survey, checked, p["level"], DIRECTORY).result()
 
 
 def test_result_of_a_healthy_week():
@@ -427,11 +424,11 @@ def test_skipped_checks_are_info_findings_that_fail_only_on_info():
 def test_restore_in_the_summary_finding():
     survey = Survey(week(1), NOW, NOW_TS)
     restore = {"ok": True, "seconds": 41.2, "queries": [{"name": "rows", "value": "5", "status": "ok", "detail": ""}]}
-    findings = build_findings([], survey, [], "restore", DIRECTORY, restore)
+    findings = Outcome([], survey, [], "restore", DIRECTORY, restore).findings()
     assert findings[0]["summary"].endswith("; restored in 41.2 s, 1 of 1 sanity queries passed")
     assert findings[0]["details"]["restore_queries"] == [{"name": "rows", "value": "5", "status": "ok"}]
     check = {"target": "x", "name": "query: rows", "status": "failed", "detail": "no", "duration": 0.0}
-    assert build_findings([check], survey, [], "restore", DIRECTORY)[1]["check"] == "backup.restore"
+    assert Outcome([check], survey, [], "restore", DIRECTORY).findings()[1]["check"] == "backup.restore"
 
 
 # --- moved from tests/unit/plugins/modules/test_backup_verify.py with the functions ------------------
