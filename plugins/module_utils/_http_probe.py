@@ -21,8 +21,10 @@ from urllib.error import HTTPError, URLError
 
 from ansible.module_utils.urls import open_url
 
+from ansible_collections.stronghold.ops.plugins.module_utils import _findings
+
 # The one median of the collection lives in _findings; http_check imports it from here too.
-from ansible_collections.stronghold.ops.plugins.module_utils._findings import median  # noqa: F401
+median = _findings.median
 
 # A health endpoint's body is small; read at most this much so a misrouted URL that streams
 # a large file cannot exhaust memory.
