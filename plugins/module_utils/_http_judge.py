@@ -134,9 +134,9 @@ def judge(
         details["failures"] = failures
         summary = "%d of %d requests failed: %s" % (len(failures), len(requests), failures[0])
         return make_finding(check_name, url, "critical", summary, details), elapsed
-    assert elapsed is not None  # every request was answered
+    # No request failed, so every one was answered and ``elapsed`` is a number.
     severity = severity_for_value(elapsed, warning=warning_ms, critical=critical_ms)
-    summary = "answered %d in %.0f ms (%s of %d)" % (requests[-1]["status"], elapsed, statistic, len(requests))
+    summary = "answered %d in %.0f ms (%s of %d)" % (requests[-1]["status"], elapsed or 0.0, statistic, len(requests))
     if severity != "ok":
         limit = critical_ms if severity == "critical" else warning_ms
         summary += ", above the %.0f ms %s threshold" % (limit or 0.0, severity)
