@@ -10,6 +10,7 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
+from ansible_collections.stronghold.ops.plugins.module_utils._findings import findings_of_result, validate_finding
 from ansible_collections.stronghold.ops.plugins.module_utils._vacuum import STATUSES
 from ansible_collections.stronghold.ops.plugins.module_utils._vacuum_report import (
     ARGUMENT_SPEC,
@@ -681,3 +682,26 @@ def test_decisions_do_not_change_their_input():
     before = copy.deepcopy(state)
     result(params(), checked(), state, Outcome(jobs=1))
     assert state == before
+
+
+def test_every_finding_is_in_the_findings_model_and_a_role_publishes_them():
+    selected = [entry("a", "ok", n_dead_tup_kept=5000), entry("b", "error", message="boom")]
+    rows = [row("stale", 100)]
+    state = observed(database(selected, rows=rows, xid_age=1400000000), xmin_holders=[SESSION])
+    output = result(params(), checked(), state, Outcome(jobs=1))
+    assert [validate_finding(f) for f in output["findings"]] == output["findings"]
+    assert {f["check"] for f in output["findings"]} == {
+        "postgres.xmin_horizon",
+        "postgres.wraparound",
+        "postgres.vacuum_stale",
+        "postgres.vacuum_kept",
+        "postgres.vacuum",
+    }
+    # The role's rescue rule: a failed run publishes its own findings (it has a critical one).
+    failed = dict(failure(params(), state, Outcome(jobs=1), output).output(), failed=True)
+    assert findings_of_result(failed, "postgres.vacuum", "app", "maintenance") == output["findings"]
+    # A run that returned nothing (bad input) publishes "maintenance did not run".
+    (only,) = findings_of_result(
+        {"failed": True, "msg": "jobs must be at least 1, got 0"}, "postgres.vacuum", "app", "maintenance"
+    )
+    assert only["summary"] == "maintenance did not run: jobs must be at least 1, got 0"
