@@ -26,7 +26,7 @@ from ansible_collections.stronghold.ops.plugins.module_utils._findings import (
     sort_findings,
     worst_severity,
 )
-from ansible_collections.stronghold.ops.plugins.module_utils._timeouts import timeout_seconds
+from ansible_collections.stronghold.ops.plugins.module_utils._options import read_seconds
 from ansible_collections.stronghold.ops.plugins.module_utils._tls import (
     check_thresholds,
     error_result,
@@ -86,7 +86,9 @@ def _check_endpoint(index: int, endpoint: dict[str, Any], timeout: float) -> dic
         raise FindingError("%s: port %d is out of range 1-65535" % (where, endpoint["port"]))
     checked = dict(endpoint)
     if endpoint["timeout"] is not None:
-        checked["timeout"] = timeout_seconds(endpoint["timeout"], "endpoints[%d].timeout" % index, MAX_TIMEOUT)
+        checked["timeout"] = read_seconds(
+            endpoint["timeout"], "endpoints[%d].timeout" % index, above=0, maximum=MAX_TIMEOUT
+        )
     else:
         checked["timeout"] = timeout
     if endpoint["expected_fingerprint"] is not None:
@@ -109,8 +111,8 @@ def check_options(params: dict[str, Any]) -> dict[str, Any]:
     if not params["endpoints"] and not params["files"]:
         raise FindingError("nothing to check: give endpoints, files, or both")
     _check_numbers(params)
-    timeout = timeout_seconds(params["timeout"], "timeout", MAX_TIMEOUT)
-    total_timeout = timeout_seconds(params["total_timeout"], "total_timeout", MAX_TOTAL_TIMEOUT)
+    timeout = read_seconds(params["timeout"], "timeout", above=0, maximum=MAX_TIMEOUT)
+    total_timeout = read_seconds(params["total_timeout"], "total_timeout", above=0, maximum=MAX_TOTAL_TIMEOUT)
     message = check_thresholds(
         params["warning_days"],
         params["critical_days"],

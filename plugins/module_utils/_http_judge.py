@@ -18,7 +18,6 @@ from __future__ import annotations
 import json
 import re
 from typing import Any, Optional
-from urllib.parse import urlsplit
 
 from ansible_collections.stronghold.ops.plugins.module_utils._findings import (
     FindingError,
@@ -27,8 +26,12 @@ from ansible_collections.stronghold.ops.plugins.module_utils._findings import (
     median,
     severity_for_value,
 )
-from ansible_collections.stronghold.ops.plugins.module_utils._http_probe import status_accepted, valid_status_spec
-from ansible_collections.stronghold.ops.plugins.module_utils._timeouts import timeout_seconds
+from ansible_collections.stronghold.ops.plugins.module_utils._http_probe import (
+    status_accepted,
+    url_problem,
+    valid_status_spec,
+)
+from ansible_collections.stronghold.ops.plugins.module_utils._options import read_seconds
 
 Request = dict[str, Any]
 
@@ -40,15 +43,9 @@ REQUEST_KEYS = ("status", "elapsed_ms", "error", "error_kind")
 
 
 def _check_url(url: str) -> None:
-    try:
-        parts = urlsplit(url)
-        port = parts.port
-    except ValueError as exc:
-        raise FindingError("url %r is not a valid URL: %s" % (url, exc)) from exc
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise FindingError("url %r must be an http:// or https:// URL with a host" % url)
-    if port is not None and not 0 < port < 65536:
-        raise FindingError("url %r has port %d, outside 1-65535" % (url, port))
+    problem = url_problem(url, "url")
+    if problem:
+        raise FindingError(problem)
 
 
 def _check_thresholds(warning_ms: Optional[float], critical_ms: Optional[float]) -> None:
@@ -70,7 +67,7 @@ def check_options(params: dict[str, Any]) -> dict[str, Any]:
     _check_url(settings["url"])
     if not 1 <= params["samples"] <= MAX_SAMPLES:
         raise FindingError("samples must be between 1 and %d, got %d" % (MAX_SAMPLES, params["samples"]))
-    settings["timeout"] = timeout_seconds(params["timeout"], "timeout", MAX_TIMEOUT)
+    settings["timeout"] = read_seconds(params["timeout"], "timeout", above=0, maximum=MAX_TIMEOUT)
     _check_thresholds(params["warning_ms"], params["critical_ms"])
     bad = [s for s in params["accepted_status"] if not valid_status_spec(s)]
     if bad or not params["accepted_status"]:

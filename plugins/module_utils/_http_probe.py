@@ -18,33 +18,36 @@ import time
 from http.client import HTTPException
 from typing import Any, Callable, Iterable, Optional, Pattern
 from urllib.error import HTTPError, URLError
+from urllib.parse import urlsplit
 
 from ansible.module_utils.urls import open_url
-
-from ansible_collections.stronghold.ops.plugins.module_utils import _findings
-
-# The one median of the collection lives in _findings; http_check imports it from here too.
-median = _findings.median
 
 # A health endpoint's body is small; read at most this much so a misrouted URL that streams
 # a large file cannot exhaust memory.
 MAX_BODY = 64 * 1024
 
-# The one rule for a health URL (compose_rollback's health_url, the health role's health_url):
-# http or https, a host, and a port that is a number when there is one.
-_HEALTH_URL = re.compile(r"^https?://[^/:?#\s]+(:([0-9]{1,5}))?([/?#]\S*)?$")
-
 
 def url_problem(url: Any, name: str = "url") -> Optional[str]:
-    """Why ``url`` cannot be a health URL (the message names the option ``name``), or None."""
-    text = url if isinstance(url, str) else ""
-    match = _HEALTH_URL.match(text)
-    if match and (match.group(2) is None or 0 < int(match.group(2)) < 65536):
-        return None
-    return "%s must be an http:// or https:// URL whose port, when given, is a number from 1 to 65535 (got %r)" % (
-        name,
-        url,
+    """Why ``url`` cannot be checked over HTTP (the message names the option ``name``), or None.
+
+    The one rule of the collection for a URL to probe (http_check's url, compose_rollback's
+    health_url, the health role's health_url): http or https, a host, no white space, and a
+    port from 1 to 65535 when there is one. IPv6 literals and user info pass, as urllib reads them.
+    """
+    problem = (
+        "%s must be an http:// or https:// URL whose port, when given, is a number from 1 to 65535: %r is not a valid URL"
+        % (name, url)
     )
+    if not isinstance(url, str) or any(char.isspace() for char in url):
+        return problem
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+    except ValueError:
+        return problem
+    if parts.scheme not in ("http", "https") or not parts.hostname or port == 0:
+        return problem
+    return None
 
 
 def classify_error(exc: BaseException) -> str:

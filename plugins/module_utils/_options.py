@@ -9,7 +9,9 @@ Each spec here has its documentation in the doc fragment of the same name:
 
 * ``FAIL_ON_SPEC``: ``stronghold.ops.fail_on``.
 * ``BACKUP_FILES_SPEC``: ``stronghold.ops.backup_files`` (directory, pattern, timezone).
-* ``duration_spec()``: ``stronghold.ops.durations`` (every duration: seconds or ``"5m"``).
+* ``duration_spec()``: ``stronghold.ops.durations`` (every duration: seconds or ``"5m"``), read by
+  ``read_duration`` (options that were always durations) or ``read_seconds`` (options that were
+  numbers of seconds, with their old messages).
 
 A module builds its argument spec with ``argument_spec(SHARED_SPEC, ..., own={...})``: every
 part is deep-copied, so no module can change another's options, and a name defined twice is a
@@ -24,6 +26,7 @@ from typing import Any, Optional
 from ansible_collections.stronghold.ops.plugins.module_utils._findings import (
     FAIL_ON_CHOICES,
     FindingError,
+    bounded_number,
     parse_duration,
 )
 
@@ -70,3 +73,22 @@ def read_duration(params: dict[str, Any], name: str, maximum: Optional[float] = 
         return parse_duration(value, maximum=maximum)
     except FindingError as exc:
         raise FindingError("%s: %s" % (name, exc)) from exc
+
+
+def read_seconds(value: Any, name: str, minimum: Optional[float] = None, **bounds: float) -> float:
+    """Seconds of a duration option that was a plain number before durations existed.
+
+    A number, or a string that reads as one, is checked by ``bounded_number`` with the messages
+    such options always had ("timeout must be greater than 0"); a string with units such as
+    ``"5m"`` goes through ``parse_duration`` first. ``bounds`` are bounded_number's ``maximum``
+    and ``above``. FindingError names the option.
+    """
+    try:
+        # A boolean is left to bounded_number, which names it.
+        float(value if isinstance(value, (bool, int, float)) else str(value).strip())
+    except ValueError:
+        try:
+            value = parse_duration(value)
+        except FindingError as exc:
+            raise FindingError("%s: %s" % (name, exc)) from exc
+    return bounded_number(value, name, minimum=minimum, **bounds)

@@ -21,10 +21,10 @@ from ansible_collections.stronghold.ops.plugins.module_utils._findings import (
     FindingError,
     bounded_number,
     make_finding,
-    parse_duration,
     worst_severity,
 )
 from ansible_collections.stronghold.ops.plugins.module_utils._http_probe import url_problem, valid_status_spec
+from ansible_collections.stronghold.ops.plugins.module_utils._options import read_seconds
 from ansible_collections.stronghold.ops.plugins.module_utils._releases import standing_message, summary_item
 
 # Seconds in a day: the longest wait any option of compose_rollback may ask for.
@@ -83,19 +83,6 @@ def first_result(strategy: str, history_path: str, actions: list[str]) -> dict[s
         "commands": [],
         "env_neutralised": [],
     }
-
-
-def read_seconds(value: Any, name: str, minimum: Optional[float] = None, **bounds: float) -> float:
-    """A duration option in seconds: a number (checked as before durations existed, with the same
-    messages) or a string such as ``"5m"``; FindingError naming the option."""
-    try:
-        float(str(value).strip())
-    except ValueError:
-        try:
-            value = parse_duration(value)
-        except FindingError as exc:
-            raise FindingError("%s: %s" % (name, exc)) from exc
-    return bounded_number(value, name, minimum=minimum, **bounds)
 
 
 def option_problems(params: Mapping[str, Any]) -> tuple[list[str], dict[str, float]]:

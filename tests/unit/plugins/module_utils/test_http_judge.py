@@ -58,9 +58,15 @@ def test_options_are_read_not_changed():
 @pytest.mark.parametrize(
     "own, message",
     [
-        ({"url": "ftp://127.0.0.1/"}, "must be an http:// or https:// URL with a host"),
-        ({"url": "http:///path"}, "must be an http:// or https:// URL with a host"),
-        ({"url": "http://127.0.0.1:0/"}, "has port 0, outside 1-65535"),
+        (
+            {"url": "ftp://127.0.0.1/"},
+            "url must be an http:// or https:// URL whose port, when given, is a number from 1 to 65535",
+        ),
+        (
+            {"url": "http:///path"},
+            "url must be an http:// or https:// URL whose port, when given, is a number from 1 to 65535",
+        ),
+        ({"url": "http://127.0.0.1:0/"}, "is not a valid URL"),
         ({"samples": 21}, "samples must be between 1 and 20, got 21"),
         ({"timeout": float("nan")}, "timeout must be a finite number"),
         ({"timeout": -3}, "timeout must be greater than 0, got -3"),
