@@ -19,10 +19,7 @@ from typing import Any, Optional
 from ansible.module_utils.common.text.formatters import bytes_to_human
 
 from ansible_collections.stronghold.ops.plugins.module_utils._backup_files import (
-    BackupPattern,
-    compile_pattern,
-    default_pattern,
-    resolve_timezone,
+    read_backup_files,
 )
 from ansible_collections.stronghold.ops.plugins.module_utils._findings import (
     Finding,
@@ -70,21 +67,6 @@ def retention_plan(backups: list[dict[str, Any]], keep: Optional[int], new_path:
     kept_others = others[len(others) - room :] if room > 0 else []
     delete = others[: len(others) - len(kept_others)]
     return delete, kept_others + [new_path]
-
-
-def read_backup_files(params: dict[str, Any], fmt: str, problems: list[str]) -> Optional[BackupPattern]:
-    """The compiled ``pattern`` option (unset: the runbook's name for dump format ``fmt``), or
-    None; what is wrong with it or with ``timezone`` is appended to ``problems``."""
-    pattern = None
-    try:
-        pattern = compile_pattern(params["pattern"] or default_pattern(fmt))
-    except ValueError as exc:
-        problems.append(str(exc))
-    try:
-        resolve_timezone(params["timezone"])
-    except ValueError as exc:
-        problems.append(str(exc))
-    return pattern
 
 
 def read_options(params: dict[str, Any]) -> dict[str, Any]:

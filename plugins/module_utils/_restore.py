@@ -39,13 +39,13 @@ import re
 from collections.abc import Callable
 from typing import Any, Optional
 
+from ansible_collections.stronghold.ops.plugins.module_utils._backup_files import read_backup_files
 from ansible_collections.stronghold.ops.plugins.module_utils._findings import (
     Finding,
     FindingError,
     make_finding,
     worst_severity,
 )
-from ansible_collections.stronghold.ops.plugins.module_utils._pgbackup import read_backup_files
 from ansible_collections.stronghold.ops.plugins.module_utils._pgdump import read_timeout
 from ansible_collections.stronghold.ops.plugins.module_utils._postgres_spec import check_connection_params
 
