@@ -16,7 +16,7 @@ from __future__ import annotations
 import traceback
 from typing import Any, Optional
 
-from ansible.module_utils.basic import AnsibleModule, missing_required_lib
+from ansible.module_utils.basic import missing_required_lib
 
 # The options and their checks need no psycopg: they live in _postgres_spec, which a module that
 # connects only sometimes (backup_verify) imports alone. Re-exported here for the others.
@@ -45,13 +45,15 @@ else:
     PSYCOPG_IMPORT_ERROR = None
 
 
-def ensure_psycopg(module: AnsibleModule) -> None:
-    """Fail the module, saying how to install it, when psycopg 3 cannot be imported."""
-    if psycopg is None:
-        module.fail_json(
-            msg=missing_required_lib("psycopg (version 3)", url="https://pypi.org/project/psycopg/"),
-            exception=PSYCOPG_IMPORT_ERROR,
-        )
+def psycopg_missing() -> Optional[dict[str, str]]:
+    """None when psycopg 3 imports; else ``msg`` (how to install it) and ``exception`` (the import
+    traceback), for the module's own error to carry to its one ``fail_json``."""
+    if psycopg is not None:
+        return None
+    return {
+        "msg": missing_required_lib("psycopg (version 3)", url="https://pypi.org/project/psycopg/"),
+        "exception": PSYCOPG_IMPORT_ERROR or "",
+    }
 
 
 class PostgresConnectError(Exception):

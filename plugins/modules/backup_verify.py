@@ -476,7 +476,7 @@ import os
 import resource
 import time
 
-from ansible.module_utils.basic import AnsibleModule, missing_required_lib
+from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.stronghold.ops.plugins.module_utils._backup_files import (
     backup_files,
@@ -732,11 +732,11 @@ def main():
     try:
         if module.params["level"] == "restore" and not module.check_mode:
             # pylint: disable-next=import-outside-toplevel
-            from ansible_collections.stronghold.ops.plugins.module_utils._postgres import PSYCOPG_IMPORT_ERROR
+            from ansible_collections.stronghold.ops.plugins.module_utils._postgres import psycopg_missing
 
-            if PSYCOPG_IMPORT_ERROR:
-                lib = missing_required_lib("psycopg (version 3)", url="https://pypi.org/project/psycopg/")
-                raise VerifyError(lib, exception=PSYCOPG_IMPORT_ERROR)
+            missing = psycopg_missing()
+            if missing:
+                raise VerifyError(missing["msg"], exception=missing["exception"])
         result = Verifier(module).run()
         failure = failure_message(result, module.params["fail_on"])
     except VerifyError as exc:

@@ -219,8 +219,8 @@ from ansible_collections.stronghold.ops.plugins.module_utils._pgdump import Dump
 from ansible_collections.stronghold.ops.plugins.module_utils._postgres import (
     PostgresConnectError,
     connect,
-    ensure_psycopg,
     postgres_argument_spec,
+    psycopg_missing,
 )
 
 
@@ -342,7 +342,9 @@ def main() -> None:
     params = module.params
     try:
         options = read_options(params)
-        ensure_psycopg(module)
+        missing = psycopg_missing()
+        if missing:
+            raise BackupError(missing["msg"], exception=missing["exception"])
         result = take(module, options)
     except BackupError as exc:
         database = params["database"] or params["login_db"]

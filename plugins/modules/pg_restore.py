@@ -451,7 +451,7 @@ from ansible_collections.stronghold.ops.plugins.module_utils._options import (
     argument_spec,
     duration_spec,
 )
-from ansible_collections.stronghold.ops.plugins.module_utils._postgres import ensure_psycopg, postgres_argument_spec
+from ansible_collections.stronghold.ops.plugins.module_utils._postgres import postgres_argument_spec, psycopg_missing
 from ansible_collections.stronghold.ops.plugins.module_utils._restore import (
     STATE_CLEANED,
     STATE_RESTORED,
@@ -487,7 +487,9 @@ def main() -> None:
     )
     try:
         options = read_options(module.params)
-        ensure_psycopg(module)
+        missing = psycopg_missing()
+        if missing:
+            raise RestoreError(missing["msg"], exception=missing["exception"])
         result = Restore(module, options).run()
     except RestoreError as exc:
         module.fail_json(msg=exc.msg, **failed_result(module.params, exc))
