@@ -113,9 +113,8 @@ def _kill(proc: subprocess.Popen) -> None:
             pass
 
 
-# Seconds: the longest timeout of a pg_dump, psql or pg_restore run. A much larger one would
-# make the deadline timer's thread die at start (too large for its clock call), and the run
-# would have no limit at all.
+# Seconds: the longest timeout pg_backup and pg_restore accept for a pg_dump, psql or pg_restore
+# run (a month is far beyond any real dump; a typo such as 30000000 is refused, not waited for).
 MAX_TIMEOUT = 30 * 86400
 
 
@@ -157,24 +156,34 @@ def read_timeout(value: Any) -> Optional[float]:
 
 
 class _Deadline:
-    """Kills the processes when the timeout expires; ``expired`` says whether it did."""
+    """Kills the processes when the timeout expires; ``expired`` says whether it did.
+
+    The watcher waits at most a day at a time: one wait for the whole timeout overflows the
+    clock call for long ones (backup_verify allows a restore test of up to a hundred years),
+    and the thread would die at start, leaving the run with no limit at all.
+    """
 
     def __init__(self, timeout: Optional[float], procs: list[subprocess.Popen]) -> None:
         self.expired = False
-        self.timer: Optional[threading.Timer] = None
-        if timeout:
-            self.timer = threading.Timer(timeout, self._fire, (procs,))
-            self.timer.daemon = True
-            self.timer.start()
+        self.cancelled = threading.Event()
+        self.end = time.monotonic() + timeout if timeout else None
+        self.thread: Optional[threading.Thread] = None
+        if self.end is not None:
+            self.thread = threading.Thread(target=self._watch, args=(procs,), daemon=True)
+            self.thread.start()
 
-    def _fire(self, procs: list[subprocess.Popen]) -> None:
-        self.expired = True
-        for proc in procs:
-            _kill(proc)
+    def _watch(self, procs: list[subprocess.Popen]) -> None:
+        while self.end is not None and not self.cancelled.is_set():
+            left = self.end - time.monotonic()
+            if left <= 0:
+                self.expired = True
+                for proc in procs:
+                    _kill(proc)
+                return
+            self.cancelled.wait(min(left, 86400.0))
 
     def cancel(self) -> None:
-        if self.timer:
-            self.timer.cancel()
+        self.cancelled.set()
 
 
 def fsync_directory(directory: str) -> None:

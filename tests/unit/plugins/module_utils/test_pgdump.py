@@ -341,3 +341,25 @@ def test_seconds_text():
     from ansible_collections.stronghold.ops.plugins.module_utils._pgdump import seconds_text
 
     assert [seconds_text(s) for s in (90.0, 90, 0.5, 1800.0)] == ["90", "90", "0.5", "1800"]
+
+
+def test_deadline_kills_when_it_expires_and_survives_a_century():
+    import subprocess
+
+    from ansible_collections.stronghold.ops.plugins.module_utils._pgdump import _Deadline
+
+    century = _Deadline(100 * 365.25 * 86400, [])
+    assert century.thread is not None and century.thread.is_alive()
+    century.cancel()
+    century.thread.join(5)
+    assert not century.thread.is_alive() and not century.expired
+
+    proc = subprocess.Popen(["sleep", "60"])
+    deadline = _Deadline(0.2, [proc])
+    assert proc.wait(timeout=30) != 0
+    assert deadline.expired
+    deadline.cancel()
+
+    none = _Deadline(None, [])
+    assert none.thread is None and not none.expired
+    none.cancel()
