@@ -158,9 +158,9 @@ def read_timeout(value: Any) -> Optional[float]:
 class _Deadline:
     """Kills the processes when the timeout expires; ``expired`` says whether it did.
 
-    The watcher waits at most a day at a time: one wait for the whole timeout overflows the
-    clock call for long ones (backup_verify allows a restore test of up to a hundred years),
-    and the thread would die at start, leaving the run with no limit at all.
+    The watcher waits at most a day at a time. One wait for the whole timeout is bounded by the
+    platform's ``threading.TIMEOUT_MAX`` (about 292 years on 64-bit Linux, less on others):
+    beyond it the thread dies at start and the run has no limit at all.
     """
 
     def __init__(self, timeout: Optional[float], procs: list[subprocess.Popen]) -> None:
