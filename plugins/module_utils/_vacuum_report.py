@@ -231,6 +231,9 @@ ARGUMENT_SPEC = argument_spec(
         "not_selected_details": {"type": "bool", "default": False},
     },
 )
+# pg_vacuum acts first and judges second: by default it fails only when its work fails, as it
+# always has, and the report role weighs its findings. fail_on keeps the shared choices.
+ARGUMENT_SPEC["fail_on"]["default"] = "never"
 # The rules between options that argument_spec states (the others are in validate()).
 MUTUALLY_EXCLUSIVE = [("all_databases", "databases")]
 

@@ -38,7 +38,8 @@ description:
   - When the server goes away during the run, or a job fails, the task fails saying so and
     which tables were done, interrupted and not started, whatever O(fail_on) says; so does a
     table's error without O(continue_on_error). Otherwise the task fails when a finding reaches
-    O(fail_on) (by default a critical one, such as a database near wraparound or a failed table).
+    O(fail_on) (V(never) by default, as before the option existed; set V(critical) to fail on a
+    database near wraparound or a failed table).
   - Options the server version lacks are dropped with a warning.
 extends_documentation_fragment:
   - stronghold.ops.attributes
@@ -50,6 +51,11 @@ attributes:
   check_mode:
     details: Runs only the read-only selection and returns the plan, with the exact commands.
 options:
+  fail_on:
+    description:
+      - Fail the task when a finding reaches this severity. V(never), the default, fails only
+        when the work itself fails (see the notes), as pg_vacuum did before this option existed.
+    default: never
   mode:
     description:
       - V(vacuum_analyze) (the runbook's C(VACUUM ANALYZE)), V(vacuum), V(analyze) (C(ANALYZE)

@@ -188,7 +188,8 @@ def test_planner_options_and_session_settings():
 
 def test_argument_spec_states_what_it_can():
     assert ARGUMENT_SPEC["lock_timeout"] == {"type": "raw", "default": "5s"}
-    assert ARGUMENT_SPEC["fail_on"]["default"] == "critical"
+    # pg_vacuum fails only when its work fails unless asked (as before fail_on existed).
+    assert ARGUMENT_SPEC["fail_on"]["default"] == "never"
     assert ARGUMENT_SPEC["fail_on"]["choices"] == ["critical", "warning", "info", "never"]
     assert ARGUMENT_SPEC["login_user"]["default"] == "postgres"
 
@@ -648,7 +649,7 @@ def test_a_failed_table_fails_unless_continue_on_error():
     assert problem.msg == "1 table(s) failed; first: app.public.a: boom"
     # With continue_on_error the error is a critical finding: fail_on decides.
     assert fails(params(continue_on_error=True, fail_on="never"), state, Outcome(jobs=1)) is None
-    problem = fails(params(continue_on_error=True), state, Outcome(jobs=1))
+    problem = fails(params(continue_on_error=True, fail_on="critical"), state, Outcome(jobs=1))
     assert problem.msg == "1 finding(s) at critical or worse: app: 1 table(s) failed: public.a: boom"
 
 
