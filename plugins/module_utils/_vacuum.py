@@ -15,6 +15,15 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Iterable, Mapping, Optional
 
+# Re-exported for _vacuum_report, which imports them from here.
+from ansible_collections.stronghold.ops.plugins.module_utils._xmin_holders import (  # pylint: disable=unused-import
+    HOLDER_KINDS,  # noqa: F401
+    describe_holder,
+    holder_dict,  # noqa: F401
+    holders_for,  # noqa: F401
+    oldest_holder,  # noqa: F401
+)
+
 # A table, an entry of the plan, a holder or the planner's options: plain dicts.
 Row = dict[str, Any]
 
@@ -443,67 +452,7 @@ def command_prefix(opts: Row, server_version: int, relkind: str) -> str:
     return text + " ONLY" if only else text
 
 
-# --- what holds back the xmin horizon ----------------------------------------------------------
-
-HOLDER_KINDS = ("session", "prepared_transaction", "replication_slot", "standby_feedback")
-
-
-def holders_for(holders: Optional[Iterable[Row]], database: Optional[str] = None) -> list[Row]:
-    """Holders that keep VACUUM in ``database`` from removing dead tuples of ordinary tables.
-
-    Oldest first. A session or prepared transaction only holds back its own database; a
-    replication slot's ``xmin`` and a standby's feedback hold back every database; a slot's
-    ``catalog_xmin`` only holds back the system catalogs, never an application table.
-    """
-    found = []
-    for holder in holders or ():
-        if holder.get("scope") == "catalogs":
-            continue
-        if database is not None and holder.get("scope") == "database" and holder.get("database") != database:
-            continue
-        found.append(holder)
-    return sorted(found, key=_holder_order)
-
-
-def _holder_order(holder: Row) -> tuple[int, int]:
-    # Oldest first; at equal age the primary's own transaction before a slot or standby whose
-    # xmin only echoes it (a standby's horizon includes the primary's running transactions).
-    kind = holder.get("kind")
-    return (-(holder.get("xmin_age") or 0), HOLDER_KINDS.index(kind) if kind in HOLDER_KINDS else len(HOLDER_KINDS))
-
-
-def oldest_holder(holders: Optional[Iterable[Row]]) -> Optional[Row]:
-    """The holder to name first: the oldest that holds back tables, else the oldest catalog holder."""
-    tables = holders_for(holders)
-    if tables:
-        return tables[0]
-    rest = sorted(holders or (), key=_holder_order)
-    return rest[0] if rest else None
-
-
-def describe_holder(holder: Row) -> str:
-    """One line naming a holder the way a DBA would look for it."""
-    kind = holder["kind"].replace("_", " ")
-    facts = []
-    for key, label in (
-        ("who", "user"),
-        ("application", "application"),
-        ("client", "client"),
-        ("database", "database"),
-        ("state", None),
-    ):
-        if holder.get(key):
-            facts.append("%s %s" % (label, holder[key]) if label else str(holder[key]))
-    if holder.get("xmin_age") is not None:
-        facts.append("xmin age %d" % holder["xmin_age"])
-    if holder.get("seconds") is not None:
-        facts.append("open %.0f s" % holder["seconds"])
-    if holder.get("query_start"):
-        facts.append("query start %s" % holder["query_start"])
-    name = "%s %s" % (kind, holder["id"]) if holder["kind"] != "session" else "session pid %s" % holder["id"]
-    if holder.get("scope") == "catalogs":
-        name += " (catalog_xmin: system catalogs only)"
-    return "%s (%s)" % (name, ", ".join(facts)) if facts else name
+# --- what holds back the xmin horizon: _xmin_holders (shared with pg_health) -----------------
 
 
 def kept_dead_tuples(
@@ -705,15 +654,6 @@ def describe_server(host: str, port: Any) -> str:
     if host.startswith("/"):
         return "on socket %s port %s" % (host, port)
     return "%s:%s" % ("[%s]" % host if ":" in host else host, port)
-
-
-def holder_dict(row: Mapping[str, Any]) -> Row:
-    """A row of XMIN_HOLDERS_QUERY as returned: its timestamps as ISO 8601 text."""
-    holder = dict(row)
-    for key in ("xact_start", "query_start"):
-        if holder.get(key) is not None:
-            holder[key] = holder[key].isoformat()
-    return holder
 
 
 def name_rows(rows: list[Row], database: str, tables: Iterable[str]) -> set[str]:

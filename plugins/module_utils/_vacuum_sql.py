@@ -81,48 +81,7 @@ WHERE p.datid = (SELECT oid FROM pg_database WHERE datname = current_database())
   AND a.backend_type = 'autovacuum worker'
 """
 
-# Everything that holds back the xmin horizon, oldest first. A session holds it by its
-# transaction id (backend_xid: idle in transaction after a write, no snapshot needed) or by its
-# snapshot (backend_xmin: a long query, REPEATABLE READ); a prepared transaction by its id; a
-# replication slot by xmin (a standby's feedback through a physical slot) or catalog_xmin (a
-# logical slot, system catalogs only); a standby with hot_standby_feedback and no slot by the
-# xmin its walsender reports. The module's own sessions and autovacuum (whose xmin VACUUM
-# ignores) are left out; walsenders are reported from pg_stat_replication.
-XMIN_HOLDERS_QUERY = """
-SELECT * FROM (
-  SELECT 'session' AS kind, 'database' AS scope, a.pid::text AS id, a.pid, a.usename::text AS who,
-         a.application_name::text AS application,
-         COALESCE(host(a.client_addr), CASE WHEN a.client_port = -1 THEN 'local socket' END) AS client,
-         a.datname::text AS database, a.state::text AS state,
-         GREATEST(age(a.backend_xid), age(a.backend_xmin))::bigint AS xmin_age,
-         EXTRACT(EPOCH FROM now() - a.xact_start)::float8 AS seconds, a.xact_start, a.query_start,
-         a.backend_xid::text AS xid, a.backend_xmin::text AS xmin
-  FROM pg_stat_activity a
-  WHERE (a.backend_xid IS NOT NULL OR a.backend_xmin IS NOT NULL) AND a.pid <> pg_backend_pid()
-    AND a.backend_type NOT IN ('walsender', 'autovacuum worker')
-    AND a.application_name IS DISTINCT FROM %(application)s
-  UNION ALL
-  SELECT 'prepared_transaction', 'database', p.gid, NULL, p.owner::text, NULL, NULL, p.database::text, 'prepared',
-         age(p.transaction)::bigint, EXTRACT(EPOCH FROM now() - p.prepared)::float8, p.prepared, NULL,
-         p.transaction::text, NULL
-  FROM pg_prepared_xacts p
-  UNION ALL
-  SELECT 'replication_slot', 'cluster', r.slot_name::text, r.active_pid, NULL, r.plugin::text, NULL, r.database::text,
-         r.slot_type || ' slot, ' || CASE WHEN r.active THEN 'active' ELSE 'inactive' END,
-         age(r.xmin)::bigint, NULL, NULL, NULL, NULL, r.xmin::text
-  FROM pg_replication_slots r WHERE r.xmin IS NOT NULL
-  UNION ALL
-  SELECT 'replication_slot', 'catalogs', r.slot_name::text, r.active_pid, NULL, r.plugin::text, NULL, r.database::text,
-         r.slot_type || ' slot, ' || CASE WHEN r.active THEN 'active' ELSE 'inactive' END,
-         age(r.catalog_xmin)::bigint, NULL, NULL, NULL, NULL, r.catalog_xmin::text
-  FROM pg_replication_slots r WHERE r.catalog_xmin IS NOT NULL
-  UNION ALL
-  SELECT 'standby_feedback', 'cluster', COALESCE(NULLIF(w.application_name, ''), w.pid::text), w.pid, w.usename::text,
-         w.application_name::text, COALESCE(host(w.client_addr), 'local socket'), NULL, w.state::text,
-         age(w.backend_xmin)::bigint, NULL, NULL, NULL, NULL, w.backend_xmin::text
-  FROM pg_stat_replication w WHERE w.backend_xmin IS NOT NULL
-) holders ORDER BY xmin_age DESC NULLS LAST
-"""
+# XMIN_HOLDERS_QUERY: _xmin_holders, shared with pg_health.
 
 DATABASES_QUERY = """
 SELECT datname FROM pg_database WHERE datallowconn AND NOT datistemplate

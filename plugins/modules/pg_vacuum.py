@@ -616,6 +616,7 @@ from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 from ansible_collections.stronghold.ops.plugins.module_utils import _vacuum as planner
 from ansible_collections.stronghold.ops.plugins.module_utils import _vacuum_report as report
 from ansible_collections.stronghold.ops.plugins.module_utils import _vacuum_sql as queries
+from ansible_collections.stronghold.ops.plugins.module_utils import _xmin_holders as xmin
 from ansible_collections.stronghold.ops.plugins.module_utils._postgres import (
     PSYCOPG_IMPORT_ERROR,
     PostgresConnectError,
@@ -658,7 +659,7 @@ class Vacuum:
 
     def holders(self, conn):
         return [
-            planner.holder_dict(r) for r in conn.execute(queries.XMIN_HOLDERS_QUERY, {"application": APPLICATION_NAME})
+            xmin.holder_dict(r) for r in conn.execute(xmin.XMIN_HOLDERS_QUERY, {"application": APPLICATION_NAME})
         ]
 
     # --- observe -------------------------------------------------------------------------
@@ -842,11 +843,11 @@ class Vacuum:
     def blame_holders(self, conn, db):
         """Name, for each table whose VACUUM left dead tuples, what held back the xmin horizon."""
         kept = [e for e in db["selected"] if (e.get("n_dead_tup_kept") or 0) > 0]
-        holders = planner.holders_for(self.observed.xmin_holders, db["database"])
+        holders = xmin.holders_for(self.observed.xmin_holders, db["database"])
         if kept and not holders and self.outcome.lost is None:
             # None was seen while planning: one may have begun since (and held this VACUUM back).
             try:
-                holders = planner.holders_for(self.holders(conn), db["database"])
+                holders = xmin.holders_for(self.holders(conn), db["database"])
             except psycopg.Error as exc:
                 self.warnings.append("holders of the xmin horizon not read again: %s" % str(exc).strip())
         for entry in kept:

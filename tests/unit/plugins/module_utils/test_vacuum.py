@@ -14,14 +14,11 @@ from ansible_collections.stronghold.ops.plugins.module_utils._vacuum import (
     command_prefix,
     connection_lost,
     connection_refused,
-    describe_holder,
     describe_server,
     entry_command,
     evaluate_table,
     free_connections,
     free_for,
-    holder_dict,
-    holders_for,
     in_scope,
     jobs_for,
     kept_dead_tuples,
@@ -31,7 +28,6 @@ from ansible_collections.stronghold.ops.plugins.module_utils._vacuum import (
     names_match,
     not_started_reason,
     notice_status,
-    oldest_holder,
     plan_tables,
     reads_kept,
     record_after,
@@ -345,28 +341,6 @@ FEEDBACK = {"kind": "standby_feedback", "scope": "cluster", "id": "replica", "xm
 PREPARED = {"kind": "prepared_transaction", "scope": "database", "id": "gid1", "database": "app", "xmin_age": 10}
 
 
-def test_holders_for_a_database_are_those_that_hold_its_tables():
-    holders = [SLOT, LOGICAL, SESSION, OTHER_DB, PREPARED, FEEDBACK]
-    assert [h["id"] for h in holders_for(holders, "app")] == ["4242", "replica", "standby1", "gid1"]
-    assert [h["id"] for h in holders_for(holders, "other")] == ["77", "replica", "standby1"]
-    # overall: the oldest that holds tables, not the catalog-only logical slot
-    assert oldest_holder(holders)["id"] == "77"
-    assert oldest_holder([LOGICAL])["id"] == "cdc"
-    assert oldest_holder([]) is None
-
-
-def test_at_equal_age_the_primary_transaction_is_named_before_the_standby_echoing_it():
-    assert [h["kind"] for h in holders_for([FEEDBACK, SESSION], "app")] == ["session", "standby_feedback"]
-
-
-def test_describe_holder_names_what_a_dba_looks_for():
-    assert describe_holder(SESSION) == (
-        "session pid 4242 (user app, application gunicorn, client 10.0.0.5, database app, idle in transaction, "
-        "xmin age 900, open 5400 s, query start 2026-11-27T00:30:00+00:00)"
-    )
-    assert describe_holder(LOGICAL).startswith("replication slot cdc (catalog_xmin: system catalogs only) (")
-
-
 def test_kept_dead_tuples():
     assert kept_dead_tuples(0, SETTINGS, None, SESSION) is None
     assert kept_dead_tuples(None, SETTINGS, None, SESSION) is None
@@ -565,11 +539,6 @@ def test_describe_server():
     assert describe_server("/var/run/postgresql", 5432) == "on socket /var/run/postgresql port 5432"
     assert describe_server("db.example", 5432) == "db.example:5432"
     assert describe_server("::1", 5432) == "[::1]:5432"
-
-
-def test_holder_dict_renders_timestamps():
-    row = {"id": "1", "xact_start": NOW, "query_start": None}
-    assert holder_dict(row) == {"id": "1", "xact_start": NOW.isoformat(), "query_start": None}
 
 
 @pytest.mark.parametrize(
