@@ -15,6 +15,24 @@ set -eu
 cd /app
 HEALTH_ADDR_FILE=/tmp/health-addr
 byte() { od -An -N1 -tu1 /dev/urandom | tr -d ' '; }
+# Access log: the combined format plus the request time in microseconds as the last field
+# (%(D)s), written both to stdout (docker logs) and to /app/logs/access.log (the host's
+# $ROOT/app/logs/access.log). gunicorn's --access-logfile takes one destination, so the
+# gunicorn.access logger gets two handlers through a dictConfig; WatchedFileHandler reopens
+# the file after logrotate moves it (as Django's own log handlers do). gunicorn.error keeps
+# its --error-logfile handler (disable_existing_loggers false, not named here).
+# Example line:
+#   127.0.0.1 - - [05/Dec/2026:15:22:51 +0000] "GET /api/v1/health/ HTTP/1.1" 200 98 "-" "curl/7.88.1" 5123
+ACCESS_LOG_FORMAT='%(h)s %(l)s %(u)s %(t)s "%(r)s" %(s)s %(b)s "%(f)s" "%(a)s" %(D)s'
+ACCESS_LOG_CONFIG_FILE=/tmp/gunicorn-logging.json
+ACCESS_LOG_CONFIG='{"version": 1, "disable_existing_loggers": false,
+ "formatters": {"access": {"format": "%(message)s"}},
+ "handlers": {
+  "access_stdout": {"class": "logging.StreamHandler", "formatter": "access", "stream": "ext://sys.stdout"},
+  "access_file": {"class": "logging.handlers.WatchedFileHandler", "formatter": "access",
+                  "filename": "/app/logs/access.log"}},
+ "root": {"level": "INFO", "handlers": []},
+ "loggers": {"gunicorn.access": {"level": "INFO", "handlers": ["access_stdout", "access_file"], "propagate": false}}}'
 case "${1:-web}" in
     web)
         echo "entrypoint: applying migrations"
@@ -22,11 +40,13 @@ case "${1:-web}" in
         bind="${APP_BIND:-127.0.0.1:18000}"
         own="127.$(( $(byte) % 254 + 1 )).$(byte).$(( $(byte) % 254 + 1 )):${bind##*:}"
         echo "$own" >"$HEALTH_ADDR_FILE"
+        printf '%s\n' "$ACCESS_LOG_CONFIG" >"$ACCESS_LOG_CONFIG_FILE"
         echo "entrypoint: starting gunicorn on $bind (reuse-port) and on $own (this container's own)"
         exec gunicorn financial_stronghold.wsgi:application \
             --bind "$bind" --bind "$own" --reuse-port --preload \
             --workers "${GUNICORN_WORKERS:-2}" --timeout 60 \
-            --access-logfile - --error-logfile -
+            --error-logfile - \
+            --log-config-json "$ACCESS_LOG_CONFIG_FILE" --access-logformat "$ACCESS_LOG_FORMAT"
         ;;
     healthcheck)
         exec python - "$(cat "$HEALTH_ADDR_FILE")" "${2:-/api/v1/health/}" <<'PY'

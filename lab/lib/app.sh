@@ -96,9 +96,12 @@ login_request() {  # username password -> HTTP code
 }
 
 ensure_log_traffic() {
-    local sec="$LAB_APP_DIR/logs/security.log"
-    if [[ -f $sec ]] && grep -q 'failed_login' "$sec"; then
-        ok "logs: security/error events already present in $LAB_APP_DIR/logs"
+    local sec="$LAB_APP_DIR/logs/security.log" acc="$LAB_APP_DIR/logs/access.log"
+    # Seeded once; again when the access log lacks the seed's requests (a lab seeded before the
+    # app wrote access.log: its security.log then holds the events of both seeds).
+    if [[ -f $sec ]] && grep -q 'failed_login' "$sec" \
+        && [[ -f $acc ]] && grep -q '"POST /api/v1/auth/login/ ' "$acc"; then
+        ok "logs: security/error events and access-log lines already present in $LAB_APP_DIR/logs"
         return 0
     fi
     log "logs: generating 15 failed logins, 1 successful login, 2 server errors"
@@ -117,11 +120,13 @@ ensure_log_traffic() {
         [[ $code == 500 ]] || die "error request ?$q returned HTTP $code (expected 500)"
     done
     sleep 1
-    local f e
+    local f e a
     f=$(grep -c 'failed_login' "$sec")
     e=$(grep -c 'ERROR' "$LAB_APP_DIR/logs/django_errors.log")
-    ((f >= 15 && e >= 2)) || die "log lines missing (failed_login: $f, errors: $e)"
-    ok "logs: $f failed_login lines in security.log, $e ERROR lines in django_errors.log"
+    # gunicorn's access log (entrypoint.sh): combined format + request time in microseconds.
+    a=$(grep -cE '"POST /api/v1/auth/login/ HTTP/1\.1" (401|200) |" 500 ' "$acc" || true)
+    ((f >= 15 && e >= 2 && a >= 18)) || die "log lines missing (failed_login: $f, errors: $e, access-log lines: $a)"
+    ok "logs: $f failed_login lines in security.log, $e ERROR lines in django_errors.log, $a seeded lines in access.log"
 }
 
 compose_down() {
