@@ -1,0 +1,74 @@
+# Copyright: (c) 2026, Financial Stronghold operations team
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Jinja2 filters of the docker_cleanup, logs (cleanup) and security_audit roles.
+
+The decisions are pure functions in module_utils (_docker_cleanup, _log_cleanup, _django_check);
+these filters hand them what the roles observed. Each filter is documented in the YAML file of
+the same name beside this one.
+"""
+
+from __future__ import annotations
+
+from ansible.errors import AnsibleFilterError
+
+from ansible_collections.stronghold.ops.plugins.module_utils import _django_check, _docker_cleanup, _log_cleanup
+from ansible_collections.stronghold.ops.plugins.module_utils._findings import FindingError
+
+
+def _wrap(func):
+    def wrapper(*args, **kwargs):
+        try:
+            return func(*args, **kwargs)
+        except (FindingError, KeyError, TypeError, ValueError) as exc:
+            raise AnsibleFilterError("%s: %s" % (func.__name__, exc)) from exc
+
+    wrapper.__name__ = func.__name__
+    wrapper.__doc__ = func.__doc__
+    return wrapper
+
+
+def docker_volume_plan(volumes, containers, keep_label, named=False, compose=False):
+    return _docker_cleanup.volume_plan(volumes, containers, keep_label, named=named, compose=compose)
+
+
+def docker_cleanup_findings(
+    target, check_mode, prune=None, candidates=None, plan=None, volume_results=None, kinds=None
+):
+    return _docker_cleanup.cleanup_findings(
+        target,
+        bool(check_mode),
+        prune=prune,
+        candidates=candidates,
+        plan=plan,
+        volume_results=volume_results,
+        kinds=tuple(kinds) if kinds is not None else ("containers", "images", "build_cache"),
+    )
+
+
+def rotated_logs_deletable(files, live_patterns):
+    return _log_cleanup.deletable(files, live_patterns)
+
+
+def log_cleanup_findings(files, target, check_mode, age, live_patterns, results=None, find_result=None):
+    return _log_cleanup.cleanup_findings(
+        target, bool(check_mode), age, files, live_patterns, results=results, find_result=find_result
+    )
+
+
+def deploy_check_findings(result, target, accepted=None):
+    result = result or {}
+    rc = result.get("rc") if not result.get("skipped") else None
+    return _django_check.deploy_check_findings(
+        rc, result.get("stdout"), result.get("stderr"), target, accepted=accepted, msg=result.get("msg")
+    )
+
+
+class FilterModule:
+    def filters(self):
+        return {
+            "docker_volume_plan": _wrap(docker_volume_plan),
+            "docker_cleanup_findings": _wrap(docker_cleanup_findings),
+            "rotated_logs_deletable": _wrap(rotated_logs_deletable),
+            "log_cleanup_findings": _wrap(log_cleanup_findings),
+            "deploy_check_findings": _wrap(deploy_check_findings),
+        }

@@ -1,0 +1,238 @@
+# Copyright: (c) 2026, Financial Stronghold operations team
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+#
+# This module util is PRIVATE to the stronghold.ops collection: its interface may change
+# between any two releases. Do not import it from outside the collection.
+"""The weekly Docker cleanup's decisions, for the docker_cleanup role (through its filters).
+
+The runbook runs ``docker system prune -f`` then ``docker volume prune -f``. The second can
+delete the database's data: a volume whose container is stopped, or was just removed by the
+first command, is "unused". So volumes are never pruned by the engine's rule here:
+volume_plan() decides volume by volume, from what was observed BEFORE anything was pruned, and
+the role removes only the volumes it names (the engine also refuses a volume in use).
+
+* A volume mounted by any container, running or stopped, is kept (and stays kept for this run
+  even when the prune of stopped containers removes that container: it is removed at the
+  earliest by the next run, a week later).
+* A volume with the keep label (any value) is kept.
+* A volume of a Compose project (label ``com.docker.compose.project``) is kept unless asked:
+  ``docker compose down`` leaves a project's named volumes, the database's data among them.
+* A named volume is kept unless ``named`` is true: Docker 23+ ``volume prune`` removes only
+  anonymous volumes unless given ``all=true``, and this rule is the same on every engine.
+  Anonymous: the label ``com.docker.volume.anonymous`` (Docker 23+) or a 64-hex name (the name
+  Docker gives an anonymous volume on every version).
+
+cleanup_findings() turns what the role observed and did into findings.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any, Mapping, Optional, Sequence
+
+from ansible_collections.stronghold.ops.plugins.module_utils._findings import Finding, FindingError, make_finding
+
+COMPOSE_PROJECT_LABEL = "com.docker.compose.project"
+ANONYMOUS_LABEL = "com.docker.volume.anonymous"
+_ANONYMOUS_NAME = re.compile(r"^[0-9a-f]{64}$")
+
+
+def _labels(item: Mapping[str, Any]) -> Mapping[str, Any]:
+    labels = item.get("Labels")
+    return labels if isinstance(labels, Mapping) else {}
+
+
+def _container_name(container: Mapping[str, Any]) -> str:
+    names = container.get("Names") or []
+    if names and isinstance(names[0], str):
+        return names[0].lstrip("/")
+    return str(container.get("Id", "?"))[:12]
+
+
+def is_anonymous(volume: Mapping[str, Any]) -> bool:
+    """True for a volume Docker created without a name (``docker run -v /data``)."""
+    return ANONYMOUS_LABEL in _labels(volume) or bool(_ANONYMOUS_NAME.match(str(volume.get("Name", ""))))
+
+
+def volume_users(containers: Sequence[Mapping[str, Any]]) -> dict[str, list[str]]:
+    """Per volume name, the containers (``name (state)``) that mount it, from the API's container list."""
+    users: dict[str, list[str]] = {}
+    for container in containers or ():
+        if not isinstance(container, Mapping):
+            raise FindingError("a container must be a mapping, got %s" % type(container).__name__)
+        if "Mounts" not in container:
+            raise FindingError(
+                "container %s has no Mounts: list the containers with verbose_output" % _container_name(container)
+            )
+        for mount in container.get("Mounts") or ():
+            if isinstance(mount, Mapping) and mount.get("Type") == "volume" and mount.get("Name"):
+                state = container.get("State") or "unknown"
+                users.setdefault(str(mount["Name"]), []).append("%s (%s)" % (_container_name(container), state))
+    return users
+
+
+def volume_plan(
+    volumes: Sequence[Mapping[str, Any]],
+    containers: Sequence[Mapping[str, Any]],
+    keep_label: str,
+    named: bool = False,
+    compose: bool = False,
+) -> dict[str, Any]:
+    """Which volumes may be removed: ``{"remove": [name, ...], "keep": [{"name", "reason"}, ...]}``.
+
+    ``containers`` must be every container of the engine (running and stopped, not filtered),
+    listed before anything was pruned.
+    """
+    if not isinstance(keep_label, str) or not keep_label.strip():
+        raise FindingError("the keep label must be a non-empty string, got %r" % (keep_label,))
+    users = volume_users(containers)
+    remove: list[str] = []
+    keep: list[dict[str, str]] = []
+    for volume in volumes or ():
+        if not isinstance(volume, Mapping) or not volume.get("Name"):
+            raise FindingError("a volume must be a mapping with a Name, got %r" % (volume,))
+        name = str(volume["Name"])
+        labels = _labels(volume)
+        if name in users:
+            reason = "in use by %s" % ", ".join(users[name])
+        elif keep_label in labels:
+            reason = "labelled %s" % keep_label
+        elif not compose and COMPOSE_PROJECT_LABEL in labels:
+            reason = "belongs to Compose project %s" % labels[COMPOSE_PROJECT_LABEL]
+        elif not named and not is_anonymous(volume):
+            reason = "named volume (only anonymous volumes are removed)"
+        else:
+            remove.append(name)
+            continue
+        keep.append({"name": name, "reason": reason})
+    return {"remove": sorted(remove), "keep": sorted(keep, key=lambda item: item["name"])}
+
+
+def _mib(size: Any) -> str:
+    try:
+        return "%.1f MiB" % (float(size) / 1048576.0)
+    except (TypeError, ValueError):
+        return "unknown size"
+
+
+def _short(ids: Sequence[Any], limit: int = 10) -> str:
+    shown = [str(i).replace("sha256:", "")[:19] for i in list(ids)[:limit]]
+    more = len(ids) - len(shown)
+    return ", ".join(shown) + (" and %d more" % more if more > 0 else "")
+
+
+def _kind_finding(target: str, kind: str, what: str, removed: Sequence[Any], size: Any, check_mode: bool) -> Finding:
+    check = "docker.cleanup.%s" % kind
+    details = {"removed": [str(i) for i in removed], "space_reclaimed": size, "check_mode": check_mode}
+    if not removed and not size:
+        return make_finding(check, target, "ok", "no %s to remove" % what, details)
+    verb = "would remove" if check_mode else "removed"
+    count = "%d %s" % (len(removed), what) if removed else what
+    summary = "%s %s (%s%s)" % (
+        verb,
+        count,
+        _mib(size),
+        " reclaimable" if check_mode else " reclaimed",
+    )
+    if removed:
+        summary += ": " + _short(removed)
+    return make_finding(check, target, "info", summary, details)
+
+
+def cleanup_findings(
+    target: str,
+    check_mode: bool,
+    prune: Optional[Mapping[str, Any]] = None,
+    candidates: Optional[Mapping[str, Any]] = None,
+    plan: Optional[Mapping[str, Any]] = None,
+    volume_results: Optional[Sequence[Mapping[str, Any]]] = None,
+    kinds: Sequence[str] = ("containers", "images", "build_cache"),
+) -> list[Finding]:
+    """The findings of one cleanup run.
+
+    ``prune``: community.docker.docker_prune's result (a real run), or its failure.
+    ``candidates``: in check mode (docker_prune has no check mode), what would be pruned:
+    ``{"containers": [{"name", "size"}], "images": [{"id", "size"}], "build_cache": {"count", "size"}}``.
+    ``plan``: volume_plan()'s result, None when volumes are not cleaned.
+    ``volume_results``: the per-volume removal results (``item`` the name, ``failed``, ``msg``).
+    """
+    what = {"containers": "stopped containers", "images": "dangling images", "build_cache": "build cache"}
+    findings: list[Finding] = []
+    if check_mode:
+        cand = candidates or {}
+        for kind in kinds:
+            if kind == "build_cache":
+                cache = cand.get("build_cache") or {}
+                findings.append(
+                    _kind_finding(target, kind, what[kind], [], cache.get("size") or 0, True)
+                    if cache.get("count")
+                    else make_finding("docker.cleanup.build_cache", target, "ok", "no build cache to remove")
+                )
+                continue
+            items = cand.get(kind) or []
+            names = [str(i.get("name") or i.get("id")) for i in items]
+            size = sum(int(i.get("size") or 0) for i in items)
+            findings.append(_kind_finding(target, kind, what[kind], names, size, True))
+    elif prune is not None:
+        if prune.get("failed") or prune.get("skipped"):
+            findings.append(
+                make_finding(
+                    "docker.cleanup.prune",
+                    target,
+                    "critical",
+                    "prune failed: %s" % (prune.get("msg") or "no result"),
+                    {"kinds": list(kinds)},
+                )
+            )
+        else:
+            keys = {
+                "containers": ("containers", "containers_space_reclaimed"),
+                "images": ("images", "images_space_reclaimed"),
+                "build_cache": ("builder_cache_caches_deleted", "builder_cache_space_reclaimed"),
+            }
+            for kind in kinds:
+                ids_key, size_key = keys[kind]
+                findings.append(
+                    _kind_finding(target, kind, what[kind], prune.get(ids_key) or [], prune.get(size_key) or 0, False)
+                )
+    if plan is not None:
+        findings.extend(_volume_findings(target, check_mode, plan, volume_results or []))
+    return findings
+
+
+def _volume_findings(
+    target: str, check_mode: bool, plan: Mapping[str, Any], results: Sequence[Mapping[str, Any]]
+) -> list[Finding]:
+    remove = list(plan.get("remove") or [])
+    keep = list(plan.get("keep") or [])
+    failed = [r for r in results if isinstance(r, Mapping) and r.get("failed")]
+    failed_names = {str(r.get("item")) for r in failed}
+    done = [name for name in remove if name not in failed_names]
+    details = {"kept": keep, "check_mode": check_mode}
+    findings: list[Finding] = []
+    if not remove:
+        findings.append(
+            make_finding("docker.cleanup.volumes", target, "ok", "no volume to remove (%d kept)" % len(keep), details)
+        )
+    elif done:
+        findings.append(
+            make_finding(
+                "docker.cleanup.volumes",
+                target,
+                "info",
+                "%s %d volume(s) (%d kept): %s"
+                % ("would remove" if check_mode else "removed", len(done), len(keep), _short(done)),
+                dict(details, removed=done),
+            )
+        )
+    for result in failed:
+        findings.append(
+            make_finding(
+                "docker.cleanup.volumes",
+                str(result.get("item")),
+                "critical",
+                "volume not removed: %s" % (result.get("msg") or "no result"),
+                {"volume": result.get("item")},
+            )
+        )
+    return findings

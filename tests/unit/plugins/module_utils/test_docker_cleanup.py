@@ -1,0 +1,143 @@
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+from __future__ import annotations
+
+import pytest
+
+from ansible_collections.stronghold.ops.plugins.module_utils._docker_cleanup import (
+    cleanup_findings,
+    is_anonymous,
+    volume_plan,
+)
+from ansible_collections.stronghold.ops.plugins.module_utils._findings import FindingError, validate_finding
+
+ANON = "3f" * 32
+
+
+def container(name, state, *volumes):
+    return {
+        "Id": name + "0" * 20,
+        "Names": ["/" + name],
+        "State": state,
+        "Mounts": [{"Type": "volume", "Name": v, "Destination": "/data"} for v in volumes]
+        + [{"Type": "bind", "Source": "/srv/logs", "Destination": "/app/logs"}],
+    }
+
+
+def volume(name, **labels):
+    return {"Name": name, "Driver": "local", "Labels": labels or None}
+
+
+def plan(volumes, containers, **kwargs):
+    return volume_plan(volumes, containers, "stronghold.keep", **kwargs)
+
+
+def test_a_volume_of_a_stopped_container_is_kept_the_database_case():
+    result = plan([volume("pgdata")], [container("db-1", "exited", "pgdata")], named=True, compose=True)
+    assert result["remove"] == []
+    assert result["keep"] == [{"name": "pgdata", "reason": "in use by db-1 (exited)"}]
+
+
+def test_a_volume_of_a_running_container_is_kept_and_every_user_named():
+    result = plan(
+        [volume(ANON)], [container("web-1", "running", ANON), container("web-2", "created", ANON)], named=True
+    )
+    assert result["keep"][0]["reason"] == "in use by web-1 (running), web-2 (created)"
+
+
+def test_the_keep_label_keeps_whatever_its_value():
+    result = plan([volume(ANON, **{"stronghold.keep": ""}), volume("x" * 64)], [], named=True)
+    assert result == {"remove": ["x" * 64], "keep": [{"name": ANON, "reason": "labelled stronghold.keep"}]}
+
+
+def test_named_volumes_stay_unless_asked_and_anonymous_ones_go():
+    vols = [volume("uploads"), volume(ANON), volume("v2", **{"com.docker.volume.anonymous": ""})]
+    assert plan(vols, [])["remove"] == [ANON, "v2"]
+    assert plan(vols, [], named=True)["remove"] == [ANON, "uploads", "v2"]
+
+
+def test_compose_volumes_stay_unless_asked():
+    vols = [volume("fs_pgdata", **{"com.docker.compose.project": "fs"})]
+    assert plan(vols, [], named=True)["keep"][0]["reason"] == "belongs to Compose project fs"
+    assert plan(vols, [], named=True, compose=True)["remove"] == ["fs_pgdata"]
+
+
+def test_anonymous_by_name_or_label_only():
+    assert is_anonymous({"Name": ANON})
+    assert not is_anonymous({"Name": ANON.upper()})
+    assert not is_anonymous({"Name": ANON[:-1]})
+    assert is_anonymous({"Name": "x", "Labels": {"com.docker.volume.anonymous": ""}})
+
+
+@pytest.mark.parametrize(
+    "volumes, containers, keep_label, message",
+    [
+        ([volume("a")], [{"Names": ["/c"], "State": "running"}], "k", "verbose_output"),
+        ([{"Driver": "local"}], [], "k", "with a Name"),
+        ([volume("a")], [], "  ", "keep label"),
+        ([volume("a")], ["c"], "k", "must be a mapping"),
+    ],
+)
+def test_bad_input_is_a_clear_error(volumes, containers, keep_label, message):
+    with pytest.raises(FindingError, match=message):
+        volume_plan(volumes, containers, keep_label)
+
+
+def test_a_real_prune_gives_what_was_removed_and_the_space():
+    prune = {
+        "containers": ["a" * 64],
+        "containers_space_reclaimed": 2 * 1048576,
+        "images": ["sha256:" + "b" * 64],
+        "images_space_reclaimed": 0,
+        "builder_cache_space_reclaimed": 0,
+        "builder_cache_caches_deleted": [],
+    }
+    found = cleanup_findings("unix:///d.sock", False, prune=prune)
+    assert [f["check"] for f in found] == [
+        "docker.cleanup.containers",
+        "docker.cleanup.images",
+        "docker.cleanup.build_cache",
+    ]
+    assert found[0]["severity"] == "info" and found[0]["summary"].startswith("removed 1 stopped containers (2.0 MiB")
+    assert found[1]["summary"].startswith("removed 1 dangling images (0.0 MiB reclaimed): " + "b" * 12)
+    assert found[2]["severity"] == "ok"
+    for item in found:
+        validate_finding(item)
+
+
+def test_a_failed_prune_is_critical():
+    found = cleanup_findings("d", False, prune={"failed": True, "msg": "Error connecting"})
+    assert [(f["check"], f["severity"]) for f in found] == [("docker.cleanup.prune", "critical")]
+    assert "Error connecting" in found[0]["summary"]
+
+
+def test_check_mode_says_what_would_go_from_the_candidates():
+    candidates = {
+        "containers": [{"name": "old-job", "size": 10}],
+        "images": [],
+        "build_cache": {"count": 3, "size": 3 * 1048576},
+    }
+    found = cleanup_findings("d", True, candidates=candidates, plan={"remove": [ANON], "keep": []})
+    summaries = [f["summary"] for f in found]
+    assert summaries[0].startswith("would remove 1 stopped containers") and "old-job" in summaries[0]
+    assert summaries[1] == "no dangling images to remove"
+    assert summaries[2].startswith("would remove build cache (3.0 MiB reclaimable)")
+    assert summaries[3].startswith("would remove 1 volume(s) (0 kept)")
+
+
+def test_a_volume_that_could_not_be_removed_is_critical_and_the_others_reported():
+    found = cleanup_findings(
+        "d",
+        False,
+        plan={"remove": ["a", "b"], "keep": [{"name": "k", "reason": "labelled x"}]},
+        volume_results=[{"item": "a", "failed": True, "msg": "volume is in use"}, {"item": "b", "changed": True}],
+        kinds=(),
+    )
+    assert [(f["target"], f["severity"]) for f in found] == [("d", "info"), ("a", "critical")]
+    assert found[0]["details"]["removed"] == ["b"] and found[0]["details"]["kept"][0]["name"] == "k"
+
+
+def test_no_volume_to_remove_is_ok():
+    found = cleanup_findings("d", False, plan={"remove": [], "keep": []}, kinds=())
+    assert [(f["check"], f["severity"], f["summary"]) for f in found] == [
+        ("docker.cleanup.volumes", "ok", "no volume to remove (0 kept)")
+    ]
