@@ -154,14 +154,16 @@ def seconds_text(seconds: Optional[float]) -> str:
 # --- connectivity and server --------------------------------------------------------------------
 
 
-def refused(target: str, error: str) -> Finding:
+def refused(target: str, params: Params, error: str) -> Finding:
     """The critical finding of a server that does not accept the connection (down, full, auth)."""
+    database = params.get("login_db") or "(default database)"
     return make_finding(
         "postgres.connect",
         target,
         "critical",
-        "PostgreSQL refuses connections at %s: %s" % (target, error),
-        {"error": error},
+        "PostgreSQL refuses connections at %s (database %s, user %s): %s"
+        % (target, database, params.get("login_user"), error),
+        {"error": error, "database": database, "user": params.get("login_user")},
     )
 
 
@@ -405,13 +407,13 @@ def judge_settings(
         if server_version < GUARD_SINCE[name]:
             continue
         row = settings.get(name) or {}
-        value = row.get("setting")
+        setting = row.get("setting")
         unit = row.get("unit") or ""
-        shown = "%s%s" % (value, unit) if value is not None else None
+        shown = "%s%s" % (setting, unit) if setting is not None else None
         guards[name] = {
             "value": shown,
             "source": row.get("source"),
-            "set": bool(value is not None and _is_set(value)) or bool(per[name]),
+            "set": bool(setting is not None and _is_set(setting)) or bool(per[name]),
             "overrides": per[name],
         }
     unset = [name for name, guard in guards.items() if not guard["set"]]
@@ -596,9 +598,14 @@ def _measure(delta: list[Any], measure: str) -> float:
 def top_statements(entries: list[tuple[str, list[Any], list[Any]]], top: int) -> dict[str, list[tuple[str, list[Any]]]]:
     """The ``top`` statements by each measure of their deltas (statements called in the period only)."""
     called = [(key, delta) for key, dummy, delta in entries if delta[0] > 0]
-    return {
-        measure: heapq.nlargest(top, called, key=lambda item, m=measure: _measure(item[1], m)) for measure in MEASURES
-    }
+    tops: dict[str, list[tuple[str, list[Any]]]] = {}
+    for measure in MEASURES:
+
+        def value(item: tuple[str, list[Any]], measure: str = measure) -> float:
+            return _measure(item[1], measure)
+
+        tops[measure] = heapq.nlargest(top, called, key=value)
+    return tops
 
 
 def statement_view(key: str, delta: list[Any], names: Mapping[tuple[str, int], str], texts: Mapping[str, str]) -> Row:
@@ -670,7 +677,7 @@ def judge_statements(
             period,
             "%g ms" % (warning * 1000.0) if warning is not None else "no limit",
         )
-        details = {"mean_time_ms": round(mean, 3), "calls": calls, "total_time_ms": round(total, 1)}
+        details: Row = {"mean_time_ms": round(mean, 3), "calls": calls, "total_time_ms": round(total, 1)}
         if severity != "ok" and tops["total_time"]:
             heaviest = statement_view(tops["total_time"][0][0], tops["total_time"][0][1], names, texts)
             summary += "; the heaviest: queryid %d (database %s, user %s), %d calls, mean %.1f ms" % (

@@ -454,7 +454,7 @@ class Health:
         except PostgresConnectError as exc:
             cause = exc.__cause__
             error = " ".join(str(cause if cause is not None else exc).split())
-            self.findings.append(health.refused(self.target, error))
+            self.findings.append(health.refused(self.target, self.p, error))
             return self.finish()
         with closing(conn):
             try:
