@@ -592,7 +592,7 @@ def main():
         saved = None
         if settings["state_path"] and not module.check_mode:
             try:
-                save_state(settings["state_path"], STATE_KIND, STATE_VERSION, state_data(window))
+                save_state(settings["state_path"], STATE_KIND, STATE_VERSION, state_data(window, settings))
             except StateError as exc:
                 saved = str(exc)
         result = build_result(settings, window, observed, state_problem=problem, save_problem=saved)
