@@ -41,7 +41,12 @@ from ansible_collections.stronghold.ops.plugins.module_utils._logscan_time impor
     time_format,
     zone,
 )
-from ansible_collections.stronghold.ops.plugins.module_utils._options import read_duration
+from ansible_collections.stronghold.ops.plugins.module_utils._options import (
+    FAIL_ON_SPEC,
+    argument_spec,
+    duration_spec,
+    read_duration,
+)
 
 MAX_PATHS = 100
 MAX_PATTERNS = 100
@@ -51,6 +56,61 @@ MAX_SINCE = 366 * 86400.0
 MAX_MS = 3600 * 1000.0
 MAX_GROUPS_SHOWN = 100
 _NAME = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")
+
+
+STATE_KIND = "log_scan"
+STATE_VERSION = 1
+
+PATTERN_SPEC = {
+    "name": {"type": "str", "required": True},
+    "regex": {"type": "str", "required": True},
+    "mode": {"type": "str", "choices": ["records", "lines"], "default": "records"},
+    "last": {"type": "int", "default": 10},
+    "warning_count": {"type": "int"},
+    "critical_count": {"type": "int"},
+    "rate": {
+        "type": "dict",
+        "options": {
+            "count": {"type": "int", "required": True},
+            "per": duration_spec("1h"),
+            "severity": {"type": "str", "choices": ["info", "warning", "critical"], "default": "warning"},
+        },
+    },
+    "group_by": {"type": "str"},
+}
+
+ACCESS_SPEC = {
+    "path": {"type": "path", "required": True},
+    "rotated": {"type": "bool", "default": True},
+    "format": {"type": "str", "choices": ["gunicorn", "regex"], "default": "gunicorn"},
+    "regex": {"type": "str"},
+    "time_unit": {"type": "str", "choices": ["us", "ms", "s"], "default": "us"},
+    "timestamp_format": {"type": "str", "default": "gunicorn"},
+    "error_rate_target": {"type": "float", "default": 1},
+    "error_rate_warning": {"type": "float", "default": 5},
+    "error_rate_critical": {"type": "float"},
+    "p95_warning_ms": {"type": "float", "default": 200},
+    "p95_critical_ms": {"type": "float"},
+    "min_requests": {"type": "int", "default": 20},
+}
+
+ARGUMENT_SPEC = argument_spec(
+    FAIL_ON_SPEC,
+    own={
+        "paths": {"type": "list", "elements": "path", "default": []},
+        "rotated": {"type": "bool", "default": True},
+        "since": duration_spec("24h"),
+        "until": {"type": "str"},
+        "state_path": {"type": "path"},
+        "timestamp_format": {"type": "str", "default": "auto"},
+        "timezone": {"type": "str", "default": "UTC"},
+        "patterns": {"type": "list", "elements": "dict", "default": [], "options": PATTERN_SPEC},
+        "access_log": {"type": "dict", "options": ACCESS_SPEC},
+        "missing_severity": {"type": "str", "choices": ["info", "warning", "critical"], "default": "warning"},
+    },
+)
+# A report-only module: the logs role and the report weigh the findings (as pg_vacuum).
+ARGUMENT_SPEC["fail_on"]["default"] = "never"
 
 
 class LogScanError(FindingError):
@@ -160,12 +220,16 @@ def check_access(raw: dict[str, Any], tz: Any, year: int) -> dict[str, Any]:
     if unit not in TIME_UNIT_MS:
         raise LogScanError("access_log.time_unit must be us, ms or s, got %r" % (unit,))
 
+    def value_of(name: str) -> Any:
+        # The module's spec fills the defaults; plain data (tests, other callers) gets the same ones.
+        return raw.get(name, ACCESS_SPEC[name].get("default"))
+
     def percent(name: str) -> Optional[float]:
-        value = raw.get(name)
+        value = value_of(name)
         return None if value is None else bounded_number(value, "access_log." + name, minimum=0, maximum=100)
 
     def millis(name: str) -> Optional[float]:
-        value = raw.get(name)
+        value = value_of(name)
         return None if value is None else bounded_number(value, "access_log." + name, minimum=0, maximum=MAX_MS)
 
     target, warning, critical = (
@@ -179,7 +243,7 @@ def check_access(raw: dict[str, Any], tz: Any, year: int) -> dict[str, Any]:
     if p95_warning is not None and p95_critical is not None and p95_warning > p95_critical:
         raise LogScanError("access_log.p95_warning_ms (%g) is above p95_critical_ms (%g)" % (p95_warning, p95_critical))
     min_requests = int(
-        bounded_number(raw.get("min_requests", 20), "access_log.min_requests", minimum=0, maximum=MAX_COUNT)
+        bounded_number(value_of("min_requests"), "access_log.min_requests", minimum=0, maximum=MAX_COUNT)
     )
     return {
         "path": path,

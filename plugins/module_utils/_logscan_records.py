@@ -97,7 +97,8 @@ class Scanner:
         cut = len(text)
         if not final:
             last = self._last_record_start(text, len(text))
-            if last is not None and last > 0 and len(text) - last <= MAX_PENDING:
+            # The last record may go on in the next block: held back whole (the body may be empty).
+            if last is not None and len(text) - last <= MAX_PENDING:
                 cut = last
         body, self.pending = text[:cut], text[cut:]
         if body:

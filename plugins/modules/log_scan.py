@@ -517,6 +517,9 @@ worst_severity:
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.stronghold.ops.plugins.module_utils._logscan import (
+    ARGUMENT_SPEC,
+    STATE_KIND,
+    STATE_VERSION,
     LogScanError,
     build_result,
     check_options,
@@ -524,62 +527,7 @@ from ansible_collections.stronghold.ops.plugins.module_utils._logscan import (
     state_data,
 )
 from ansible_collections.stronghold.ops.plugins.module_utils._logscan_read import scan
-from ansible_collections.stronghold.ops.plugins.module_utils._options import FAIL_ON_SPEC, argument_spec, duration_spec
 from ansible_collections.stronghold.ops.plugins.module_utils._state import StateError, load_state, save_state
-
-STATE_KIND = "log_scan"
-STATE_VERSION = 1
-
-PATTERN_SPEC = {
-    "name": {"type": "str", "required": True},
-    "regex": {"type": "str", "required": True},
-    "mode": {"type": "str", "choices": ["records", "lines"], "default": "records"},
-    "last": {"type": "int", "default": 10},
-    "warning_count": {"type": "int"},
-    "critical_count": {"type": "int"},
-    "rate": {
-        "type": "dict",
-        "options": {
-            "count": {"type": "int", "required": True},
-            "per": duration_spec("1h"),
-            "severity": {"type": "str", "choices": ["info", "warning", "critical"], "default": "warning"},
-        },
-    },
-    "group_by": {"type": "str"},
-}
-
-ACCESS_SPEC = {
-    "path": {"type": "path", "required": True},
-    "rotated": {"type": "bool", "default": True},
-    "format": {"type": "str", "choices": ["gunicorn", "regex"], "default": "gunicorn"},
-    "regex": {"type": "str"},
-    "time_unit": {"type": "str", "choices": ["us", "ms", "s"], "default": "us"},
-    "timestamp_format": {"type": "str", "default": "gunicorn"},
-    "error_rate_target": {"type": "float", "default": 1},
-    "error_rate_warning": {"type": "float", "default": 5},
-    "error_rate_critical": {"type": "float"},
-    "p95_warning_ms": {"type": "float", "default": 200},
-    "p95_critical_ms": {"type": "float"},
-    "min_requests": {"type": "int", "default": 20},
-}
-
-ARGUMENT_SPEC = argument_spec(
-    FAIL_ON_SPEC,
-    own={
-        "paths": {"type": "list", "elements": "path", "default": []},
-        "rotated": {"type": "bool", "default": True},
-        "since": duration_spec("24h"),
-        "until": {"type": "str"},
-        "state_path": {"type": "path"},
-        "timestamp_format": {"type": "str", "default": "auto"},
-        "timezone": {"type": "str", "default": "UTC"},
-        "patterns": {"type": "list", "elements": "dict", "default": [], "options": PATTERN_SPEC},
-        "access_log": {"type": "dict", "options": ACCESS_SPEC},
-        "missing_severity": {"type": "str", "choices": ["info", "warning", "critical"], "default": "warning"},
-    },
-)
-# A report-only module: the logs role and the report weigh the findings (as pg_vacuum).
-ARGUMENT_SPEC["fail_on"]["default"] = "never"
 
 
 def main():

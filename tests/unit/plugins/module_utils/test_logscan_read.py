@@ -1,0 +1,223 @@
+# Copyright: (c) 2026, Financial Stronghold operations team
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Bisection over an in-memory file, rotated siblings, duplicates and the read of real small files."""
+
+from __future__ import annotations
+
+import calendar
+import gzip
+import io
+import os
+from datetime import timezone
+
+import pytest
+
+from ansible_collections.stronghold.ops.plugins.module_utils import _logscan_read as read
+from ansible_collections.stronghold.ops.plugins.module_utils._logscan import check_options, choose_window
+from ansible_collections.stronghold.ops.plugins.module_utils._logscan_read import (
+    CountingFile,
+    find_start,
+    first_time_after,
+    scan,
+    siblings,
+)
+from ansible_collections.stronghold.ops.plugins.module_utils._logscan_time import TimeFormat
+
+UTC = timezone.utc
+T0 = calendar.timegm((2026, 12, 5, 0, 0, 0))
+FMT = TimeFormat("python", UTC)
+
+
+def line_at(seconds, text="INFO tick"):
+    return "%s,000 %s\n" % (_stamp(seconds), text)
+
+
+def _stamp(seconds):
+    return "2026-12-05 %02d:%02d:%02d" % (seconds // 3600, seconds // 60 % 60, seconds % 60)
+
+
+def make_log(count=3000, traceback_every=7):
+    """(bytes, {seconds: offset of its line}) one record a second, tracebacks under some."""
+    out = io.BytesIO()
+    offsets = {}
+    for second in range(count):
+        offsets[second] = out.tell()
+        if second % traceback_every == 0:
+            out.write(line_at(second, "ERROR boom").encode())
+            out.write(b'Traceback (most recent call last):\n  File "x.py", line 1\nValueError: x\n')
+        else:
+            out.write(line_at(second).encode())
+    return out.getvalue(), offsets
+
+
+@pytest.mark.parametrize("probe", [64, 512, 4096])
+@pytest.mark.parametrize("second", [0, 1, 2, 7, 500, 1499, 2998, 2999, 5000])
+def test_find_start_lands_at_or_just_before_the_window(monkeypatch, probe, second):
+    monkeypatch.setattr(read, "PROBE", probe)
+    data, offsets = make_log()
+    handle = CountingFile(io.BytesIO(data))
+    start = T0 + second - 0.5  # the first record of the window is the one at `second`
+    offset = find_start(handle, len(data), FMT, start)
+    first_in_window = offsets.get(second, len(data))
+    assert offset <= first_in_window
+    # Bisection: close to it, and far less read than the file.
+    assert first_in_window - offset <= 2 * probe + 200
+    assert offset == 0 or data[offset - 1 : offset] == b"\n"
+    if second > 100:
+        assert handle.bytes_read < len(data) / 4
+
+
+def test_first_time_after_steps_over_continuation_lines():
+    data, offsets = make_log()
+    handle = io.BytesIO(data)
+    # Land inside the traceback of the record at 7 s: the next record is at 8 s.
+    inside = offsets[7] + len(line_at(7, "ERROR boom")) + 5
+    found = first_time_after(handle, inside, len(data), FMT)
+    assert found == (offsets[8], T0 + 8)
+    # Exactly on a line start: that line counts.
+    assert first_time_after(handle, offsets[9], len(data), FMT) == (offsets[9], T0 + 9)
+    assert first_time_after(handle, 0, len(data), FMT) == (0, T0)
+    # Nothing before the limit.
+    assert first_time_after(handle, offsets[9] + 1, offsets[10], FMT) is None
+
+
+def test_find_start_without_any_timestamp_reads_from_zero():
+    data = b"  continuation\n" * 20000
+    assert find_start(CountingFile(io.BytesIO(data)), len(data), FMT, T0) == 0
+
+
+def test_find_start_tolerates_jitter(monkeypatch):
+    monkeypatch.setattr(read, "PROBE", 256)
+    lines = []
+    for second in range(2000):
+        jitter = 0.4 if second % 2 else 0.0  # two workers, slightly out of order
+        lines.append("%s,%03d INFO x\n" % (_stamp(second), int((1 - jitter) * 999) % 1000))
+    data = "".join(lines).encode()
+    offset = find_start(CountingFile(io.BytesIO(data)), len(data), FMT, T0 + 1000)
+    assert data[offset:].startswith(_stamp(999).encode()) or data.index(_stamp(1000).encode()) - offset < 600
+
+
+@pytest.mark.parametrize(
+    "name, rotated",
+    [
+        ("app.log.1", True),
+        ("app.log.2.gz", True),
+        ("app.log-20261204", True),
+        ("app.log-20261204.gz", True),
+        ("app.log.2026-12-04", True),
+        ("app.log.2026-12-04_09-00-00", True),
+        ("app.log.2026-12-04_09", True),
+        ("app.log", False),
+        ("app.log.bak", False),
+        ("app.log.1.swp", False),
+        ("app.logger", False),
+        ("other.log.1", False),
+    ],
+)
+def test_siblings_by_name(tmp_path, name, rotated):
+    (tmp_path / "app.log").write_text("")
+    (tmp_path / name).write_text("")
+    found = [os.path.basename(p) for p in siblings(str(tmp_path / "app.log"))]
+    assert (name in found) is rotated
+    assert "app.log" not in found
+
+
+def _settings(paths, **extra):
+    params = {
+        "paths": paths,
+        "rotated": True,
+        "since": "1h",
+        "until": "2026-12-05T02:00:00Z",
+        "timestamp_format": "auto",
+        "timezone": "UTC",
+        "patterns": [{"name": "errors", "regex": "ERROR", "last": 2}],
+        "missing_severity": "warning",
+        "fail_on": "never",
+    }
+    params.update(extra)
+    settings = check_options(params)
+    return settings, choose_window(settings, None)
+
+
+def _write(path, first, last, mtime, compressed=False, text="ERROR boom"):
+    data = "".join(line_at(s, text) for s in range(first, last)).encode()
+    if compressed:
+        with gzip.open(path, "wb") as handle:
+            handle.write(data)
+    else:
+        with open(path, "wb") as handle:
+            handle.write(data)
+    os.utime(path, (T0 + mtime, T0 + mtime))
+
+
+def test_scan_reads_rotated_plain_and_gzip_and_skips_old_files(tmp_path):
+    live = str(tmp_path / "app.log")
+    _write(live + ".3.gz", 0, 1800, 1800, compressed=True)  # before the window (01:00 to 02:00)
+    _write(live + ".2.gz", 1800, 4000, 4000, compressed=True)  # crosses the window start
+    _write(live + ".1", 4000, 6000, 6000)
+    _write(live, 6000, 9000, 9000)  # goes past the window end (7200)
+    settings, window = _settings([live])
+    observed = scan(settings, window)
+    by_name = {os.path.basename(f.path): f.report() for f in observed["files"]}
+    assert by_name["app.log.3.gz"]["skipped_reason"] == "modified before the window"
+    assert by_name["app.log.3.gz"]["bytes_read"] == 0
+    assert by_name["app.log.2.gz"]["compressed"] is True
+    # (3600, 7200]: 399 records from .2.gz (3601..3999), 2000 from .1, 1201 from the live file (6000..7200).
+    assert observed["matchers"][0].count == 399 + 2000 + 1201
+    assert [os.path.basename(f.path) for f in observed["files"]] == [
+        "app.log.3.gz",
+        "app.log.2.gz",
+        "app.log.1",
+        "app.log",
+    ]
+
+
+def test_scan_counts_a_copytruncate_copy_once(tmp_path):
+    live = str(tmp_path / "app.log")
+    _write(live, 3700, 4000, 4000)
+    _write(live + ".1", 3700, 3900, 3900)  # the copy, caught before the truncate
+    settings, window = _settings([live])
+    observed = scan(settings, window)
+    assert observed["matchers"][0].count == 300
+    reasons = {os.path.basename(f.path): f.skipped for f in observed["files"]}
+    assert reasons["app.log.1"].startswith("same content as")
+
+
+def test_scan_counts_a_path_given_twice_once(tmp_path):
+    live = str(tmp_path / "app.log")
+    _write(live, 3700, 4000, 4000)
+    os.link(live, str(tmp_path / "hard.log"))
+    settings, window = _settings([live, str(tmp_path / "hard.log")])
+    observed = scan(settings, window)
+    assert observed["matchers"][0].count == 300
+
+
+def test_scan_stops_a_file_truncated_while_read(tmp_path, monkeypatch):
+    live = str(tmp_path / "app.log")
+    _write(live, 3601, 7200, 7200)
+    monkeypatch.setattr(read, "BLOCK", 4096)
+    real_split = read.split_lines
+    calls = []
+
+    def truncate_after_first_block(block):
+        calls.append(1)
+        if len(calls) == 2:
+            os.truncate(live, 0)
+        return real_split(block)
+
+    monkeypatch.setattr(read, "split_lines", truncate_after_first_block)
+    settings, window = _settings([live])
+    observed = scan(settings, window)
+    item = observed["files"][0]
+    assert item.skipped == "truncated during the scan"
+    assert 0 < observed["matchers"][0].count < 3599
+
+
+def test_missing_and_undated_files(tmp_path):
+    (tmp_path / "plain.log").write_text("no timestamps here\n" * 10)
+    os.utime(str(tmp_path / "plain.log"), (T0 + 7000, T0 + 7000))
+    settings, window = _settings([str(tmp_path / "missing.log"), str(tmp_path / "plain.log")])
+    observed = scan(settings, window)
+    reasons = [f.skipped for f in observed["files"]]
+    assert reasons[0] == "missing"
+    assert reasons[1].startswith("no timestamp recognised")
