@@ -218,6 +218,14 @@ def _setting(settings: Mapping[str, Row], name: str, default: float = 0) -> floa
         return default
 
 
+def is_client(row: Mapping[str, Any]) -> bool:
+    """A client backend; a row hidden from this role (no backend_type) counts as one when it has a user
+    (background processes have none, except the autovacuum and logical replication launchers)."""
+    if row.get("backend_type") is None:
+        return row.get("user") is not None
+    return bool(row["backend_type"] == "client backend")
+
+
 def judge_connections(
     target: str, settings: Mapping[str, Row], activity: Iterable[Row], opts: Params
 ) -> tuple[Row, Finding]:
@@ -229,7 +237,7 @@ def judge_connections(
     states: dict[str, int] = {}
     used = 0
     for row in activity:
-        if row["backend_type"] != "client backend":
+        if not is_client(row):
             continue
         used += 1
         state = row.get("state") or "unknown"
@@ -311,7 +319,7 @@ def judge_sessions(
     """Longest transactions and queries, sessions idle in transaction, blocked sessions and their blockers."""
     everyone = [r for r in activity if not r.get("self")]
     by_pid = dict((r["pid"], r) for r in everyone)
-    clients = [r for r in everyone if r["backend_type"] == "client backend"]
+    clients = [r for r in everyone if is_client(r)]
     top = opts["top"]
     data: Row = {}
     findings: list[Finding] = []
@@ -368,8 +376,8 @@ def judge_sessions(
                 "postgres.privileges",
                 target,
                 "info",
-                "%d session(s) of other users are hidden from %s: grant it pg_monitor to judge them"
-                % (len(hidden), "this role"),
+                "%d session(s) of other users are hidden from this role: their state and times are not judged and "
+                "connections are counted approximately; grant it pg_monitor" % len(hidden),
                 {"hidden_sessions": len(hidden)},
             )
         )

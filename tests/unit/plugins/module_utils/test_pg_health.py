@@ -214,10 +214,18 @@ def test_long_queries_and_transactions():
 
 
 def test_sessions_hidden_from_a_role_without_pg_monitor_are_an_info_finding():
-    rows = [backend(40, None, user="other"), backend(41, "idle")]
+    # What a role without pg_read_all_stats reads: other users' rows with a user and nothing else.
+    rows = [
+        backend(40, None, None, user="other"),
+        backend(41, "idle"),
+        backend(42, None, None, user=None),  # a background process
+    ]
     data, findings = judge_sessions(T, rows, OPTS)
     assert data["hidden"] == 1
-    assert [f["severity"] for f in findings if f["check"] == "postgres.privileges"] == ["info"]
+    privileges = [f for f in findings if f["check"] == "postgres.privileges"]
+    assert [f["severity"] for f in privileges] == ["info"] and "grant it pg_monitor" in privileges[0]["summary"]
+    settings = {"max_connections": setting(10), "superuser_reserved_connections": setting(0)}
+    assert judge_connections(T, settings, rows, OPTS)[0]["used"] == 2
 
 
 def test_session_lists_hold_at_most_top():
