@@ -775,12 +775,7 @@ class Judge:
         name = record["name"]
         previous = self._previous_container(record)
         first_run = previous is None
-        # Restarts since the previous run of the same container (a new id is a new container).
-        if previous is not None and isinstance(previous.get("restart_count"), int):
-            restarts = max(0, record["restart_count"] - previous["restart_count"])
-        else:
-            restarts = None
-        record["restarts_since_last_run"] = restarts
+        record["restarts_since_last_run"] = self._restart_delta(record, previous)
         record["oom_kills_since_last_run"] = self._oom_delta(record, previous)
         if record.get("error"):
             self._add("resources.container", name, "warning", "%s: %s" % (name, record["error"]), {})
@@ -797,6 +792,22 @@ class Judge:
         if not isinstance(previous, Mapping) or previous.get("id") != record["full_id"]:
             return None
         return previous
+
+    @staticmethod
+    def _restart_delta(record: Mapping[str, Any], previous: Optional[Mapping[str, Any]]) -> Optional[int]:
+        """Restarts since the previous run of the same container (a new id is a new container).
+
+        RestartCount counts the restart policy's restarts and starts again from 0 at a manual
+        ``docker start``, so a StartedAt newer than the previous run's counts as one restart too.
+        """
+        if previous is None:
+            return None
+        count, before = record["restart_count"], previous.get("restart_count")
+        restarts = count - before if isinstance(before, int) and count >= before else count
+        started, started_before = record.get("started_at"), previous.get("started_at")
+        if started and started_before and started != started_before:
+            restarts = max(restarts, 1)
+        return restarts
 
     @staticmethod
     def _oom_delta(record: Mapping[str, Any], previous: Optional[Mapping[str, Any]]) -> Optional[int]:
@@ -961,6 +972,7 @@ def next_state(
                 "restart_count": c["restart_count"],
                 "oom_killed": c["oom_killed"],
                 "finished_at": c.get("finished_at"),
+                "started_at": c.get("started_at"),
                 "oom_kill_counter": c.get("oom_kill_counter"),
                 "throttled_periods": c.get("throttled_periods"),
             }

@@ -206,8 +206,14 @@ class Engine:
         counts: dict[str, int] = {}
 
         def read() -> None:
+            # "seconds.nanoseconds": the engine reads the fraction as nanoseconds, so it is
+            # written with nine digits; a whole-second "since" would count an event of the
+            # previous run's last second twice.
             stream = self.api.events(
-                since=int(since), until=int(until) + 1, filters={"type": "container", "event": "oom"}, decode=True
+                since=_timestamp(since),
+                until=_timestamp(until),
+                filters={"type": "container", "event": "oom"},
+                decode=True,
             )
             for event in stream:
                 cid = (event.get("Actor") or {}).get("ID") or event.get("id")
@@ -219,6 +225,11 @@ class Engine:
 
     def close(self) -> None:
         self.api.close()
+
+
+def _timestamp(seconds: float) -> str:
+    whole = int(seconds)
+    return "%d.%09d" % (whole, int(round((seconds - whole) * 1e9)) % 1000000000)
 
 
 def _summary_name(summary: Mapping[str, Any]) -> str:

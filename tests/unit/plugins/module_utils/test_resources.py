@@ -505,3 +505,11 @@ def test_a_hung_statvfs_does_not_hang_the_check():
 def test_a_missing_path_is_an_error_not_a_crash():
     measured = statvfs_all([{"mount_point": "/no/such/path/here", "device": "", "fs_type": ""}], 5)
     assert measured[0]["error"] == "does not exist" and measured[0]["error_severity"] == "critical"
+
+
+def test_a_manual_start_resets_restartcount_but_counts_as_a_restart():
+    previous = {"containers": {"app-1": {"id": "a" * 64, "restart_count": 1, "started_at": "T1"}}}
+    rec = container_record(dict(inspect(restarts=1), State={"Status": "running", "StartedAt": "T2"}), None, None, None)
+    assert Judge._restart_delta(rec, previous["containers"]["app-1"]) == 1
+    rec = container_record(dict(inspect(restarts=1), State={"Status": "running", "StartedAt": "T1"}), None, None, None)
+    assert Judge._restart_delta(rec, previous["containers"]["app-1"]) == 0
