@@ -121,6 +121,18 @@ def _short(ids: Sequence[Any], limit: int = 10) -> str:
     return ", ".join(shown) + (" and %d more" % more if more > 0 else "")
 
 
+def _removed_ids(items: Sequence[Any]) -> list[str]:
+    """The ids a prune removed: plain ids, or the image prune's ``{"Deleted": id}`` / ``{"Untagged": ref}`` records."""
+    removed = []
+    for item in items:
+        if isinstance(item, Mapping):
+            if item.get("Deleted"):
+                removed.append(str(item["Deleted"]))
+        else:
+            removed.append(str(item))
+    return removed
+
+
 def _kind_finding(target: str, kind: str, what: str, removed: Sequence[Any], size: Any, check_mode: bool) -> Finding:
     check = "docker.cleanup.%s" % kind
     details = {"removed": [str(i) for i in removed], "space_reclaimed": size, "check_mode": check_mode}
@@ -128,15 +140,21 @@ def _kind_finding(target: str, kind: str, what: str, removed: Sequence[Any], siz
         return make_finding(check, target, "ok", "no %s to remove" % what, details)
     verb = "would remove" if check_mode else "removed"
     count = "%d %s" % (len(removed), what) if removed else what
-    summary = "%s %s (%s%s)" % (
-        verb,
-        count,
-        _mib(size),
-        " reclaimable" if check_mode else " reclaimed",
-    )
+    # An image's listed size counts the layers it shares with other images: in check mode the
+    # space is an upper bound; after a prune it is what the engine says it reclaimed.
+    summary = "%s %s (%s)" % (verb, count, ("up to %s" if check_mode else "%s reclaimed") % _mib(size))
     if removed:
         summary += ": " + _short(removed)
     return make_finding(check, target, "info", summary, details)
+
+
+def _named(ids: Sequence[str], listed: Sequence[Mapping[str, Any]], name_of: Any) -> list[str]:
+    """``ids`` by the names the candidates' listing gives them (an id it did not list stays an id)."""
+    names = {}
+    for item in listed:
+        if isinstance(item, Mapping) and item.get("Id"):
+            names[str(item["Id"])] = name_of(item)
+    return [names.get(i, i) for i in ids]
 
 
 def cleanup_findings(
@@ -150,29 +168,39 @@ def cleanup_findings(
 ) -> list[Finding]:
     """The findings of one cleanup run.
 
+    ``candidates``: community.docker.docker_host_info's result listing, before the prune, what it
+    would remove: ``containers`` (the stopped ones), ``images`` (the dangling ones, verbose, with
+    ``Size``) and ``disk_usage`` (verbose, with ``BuildCache``; the records not ``InUse`` would go).
+    In check mode (docker_prune has no check mode) they are what the findings report; after a real
+    prune they name what it removed (a prune answers with ids, and an image prune's ``Deleted``
+    ids are its layers too: an image counts when the listing had it).
     ``prune``: community.docker.docker_prune's result (a real run), or its failure.
-    ``candidates``: in check mode (docker_prune has no check mode), what would be pruned:
-    ``{"containers": [{"name", "size"}], "images": [{"id", "size"}], "build_cache": {"count", "size"}}``.
     ``plan``: volume_plan()'s result, None when volumes are not cleaned.
     ``volume_results``: the per-volume removal results (``item`` the name, ``failed``, ``msg``).
     """
     what = {"containers": "stopped containers", "images": "dangling images", "build_cache": "build cache"}
+    cand = candidates or {}
+    stopped = [c for c in cand.get("containers") or () if isinstance(c, Mapping)]
+    dangling = [i for i in cand.get("images") or () if isinstance(i, Mapping)]
     findings: list[Finding] = []
     if check_mode:
-        cand = candidates or {}
         for kind in kinds:
             if kind == "build_cache":
-                cache = cand.get("build_cache") or {}
+                usage = cand.get("disk_usage") or {}
+                cache = [c for c in usage.get("BuildCache") or () if isinstance(c, Mapping) and not c.get("InUse")]
+                size = sum(int(c.get("Size") or 0) for c in cache)
                 findings.append(
-                    _kind_finding(target, kind, what[kind], [], cache.get("size") or 0, True)
-                    if cache.get("count")
+                    _kind_finding(target, kind, "%d build cache record(s)" % len(cache), [], size, True)
+                    if cache
                     else make_finding("docker.cleanup.build_cache", target, "ok", "no build cache to remove")
                 )
-                continue
-            items = cand.get(kind) or []
-            names = [str(i.get("name") or i.get("id")) for i in items]
-            size = sum(int(i.get("size") or 0) for i in items)
-            findings.append(_kind_finding(target, kind, what[kind], names, size, True))
+            elif kind == "containers":
+                findings.append(_kind_finding(target, kind, what[kind], [_container_name(c) for c in stopped], 0, True))
+            else:
+                size = sum(int(i.get("Size") or 0) for i in dangling)
+                findings.append(
+                    _kind_finding(target, kind, what[kind], [str(i.get("Id")) for i in dangling], size, True)
+                )
     elif prune is not None:
         if prune.get("failed") or prune.get("skipped"):
             findings.append(
@@ -185,16 +213,21 @@ def cleanup_findings(
                 )
             )
         else:
-            keys = {
-                "containers": ("containers", "containers_space_reclaimed"),
-                "images": ("images", "images_space_reclaimed"),
-                "build_cache": ("builder_cache_caches_deleted", "builder_cache_space_reclaimed"),
-            }
             for kind in kinds:
-                ids_key, size_key = keys[kind]
-                findings.append(
-                    _kind_finding(target, kind, what[kind], prune.get(ids_key) or [], prune.get(size_key) or 0, False)
-                )
+                if kind == "containers":
+                    removed = _named(_removed_ids(prune.get("containers") or []), stopped, _container_name)
+                    size = prune.get("containers_space_reclaimed") or 0
+                elif kind == "images":
+                    deleted = set(_removed_ids(prune.get("images") or []))
+                    removed = [str(i["Id"]) for i in dangling if str(i.get("Id")) in deleted]
+                    if deleted and not removed:
+                        # Removed, but not listed before (an image left dangling meanwhile): the ids say it.
+                        removed = sorted(deleted)
+                    size = prune.get("images_space_reclaimed") or 0
+                else:
+                    removed = _removed_ids(prune.get("builder_cache_caches_deleted") or [])
+                    size = prune.get("builder_cache_space_reclaimed") or 0
+                findings.append(_kind_finding(target, kind, what[kind], removed, size, False))
     if plan is not None:
         findings.extend(_volume_findings(target, check_mode, plan, volume_results or []))
     return findings

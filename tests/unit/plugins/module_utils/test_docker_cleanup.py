@@ -82,26 +82,41 @@ def test_bad_input_is_a_clear_error(volumes, containers, keep_label, message):
         volume_plan(volumes, containers, keep_label)
 
 
-def test_a_real_prune_gives_what_was_removed_and_the_space():
+def test_a_real_prune_gives_what_was_removed_by_name_and_the_space():
+    image = "sha256:" + "b" * 64
     prune = {
-        "containers": ["a" * 64],
+        "containers": ["a" * 64, "d" * 64],
         "containers_space_reclaimed": 2 * 1048576,
-        "images": ["sha256:" + "b" * 64],
+        # What the engine answers for an image prune: untagged references and deleted ids, the
+        # image's layers among them; only the listed image counts.
+        "images": [
+            {"Untagged": "dcrtest@sha256:" + "c" * 64},
+            {"Deleted": image},
+            {"Deleted": "sha256:" + "e" * 64},
+        ],
         "images_space_reclaimed": 0,
         "builder_cache_space_reclaimed": 0,
         "builder_cache_caches_deleted": [],
     }
-    found = cleanup_findings("unix:///d.sock", False, prune=prune)
+    listed = {"containers": [{"Id": "a" * 64, "Names": ["/old-job"]}], "images": [{"Id": image, "Size": 5}]}
+    found = cleanup_findings("unix:///d.sock", False, prune=prune, candidates=listed)
     assert [f["check"] for f in found] == [
         "docker.cleanup.containers",
         "docker.cleanup.images",
         "docker.cleanup.build_cache",
     ]
-    assert found[0]["severity"] == "info" and found[0]["summary"].startswith("removed 1 stopped containers (2.0 MiB")
-    assert found[1]["summary"].startswith("removed 1 dangling images (0.0 MiB reclaimed): " + "b" * 12)
+    assert found[0]["severity"] == "info"
+    assert found[0]["summary"] == "removed 2 stopped containers (2.0 MiB reclaimed): old-job, " + "d" * 19
+    assert found[1]["summary"] == "removed 1 dangling images (0.0 MiB reclaimed): " + "b" * 19
     assert found[2]["severity"] == "ok"
     for item in found:
         validate_finding(item)
+
+
+def test_an_image_removed_without_being_listed_is_reported_by_its_ids():
+    prune = {"images": [{"Deleted": "sha256:" + "e" * 64}], "images_space_reclaimed": 10}
+    found = cleanup_findings("d", False, prune=prune, candidates={}, kinds=("images",))
+    assert found[0]["details"]["removed"] == ["sha256:" + "e" * 64]
 
 
 def test_a_failed_prune_is_critical():
@@ -112,15 +127,17 @@ def test_a_failed_prune_is_critical():
 
 def test_check_mode_says_what_would_go_from_the_candidates():
     candidates = {
-        "containers": [{"name": "old-job", "size": 10}],
+        "containers": [{"Id": "c" * 64, "Names": ["/old-job"], "State": "exited"}],
         "images": [],
-        "build_cache": {"count": 3, "size": 3 * 1048576},
+        "disk_usage": {
+            "BuildCache": [{"ID": "x", "Size": 1048576, "InUse": False}] * 3 + [{"ID": "y", "Size": 5, "InUse": True}]
+        },
     }
     found = cleanup_findings("d", True, candidates=candidates, plan={"remove": [ANON], "keep": []})
     summaries = [f["summary"] for f in found]
     assert summaries[0].startswith("would remove 1 stopped containers") and "old-job" in summaries[0]
     assert summaries[1] == "no dangling images to remove"
-    assert summaries[2].startswith("would remove build cache (3.0 MiB reclaimable)")
+    assert summaries[2] == "would remove 3 build cache record(s) (up to 3.0 MiB)"
     assert summaries[3].startswith("would remove 1 volume(s) (0 kept)")
 
 
