@@ -16,9 +16,12 @@ from __future__ import annotations
 import re
 from typing import Optional
 
+# identity names the cluster whatever the way in (socket or TCP, host name or address) so that a
+# statement snapshot is only compared with one of the same cluster.
 SERVER_QUERY = """
 SELECT version() AS version, current_setting('server_version_num')::int AS server_version_num,
-       pg_is_in_recovery() AS in_recovery, current_database()::text AS database, current_user::text AS user
+       pg_is_in_recovery() AS in_recovery, current_database()::text AS database, current_user::text AS user,
+       (SELECT system_identifier FROM pg_control_system())::text || ':' || current_setting('port') AS identity
 """
 
 # On a standby: how far replay is behind what was received (bytes), and the age of the last

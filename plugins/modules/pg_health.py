@@ -553,7 +553,7 @@ class Health:
                 raise ServerLost("statements", str(exc).strip()) from exc
             self.unavailable(str(exc).strip().splitlines()[0])
             return
-        identity = "%s/%s" % (self.target, server["database"])
+        identity = "cluster %s" % server["identity"]
         previous, problem = load_state(path, health.STATE_KIND, health.STATE_VERSION)
         previous, mismatch = health.usable_previous(previous, identity)
         for text in (problem, mismatch):

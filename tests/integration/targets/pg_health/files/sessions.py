@@ -12,6 +12,7 @@ it with pg_terminate_backend() (the script then exits with an error, as expected
 
 from __future__ import annotations
 
+import select
 import sys
 import time
 
@@ -30,7 +31,13 @@ def main():
         conn.execute("SELECT count(*) FROM public.pgh_lock").fetchone()
     else:
         raise SystemExit("unknown kind %s" % kind)
-    time.sleep(seconds)
+    # Sleep until the deadline, or until the server closes the connection (pg_terminate_backend):
+    # a plain sleep would keep the script alive long after its session ended.
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        readable, dummy, dummy = select.select([conn.fileno()], [], [], 0.5)
+        if readable:
+            raise SystemExit("the session was ended by the server")
     conn.rollback()
 
 
