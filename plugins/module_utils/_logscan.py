@@ -61,7 +61,7 @@ _NAME = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")
 STATE_KIND = "log_scan"
 STATE_VERSION = 1
 
-PATTERN_SPEC = {
+PATTERN_SPEC: dict[str, dict[str, Any]] = {
     "name": {"type": "str", "required": True},
     "regex": {"type": "str", "required": True},
     "mode": {"type": "str", "choices": ["records", "lines"], "default": "records"},
@@ -79,7 +79,7 @@ PATTERN_SPEC = {
     "group_by": {"type": "str"},
 }
 
-ACCESS_SPEC = {
+ACCESS_SPEC: dict[str, dict[str, Any]] = {
     "path": {"type": "path", "required": True},
     "rotated": {"type": "bool", "default": True},
     "format": {"type": "str", "choices": ["gunicorn", "regex"], "default": "gunicorn"},

@@ -31,7 +31,7 @@ description:
     and rates over B(any) sliding window (O(patterns[].rate), the runbook's failed logins above 10
     per hour), optionally per value of a named capture group (O(patterns[].group_by), a user or a
     client address); the worst window is reported with its start, end, count and group.
-  - O(access_log) adds the application's access-log metrics in the same window: request count,
+  - O(access_log) adds the application's access-log metrics in the same window, namely request count,
     5xx error rate (runbook warning above 5 %, target below 1 %) and response-time percentiles
     p50, p95 and p99 (runbook p95 below 200 ms). The gunicorn format with the request time in
     microseconds (C(%(D\)s)) as last field is built in.
@@ -81,7 +81,7 @@ options:
     description:
       - How a record's first line carries its time.
       - V(auto) recognises the next three in each file, from its first lines.
-      - V(iso8601) and V(python) (the same parser) read a time at the start of the line:
+      - V(iso8601) and V(python) (the same parser) read a time at the start of the line, such as
         C(2026-12-05T09:21:10.177Z), C(2026-12-05 09:21:10+00:00), and the Django/Python logging
         default C(2026-12-05 09:21:10,177).
       - V(gunicorn) reads the first C([05/Dec/2026:09:21:10 +0000]) of the line (access logs).
@@ -133,8 +133,8 @@ options:
         type: int
       rate:
         description:
-          - A rate threshold over any sliding window of the scan window, such as V({count: 10,
-            per: 1h, severity: warning}) for the runbook's "failed login attempts > 10/hour".
+          - A rate threshold over any sliding window of the scan window, for example count V(10), per
+            V(1h) and severity V(warning) for the runbook's "failed login attempts > 10/hour".
         type: dict
         suboptions:
           count:
@@ -173,7 +173,7 @@ options:
       format:
         description:
           - V(gunicorn) is gunicorn's C(access_log_format)
-            C(%(h\)s %(l\)s %(u\)s %(t\)s "%(r\)s" %(s\)s %(b\)s "%(f\)s" "%(a\)s" %(D\)s): the combined
+            C(%(h\)s %(l\)s %(u\)s %(t\)s "%(r\)s" %(s\)s %(b\)s "%(f\)s" "%(a\)s" %(D\)s), the combined
             format with the request time (in O(access_log.time_unit)) as last field.
           - V(regex) uses O(access_log.regex).
         type: str
@@ -227,7 +227,7 @@ options:
     default: warning
   fail_on:
     description:
-      - Fail the task when a finding reaches this severity. V(never), the default, only reports:
+      - Fail the task when a finding reaches this severity. V(never), the default, only reports;
         the C(logs) role and the report decide.
     default: never
 extends_documentation_fragment:
@@ -243,7 +243,7 @@ notes:
     bisection tolerates records a few milliseconds out of order, as several workers writing one
     file produce. Rotated files are ordered by their modification time.
   - Lines that are not valid UTF-8 are read with replacement characters; patterns match the text.
-  - The module reports C(changed=false) even when it writes O(state_path): the state is its own
+  - The module reports C(changed=false) even when it writes O(state_path); the state is its own
     bookkeeping, not a change of the host.
 seealso:
   - name: dategrep (bisection on timestamps, multi-line records)
@@ -428,7 +428,7 @@ files:
     skipped_reason:
       description:
         - Why the file was not read or not read to its end; null when it was read as planned.
-          C(missing), C(modified before the window), C(same content as ...), C(unreadable: ...),
+          C(missing), C(modified before the window), C(same content as ...), C(unreadable) with the reason,
           C(rotated during the scan) (read whole, as it was), C(truncated during the scan).
       type: str
       sample: modified before the window
