@@ -17,7 +17,7 @@ description:
     size of each database. A server that refuses the connection (down, full, wrong password) is
     a critical C(postgres.connect) finding whose summary says that PostgreSQL refuses
     connections and carries the driver's error; the task does not fail.
-  - Connections in use (client backends only) against what clients can really use:
+  - Connections in use (client backends only) against what clients can really use,
     C(max_connections) less C(superuser_reserved_connections) and, on PostgreSQL 16+,
     C(reserved_connections); warning above the runbook's 80 %.
   - Longest transactions, longest queries, sessions idle in transaction and sessions waiting on a
@@ -137,13 +137,13 @@ options:
   query_text:
     description:
       - Return the text (first 400 characters) of the top statements and of the sessions listed.
-        Off by default: reading it makes the server load its whole query-text file, and the
+        Off by default, because reading it makes the server load its whole query-text file, and the
         text can carry data.
     type: bool
     default: false
 notes:
   - Works as a role with only C(pg_monitor). Without it (or superuser), other users' sessions
-    show no state: an info finding C(postgres.privileges) says so.
+    show no state, and an info finding C(postgres.privileges) says so.
   - The module's session runs with C(statement_timeout) 30 s, C(lock_timeout) 5 s, and is named
     C(stronghold.ops.pg_health) in C(pg_stat_activity); it leaves itself out of the sessions judged.
   - C(pg_stat_statements) must be in C(shared_preload_libraries) and created (C(CREATE EXTENSION))
