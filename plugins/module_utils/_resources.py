@@ -207,7 +207,7 @@ def parse_meminfo(text: str) -> dict[str, int]:
     """/proc/meminfo as bytes per field."""
     values: dict[str, int] = {}
     for line in text.splitlines():
-        name, _, rest = line.partition(":")
+        name, dummy, rest = line.partition(":")
         parts = rest.split()
         if not parts:
             continue
@@ -263,7 +263,7 @@ def parse_pressure(text: str) -> dict[str, dict[str, float]]:
             continue
         values: dict[str, float] = {}
         for item in fields[1:]:
-            key, _, number = item.partition("=")
+            key, dummy, number = item.partition("=")
             try:
                 values[key] = float(number)
             except ValueError:

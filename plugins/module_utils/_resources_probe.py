@@ -78,18 +78,17 @@ def statvfs_all(
     within ``timeout`` seconds is reported with an error and left behind (daemon threads do not
     keep the module from exiting)."""
     boxes: list[dict[str, Any]] = []
+
+    def run(box: dict[str, Any]) -> None:
+        try:
+            box["result"] = statvfs(box["mount"]["mount_point"])
+        except Exception as exc:  # pylint: disable=broad-exception-caught
+            # OSError mostly (ENOENT, EACCES, EIO); anything else is this mount's problem too.
+            box["error"] = exc
+
     for mount in mounts:
         box: dict[str, Any] = {"mount": dict(mount)}
-
-        def run(box: dict[str, Any] = box) -> None:
-            try:
-                box["result"] = statvfs(box["mount"]["mount_point"])
-            except OSError as exc:
-                box["error"] = exc
-            except Exception as exc:  # pylint: disable=broad-exception-caught
-                box["error"] = exc
-
-        thread = threading.Thread(target=run, name="statvfs %s" % mount["mount_point"], daemon=True)
+        thread = threading.Thread(target=run, args=(box,), name="statvfs %s" % mount["mount_point"], daemon=True)
         box["thread"] = thread
         thread.start()
         boxes.append(box)

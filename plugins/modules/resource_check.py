@@ -21,10 +21,10 @@ description:
   - B(Memory) from C(MemAvailable) (C(1 - MemAvailable / MemTotal)); Ansible's
     C(ansible_memory_mb.nocache) counts shared memory as free.
   - B(CPU) busy percentage sampled from C(/proc/stat) over O(interval), the 5-minute B(load)
-    average per core, and B(pressure stall information) (C(/proc/pressure/cpu), C(memory), C(io):
-    the share of the last minute in which some tasks stalled) when the kernel has it.
+    average per core, and B(pressure stall information) when the kernel has it (C(/proc/pressure/cpu),
+    C(memory) and C(io), the share of the last minute in which some tasks stalled).
   - B(Containers) through the Docker SDK, every container sampled at once with one-shot stats,
-    twice, O(interval) apart (never 2 seconds per container one after another): CPU as
+    twice, O(interval) apart (never 2 seconds per container one after another), measuring CPU as
     C(docker stats) shows it and as a share of the CPUs the container may use (C(--cpus) or
     every core), CFS throttling, memory used (usage minus inactive file pages) against its limit
     (the host's memory when it has none), and, since the previous run (O(state_path)), restarts
@@ -39,8 +39,8 @@ description:
 options:
   mounts:
     description:
-      - Mount points (or any paths: the filesystem holding each is measured) to check, instead of
-        every mount not excluded. A path that does not exist is a critical finding.
+      - Mount points (or any paths, and then the filesystem holding each is measured) to check,
+        instead of every mount not excluded. A path that does not exist is a critical finding.
     type: list
     elements: str
     default: []
@@ -157,7 +157,8 @@ options:
   interval:
     description:
       - How long CPU use is sampled, for the host and every container at once; more than 0 and
-        at most 60 seconds.
+        at most 60 seconds. The Docker engine publishes stats once a second, so with containers
+        the interval is at least about a second.
     type: raw
     default: 1
   state_path:
@@ -195,7 +196,7 @@ attributes:
 requirements:
   - The Docker SDK for Python (C(docker)) on the host the task runs on, for the container checks.
 notes:
-  - The module never changes anything but O(state_path); RV(changed) is always false.
+  - The module never changes anything but O(state_path); C(changed) is always false.
   - The OOM kills since the previous run are a floor when the engine was restarted or emitted more
     events than its buffer keeps in between.
 seealso:
