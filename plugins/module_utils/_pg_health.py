@@ -296,10 +296,10 @@ def describe_session(view: Row) -> str:
 
 # What each session category measures, from which row field, and how a summary says it.
 CATEGORIES = (
-    ("transaction", "postgres.transactions", "xact_seconds", "in a transaction for"),
-    ("query", "postgres.queries", "query_seconds", "running one query for"),
-    ("idle_in_transaction", "postgres.idle_in_transaction", "state_seconds", "idle in transaction for"),
-    ("blocked", "postgres.blocked", "query_seconds", "waiting on a lock for"),
+    ("transaction", "postgres.transactions", "xact_seconds", "in a transaction"),
+    ("query", "postgres.queries", "query_seconds", "running one query"),
+    ("idle_in_transaction", "postgres.idle_in_transaction", "state_seconds", "idle in transaction"),
+    ("blocked", "postgres.blocked", "query_seconds", "waiting on a lock"),
 )
 
 
@@ -342,14 +342,14 @@ def judge_sessions(
         ]
         count = len(rows)
         if not over:
-            summary = "%d session(s) %s" % (count, doing.split(" for")[0])
+            summary = "%d session(s) %s" % (count, doing)
             if views and views[0]["seconds"] is not None:
                 summary += ", the longest %s" % seconds_text(views[0]["seconds"])
             findings.append(make_finding(check, target, "ok", summary, {"count": count, "warning_seconds": warning}))
             continue
         worst = over[0]
         severity = severity_for_value(worst["seconds"], warning, critical)
-        summary = "%d session(s) %s more than %s; the longest: %s %s %s" % (
+        summary = "%d session(s) %s for more than %s; the longest: %s %s for %s" % (
             len(over),
             doing,
             seconds_text(warning if severity == "warning" or critical is None else critical),
@@ -400,7 +400,7 @@ def judge_settings(
     per: dict[str, list[str]] = dict((name, []) for name in GUARDS)
     for row in overrides:
         for item in row.get("setconfig") or ():
-            name, _, value = str(item).partition("=")
+            name, dummy, value = str(item).partition("=")
             if name in per and _is_set(value):
                 scope = " ".join(
                     part
