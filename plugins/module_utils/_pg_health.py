@@ -270,7 +270,17 @@ def session_view(row: Row, seconds: Optional[float]) -> Row:
     """A session as returned: who, where, what, and the duration judged."""
     view = {
         key: row.get(key)
-        for key in ("pid", "user", "database", "application", "client", "state", "wait_event_type", "wait_event")
+        for key in (
+            "pid",
+            "backend_type",
+            "user",
+            "database",
+            "application",
+            "client",
+            "state",
+            "wait_event_type",
+            "wait_event",
+        )
     }
     view["seconds"] = None if seconds is None else round(seconds, 1)
     if row.get("query") is not None:
@@ -281,6 +291,12 @@ def session_view(row: Row, seconds: Optional[float]) -> Row:
 
 
 def describe_session(view: Row) -> str:
+    if view.get("backend_type") not in (None, "client backend"):
+        return "pid %s (%s%s)" % (
+            view["pid"],
+            view["backend_type"],
+            ", database %s" % view["database"] if view.get("database") else "",
+        )
     facts = [
         "%s %s" % (label, view[key])
         for key, label in (
@@ -359,7 +375,7 @@ def judge_sessions(
         )
         if name == "blocked":
             summary += ", blocked by %s" % ", ".join(
-                describe_session(b) if "user" in b else "pid %s" % b["pid"] for b in worst["blockers"]
+                describe_session(b) if "backend_type" in b else "pid %s" % b["pid"] for b in worst["blockers"]
             )
         guard = {"idle_in_transaction": "idle_in_transaction_session_timeout", "query": "statement_timeout"}.get(name)
         if guard is None and name == "transaction" and guards and "transaction_timeout" in guards:

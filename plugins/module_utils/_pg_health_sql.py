@@ -69,9 +69,10 @@ SELECT d.datname::text AS name, d.datallowconn AS allow_connections, d.datistemp
 FROM pg_database d ORDER BY d.datname
 """
 
-# Every backend but autovacuum's (they use no connection slot) and the parallel workers (their
-# leader is the session). blocked_by only for a session waiting on a heavyweight lock:
-# pg_blocking_pids() takes the lock manager's partition locks, so it is not called for the others.
+# Every backend: _pg_health counts and judges the client backends, and describes any other
+# process (an autovacuum worker, a walsender) that blocks one of them. blocked_by only for a
+# session waiting on a heavyweight lock: pg_blocking_pids() takes the lock manager's partition
+# locks, so it is not called for the others.
 # {query} is the session's query (shortened) when query_text is asked for, NULL otherwise.
 # Without pg_read_all_stats, other users' rows show their user but no backend_type, state nor
 # times: they are kept (and counted by _pg_health as client backends when they have a user).
@@ -86,7 +87,6 @@ SELECT a.pid, a.backend_type::text AS backend_type, a.pid = pg_backend_pid() AS 
        CASE WHEN a.wait_event_type = 'Lock' THEN pg_blocking_pids(a.pid) END AS blocked_by,
        {query} AS query
 FROM pg_stat_activity a
-WHERE a.backend_type IS NULL OR a.backend_type NOT IN ('autovacuum worker', 'autovacuum launcher', 'parallel worker')
 """
 
 EXTENSION_QUERY = """

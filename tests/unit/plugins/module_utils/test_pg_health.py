@@ -205,6 +205,18 @@ def test_a_blocked_session_names_its_blockers():
     assert data["blocked"][0]["blockers"][0]["seconds"] == 400.0
 
 
+def test_a_blocker_that_is_no_client_is_named_by_its_kind():
+    rows = [
+        backend(20, "active", wait_event_type="Lock", query_seconds=120, blocked_by=[30]),
+        backend(30, "active", "autovacuum worker", user=None),
+    ]
+    data, findings = judge_sessions(T, rows, OPTS)
+    blocked = [f for f in findings if f["check"] == "postgres.blocked"][0]
+    assert blocked["summary"].endswith("blocked by pid 30 (autovacuum worker, database app)")
+    # The autovacuum worker is neither a connection nor a session judged.
+    assert [s["pid"] for s in data["longest_queries"]] == [20]
+
+
 def test_long_queries_and_transactions():
     rows = [backend(30, "active", query_seconds=2000, xact_seconds=30000)]
     findings = {f["check"]: f for f in judge_sessions(T, rows, OPTS)[1]}
