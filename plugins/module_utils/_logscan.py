@@ -63,7 +63,7 @@ STATE_VERSION = 1
 
 PATTERN_SPEC: dict[str, dict[str, Any]] = {
     "name": {"type": "str", "required": True},
-    "regex": {"type": "str", "required": True},
+    "regex": {"type": "str"},
     "mode": {"type": "str", "choices": ["records", "lines"], "default": "records"},
     "last": {"type": "int", "default": 10},
     "warning_count": {"type": "int"},
@@ -113,6 +113,21 @@ ARGUMENT_SPEC = argument_spec(
 ARGUMENT_SPEC["fail_on"]["default"] = "never"
 
 
+# Patterns a play may name without a regex (the lab's Django formats; runbook thresholds).
+BUILT_IN_PATTERNS: dict[str, dict[str, Any]] = {
+    "errors": {"regex": r"^\S+(?: \S+)? (?:ERROR|CRITICAL) "},
+    "warnings": {"regex": r"^\S+(?: \S+)? WARNING "},
+    "tracebacks": {"regex": r"^Traceback \(most recent call last\):"},
+    "failed_logins": {
+        "regex": r'security_event=failed_login username="(?P<user>[^"]*)" client_ip=(?P<client_ip>\S+)',
+        "group_by": "client_ip",
+        # Runbook, warning alerts: "Failed login attempts > 10/hour".
+        "rate": {"count": 10, "per": "1h", "severity": "warning"},
+    },
+    "security_events": {"regex": r"security_event=(?P<event>\w+)", "group_by": "event"},
+}
+
+
 class LogScanError(FindingError):
     """Bad input to log_scan; the message names the option."""
 
@@ -153,6 +168,17 @@ def check_pattern(raw: dict[str, Any], index: int, since: float) -> dict[str, An
     if not isinstance(name, str) or not _NAME.match(name):
         raise LogScanError("patterns[%d].name must be 1 to 64 letters, digits, '_', '-' or '.', got %r" % (index, name))
     where = "patterns[%s]" % name
+    if raw.get("regex") is None:
+        built_in = BUILT_IN_PATTERNS.get(name)
+        if built_in is None:
+            raise LogScanError(
+                "%s: unknown pattern name %r without a regex (built-in names: %s)"
+                % (where, name, ", ".join(sorted(BUILT_IN_PATTERNS)))
+            )
+        raw = dict(raw)
+        for key, value in built_in.items():
+            if raw.get(key) is None:
+                raw[key] = value
     compiled = _regex(raw.get("regex"), where + ".regex")
     last = int(bounded_number(raw.get("last", 10), where + ".last", minimum=0, maximum=MAX_LAST))
     warning = _count(raw.get("warning_count"), where + ".warning_count")

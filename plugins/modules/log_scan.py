@@ -112,8 +112,13 @@ options:
         description:
           - A Python regular expression searched in each line (not anchored), such as V(\\bERROR\\b)
             or V(security_event=failed_login). A record matches when any of its lines does.
+          - May be left out for a built-in O(patterns[].name), which then also brings its defaults
+            (given options win). V(errors) (C(ERROR) or C(CRITICAL) records of the Django/Python
+            format), V(warnings), V(tracebacks), V(failed_logins) (the lab's
+            C(security_event=failed_login username="..." client_ip=...), grouped by C(client_ip), rate
+            above 10 per 1h a warning as in the runbook) and V(security_events) (grouped by C(event)).
+            Any other name without a regex is an error.
         type: str
-        required: true
       mode:
         description:
           - V(records) counts records (a timestamped line and its continuation lines) that match;

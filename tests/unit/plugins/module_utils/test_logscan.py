@@ -327,3 +327,21 @@ def test_result_findings_and_fail_on():
     assert "fail_on=warning" in result["msg"]
     assert result["changed"] is False
     assert result["patterns"]["errors"]["count"] == 3
+
+
+def test_built_in_patterns_by_name():
+    settings = check_options(
+        params(patterns=[{"name": "failed_logins"}, {"name": "errors", "warning_count": 0}]), now=NOW
+    )
+    logins, errors = settings["patterns"]
+    assert logins["group_by"] == "client_ip"
+    assert logins["rate"] == {"count": 10, "per": 3600, "severity": "warning"}
+    assert errors["compiled"].search("2026-12-05 09:21:30,589 ERROR django.request [pid 18] x")
+    assert errors["compiled"].search("2026-12-05T09:21:30Z CRITICAL x")
+    assert not errors["compiled"].search("2026-12-05 09:21:30,589 INFO ERROR in text")
+    assert errors["warning_count"] == 0
+    # Given options win over the built-in's.
+    own = check_options(params(patterns=[{"name": "failed_logins", "rate": {"count": 3, "per": "10m"}}]), now=NOW)
+    assert own["patterns"][0]["rate"]["count"] == 3
+    with pytest.raises(LogScanError, match="unknown pattern name 'failed_login' without a regex"):
+        check_options(params(patterns=[{"name": "failed_login"}]), now=NOW)
