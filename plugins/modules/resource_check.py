@@ -370,6 +370,38 @@ containers:
       description: OOM kills since the previous run; null on a first run.
       type: int
       sample: 0
+    running:
+      description: Whether the container runs (only running containers have CPU and memory figures).
+      type: bool
+      sample: true
+    started_at:
+      description: State.StartedAt; a newer one than the previous run's counts as a restart.
+      type: str
+      sample: "2026-12-05T15:25:18.855688953Z"
+    finished_at:
+      description: State.FinishedAt of its last exit.
+      type: str
+      sample: "0001-01-01T00:00:00Z"
+    cpu_limit:
+      description: CPUs the container may use (C(--cpus), the CFS quota, or every online CPU).
+      type: float
+      sample: 2.0
+    throttled_periods:
+      description: CFS periods throttled since the container started.
+      type: int
+      sample: 0
+    memory_limited:
+      description: Whether the container has a memory limit of its own.
+      type: bool
+      sample: false
+    oom_events:
+      description: The engine's C(oom) events for the container since the previous run; null on a first run.
+      type: int
+      sample: 0
+    oom_kill_counter:
+      description: The cgroup v2 C(oom_kill) counter when the engine passes it on; null otherwise (cgroup v1).
+      type: int
+      sample: null
     error:
       description: Why part of the container could not be read (it went away meanwhile); null otherwise.
       type: str
