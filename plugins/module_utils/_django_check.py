@@ -36,6 +36,7 @@ LEVELS = {"CRITICALS": "critical", "ERRORS": "critical", "WARNINGS": "warning", 
 _HEADER = re.compile(r"^(?P<level>CRITICALS|ERRORS|WARNINGS|INFOS|DEBUGS):\s*$")
 _MESSAGE = re.compile(r"^(?P<object>\S.*?): \((?P<id>[A-Za-z0-9_.]+\.[A-Z]\d+)\) (?P<message>.*)$")
 _HINT = re.compile(r"^\s+HINT: (?P<hint>.*)$")
+_TELLING = re.compile(r"(?i)error|exception|unknown command|not found|refused|denied|fail")
 _SUMMARY = re.compile(r"^System check identified (?:no issues|\d+ issues?) \((?P<silenced>\d+) silenced\)\.\s*$")
 
 
@@ -71,6 +72,15 @@ def parse_check_output(text: str) -> list[dict[str, Any]]:
     return messages
 
 
+def _telling_line(lines: Sequence[str]) -> Optional[str]:
+    """The line that says what went wrong: the last naming an error, else the last line."""
+    lines = [line.strip() for line in lines if line.strip()]
+    for line in reversed(lines):
+        if _TELLING.search(line):
+            return line
+    return lines[-1] if lines else None
+
+
 def deploy_check_findings(
     rc: Any,
     stdout: Optional[str],
@@ -101,7 +111,7 @@ def deploy_check_findings(
     except (TypeError, ValueError):
         code = -1
     if code != 0 and not any(f["severity"] == "critical" for f in findings):
-        last = tail[-1] if tail else (msg or "no output")
+        last = _telling_line(tail) or msg or "no output"
         findings.append(
             make_finding(
                 CHECK,

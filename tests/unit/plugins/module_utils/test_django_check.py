@@ -92,3 +92,9 @@ def test_warnings_with_a_failing_exit_code_add_a_critical_finding():
 
 def test_text_outside_a_level_section_is_not_a_message():
     assert parse_check_output("?: (security.W004) before any header\n") == []
+
+
+def test_the_failure_names_the_line_that_says_what_went_wrong_not_the_usage_hint():
+    output = "Unknown command: 'no_such_command'\nType 'manage.py help' for usage."
+    found = deploy_check_findings(1, "", output, TARGET)
+    assert found[0]["summary"] == "check --deploy failed with exit code 1: Unknown command: 'no_such_command'"
