@@ -543,6 +543,33 @@ def _say_bytes(number: Optional[int]) -> str:
     return "%d B" % number  # pragma: no cover
 
 
+def _finite(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def clean_history(history: Any) -> list[dict[str, Any]]:
+    """The kept runs of a state file, with anything that is not a finite number dropped.
+
+    The file is ours but may have been edited or damaged: an entry without a time is dropped,
+    and a NaN (which Python's json reads) never reaches a fit or the next state file.
+    """
+    if not isinstance(history, list):
+        return []
+    cleaned = []
+    for entry in history:
+        if not isinstance(entry, Mapping) or not _finite(entry.get("t")):
+            continue
+        kept: dict[str, Any] = {"t": float(entry["t"])}
+        for key in ("used_percent", "inodes_used_percent"):
+            values = entry.get(key)
+            if isinstance(values, Mapping):
+                kept[key] = {str(k): float(v) for k, v in values.items() if _finite(v)}
+        if _finite(entry.get("memory_percent")):
+            kept["memory_percent"] = float(entry["memory_percent"])
+        cleaned.append(kept)
+    return cleaned
+
+
 def _key(check: str, target: str) -> str:
     return "%s|%s" % (check, target)
 
@@ -558,7 +585,7 @@ class Judge:
         raised = self.prev.get("raised")
         self.prev_raised: Mapping[str, Any] = raised if isinstance(raised, Mapping) else {}
         history = self.prev.get("history")
-        self.history: list[Any] = [h for h in history if isinstance(h, Mapping)] if isinstance(history, list) else []
+        self.history: list[dict[str, Any]] = clean_history(history)
         self.raised: dict[str, str] = {}
         self.findings: list[Finding] = []
 
@@ -657,21 +684,8 @@ class Judge:
         self._add(check, point, severity, summary, details)
 
     def _history_with(self, key: str, point: str) -> list[Mapping[str, Any]]:
-        chosen = []
-        for entry in self.history:
-            values = entry.get(key)
-            t = entry.get("t")
-            if (
-                isinstance(values, Mapping)
-                and isinstance(values.get(point), (int, float))
-                and not isinstance(values.get(point), bool)
-                and isinstance(t, (int, float))
-                and not isinstance(t, bool)
-                and math.isfinite(float(t))
-                and math.isfinite(float(values[point]))
-            ):
-                chosen.append(entry)
-        return chosen
+        # clean_history left only finite numbers.
+        return [entry for entry in self.history if point in (entry.get(key) or {})]
 
     @staticmethod
     def _threshold_words(

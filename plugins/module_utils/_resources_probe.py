@@ -259,7 +259,13 @@ def observe(settings: Mapping[str, Any], since: Optional[float]) -> dict[str, An
     )
     disks_thread.start()
 
-    result: dict[str, Any] = {"engine_error": None, "containers": None, "missing": [], "docker_host": None}
+    result: dict[str, Any] = {
+        "engine_error": None,
+        "events_error": None,
+        "containers": None,
+        "missing": [],
+        "docker_host": None,
+    }
     engine: Optional[Engine] = None
     chosen: list[dict[str, Any]] = []
     if settings.get("containers", True):
@@ -328,9 +334,12 @@ def observe(settings: Mapping[str, Any], since: Optional[float]) -> dict[str, An
             records.append((summary, inspect, first, second, error))
 
     events: Optional[dict[str, int]] = None
-    if engine is not None and since is not None:
+    now = time.time()
+    # A previous run "in the future" (a clock set back, a hand-edited state) would make the
+    # engine refuse since > until: then the events are simply not asked for.
+    if engine is not None and since is not None and since < now:
         try:
-            events = engine.oom_events(since, time.time())
+            events = engine.oom_events(since, now)
         except EngineUnreachable as exc:
             result["events_error"] = str(exc)
     if engine is not None:

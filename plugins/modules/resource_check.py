@@ -532,6 +532,11 @@ def run(settings, check_mode):
     if settings["containers"]:
         if observed["engine_error"]:
             judge.engine_unreachable(observed["docker_host"], observed["engine_error"])
+        if observed["events_error"]:
+            # The OOM kills since the previous run then rest on State.OOMKilled alone.
+            judge.findings.append(
+                make_finding("resources.containers", observed["docker_host"], "info", observed["events_error"])
+            )
         judge.missing_containers(observed["missing"])
         for record in observed["containers"] or []:
             judge.container(record)

@@ -4,6 +4,7 @@ hysteresis, disk forecasts, container deltas and the state kept between runs."""
 
 from __future__ import annotations
 
+import json
 import os
 import threading
 import time
@@ -32,7 +33,7 @@ from ansible_collections.stronghold.ops.plugins.module_utils._resources import (
     previous_run_time,
     select_mounts,
 )
-from ansible_collections.stronghold.ops.plugins.module_utils._resources_probe import statvfs_all
+from ansible_collections.stronghold.ops.plugins.module_utils._resources_probe import _timestamp, statvfs_all
 
 NOW = 1_800_000_000.0
 DAY = 86400.0
@@ -513,3 +514,26 @@ def test_a_manual_start_resets_restartcount_but_counts_as_a_restart():
     assert Judge._restart_delta(rec, previous["containers"]["app-1"]) == 1
     rec = container_record(dict(inspect(restarts=1), State={"Status": "running", "StartedAt": "T1"}), None, None, None)
     assert Judge._restart_delta(rec, previous["containers"]["app-1"]) == 0
+
+
+def test_event_timestamps_keep_nanoseconds():
+    assert _timestamp(1796484264.5) == "1796484264.500000000"
+    assert _timestamp(1796484264.0) == "1796484264.000000000"
+
+
+def test_a_damaged_history_never_reaches_the_next_state():
+    previous = {
+        "history": [
+            {"t": float("nan"), "used_percent": {"/": 50}},
+            {"t": NOW - DAY, "used_percent": {"/": float("nan"), "/srv": 40}, "memory_percent": float("inf")},
+            {"t": True},
+            "junk",
+        ],
+        "raised": {"resources.disk|/": 5},
+    }
+    j = Judge(settings(), previous, NOW)
+    j.disk(mount(used=50))
+    state = next_state(previous, j, [mount(used=50)], None, [], NOW, 30)
+    assert state["history"][0] == {"t": NOW - DAY, "used_percent": {"/srv": 40.0}}
+    assert len(state["history"]) == 2
+    json.dumps(state, allow_nan=False)
