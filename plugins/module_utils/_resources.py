@@ -978,7 +978,11 @@ def next_state(
     state: dict[str, Any] = {"history": kept[-history:], "raised": dict(judge_.raised), "last_run": now}
     old_containers = (previous or {}).get("containers")
     if containers is None:
-        state["containers"] = dict(old_containers) if isinstance(old_containers, Mapping) else {}
+        state["containers"] = {
+            str(name): {k: v for k, v in entry.items() if v is None or isinstance(v, str) or _finite(v)}
+            for name, entry in (old_containers.items() if isinstance(old_containers, Mapping) else ())
+            if isinstance(entry, Mapping)
+        }
     else:
         state["containers"] = {
             c["name"]: {

@@ -530,10 +530,14 @@ def test_a_damaged_history_never_reaches_the_next_state():
             "junk",
         ],
         "raised": {"resources.disk|/": 5},
+        "containers": {"app-1": {"id": "x", "restart_count": float("nan"), "started_at": "T"}, "bad": 3},
     }
     j = Judge(settings(), previous, NOW)
     j.disk(mount(used=50))
     state = next_state(previous, j, [mount(used=50)], None, [], NOW, 30)
     assert state["history"][0] == {"t": NOW - DAY, "used_percent": {"/srv": 40.0}}
     assert len(state["history"]) == 2
+    # The engine did not answer (containers None): the old counters are kept, cleaned.
+    state = next_state(previous, j, [mount(used=50)], None, None, NOW, 30)
+    assert state["containers"] == {"app-1": {"id": "x", "started_at": "T"}}
     json.dumps(state, allow_nan=False)
