@@ -205,6 +205,12 @@ class LogFile:
             self.head = head
             self.first_line = head.split(b"\n", 1)[0] if b"\n" in head else b""
 
+    def opened(self) -> CountingFile:
+        """The descriptor of a file that ``open`` opened (a programming error otherwise)."""
+        if self.handle is None:
+            raise ValueError("%s is not open" % self.path)
+        return self.handle
+
     def close(self) -> None:
         if self.handle is not None:
             self.bytes_read = self.handle.bytes_read
@@ -253,8 +259,7 @@ def drop_copies(family: list[LogFile]) -> None:
 
 def blocks(item: LogFile, offset: int) -> Any:
     """Text blocks of a plain file from ``offset`` (a line start) to its size at opening; stops if truncated."""
-    handle = item.handle
-    assert handle is not None
+    handle = item.opened()
     handle.seek(offset)
     position = offset
     rest = b""
@@ -274,8 +279,7 @@ def blocks(item: LogFile, offset: int) -> Any:
 
 def gzip_blocks(item: LogFile) -> Any:
     """Text blocks of a gzip file from its start (the consumer stops at the window's end)."""
-    handle = item.handle
-    assert handle is not None
+    handle = item.opened()
     handle.seek(0)
     rest = b""
     try:
@@ -297,8 +301,7 @@ def choose_format(item: LogFile, wanted: Any, tz: Any, year: int) -> Optional[Ti
     """The file's TimeFormat: the given one, or the one detected in its first bytes (auto)."""
     if wanted != "auto":
         return wanted
-    handle = item.handle
-    assert handle is not None
+    handle = item.opened()
     if item.compressed:
         handle.seek(0)
         try:
@@ -316,9 +319,8 @@ def read_file(item: LogFile, fmt: TimeFormat, scanner: Scanner, start: float) ->
     if item.compressed:
         source = gzip_blocks(item)
     else:
-        assert item.handle is not None
         # A small file is read whole: probes would cost more than they save.
-        offset = find_start(item.handle, item.size, fmt, start) if item.size > BLOCK else 0
+        offset = find_start(item.opened(), item.size, fmt, start) if item.size > BLOCK else 0
         source = blocks(item, offset)
     for text, final in source:
         scanner.feed(text, final)

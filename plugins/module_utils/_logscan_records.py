@@ -138,7 +138,8 @@ class Scanner:
             return
         self.seen_timestamp = True
         last_start = self._last_record_start(body, len(body))
-        assert last_start is not None  # first is a record start
+        if last_start is None:  # cannot be: `first` starts a record
+            last_start = first.start()
         t_first = self._time_at(body, first.start())
         t_last = self._time_at(body, last_start)
         if t_first is not None and t_last is not None and t_last <= self.start and not (carry_in and head_end):
