@@ -7,11 +7,11 @@ from ansible_collections.stronghold.ops.plugins.module_utils._django_check impor
 )
 from ansible_collections.stronghold.ops.plugins.module_utils._findings import validate_finding
 
-# The lab app's real output (Django 5.2, DEBUG false), stderr, exit code 0.
+# The lab app's real output (Django 5.2, DEBUG false; messages shortened), stderr, exit code 0.
 LAB = """System check identified some issues:
 
 WARNINGS:
-?: (security.W004) You have not set a value for the SECURE_HSTS_SECONDS setting. If your entire site is served only over SSL, you may want to consider setting a value.
+?: (security.W004) You have not set a value for the SECURE_HSTS_SECONDS setting. If your entire site is served ...
 ?: (security.W008) Your SECURE_SSL_REDIRECT setting is not set to True.
 ?: (security.W012) SESSION_COOKIE_SECURE is not set to True.
 ?: (security.W016) You have 'django.middleware.csrf.CsrfViewMiddleware' in your MIDDLEWARE, but you have not set CSRF_COOKIE_SECURE to True.
