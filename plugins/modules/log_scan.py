@@ -338,6 +338,10 @@ patterns:
       description: Matching records (or lines, with O(patterns[].mode=lines)) in the window.
       type: int
       sample: 14
+    mode:
+      description: O(patterns[].mode), what RV(patterns.count) counts.
+      type: str
+      sample: records
     last:
       description: The last O(patterns[].last) matching records, oldest first.
       type: list
