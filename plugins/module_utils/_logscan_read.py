@@ -41,6 +41,7 @@ MAX_PROBE = 1024 * 1024
 # How many first bytes of a file decide its timestamp format (timestamp_format=auto).
 DETECT_BYTES = 64 * 1024
 GZIP_MAGIC = b"\x1f\x8b"
+GZIP_READ = 32 * 1024
 
 _ROTATED = re.compile(
     r"^[.-](?:\d{1,4}|\d{4}-?\d\d-?\d\d(?:[_T.-]?\d\d(?:[-:]?\d\d(?:[-:]?\d\d)?)?)?|\d{10})(?:\.gz)?$"
@@ -53,8 +54,13 @@ class CountingFile:
     def __init__(self, handle: BinaryIO) -> None:
         self.handle = handle
         self.bytes_read = 0
+        # gzip asks for 128 KiB of compressed input at a time; capped, it stops closer to the
+        # window's end (a short read is fine for a raw stream).
+        self.cap: Optional[int] = None
 
     def read(self, size: int = -1) -> bytes:
+        if self.cap is not None and (size < 0 or size > self.cap):
+            size = self.cap
         data = self.handle.read(size)
         self.bytes_read += len(data)
         return data
@@ -199,9 +205,12 @@ class LogFile:
         info = os.fstat(raw.fileno())  # the inode we really hold (it may have been renamed meanwhile)
         self.size, self.mtime, self.inode = info.st_size, info.st_mtime, (info.st_dev, info.st_ino)
         self.handle = CountingFile(raw)
-        head = self.handle.read(min(self.size, DETECT_BYTES))
+        head = self.handle.read(min(self.size, 4096))
         self.compressed = head[:2] == GZIP_MAGIC
-        if not self.compressed:
+        if self.compressed:
+            self.handle.cap = GZIP_READ
+        else:
+            head += self.handle.read(max(min(self.size, DETECT_BYTES) - len(head), 0))
             self.head = head
             self.first_line = head.split(b"\n", 1)[0] if b"\n" in head else b""
 

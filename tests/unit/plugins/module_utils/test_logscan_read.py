@@ -221,3 +221,24 @@ def test_missing_and_undated_files(tmp_path):
     reasons = [f.skipped for f in observed["files"]]
     assert reasons[0] == "missing"
     assert reasons[1].startswith("no timestamp recognised")
+
+
+def test_gzip_is_left_at_the_first_record_past_the_window(tmp_path, monkeypatch):
+    """A gzip archive is decompressed from its start only up to the window's end."""
+    monkeypatch.setattr(read, "BLOCK", 64 * 1024)  # a small archive: blocks in proportion
+    path = str(tmp_path / "app.log.2.gz")
+    with gzip.open(path, "wb", compresslevel=1) as handle:
+        for second in range(0, 3600):
+            lines = ("%s,%03d ERROR n=%d\n" % (_stamp(second), part, second * 20 + part) for part in range(20))
+            handle.write("".join(lines).encode())
+    os.utime(path, (T0 + 3600, T0 + 3600))
+    settings, dummy = _settings([str(tmp_path / "app.log")], since="2m", until="2026-12-05T00:05:00Z")
+    window = choose_window(settings, None)
+    observed = scan(settings, window)
+    archive = [f for f in observed["files"] if f.path == path][0].report()
+    # (00:03:00, 00:05:00]: 00:03:00,001 to 00:05:00,000, that is 120 seconds of 20 records.
+    assert observed["matchers"][0].count == 120 * 20
+    assert archive["compressed"] and archive["skipped_reason"] is None
+    # The window ends at 8 % of the archive; the timestamp detection (its first 64 KiB,
+    # decompressed) and the blocks add a fixed amount.
+    assert archive["bytes_read"] < archive["size"] / 3

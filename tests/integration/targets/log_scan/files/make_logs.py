@@ -1,4 +1,3 @@
-#!/usr/bin/env python
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 """Real log files for the log_scan integration target, and what the module must find in them.
 
