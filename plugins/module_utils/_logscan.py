@@ -32,6 +32,7 @@ from ansible_collections.stronghold.ops.plugins.module_utils._findings import (
 from ansible_collections.stronghold.ops.plugins.module_utils._logscan_records import (
     GUNICORN_ACCESS,
     NO_GROUP,
+    TIME_STEP_MS,
     TIME_UNIT_MS,
     compile_pattern,
 )
@@ -426,6 +427,20 @@ def percentile(ordered: Any, share: float) -> Optional[float]:
     return float(ordered[min(rank, len(ordered)) - 1])
 
 
+def counted_percentile(counted: dict[int, int], share: float) -> Optional[float]:
+    """Nearest-rank percentile, in ms, of request times counted per TIME_STEP_MS step."""
+    total = sum(counted.values())
+    if not total:
+        return None
+    rank = max(1, int(math.ceil(share / 100.0 * total)))
+    seen = 0
+    for step in sorted(counted):
+        seen += counted[step]
+        if seen >= rank:
+            return step * TIME_STEP_MS
+    return None  # pragma: no cover - rank <= total
+
+
 def _window_text(window: dict[str, Any]) -> str:
     return "%s to %s" % (_short(window["start"]), _short(window["end"]))
 
@@ -525,17 +540,17 @@ def access_result(scanners: list[Any]) -> dict[str, Any]:
     """RV(access): counts and nearest-rank percentiles over every access file read."""
     requests = sum(s.requests for s in scanners)
     errors = sum(s.errors for s in scanners)
-    times: list[float] = []
+    counted: dict[int, int] = {}
     for scanner in scanners:
-        times.extend(scanner.times)
-    times.sort()
+        for step, count in scanner.times.items():
+            counted[step] = counted.get(step, 0) + count
     return {
         "requests": requests,
         "errors_5xx": errors,
         "error_rate": round(100.0 * errors / requests, 3) if requests else None,
-        "p50_ms": _round(percentile(times, 50)),
-        "p95_ms": _round(percentile(times, 95)),
-        "p99_ms": _round(percentile(times, 99)),
+        "p50_ms": _round(counted_percentile(counted, 50)),
+        "p95_ms": _round(counted_percentile(counted, 95)),
+        "p99_ms": _round(counted_percentile(counted, 99)),
         "unparsed": sum(s.unparsed for s in scanners),
     }
 

@@ -324,6 +324,7 @@ def _top_level_bar(text: str) -> bool:
 # taken from the end of the line and the status right after the quoted request line.
 GUNICORN_ACCESS = r'\] "(?:[^"\\\n]|\\.)*" (?P<status>\d{3}) (?:\d+|-) "[^\n]*" (?P<time>\d+(?:\.\d+)?)[ \t]*$'
 TIME_UNIT_MS = {"us": 0.001, "ms": 1.0, "s": 1000.0}
+TIME_STEP_MS = 0.01
 
 
 class AccessScanner(Scanner):
@@ -337,7 +338,9 @@ class AccessScanner(Scanner):
         self.requests = 0
         self.errors = 0
         self.unparsed = 0
-        self.times: array = array("d")
+        # Request times in units of TIME_STEP_MS, counted: memory grows with the distinct
+        # times (a few thousand), not with the requests; percentiles stay exact to 10 us.
+        self.times: dict[int, int] = {}
 
     def _match(self, body: str, head_end: int, limit: int, straddles: bool, carry_in: bool = True) -> None:
         start, end = self.start, self.end
@@ -362,6 +365,7 @@ class AccessScanner(Scanner):
                 self.errors += 1
             if self.has_time and found.group("time") is not None:
                 try:
-                    self.times.append(float(found.group("time")) * self.unit_ms)
+                    step = int(round(float(found.group("time")) * self.unit_ms / TIME_STEP_MS))
+                    self.times[step] = self.times.get(step, 0) + 1
                 except ValueError:
                     pass

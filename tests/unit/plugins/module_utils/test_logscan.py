@@ -15,6 +15,7 @@ from ansible_collections.stronghold.ops.plugins.module_utils._logscan import (
     build_result,
     check_options,
     choose_window,
+    counted_percentile,
     judge_access,
     judge_pattern,
     pattern_result,
@@ -187,6 +188,18 @@ def test_worst_window_slides_over_any_start():
     assert worst_window([0, 3599.999], 3600)[0] == 2
 
 
+def test_counted_percentiles_match_the_sorted_ones():
+    values = [0.37 * (i % 97) + (i % 7) for i in range(1000)]
+    counted = {}
+    for value in values:
+        step = int(round(value / 0.01))
+        counted[step] = counted.get(step, 0) + 1
+    ordered = sorted(round(v, 2) for v in values)
+    for share in (1, 50, 95, 99, 100):
+        assert counted_percentile(counted, share) == pytest.approx(percentile(ordered, share))
+    assert counted_percentile({}, 50) is None
+
+
 def test_percentiles_nearest_rank():
     values = [float(v) for v in range(1, 101)]
     assert percentile(values, 50) == 50.0
@@ -261,7 +274,11 @@ def _access(**extra):
 
 class _Fake:
     def __init__(self, requests, errors, times):
-        self.requests, self.errors, self.times, self.unparsed, self.path = requests, errors, times, 0, "/a"
+        self.requests, self.errors, self.unparsed, self.path = requests, errors, 0, "/a"
+        self.times = {}
+        for value in times:
+            step = int(round(value / 0.01))
+            self.times[step] = self.times.get(step, 0) + 1
 
 
 @pytest.mark.parametrize(

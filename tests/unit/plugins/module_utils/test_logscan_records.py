@@ -201,4 +201,6 @@ def test_access_scanner_counts_requests_errors_and_times():
     assert scanner.requests == 100
     assert scanner.errors == 2
     assert scanner.unparsed == 1  # the line with a time but no request time; the garbage is a continuation
-    assert min(scanner.times) == 1.0 and max(scanner.times) == 100.0
+    # Counted per 10 us: 1 ms is step 100, 100 ms step 10000, each once.
+    assert min(scanner.times) == 100 and max(scanner.times) == 10000
+    assert sum(scanner.times.values()) == 100
