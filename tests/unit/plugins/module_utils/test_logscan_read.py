@@ -242,3 +242,23 @@ def test_gzip_is_left_at_the_first_record_past_the_window(tmp_path, monkeypatch)
     # The window ends at 8 % of the archive; the timestamp detection (its first 64 KiB,
     # decompressed) and the blocks add a fixed amount.
     assert archive["bytes_read"] < archive["size"] / 3
+
+
+def test_a_directory_is_unreadable_not_a_crash(tmp_path):
+    (tmp_path / "logs").mkdir()
+    settings, window = _settings([str(tmp_path / "logs")])
+    observed = scan(settings, window)
+    assert observed["files"][0].skipped == "unreadable: not a regular file"
+
+
+def test_a_copy_of_the_same_size_keeps_the_rotated_file(tmp_path):
+    """copytruncate between copy and truncate: same content twice; the stable copy is read."""
+    live = str(tmp_path / "app.log")
+    _write(live + ".1", 3700, 4000, 4000)
+    _write(live, 3700, 4000, 4000)
+    settings, window = _settings([live])
+    observed = scan(settings, window)
+    assert observed["matchers"][0].count == 300
+    reasons = {os.path.basename(f.path): f.skipped for f in observed["files"]}
+    assert reasons["app.log.1"] is None
+    assert reasons["app.log"].startswith("same content as")
