@@ -626,6 +626,12 @@ def judge_file(report: dict[str, Any], missing_severity: str, timestamp_seen: bo
         return make_finding("logs.file", path, "warning", "%s: %s" % (path, reason), report)
     if reason and (reason.startswith("truncated") or reason.startswith("rotated during")):
         return make_finding("logs.file", path, "info", "%s: %s" % (path, reason), report)
+    if report.get("time_went_back"):
+        summary = (
+            "%s: the time goes back more than a minute at %s (a DST fall-back read in local time, or"
+            " interleaved sources); records around it may be missed or misplaced" % (path, report["time_went_back"])
+        )
+        return make_finding("logs.file", path, "info", summary, report)
     if reason is None and report["bytes_read"] > 4096 and not timestamp_seen:
         summary = "%s: no line matched the timestamp format in the %d bytes read; nothing in it was counted" % (
             path,

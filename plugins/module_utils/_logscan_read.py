@@ -163,6 +163,8 @@ class LogFile:
         self.first_time: Optional[float] = None
         self.last_time: Optional[float] = None
         self.timestamp_seen = False
+        self.backwards = 0
+        self.backwards_at: Optional[float] = None
         self.format_name: Optional[str] = None
         self.bytes_read = 0
 
@@ -178,6 +180,7 @@ class LogFile:
             "first_timestamp": iso(self.first_time),
             "last_timestamp": iso(self.last_time),
             "skipped_reason": self.skipped,
+            "time_went_back": iso(self.backwards_at),
         }
 
     def open(self, start: float) -> None:
@@ -339,6 +342,7 @@ def read_file(item: LogFile, fmt: TimeFormat, scanner: Scanner, start: float) ->
         source.close()
     item.first_time, item.last_time = scanner.first_time, scanner.last_time
     item.timestamp_seen = scanner.seen_timestamp
+    item.backwards, item.backwards_at = scanner.backwards, scanner.backwards_at
     if item.role != "rotated" and item.skipped is None:
         try:
             now = os.stat(item.path)

@@ -34,6 +34,7 @@ MAX_PENDING = 4 * 1024 * 1024
 # The text kept for each of the last records.
 MAX_RECORD_TEXT = 8192
 NO_GROUP = "(none)"
+BACKWARDS_S = 60.0
 
 
 class Matcher:
@@ -84,6 +85,12 @@ class Scanner:
         self.first_time: Optional[float] = None
         self.last_time: Optional[float] = None
         self.seen_timestamp = False
+        # Blocks whose first record is more than BACKWARDS_S older than the previous block's
+        # last: a DST fall-back read in local time, or two sources in one file. Bisection
+        # assumes ascending times, so this is reported.
+        self.backwards = 0
+        self.backwards_at: Optional[float] = None
+        self._previous_last: Optional[float] = None
         for matcher in matchers:
             matcher.reset_file()
 
@@ -142,6 +149,17 @@ class Scanner:
             last_start = first.start()
         t_first = self._time_at(body, first.start())
         t_last = self._time_at(body, last_start)
+        went_back = None
+        if t_first is not None and self._previous_last is not None and t_first < self._previous_last - BACKWARDS_S:
+            went_back = t_first  # between the previous block and this one
+        elif t_first is not None and t_last is not None and t_last < t_first - BACKWARDS_S:
+            went_back = t_last  # inside this block (the place is known to the block)
+        if went_back is not None:
+            self.backwards += 1
+            if self.backwards_at is None:
+                self.backwards_at = went_back
+        if t_last is not None:
+            self._previous_last = t_last
         if t_first is not None and t_last is not None and t_last <= self.start and not (carry_in and head_end):
             self._carry(t_last, last_start)
             return

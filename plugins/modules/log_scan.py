@@ -422,12 +422,8 @@ files:
       description: Bytes read from disk (compressed bytes for gzip), bisection probes included.
       type: int
       sample: 65536
-    records:
-      description: Timestamped records seen inside the window.
-      type: int
-      sample: 1200
     first_timestamp:
-      description: Time of the first record read in the window; null when none.
+      description: Time of the first record read in the window, UTC ISO 8601; null when none.
       type: str
       sample: '2026-12-04T15:20:00.103000+00:00'
     last_timestamp:
@@ -441,10 +437,17 @@ files:
           C(rotated during the scan) (read whole, as it was), C(truncated during the scan).
       type: str
       sample: modified before the window
+    time_went_back:
+      description:
+        - The first time, UTC ISO 8601, at which a block of the file starts more than a minute
+          before the previous block ended (a DST fall-back read in local time, interleaved
+          sources); null when the times kept ascending. It also gives an V(info) finding.
+      type: str
+      sample: null
   sample:
     - {path: /var/log/app/django.log, role: live, compressed: false, size: 2147483648, bytes_read: 71303168,
-       records: 700000, first_timestamp: '2026-12-04T15:20:00.103000+00:00',
-       last_timestamp: '2026-12-05T15:19:59.194000+00:00', skipped_reason: null}
+       first_timestamp: '2026-12-04T15:20:00.103000+00:00', last_timestamp: '2026-12-05T15:19:59.194000+00:00',
+       skipped_reason: null, time_went_back: null}
 access:
   description: Access-log metrics in the window; null without O(access_log).
   returned: always

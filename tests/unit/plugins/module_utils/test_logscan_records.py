@@ -204,3 +204,17 @@ def test_access_scanner_counts_requests_errors_and_times():
     # Counted per 10 us: 1 ms is step 100, 100 ms step 10000, each once.
     assert min(scanner.times) == 100 and max(scanner.times) == 10000
     assert sum(scanner.times.values()) == 100
+
+
+def test_time_going_back_is_noticed_between_blocks():
+    """A DST fall-back read in local time repeats an hour: the scanner says where."""
+    text = log_text()
+    again = text.replace("2026-12-05 09:", "2026-12-05 08:")  # the same ten minutes an hour earlier
+    scanner = Scanner(TimeFormat("python", UTC), T0 - 7200, T0 + 3600, matchers())
+    scanner.feed(text, final=False)
+    scanner.feed(again, final=True)
+    assert scanner.backwards == 1
+    # Found inside the block that holds the jump: its last record, an hour back.
+    assert scanner.backwards_at == T0 - 3600 + 590
+    scanner, dummy = run(log_text(), sizes=[5])
+    assert scanner.backwards == 0
