@@ -38,8 +38,8 @@ description:
   - Every file is opened before any is read, and each is followed by its descriptor, so a file
     renamed by logrotate during the scan is read once, as it was; a file truncated while it is
     read (its size drops below the read position) is left at that point and reported. Two files
-    with the same first line (C(copytruncate) caught between its copy and its truncation) are
-    counted once. Nothing is ever counted twice.
+    of one log's family with the same first line (C(copytruncate) caught between its copy and its
+    truncation) are counted once, and so is one file reached under two names.
   - A path that does not exist is a finding (O(missing_severity)), not a failure. The module
     fails only on bad input (unknown option, bad regular expression, bad time format, threshold
     out of range) or when O(fail_on) is reached.
@@ -264,20 +264,29 @@ EXAMPLES = r"""
   stronghold.ops.log_scan:
     paths:
       - /var/lib/stronghold-lab/app/logs/django.log
-      - /var/lib/stronghold-lab/app/logs/django_errors.log
     since: 24h
     patterns:
+      # Built-in names: their regex (and, for failed_logins, the runbook's rate per client address).
       - name: errors
-        regex: '^\S+ \S+ ERROR '
         last: 5
         warning_count: 0
       - name: tracebacks
-        regex: '^Traceback \(most recent call last\)'
       - name: failed_logins
+  register: app_logs
+
+- name: The same with explicit regular expressions, grouped by user instead
+  stronghold.ops.log_scan:
+    paths:
+      - /var/lib/stronghold-lab/app/logs/django_errors.log
+      - /var/lib/stronghold-lab/app/logs/security.log
+    since: 24h
+    patterns:
+      - name: server_errors
+        regex: '^\S+ \S+ ERROR django\.request '
+      - name: failed_logins_by_user
         regex: 'security_event=failed_login username="(?P<user>[^"]*)" client_ip=(?P<client_ip>\S+)'
         rate: {count: 10, per: 1h, severity: warning}
-        group_by: client_ip
-  register: app_logs
+        group_by: user
 
 - name: Access-log metrics against the runbook (5xx share above 5 %, p95 above 200 ms)
   stronghold.ops.log_scan:
