@@ -32,7 +32,7 @@ def docker_volume_plan(volumes, containers, keep_label, named=False, compose=Fal
 
 
 def docker_cleanup_findings(
-    target, check_mode, prune=None, candidates=None, plan=None, volume_results=None, kinds=None
+    target, check_mode, prune=None, candidates=None, plan=None, volume_results=None, kinds=None, containers_filters=None
 ):
     return _docker_cleanup.cleanup_findings(
         target,
@@ -42,7 +42,14 @@ def docker_cleanup_findings(
         plan=plan,
         volume_results=volume_results,
         kinds=tuple(kinds) if kinds is not None else ("containers", "images", "build_cache"),
+        containers_filters=containers_filters,
     )
+
+
+def docker_prune_filters(filters, keep_compose=False, listing=False):
+    if listing:
+        return _docker_cleanup.listing_filters(filters)
+    return _docker_cleanup.prune_filters(filters, keep_compose=keep_compose)
 
 
 def rotated_logs_deletable(files, live_patterns):
@@ -68,6 +75,7 @@ class FilterModule:
         return {
             "docker_volume_plan": _wrap(docker_volume_plan),
             "docker_cleanup_findings": _wrap(docker_cleanup_findings),
+            "docker_prune_filters": _wrap(docker_prune_filters),
             "rotated_logs_deletable": _wrap(rotated_logs_deletable),
             "log_cleanup_findings": _wrap(log_cleanup_findings),
             "deploy_check_findings": _wrap(deploy_check_findings),

@@ -34,6 +34,7 @@ from ansible_collections.stronghold.ops.plugins.module_utils._findings import Fi
 
 COMPOSE_PROJECT_LABEL = "com.docker.compose.project"
 ANONYMOUS_LABEL = "com.docker.volume.anonymous"
+COMPOSE_SERVICE_LABEL = "com.docker.compose.oneoff=False"
 _ANONYMOUS_NAME = re.compile(r"^[0-9a-f]{64}$")
 
 
@@ -108,6 +109,41 @@ def volume_plan(
     return {"remove": sorted(remove), "keep": sorted(keep, key=lambda item: item["name"])}
 
 
+def prune_filters(filters: Optional[Mapping[str, Any]], keep_compose: bool = False) -> dict[str, Any]:
+    """Docker's container prune filters, with Compose service containers left out when asked.
+
+    A Compose service container (label ``com.docker.compose.oneoff=False``) that stopped is what
+    ops inspect (``docker compose logs web``) and restart; ``docker compose run`` containers
+    (``oneoff=True``) and plain containers are pruned as before.
+    """
+    merged = dict(filters or {})
+    if keep_compose:
+        negated = merged.get("label!")
+        negated = [] if negated is None else list(negated) if isinstance(negated, (list, tuple)) else [negated]
+        merged["label!"] = negated + [COMPOSE_SERVICE_LABEL]
+    return merged
+
+
+def listing_filters(filters: Optional[Mapping[str, Any]]) -> dict[str, Any]:
+    """The prune filters that the API's listing also takes (``until`` and ``label!`` are prune-only)."""
+    return {key: value for key, value in (filters or {}).items() if key not in ("until", "label!")}
+
+
+def _negated_labels(filters: Optional[Mapping[str, Any]]) -> list[str]:
+    negated = (filters or {}).get("label!")
+    if negated is None:
+        return []
+    return [str(n) for n in (negated if isinstance(negated, (list, tuple)) else [negated])]
+
+
+def _excluded(labels: Mapping[str, Any], negated: Sequence[str]) -> bool:
+    for item in negated:
+        key, sep, value = item.partition("=")
+        if key in labels and (not sep or str(labels[key]) == value):
+            return True
+    return False
+
+
 def _mib(size: Any) -> str:
     try:
         return "%.1f MiB" % (float(size) / 1048576.0)
@@ -115,8 +151,12 @@ def _mib(size: Any) -> str:
         return "unknown size"
 
 
+_ID = re.compile(r"^(?:sha256:)?[0-9a-f]{32,}$")
+
+
 def _short(ids: Sequence[Any], limit: int = 10) -> str:
-    shown = [str(i).replace("sha256:", "")[:19] for i in list(ids)[:limit]]
+    """Names as they are, ids (hex, 32 digits or more) cut to 12 digits as docker ps shows them."""
+    shown = [str(i).replace("sha256:", "")[:12] if _ID.match(str(i)) else str(i) for i in list(ids)[:limit]]
     more = len(ids) - len(shown)
     return ", ".join(shown) + (" and %d more" % more if more > 0 else "")
 
@@ -140,9 +180,11 @@ def _kind_finding(target: str, kind: str, what: str, removed: Sequence[Any], siz
         return make_finding(check, target, "ok", "no %s to remove" % what, details)
     verb = "would remove" if check_mode else "removed"
     count = "%d %s" % (len(removed), what) if removed else what
-    # An image's listed size counts the layers it shares with other images: in check mode the
-    # space is an upper bound; after a prune it is what the engine says it reclaimed.
-    summary = "%s %s (%s)" % (verb, count, ("up to %s" if check_mode else "%s reclaimed") % _mib(size))
+    summary = "%s %s" % (verb, count)
+    if size:
+        # An image's listed size counts the layers it shares with other images: in check mode the
+        # space is an upper bound; after a prune it is what the engine says it reclaimed.
+        summary += " (%s)" % (("up to %s" if check_mode else "%s reclaimed") % _mib(size))
     if removed:
         summary += ": " + _short(removed)
     return make_finding(check, target, "info", summary, details)
@@ -165,6 +207,7 @@ def cleanup_findings(
     plan: Optional[Mapping[str, Any]] = None,
     volume_results: Optional[Sequence[Mapping[str, Any]]] = None,
     kinds: Sequence[str] = ("containers", "images", "build_cache"),
+    containers_filters: Optional[Mapping[str, Any]] = None,
 ) -> list[Finding]:
     """The findings of one cleanup run.
 
@@ -177,10 +220,13 @@ def cleanup_findings(
     ``prune``: community.docker.docker_prune's result (a real run), or its failure.
     ``plan``: volume_plan()'s result, None when volumes are not cleaned.
     ``volume_results``: the per-volume removal results (``item`` the name, ``failed``, ``msg``).
+    ``containers_filters``: the container prune filters (prune_filters()); their ``label!`` entries,
+    which the listing cannot take, are applied to the listed containers here.
     """
     what = {"containers": "stopped containers", "images": "dangling images", "build_cache": "build cache"}
     cand = candidates or {}
-    stopped = [c for c in cand.get("containers") or () if isinstance(c, Mapping)]
+    negated = _negated_labels(containers_filters)
+    stopped = [c for c in cand.get("containers") or () if isinstance(c, Mapping) and not _excluded(_labels(c), negated)]
     dangling = [i for i in cand.get("images") or () if isinstance(i, Mapping)]
     findings: list[Finding] = []
     if check_mode:

@@ -6,6 +6,8 @@ import pytest
 from ansible_collections.stronghold.ops.plugins.module_utils._docker_cleanup import (
     cleanup_findings,
     is_anonymous,
+    listing_filters,
+    prune_filters,
     volume_plan,
 )
 from ansible_collections.stronghold.ops.plugins.module_utils._findings import FindingError, validate_finding
@@ -106,8 +108,8 @@ def test_a_real_prune_gives_what_was_removed_by_name_and_the_space():
         "docker.cleanup.build_cache",
     ]
     assert found[0]["severity"] == "info"
-    assert found[0]["summary"] == "removed 2 stopped containers (2.0 MiB reclaimed): old-job, " + "d" * 19
-    assert found[1]["summary"] == "removed 1 dangling images (0.0 MiB reclaimed): " + "b" * 19
+    assert found[0]["summary"] == "removed 2 stopped containers (2.0 MiB reclaimed): old-job, " + "d" * 12
+    assert found[1]["summary"] == "removed 1 dangling images: " + "b" * 12
     assert found[2]["severity"] == "ok"
     for item in found:
         validate_finding(item)
@@ -135,7 +137,7 @@ def test_check_mode_says_what_would_go_from_the_candidates():
     }
     found = cleanup_findings("d", True, candidates=candidates, plan={"remove": [ANON], "keep": []})
     summaries = [f["summary"] for f in found]
-    assert summaries[0].startswith("would remove 1 stopped containers") and "old-job" in summaries[0]
+    assert summaries[0] == "would remove 1 stopped containers: old-job"
     assert summaries[1] == "no dangling images to remove"
     assert summaries[2] == "would remove 3 build cache record(s) (up to 3.0 MiB)"
     assert summaries[3].startswith("would remove 1 volume(s) (0 kept)")
@@ -158,3 +160,38 @@ def test_no_volume_to_remove_is_ok():
     assert [(f["check"], f["severity"], f["summary"]) for f in found] == [
         ("docker.cleanup.volumes", "ok", "no volume to remove (0 kept)")
     ]
+
+
+def test_compose_service_containers_are_left_out_of_the_prune_when_asked():
+    assert prune_filters({"until": "24h"}, keep_compose=True) == {
+        "until": "24h",
+        "label!": ["com.docker.compose.oneoff=False"],
+    }
+    assert prune_filters({"label!": "keep"}, keep_compose=True)["label!"] == ["keep", "com.docker.compose.oneoff=False"]
+    assert prune_filters({"label": "x"}) == {"label": "x"}
+
+
+def test_the_listing_takes_no_prune_only_filter():
+    assert listing_filters({"until": "24h", "label!": ["a"], "label": "b"}) == {"label": "b"}
+
+
+def test_check_mode_leaves_out_the_containers_the_prune_filters_exclude():
+    def stopped(name, **labels):
+        return {"Id": name * 8, "Names": ["/" + name], "State": "exited", "Labels": labels}
+
+    candidates = {
+        "containers": [
+            stopped("web-1", **{"com.docker.compose.project": "fs", "com.docker.compose.oneoff": "False"}),
+            stopped("run-1", **{"com.docker.compose.project": "fs", "com.docker.compose.oneoff": "True"}),
+            stopped("plain"),
+            stopped("kept", keep="yes"),
+        ]
+    }
+    found = cleanup_findings(
+        "d",
+        True,
+        candidates=candidates,
+        kinds=("containers",),
+        containers_filters=prune_filters({"label!": "keep=yes"}, keep_compose=True),
+    )
+    assert found[0]["details"]["removed"] == ["run-1", "plain"]
