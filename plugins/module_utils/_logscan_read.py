@@ -27,6 +27,7 @@ import zlib
 from typing import Any, BinaryIO, Optional
 
 from ansible_collections.stronghold.ops.plugins.module_utils._logscan_records import (
+    JITTER_S,
     AccessScanner,
     Matcher,
     Scanner,
@@ -332,7 +333,8 @@ def read_file(item: LogFile, fmt: TimeFormat, scanner: Scanner, start: float) ->
         source = gzip_blocks(item)
     else:
         # A small file is read whole: probes would cost more than they save.
-        offset = find_start(item.opened(), item.size, fmt, start) if item.size > BLOCK else 0
+        # JITTER_S earlier: records a little out of order before the edge are still read.
+        offset = find_start(item.opened(), item.size, fmt, start - JITTER_S) if item.size > BLOCK else 0
         source = blocks(item, offset)
     for text, final in source:
         scanner.feed(text, final)

@@ -34,6 +34,8 @@ MAX_PENDING = 4 * 1024 * 1024
 # The text kept for each of the last records.
 MAX_RECORD_TEXT = 8192
 NO_GROUP = "(none)"
+# How far out of order records may be near the window's edges and still be counted exactly.
+JITTER_S = 60.0
 BACKWARDS_S = 60.0
 
 
@@ -160,20 +162,32 @@ class Scanner:
                 self.backwards_at = went_back
         if t_last is not None:
             self._previous_last = t_last
-        if t_first is not None and t_last is not None and t_last <= self.start and not (carry_in and head_end):
+        # Shortcuts by the block's first and last times keep JITTER_S away from the window's
+        # edges: records a little out of order (several workers, one file) are checked one by one.
+        if (
+            t_first is not None
+            and t_last is not None
+            and t_last <= self.start - JITTER_S
+            and not (carry_in and head_end)
+        ):
             self._carry(t_last, last_start)
             return
-        if t_first is not None and t_first > self.end:
+        if t_first is not None and t_first > self.end + JITTER_S:
             if carry_in and head_end:
                 self._match(body[:head_end], head_end, head_end, straddles=False)
             self.done = True
             return
-        inside = t_first is not None and t_last is not None and self.start < t_first and t_last <= self.end
+        inside = (
+            t_first is not None
+            and t_last is not None
+            and self.start + JITTER_S < t_first
+            and t_last <= self.end - JITTER_S
+        )
         self._match(body, head_end, len(body), straddles=not inside, carry_in=carry_in)
         self._span(body, head_end, inside, t_first, t_last)
         if t_last is not None:
             self._carry(t_last, last_start)
-            if t_last > self.end:
+            if t_last > self.end + JITTER_S:
                 self.done = True
 
     def _carry(self, time: float, position: int) -> None:
@@ -218,9 +232,7 @@ class Scanner:
             last_record = -2
             record_time: Optional[float] = None
             count = 0
-            for found in matcher.regex.finditer(source, 0, stop):
-                position = found.start()
-                line = body.rfind("\n", 0, position) + 1
+            for found, line in line_matches(matcher.regex, source, stop, body, limit):
                 if line < head_end:
                     if not carry_in:
                         continue
@@ -280,6 +292,30 @@ class Scanner:
         if len(text) > MAX_RECORD_TEXT:
             text = text[: MAX_RECORD_TEXT - 5] + "[...]"
         return text
+
+
+def line_matches(regex: Any, source: str, stop: int, body: str, limit: int) -> Any:
+    """``(match, line start in body)`` for the first match starting in each line of ``body[:limit]``.
+
+    Not ``finditer``: a match that runs over a line end (``\\s*`` takes newlines) must not hide
+    the next line, and an empty match after the last newline is no line. ``source`` is ``body``,
+    or ``"\\n" + body`` for an anchored regex (its match at index k is the line at body[k]).
+    """
+    position = 0
+    search = regex.search
+    while True:
+        found = search(source, position, stop)
+        if found is None:
+            return
+        line = body.rfind("\n", 0, found.start()) + 1
+        if line >= limit:
+            return
+        yield found, line
+        end_of_line = body.find("\n", line)
+        if end_of_line < 0:
+            return
+        # The next line starts at body[end_of_line + 1]: in a padded source that is the newline's index + 1 too.
+        position = end_of_line + 1
 
 
 def split_lines(block: bytes) -> tuple[bytes, bytes]:

@@ -110,8 +110,10 @@ options:
         required: true
       regex:
         description:
-          - A Python regular expression searched in each line (not anchored), such as V(\\bERROR\\b)
-            or V(security_event=failed_login). A record matches when any of its lines does.
+          - A Python regular expression searched from each line (not anchored; C(^) and C($) are
+            line anchors), such as V(\\bERROR\\b) or V(security_event=failed_login). A record
+            matches when any of its lines does. A pattern that can match a line end (C(\\s)) may
+            run into the record's next line.
           - May be left out for a built-in O(patterns[].name), which then also brings its defaults
             (given options win). V(errors) (C(ERROR) or C(CRITICAL) records of the Django/Python
             format), V(warnings), V(tracebacks), V(failed_logins) (the lab's
@@ -244,9 +246,10 @@ attributes:
   check_mode:
     details: The scan is read-only and runs in check mode too; O(state_path) is not written.
 notes:
-  - Timestamps must be mostly ascending within a file (the order a logger writes them); the
-    bisection tolerates records a few milliseconds out of order, as several workers writing one
-    file produce. Rotated files are ordered by their modification time.
+  - Timestamps must be mostly ascending within a file (the order a logger writes them). Records
+    up to a minute out of order, as several workers writing one file produce, are still counted
+    exactly at the window's edges; time going back further is reported (RV(files[].time_went_back)).
+    Rotated files are ordered by their modification time.
   - Lines that are not valid UTF-8 are read with replacement characters; patterns match the text.
   - The module reports C(changed=false) even when it writes O(state_path); the state is its own
     bookkeeping, not a change of the host.

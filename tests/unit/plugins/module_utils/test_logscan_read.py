@@ -122,9 +122,9 @@ def test_siblings_by_name(tmp_path, name, rotated):
     assert "app.log" not in found
 
 
-def _settings(paths, **extra):
+def _settings(paths=None, **extra):
     params = {
-        "paths": paths,
+        "paths": paths or [],
         "rotated": True,
         "since": "1h",
         "until": "2026-12-05T02:00:00Z",
@@ -262,3 +262,66 @@ def test_a_copy_of_the_same_size_keeps_the_rotated_file(tmp_path):
     reasons = {os.path.basename(f.path): f.skipped for f in observed["files"]}
     assert reasons["app.log.1"] is None
     assert reasons["app.log"].startswith("same content as")
+
+
+def _reference(records, start, end, regex, lines_mode):
+    """The plain definition: records (a timestamped line and its continuation) in (start, end]."""
+    import re as _re
+
+    pattern = _re.compile(regex)
+    count = 0
+    for stamp_time, lines in records:
+        if stamp_time is None or not start < stamp_time <= end:
+            continue
+        hits = sum(1 for line in lines if pattern.search(line))
+        count += hits if lines_mode else (1 if hits else 0)
+    return count
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_scan_agrees_with_the_plain_definition(tmp_path, monkeypatch, seed):
+    """Random logs, tiny blocks and probes: scan counts exactly what the definition counts."""
+    import random
+
+    rng = random.Random(seed)
+    monkeypatch.setattr(read, "BLOCK", rng.choice([97, 256, 1024, 4096]))
+    monkeypatch.setattr(read, "PROBE", rng.choice([32, 64, 200]))
+    records = []
+    if rng.random() < 0.5:
+        records.append((None, ["  orphan ERROR continuation"]))
+    second = 0
+    for dummy in range(rng.randint(50, 400)):
+        second += rng.choice([0, 0, 1, 2, 5, 30])
+        level = rng.choice(["INFO", "INFO", "WARNING", "ERROR"])
+        lines = ["%s,%03d %s core msg ERROR=%d" % (_stamp(second), rng.randint(0, 999), level, rng.randint(0, 3))]
+        for dummy2 in range(rng.choice([0, 0, 0, 1, 3, 8])):
+            lines.append(rng.choice(["Traceback (most recent call last):", "  File x ERROR", "ValueError: y", ""]))
+        records.append((T0 + second + int(lines[0][20:23]) / 1000.0, lines))
+    live = tmp_path / "app.log"
+    live.write_text("".join("\n".join(lines) + "\n" for dummy, lines in records))
+    os.utime(str(live), (T0 + 10**6, T0 + 10**6))
+    first, last = T0, T0 + second + 1
+    start = rng.uniform(first - 5, last)
+    end = rng.uniform(start, last + 5)
+    regexes = [("records", "ERROR"), ("lines", "ERROR"), ("records", "^Traceback"), ("lines", r"^\s*$|^  File")]
+    params = {
+        "paths": [str(live)],
+        "since": max(end - start, 0.001),
+        "until": _iso(end),
+        "patterns": [
+            {"name": "p%d" % index, "regex": regex, "mode": mode, "last": 3}
+            for index, (mode, regex) in enumerate(regexes)
+        ],
+    }
+    settings, dummy = _settings(params.pop("paths"), **params)
+    window = choose_window(settings, None)
+    observed = scan(settings, window)
+    for index, (mode, regex) in enumerate(regexes):
+        expected = _reference(records, window["start"], window["end"], regex, mode == "lines")
+        assert observed["matchers"][index].count == expected, (mode, regex, window)
+
+
+def _iso(epoch):
+    from ansible_collections.stronghold.ops.plugins.module_utils._logscan_time import iso
+
+    return iso(epoch)
