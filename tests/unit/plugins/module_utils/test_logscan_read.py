@@ -305,7 +305,6 @@ def test_scan_agrees_with_the_plain_definition(tmp_path, monkeypatch, seed):
     end = rng.uniform(start, last + 5)
     regexes = [("records", "ERROR"), ("lines", "ERROR"), ("records", "^Traceback"), ("lines", r"^\s*$|^  File")]
     params = {
-        "paths": [str(live)],
         "since": max(end - start, 0.001),
         "until": _iso(end),
         "patterns": [
@@ -313,7 +312,7 @@ def test_scan_agrees_with_the_plain_definition(tmp_path, monkeypatch, seed):
             for index, (mode, regex) in enumerate(regexes)
         ],
     }
-    settings, dummy = _settings(params.pop("paths"), **params)
+    settings, dummy = _settings([str(live)], **params)
     window = choose_window(settings, None)
     observed = scan(settings, window)
     for index, (mode, regex) in enumerate(regexes):
