@@ -25,7 +25,8 @@ description:
   - Reads only what the window needs. A plain file is bisected on its timestamps (seek,
     realign to a line, step over untimestamped continuation lines) and read from the first
     record of the window; a file last modified before the window starts is not opened; a gzip
-    file is decompressed from its start and left at the first record past the window. Files
+    file is decompressed from its start and left soon after the window's end (at the first block
+    of records more than a minute past it). Files
     are read in blocks, never whole. RV(files) reports the bytes read against the bytes on disk.
   - Thresholds per pattern are counts (O(patterns[].warning_count), O(patterns[].critical_count))
     and rates over B(any) sliding window (O(patterns[].rate), the runbook's failed logins above 10
@@ -68,7 +69,8 @@ options:
     description:
       - End of the window, an ISO 8601 time (V(2026-12-05T09:00:00Z), V(2026-12-05 09:00:00));
         without an offset it is read in O(timezone). Now by default.
-      - Records after it are not counted; a gzip file is left at the first record after it.
+      - Records after it are not counted; a gzip file is left at the first block of records more
+        than a minute after it (the minute absorbs records written a little out of order).
     type: str
   state_path:
     description:
