@@ -26,8 +26,8 @@ description:
     realign to a line, step over untimestamped continuation lines) and read from the first
     record of the window; a file last modified before the window starts is not opened; a gzip
     file is decompressed from its start and left soon after the window's end (at the first block
-    of records more than a minute past it). Files
-    are read in blocks, never whole. RV(files) reports the bytes read against the bytes on disk.
+    of records more than a minute past it). Files are read in blocks, never whole. RV(files)
+    reports the bytes read against the bytes on disk.
   - Thresholds per pattern are counts (O(patterns[].warning_count), O(patterns[].critical_count))
     and rates over B(any) sliding window (O(patterns[].rate), the runbook's failed logins above 10
     per hour), optionally per value of a named capture group (O(patterns[].group_by), a user or a
