@@ -228,6 +228,10 @@ def incident(facts: Facts) -> list[Finding]:
         facts["sha256"],
         tarball,
     )
+    # Evidence without the database's sessions is incomplete: say so, the bundle is kept.
+    severity = "info" if facts.get("activity_read") else "warning"
+    if not facts.get("activity_read"):
+        summary += "; pg_stat_activity not read: " + _text(facts.get("activity_error"), "no answer")
     details = {
         "bundle": tarball,
         "sha256": facts["sha256"],
@@ -236,7 +240,7 @@ def incident(facts: Facts) -> list[Finding]:
         "pg_stat_activity": "read" if facts.get("activity_read") else "not read",
         "written": True,
     }
-    return [make_finding("emergency.incident", tarball, "info", summary, details)]
+    return [make_finding("emergency.incident", tarball, severity, summary, details)]
 
 
 STEPS: dict[str, Callable[[Facts], list[Finding]]] = {

@@ -181,6 +181,15 @@ def test_incident():
         "ab" * 32,
         tar,
     )
+    assert written["severity"] == "info"
+    no_sessions = one(
+        {"tarball": tar, "sha256": "ab" * 32, "manifest_sha256": "cd" * 32, "files": [], "activity_error": "refused"},
+        "incident",
+    )[0]
+    assert no_sessions["severity"] == "warning" and no_sessions["summary"].endswith(
+        "; pg_stat_activity not read: refused"
+    )
+    assert no_sessions["details"]["pg_stat_activity"] == "not read"
     failed = one({"tarball": tar, "failure": "Pack the bundle: tar: No space left on device"}, "incident")[0]
     assert failed["severity"] == "critical" and failed["summary"].endswith("No space left on device")
 
