@@ -9,6 +9,8 @@ the same name beside this one.
 
 from __future__ import annotations
 
+import base64
+
 from ansible.errors import AnsibleFilterError
 
 from ansible_collections.stronghold.ops.plugins.module_utils import _django_check, _docker_cleanup, _log_cleanup
@@ -70,6 +72,31 @@ def deploy_check_findings(result, target, accepted=None):
     )
 
 
+def docker_release_images(histories, dangling):
+    # The role hands the results of ansible.builtin.slurp (base64 content, or "file not found").
+    entries = []
+    for result in histories or ():
+        if "path" in result and "exists" in result:
+            entries.append(result)
+            continue
+        # slurp says "file not found: <path>" (its failed flag is cleared by the role's failed_when).
+        missing = "content" not in result and "not found" in str(result.get("msg", "")).lower()
+        text = None
+        if "content" in result:
+            try:
+                text = base64.b64decode(result["content"]).decode("utf-8")
+            except (ValueError, UnicodeDecodeError):
+                text = ""
+        elif not missing:
+            text = ""  # unreadable (permissions, a directory): a problem, never "no history"
+        entries.append({"path": result.get("item", result.get("source")), "exists": not missing, "text": text})
+    return _docker_cleanup.release_images(entries, dangling)
+
+
+def docker_release_findings(plan, target, check_mode, results=None):
+    return _docker_cleanup.release_findings(target, plan, check_mode, results or [])
+
+
 class FilterModule:
     def filters(self):
         return {
@@ -79,4 +106,6 @@ class FilterModule:
             "rotated_logs_deletable": _wrap(rotated_logs_deletable),
             "log_cleanup_findings": _wrap(log_cleanup_findings),
             "deploy_check_findings": _wrap(deploy_check_findings),
+            "docker_release_images": _wrap(docker_release_images),
+            "docker_release_findings": _wrap(docker_release_findings),
         }

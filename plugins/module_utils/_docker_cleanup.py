@@ -27,6 +27,7 @@ cleanup_findings() turns what the role observed and did into findings.
 
 from __future__ import annotations
 
+import json
 import re
 from typing import Any, Mapping, Optional, Sequence
 
@@ -312,6 +313,131 @@ def _volume_findings(
                 "critical",
                 "volume not removed: %s" % (result.get("msg") or "no result"),
                 {"volume": result.get("item")},
+            )
+        )
+    return findings
+
+
+# Images a release history refers to. compose_rollback pins every release by image id, so the
+# image of the previous release is what a rollback starts; when its tag moves (a new pull of
+# the same tag, a rebuild) that image becomes dangling and the runbook's `docker system prune -f`
+# deletes it: the rollback then has nothing to start. Such images are given a tag of their own
+# before the prune, which makes them no longer dangling and says in `docker images` why they stay.
+RELEASE_REPOSITORY = "stronghold-release"
+
+
+def _history_image_ids(document: Any) -> list[str]:
+    if not isinstance(document, Mapping) or not isinstance(document.get("releases"), list):
+        raise FindingError("it is not a release history (no list of releases)")
+    found: list[str] = []
+    for release in document["releases"]:
+        if not isinstance(release, Mapping):
+            continue
+        for key in ("services", "from_services"):
+            services = release.get(key)
+            if not isinstance(services, Mapping):
+                continue
+            for image in services.values():
+                image_id = image.get("image_id") if isinstance(image, Mapping) else None
+                if isinstance(image_id, str) and image_id and image_id not in found:
+                    found.append(image_id)
+    return found
+
+
+def _tag_name(project: str) -> str:
+    """A repository name Docker accepts: lower case, digits and separators only."""
+    name = re.sub(r"[^a-z0-9._-]+", "-", str(project).lower()).strip("._-")
+    return "%s/%s" % (RELEASE_REPOSITORY, name or "project")
+
+
+def release_images(histories: Sequence[Mapping[str, Any]], dangling: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
+    """Which dangling images to keep because a release history refers to them.
+
+    ``histories``: one entry per history file, ``{"path", "exists", "text"}`` (``text`` the file's
+    content; ``exists`` false when there is no such file: a project never deployed by the
+    collection). ``dangling``: the dangling images as docker_host_info lists them (``Id``).
+
+    Returns ``protect`` (``{"id", "repository", "tag"}`` per image to tag), ``image_ids`` (every id
+    the histories name), and ``problems``: a history that exists but cannot be read. With a
+    problem the role must not prune images at all: it cannot know what a rollback needs.
+    """
+    problems: list[str] = []
+    wanted: dict[str, str] = {}
+    for history in histories or ():
+        path = str(history.get("path"))
+        if not history.get("exists"):
+            continue
+        try:
+            document = json.loads(history.get("text") or "")
+            ids = _history_image_ids(document)
+        except (ValueError, FindingError) as exc:
+            problems.append("%s: %s" % (path, exc))
+            continue
+        project = document.get("project") if isinstance(document.get("project"), str) else path
+        for image_id in ids:
+            wanted.setdefault(image_id, _tag_name(project))
+    protect = []
+    for image in dangling or ():
+        listed = image.get("Id") if isinstance(image, Mapping) else None
+        if isinstance(listed, str) and listed in wanted:
+            short = listed.split(":", 1)[-1][:12]
+            protect.append({"id": listed, "repository": wanted[listed], "tag": short})
+    return {"protect": protect, "image_ids": sorted(wanted), "problems": problems}
+
+
+def release_findings(
+    target: str, plan: Mapping[str, Any], check_mode: bool, results: Sequence[Any] = ()
+) -> list[Finding]:
+    """Findings of the release-image rule: what was kept for rollback, and what could not be."""
+    findings: list[Finding] = []
+    if plan.get("problems"):
+        findings.append(
+            make_finding(
+                "docker.cleanup.releases",
+                target,
+                "warning",
+                "dangling images not pruned: a release history cannot be read (%s); a rollback may need them"
+                % "; ".join(plan["problems"]),
+                {"problems": list(plan["problems"])},
+            )
+        )
+        # Nothing was tagged and no image is pruned: there is nothing kept to speak of.
+        return findings
+    # community.docker.docker_image_tag answers with tagged_images; the role clears its failed flag
+    # (failed_when: false) so that one refusal does not end the cleanup.
+    failed = [
+        r
+        for r in results or ()
+        if isinstance(r, Mapping) and not r.get("skipped") and (r.get("failed") or "tagged_images" not in r)
+    ]
+    protect = plan.get("protect") or []
+    if failed:
+        findings.append(
+            make_finding(
+                "docker.cleanup.releases",
+                target,
+                "warning",
+                "dangling images not pruned: %d image(s) of the release history could not be tagged (%s)"
+                % (len(failed), "; ".join(str(r.get("msg", "failed")) for r in failed)),
+                {"images": [p["id"] for p in protect]},
+            )
+        )
+    elif protect:
+        findings.append(
+            make_finding(
+                "docker.cleanup.releases",
+                target,
+                "info",
+                "%s %d dangling image(s) that the release history needs for a rollback (%s)"
+                % (
+                    "would keep" if check_mode else "kept",
+                    len(protect),
+                    ", ".join("%s:%s" % (p["repository"], p["tag"]) for p in protect),
+                ),
+                {
+                    "images": [p["id"] for p in protect],
+                    "tags": ["%s:%s" % (p["repository"], p["tag"]) for p in protect],
+                },
             )
         )
     return findings

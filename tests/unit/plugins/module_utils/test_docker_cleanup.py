@@ -1,8 +1,11 @@
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 from __future__ import annotations
 
+import json
+
 import pytest
 
+from ansible_collections.stronghold.ops.plugins.module_utils import _docker_cleanup
 from ansible_collections.stronghold.ops.plugins.module_utils._docker_cleanup import (
     cleanup_findings,
     is_anonymous,
@@ -195,3 +198,97 @@ def test_check_mode_leaves_out_the_containers_the_prune_filters_exclude():
         containers_filters=prune_filters({"label!": "keep=yes"}, keep_compose=True),
     )
     assert found[0]["details"]["removed"] == ["run-1", "plain"]
+
+
+# The release rule: dangling images that a compose_rollback history refers to are kept.
+_IMG_A = "sha256:" + "a" * 64
+_IMG_B = "sha256:" + "b" * 64
+_IMG_C = "sha256:" + "c" * 64
+
+
+def _history(path="/p/.stronghold/releases.json", project="Financial Stronghold", releases=None, text=None):
+    if text is None:
+        text = json.dumps(
+            {
+                "schema": 1,
+                "project": project,
+                "releases": releases
+                if releases is not None
+                else [
+                    {
+                        "id": "r2",
+                        "services": {"web": {"image_id": _IMG_B}},
+                        "from_services": {"web": {"image_id": _IMG_A}},
+                    },
+                ],
+            }
+        )
+    return {"path": path, "exists": True, "text": text}
+
+
+def test_release_images_keeps_the_dangling_images_of_every_release_side():
+    plan = _docker_cleanup.release_images([_history()], [{"Id": _IMG_A}, {"Id": _IMG_C}])
+    assert plan["problems"] == []
+    assert plan["image_ids"] == [_IMG_A, _IMG_B]
+    assert plan["protect"] == [{"id": _IMG_A, "repository": "stronghold-release/financial-stronghold", "tag": "a" * 12}]
+
+
+def test_release_images_without_histories_or_with_a_missing_file_keeps_nothing():
+    assert _docker_cleanup.release_images([], [{"Id": _IMG_A}])["protect"] == []
+    missing = {"path": "/none/releases.json", "exists": False, "text": None}
+    assert _docker_cleanup.release_images([missing], [{"Id": _IMG_A}]) == {
+        "protect": [],
+        "image_ids": [],
+        "problems": [],
+    }
+
+
+@pytest.mark.parametrize(
+    "text",
+    ['{"releases": [{"id": "r1", "serv', "[]", '{"schema": 1}', '{"releases": {}}', "", "\u00ff"],
+)
+def test_a_history_that_cannot_be_read_is_a_problem(text):
+    plan = _docker_cleanup.release_images([_history(text=text)], [{"Id": _IMG_A}])
+    assert plan["protect"] == []
+    assert len(plan["problems"]) == 1 and "/p/.stronghold/releases.json" in plan["problems"][0]
+
+
+def test_odd_entries_inside_a_history_are_skipped_not_fatal():
+    releases = [
+        None,
+        {"id": "x", "services": None},
+        {"id": "y", "services": {"web": "nope", "w": {"image_id": 5}}},
+        {"id": "z", "services": {"web": {"image_id": _IMG_C}}},
+    ]
+    plan = _docker_cleanup.release_images([_history(releases=releases, project="../ODD  name!")], [{"Id": _IMG_C}, "x"])
+    assert plan["problems"] == []
+    assert plan["protect"] == [{"id": _IMG_C, "repository": "stronghold-release/odd-name", "tag": "c" * 12}]
+
+
+def test_release_findings_say_what_was_kept_and_warn_on_problems():
+    plan = _docker_cleanup.release_images([_history()], [{"Id": _IMG_A}])
+    kept = _docker_cleanup.release_findings(
+        "unix:///d.sock", plan, check_mode=False, results=[{"item": {}, "changed": True, "tagged_images": ["x"]}]
+    )
+    assert [f["severity"] for f in kept] == ["info"]
+    assert kept[0]["summary"].startswith("kept 1 dangling image(s)")
+    assert "stronghold-release/financial-stronghold:" + "a" * 12 in kept[0]["summary"]
+    would = _docker_cleanup.release_findings("unix:///d.sock", plan, check_mode=True)
+    assert would[0]["summary"].startswith("would keep 1")
+    failed = _docker_cleanup.release_findings(
+        "unix:///d.sock", plan, False, results=[{"failed": True, "msg": "engine said no"}]
+    )
+    assert [f["severity"] for f in failed] == ["warning"] and "engine said no" in failed[0]["summary"]
+    bad = _docker_cleanup.release_images([_history(text="{")], [])
+    assert [f["severity"] for f in _docker_cleanup.release_findings("h", bad, False)] == ["warning"]
+    # A cut history: nothing is tagged, so nothing is said to be kept.
+    assert len(_docker_cleanup.release_findings("h", bad, False, results=[{"tagged_images": []}])) == 1
+    assert _docker_cleanup.release_findings("h", {"protect": [], "problems": []}, False) == []
+
+
+def test_a_refused_tag_is_a_warning_even_when_the_role_cleared_failed():
+    plan = _docker_cleanup.release_images([_history()], [{"Id": _IMG_A}])
+    cleared = _docker_cleanup.release_findings("h", plan, False, results=[{"failed": False, "msg": "engine said no"}])
+    assert [f["severity"] for f in cleared] == ["warning"] and "engine said no" in cleared[0]["summary"]
+    skipped = _docker_cleanup.release_findings("h", plan, True, results=[{"skipped": True}])
+    assert [f["severity"] for f in skipped] == ["info"]
