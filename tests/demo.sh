@@ -24,9 +24,11 @@ run monthly
 run deploy -e deploy_tag=1.1.0
 run rollback -e rollback_tag=previous
 run deploy -e deploy_tag=1.1.0
+# Emergency Response, diagnose only (changes nothing without -e act=true).
+run emergency
 echo
 echo "Reports (JSON for machines, Markdown for people) under ${REPORTS}:"
-for playbook in daily weekly monthly deploy rollback; do
+for playbook in daily weekly monthly deploy rollback emergency; do
     for host_dir in "$REPORTS"/*/; do
         [ -f "${host_dir}${playbook}/latest.md" ] && echo "  ${host_dir}${playbook}/latest.md"
     done
