@@ -658,9 +658,7 @@ class Vacuum:
         return connect(self.p, dbname, APPLICATION_NAME)
 
     def holders(self, conn):
-        return [
-            xmin.holder_dict(r) for r in conn.execute(xmin.XMIN_HOLDERS_QUERY, {"application": APPLICATION_NAME})
-        ]
+        return [xmin.holder_dict(r) for r in conn.execute(xmin.XMIN_HOLDERS_QUERY, {"application": APPLICATION_NAME})]
 
     # --- observe -------------------------------------------------------------------------
     def observe(self, conn):

@@ -28,7 +28,7 @@ with open(out + "/django_errors.log", "w", encoding="utf-8") as f:
     f.write("%s ERROR django.request [pid 7] Internal Server Error: /old/\n" % django(now - datetime.timedelta(days=2)))
     at = now - datetime.timedelta(minutes=50)
     f.write("%s ERROR django.request [pid 7] Internal Server Error: /api/v1/accounts/1/transactions/\n" % django(at))
-    f.write("Traceback (most recent call last):\n  File \"/app/core/views.py\", line 80, in transactions\n")
+    f.write('Traceback (most recent call last):\n  File "/app/core/views.py", line 80, in transactions\n')
     f.write("ValueError: invalid literal for int() with base 10: 'abc'\n")
     f.write("%s WARNING django.request [pid 7] Not Found: /favicon.ico\n" % django(at + datetime.timedelta(seconds=5)))
     f.write("%s ERROR core [pid 8] balance recomputation failed\n" % django(at + datetime.timedelta(minutes=1)))
