@@ -29,6 +29,7 @@ from ansible_collections.stronghold.ops.plugins.module_utils._pg_health import (
     top_statements,
     usable_previous,
 )
+from ansible_collections.stronghold.ops.tests.unit.plugins.module_utils.holder_rows import LOGICAL, SLOT
 
 T = "127.0.0.1:5432"
 
@@ -299,21 +300,6 @@ SESSION = {
     "xmin_age": 900,
     "seconds": 5400.0,
     "state": "idle in transaction",
-}
-SLOT = {
-    "kind": "replication_slot",
-    "scope": "cluster",
-    "id": "standby1",
-    "state": "physical slot, inactive",
-    "xmin_age": 300,
-}
-LOGICAL = {
-    "kind": "replication_slot",
-    "scope": "catalogs",
-    "id": "cdc",
-    "database": "app",
-    "state": "logical slot, active",
-    "xmin_age": 99999,
 }
 
 

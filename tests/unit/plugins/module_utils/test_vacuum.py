@@ -35,6 +35,7 @@ from ansible_collections.stronghold.ops.plugins.module_utils._vacuum import (
     table_settings,
     timeout_problem,
 )
+from ansible_collections.stronghold.ops.tests.unit.plugins.module_utils.holder_rows import SESSION
 
 NOW = datetime(2026, 11, 27, 2, 0, tzinfo=timezone.utc)
 SETTINGS = {
@@ -306,39 +307,6 @@ def test_entry_command_analyzes_a_partitioned_table_only():
 
 
 # --- holders of the xmin horizon -------------------------------------------------------------
-
-SESSION = {
-    "kind": "session",
-    "scope": "database",
-    "id": "4242",
-    "who": "app",
-    "application": "gunicorn",
-    "client": "10.0.0.5",
-    "database": "app",
-    "state": "idle in transaction",
-    "xmin_age": 900,
-    "seconds": 5400.0,
-    "query_start": "2026-11-27T00:30:00+00:00",
-}
-OTHER_DB = dict(SESSION, id="77", database="other", xmin_age=5000)
-SLOT = {
-    "kind": "replication_slot",
-    "scope": "cluster",
-    "id": "standby1",
-    "database": None,
-    "state": "physical slot, inactive",
-    "xmin_age": 300,
-}
-LOGICAL = {
-    "kind": "replication_slot",
-    "scope": "catalogs",
-    "id": "cdc",
-    "database": "app",
-    "state": "logical slot, active",
-    "xmin_age": 99999,
-}
-FEEDBACK = {"kind": "standby_feedback", "scope": "cluster", "id": "replica", "xmin_age": 900}
-PREPARED = {"kind": "prepared_transaction", "scope": "database", "id": "gid1", "database": "app", "xmin_age": 10}
 
 
 def test_kept_dead_tuples():
