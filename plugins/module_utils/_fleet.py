@@ -101,3 +101,37 @@ def normalise_hosts(hosts: Any) -> list[dict[str, Any]]:
             }
         )
     return entries
+
+
+def host_entries(
+    hostvars: Any,
+    all_hosts: list[str],
+    active_hosts: list[str],
+    findings_var: str = "report_all_findings",
+    result_var: str = "report_result",
+) -> list[dict[str, Any]]:
+    """The host entries of a play, from what each host published (hostvars), in play order.
+
+    A host of ``all_hosts`` that is not in ``active_hosts`` failed or was unreachable before the
+    run-level step: it is ``down``, with whatever findings it had collected. The report paths come
+    from each host's registered run_report result.
+    """
+    active = set(active_hosts)
+    entries = []
+    for host in all_hosts:
+        published = hostvars[host] if host in hostvars else {}
+        findings = published.get(findings_var) or []
+        result = published.get(result_var) or {}
+        paths = result.get("paths") or {} if isinstance(result, dict) else {}
+        entry: dict[str, Any] = {
+            "host": host,
+            "status": "ok" if host in active else "down",
+            "findings": list(findings) if isinstance(findings, list) else findings,
+            "reports": {kind: paths[kind] for kind in ("markdown", "json") if paths.get(kind)},
+        }
+        if host not in active:
+            entry["reason"] = (
+                "failed after its report was written" if paths else "failed or unreachable before its report"
+            )
+        entries.append(entry)
+    return entries
