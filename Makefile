@@ -19,6 +19,8 @@ PYTHON312 ?= $(shell for c in $$(ls -d $$(pyenv root 2>/dev/null || echo $$HOME/
 export ANSIBLE_CONFIG := $(REPO)/ansible.cfg
 export PATH := $(VENV)/bin:$(PATH)
 export STRONGHOLD_LAB_ROOT := $(LAB_ROOT)
+# What tests leave for CI to keep (the run report's screenshot from the browser test).
+export STRONGHOLD_ARTIFACTS_DIR ?= $(REPO)/artifacts
 
 .PHONY: help venv collection-link lab lab-down lab-status demo test test-loaded sanity lint units integration molecule bench
 
@@ -84,6 +86,8 @@ units: venv
 	$(REPO)/tests/ansible-test.sh units
 
 integration: venv
+	$(REPO)/tests/browser-deps.sh
+	@mkdir -p $(STRONGHOLD_ARTIFACTS_DIR)
 	$(REPO)/tests/ansible-test.sh integration
 
 molecule: venv collection-link

@@ -1,0 +1,57 @@
+#!/usr/bin/env bash
+# The report role's one alert per run, against a real SMTP server (aiosmtpd: STARTTLS and AUTH)
+# and a real HTTP receiver on loopback, over eight consecutive runs of one play on three hosts
+# (web1, web2, and down1 which is unreachable):
+#   run1  3 new (disk critical on web1, failed logins on web2, down1 down); web1's forecast
+#         warning is muted by its disk critical; set_stats publishes the run summary
+#   run2  1 new (web2 p95), 1 resolved (failed logins); the ongoing ones are not repeated
+#   run3  nothing new: nothing is sent
+#   run4  SMTP dead, repeat_interval 0: the webhook still gets the 3 repeated alerts, and the
+#         undelivered mail is a warning alert.delivery finding of the run report
+#   run5  webhook answers 500: the mail still goes; the webhook failure is the finding
+#   run6  both dead with a new finding: the run fails, saying the alert was not delivered
+#   run7  both alive: the finding that was never delivered is sent as new
+#   run8  check mode with a new critical: the alert is rendered, nothing arrives, no state written
+set -euo pipefail
+cd "$(dirname "$0")"
+PY="$(command -v python)"
+work="$(mktemp -d "${TMPDIR:-/tmp}/stronghold-alerts.XXXXXX")"
+smtp_port=18701
+http_port=18703
+dead_port=18709
+"$PY" files/receivers.py --dir "$work/recv" --smtp-port "$smtp_port" --http-port "$http_port" &
+receivers=$!
+cleanup() { kill "$receivers" 2>/dev/null || true; wait "$receivers" 2>/dev/null || true; rm -rf "$work"; }
+trap cleanup EXIT
+for _ in $(seq 1 120); do [ -f "$work/recv/ready" ] && break; sleep 0.5; done
+[ -f "$work/recv/ready" ] || { echo "the receivers did not start" >&2; exit 1; }
+
+export ANSIBLE_HOST_KEY_CHECKING=false
+run() {
+    local step="$1"; shift
+    echo "=== $step"
+    local rc=0
+    ansible-playbook -i inventory.yml alerts.yml -e "alert_test_work=$work" -e "alert_test_http_port=$http_port" \
+        -e "@vars/$step.yml" "$@" >"$work/$step.out" 2>"$work/$step.err" || rc=$?
+    echo "$rc" >"$work/$step.rc"
+}
+check() { "$PY" files/check.py "$work" "$@"; }
+
+ANSIBLE_STDOUT_CALLBACK=ansible.builtin.json run run1 -e "alert_test_smtp_port=$smtp_port"
+check run1
+run run2 -e "alert_test_smtp_port=$smtp_port"
+check run2
+run run3 -e "alert_test_smtp_port=$smtp_port"
+check run3
+run run4 -e "alert_test_smtp_port=$dead_port" -e alert_test_repeat=0
+check run4
+run run5 -e "alert_test_smtp_port=$smtp_port" -e alert_test_repeat=0 -e alert_test_hook_path=fail
+check run5
+run run6 -e "alert_test_smtp_port=$dead_port" -e alert_test_hook_path=fail
+check run6
+run run7 -e "alert_test_smtp_port=$smtp_port"
+check run7
+sha256sum "$work/reports/_alerts/alerts.json" >"$work/state.before"
+run run8 -e "alert_test_smtp_port=$smtp_port" --check
+check run8
+echo "alerts_role: all runs checked"
