@@ -7,7 +7,7 @@
 set -euo pipefail
 
 LAB_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-for _f in common packages postgres docker images app tls backups; do
+for _f in common packages postgres docker images app tls backups alerts; do
     # shellcheck source=/dev/null
     source "$LAB_DIR/lib/$_f.sh"
 done
@@ -52,6 +52,7 @@ cmd_up() {
     ensure_seed_data
     ensure_log_traffic
     ensure_tls
+    ensure_alert_sink
     ensure_backups
     log "lab up: done in $(( $(date +%s) - _lab_t0 ))s"
 }
@@ -92,6 +93,7 @@ cmd_status() {
     for p in "${LAB_TLS_PORTS[@]}"; do
         st "tls:$p" "https://127.0.0.1:$p" tls_port_answers "$p"
     done
+    st alerts "SMTP 127.0.0.1:$LAB_ALERT_SMTP_PORT, webhook 127.0.0.1:$LAB_ALERT_HTTP_PORT ($LAB_ALERTS_DIR)" alerts_answer
     local nb=0
     [[ -d $LAB_BACKUP_DIR ]] && nb=$(find "$LAB_BACKUP_DIR" -maxdepth 1 -name 'backup_*.sql.gz' | wc -l)
     st backups "$nb backup(s) in $LAB_BACKUP_DIR" test "$nb" -gt 0
@@ -103,6 +105,7 @@ cmd_down() {
     if [[ -d $LAB_ROOT ]]; then
         compose_down
         stop_tls_server
+        stop_alert_sink
         stop_postgres
         stop_docker_engine
         # Anything our dockerd left mounted under the root (normally nothing).

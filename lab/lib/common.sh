@@ -28,6 +28,9 @@ LAB_APP_TAG_DEFAULT="1.1.0"
 LAB_OPS_USER="ops"
 LAB_OPS_PASSWORD="lab-ops-password"
 LAB_TLS_DIR="$LAB_ROOT/tls"
+LAB_ALERTS_DIR="$LAB_ROOT/alerts"
+LAB_ALERT_SMTP_PORT=18025
+LAB_ALERT_HTTP_PORT=18026
 LAB_BACKUP_DIR="$LAB_ROOT/backups/financial-stronghold"
 LAB_COMPOSE_PLUGIN_DIR="/usr/local/lib/docker/cli-plugins"
 

@@ -15,11 +15,18 @@
 set -euo pipefail
 cd "$(dirname "$0")"
 PY="$(command -v python)"
+# The receivers are the lab's (lab/alert_sink.py): ansible-test runs this script from a copy of
+# the target inside the collection, so the collection root is the nearest directory above
+# with galaxy.yml.
+root="$PWD"
+while [ "$root" != / ] && ! [ -f "$root/galaxy.yml" -a -f "$root/lab/alert_sink.py" ]; do root="$(dirname "$root")"; done
+[ -f "$root/lab/alert_sink.py" ] || { echo "lab/alert_sink.py not found above $PWD" >&2; exit 1; }
 work="$(mktemp -d "${TMPDIR:-/tmp}/stronghold-alerts.XXXXXX")"
 smtp_port=18701
 http_port=18703
 dead_port=18709
-"$PY" files/receivers.py --dir "$work/recv" --smtp-port "$smtp_port" --http-port "$http_port" &
+"$PY" "$root/lab/alert_sink.py" --dir "$work/recv" --smtp-port "$smtp_port" --http-port "$http_port" \
+    --auth alerts:s3cret-smtp-password &
 receivers=$!
 cleanup() { kill "$receivers" 2>/dev/null || true; wait "$receivers" 2>/dev/null || true; rm -rf "$work"; }
 trap cleanup EXIT

@@ -79,18 +79,40 @@ def check_hook(hook: dict) -> dict:
     body = hook["body"].encode("utf-8")
     headers = {k.lower(): v for k, v in hook["headers"].items()}
     want = "sha256=" + hmac.new(SECRET, body, hashlib.sha256).hexdigest()
-    expect(headers.get("x-stronghold-signature") == want, "webhook signature %r, want %r" % (headers.get("x-stronghold-signature"), want))
-    expect(headers.get("content-type", "").startswith("application/json"), "webhook content type %r" % headers.get("content-type"))
-    expect(headers.get("x-test-run") == STEP, "webhook extra header X-Test-Run %r, want %r" % (headers.get("x-test-run"), STEP))
+    expect(
+        headers.get("x-stronghold-signature") == want,
+        "webhook signature %r, want %r" % (headers.get("x-stronghold-signature"), want),
+    )
+    expect(
+        headers.get("content-type", "").startswith("application/json"),
+        "webhook content type %r" % headers.get("content-type"),
+    )
+    expect(
+        headers.get("x-test-run") == STEP,
+        "webhook extra header X-Test-Run %r, want %r" % (headers.get("x-test-run"), STEP),
+    )
     data = payload(hook)
-    for key in ("version", "groupKey", "status", "receiver", "groupLabels", "commonLabels", "commonAnnotations",
-                "externalURL", "alerts", "truncatedAlerts"):
+    for key in (
+        "version",
+        "groupKey",
+        "status",
+        "receiver",
+        "groupLabels",
+        "commonLabels",
+        "commonAnnotations",
+        "externalURL",
+        "alerts",
+        "truncatedAlerts",
+    ):
         expect(key in data, "webhook payload has no %r" % key)
     expect(data.get("version") == "4", "webhook version %r" % data.get("version"))
     for alert in data.get("alerts", []):
         for key in ("status", "labels", "annotations", "startsAt", "endsAt", "fingerprint", "generatorURL"):
             expect(key in alert, "webhook alert has no %r: %r" % (key, alert))
-        expect(re.fullmatch(r"[0-9a-f]{16}", alert.get("fingerprint", "")) is not None, "fingerprint %r" % alert.get("fingerprint"))
+        expect(
+            re.fullmatch(r"[0-9a-f]{16}", alert.get("fingerprint", "")) is not None,
+            "fingerprint %r" % alert.get("fingerprint"),
+        )
         labels = alert.get("labels", {})
         for key in ("alertname", "host", "target", "severity", "run"):
             expect(key in labels, "webhook alert labels have no %r: %r" % (key, labels))
@@ -119,18 +141,27 @@ if STEP == "run1":
         body = mail["body"]
         for word in ("web1", "web2", "down1", "resources.disk", "logs.failed_logins", "run.host"):
             expect(word in body, "run1 mail body does not name %r:\n%s" % (word, body))
-        expect(body.index("web1") < body.index("web2") or body.index("down1") < body.index("web2"),
-               "run1 body: a host with a critical does not come before web2 (warning only):\n%s" % body)
-        expect("resources.disk_forecast" not in body.split("muted")[0], "run1: the muted forecast warning is listed as sent:\n%s" % body)
+        expect(
+            body.index("web1") < body.index("web2") or body.index("down1") < body.index("web2"),
+            "run1 body: a host with a critical does not come before web2 (warning only):\n%s" % body,
+        )
+        expect(
+            "resources.disk_forecast" not in body.split("muted")[0],
+            "run1: the muted forecast warning is listed as sent:\n%s" % body,
+        )
         expect("disk 96 % used" in body, "run1 body lacks the finding's summary")
     if hooks:
         data = check_hook(hooks[0])
         expect(data["status"] == "firing", "run1 webhook status %r" % data["status"])
         names = by_name(data)
-        expect(set(names) == {("web1", "resources.disk"), ("web2", "logs.failed_logins"), ("down1", "run.host")},
-               "run1 webhook alerts %r" % sorted(names))
-        expect(all(a["status"] == "firing" and a["endsAt"].startswith("0001-01-01") for a in data["alerts"]),
-               "run1 webhook alerts not all firing with the zero endsAt")
+        expect(
+            set(names) == {("web1", "resources.disk"), ("web2", "logs.failed_logins"), ("down1", "run.host")},
+            "run1 webhook alerts %r" % sorted(names),
+        )
+        expect(
+            all(a["status"] == "firing" and a["endsAt"].startswith("0001-01-01") for a in data["alerts"]),
+            "run1 webhook alerts not all firing with the zero endsAt",
+        )
         expect(data["commonLabels"].get("run") == "alerts", "run1 commonLabels %r" % data["commonLabels"])
     # set_stats: the run summary for AWX, from the json callback's custom_stats
     try:
@@ -141,15 +172,22 @@ if STEP == "run1":
     if stats:
         expect(stats.get("worst_severity") == "critical", "set_stats worst_severity %r" % stats.get("worst_severity"))
         expect(stats.get("down_hosts") == ["down1"], "set_stats down_hosts %r" % stats.get("down_hosts"))
-        expect(stats.get("checks", {}).get("resources.disk", {}).get("critical") == 1, "set_stats per-check counts %r" % stats.get("checks"))
+        expect(
+            stats.get("checks", {}).get("resources.disk", {}).get("critical") == 1,
+            "set_stats per-check counts %r" % stats.get("checks"),
+        )
         expect(str(stats.get("paths", {}).get("html", "")).endswith(".html"), "set_stats paths %r" % stats.get("paths"))
         expect(stats.get("alert", {}).get("notify") is True, "set_stats alert %r" % stats.get("alert"))
     report = fleet()
     down = [f for f in fleet_findings(report) if f["check"] == "run.host"]
-    expect(len(down) == 1 and down[0]["target"] == "down1" and down[0]["severity"] == "critical",
-           "run1 run report: down1 is not one critical run.host finding: %r" % down)
-    expect(all(f["severity"] == "ok" for f in delivery(report).values()) and len(delivery(report)) == 2,
-           "run1 delivery findings %r" % delivery(report))
+    expect(
+        len(down) == 1 and down[0]["target"] == "down1" and down[0]["severity"] == "critical",
+        "run1 run report: down1 is not one critical run.host finding: %r" % down,
+    )
+    expect(
+        all(f["severity"] == "ok" for f in delivery(report).values()) and len(delivery(report)) == 2,
+        "run1 delivery findings %r" % delivery(report),
+    )
     expect(os.path.exists(os.path.join(WORK, "reports", "_fleet", "alerts", "latest.html")), "run1: no HTML run report")
 
 elif STEP == "run2":
@@ -157,34 +195,59 @@ elif STEP == "run2":
     expect(len(hooks) == 2, "run2: %d webhook posts in all, want 2" % len(hooks))
     if len(mails) == 2:
         mail = mails[1]
-        expect(mail["subject"].startswith("WARNING: %s - alerts: 1 new" % TITLE) and "1 resolved" in mail["subject"],
-               "run2 subject %r" % mail["subject"])
-        expect(mail["rcpt_tos"] == [DEVOPS], "run2 recipients %r (warning and a resolved warning: devops only)" % mail["rcpt_tos"])
-        expect("logs.access_p95" in mail["body"] and "logs.failed_logins" in mail["body"], "run2 body:\n%s" % mail["body"])
-        expect("disk 96 % used" not in mail["body"], "run2 repeats the ongoing disk alert before repeat_interval:\n%s" % mail["body"])
+        expect(
+            mail["subject"].startswith("WARNING: %s - alerts: 1 new" % TITLE) and "1 resolved" in mail["subject"],
+            "run2 subject %r" % mail["subject"],
+        )
+        expect(
+            mail["rcpt_tos"] == [DEVOPS],
+            "run2 recipients %r (warning and a resolved warning: devops only)" % mail["rcpt_tos"],
+        )
+        expect(
+            "logs.access_p95" in mail["body"] and "logs.failed_logins" in mail["body"], "run2 body:\n%s" % mail["body"]
+        )
+        expect(
+            "disk 96 % used" not in mail["body"],
+            "run2 repeats the ongoing disk alert before repeat_interval:\n%s" % mail["body"],
+        )
     if len(hooks) == 2:
         data = check_hook(hooks[1])
         names = by_name(data)
-        expect(set(names) == {("web2", "logs.access_p95"), ("web2", "logs.failed_logins")}, "run2 webhook alerts %r" % sorted(names))
+        expect(
+            set(names) == {("web2", "logs.access_p95"), ("web2", "logs.failed_logins")},
+            "run2 webhook alerts %r" % sorted(names),
+        )
         resolved = names.get(("web2", "logs.failed_logins"), {})
-        expect(resolved.get("status") == "resolved" and not resolved.get("endsAt", "").startswith("0001"),
-               "run2 resolved alert %r" % resolved)
+        expect(
+            resolved.get("status") == "resolved" and not resolved.get("endsAt", "").startswith("0001"),
+            "run2 resolved alert %r" % resolved,
+        )
         first = by_name(payload(hooks[0])).get(("web2", "logs.failed_logins"), {})
-        expect(first.get("fingerprint") == resolved.get("fingerprint"), "run2: the resolved alert has another fingerprint")
+        expect(
+            first.get("fingerprint") == resolved.get("fingerprint"), "run2: the resolved alert has another fingerprint"
+        )
 
 elif STEP == "run3":
-    expect(len(mails) == 2 and len(hooks) == 2, "run3 sent something with nothing new: %d mails, %d posts" % (len(mails), len(hooks)))
+    expect(
+        len(mails) == 2 and len(hooks) == 2,
+        "run3 sent something with nothing new: %d mails, %d posts" % (len(mails), len(hooks)),
+    )
 
 elif STEP == "run4":
     expect(len(mails) == 2, "run4: a mail arrived through a dead SMTP server?")
     expect(len(hooks) == 3, "run4: %d webhook posts in all, want 3 (the webhook still goes)" % len(hooks))
     if len(hooks) == 3:
         data = check_hook(hooks[2])
-        expect(len(data["alerts"]) == 3 and all(a["status"] == "firing" for a in data["alerts"]),
-               "run4 webhook: want the 3 firing alerts repeated, got %r" % sorted(by_name(data)))
+        expect(
+            len(data["alerts"]) == 3 and all(a["status"] == "firing" for a in data["alerts"]),
+            "run4 webhook: want the 3 firing alerts repeated, got %r" % sorted(by_name(data)),
+        )
     found = delivery(fleet())
     expect(found.get("mail", {}).get("severity") == "warning", "run4 mail delivery finding %r" % found.get("mail"))
-    expect("18709" in found.get("mail", {}).get("summary", ""), "run4 mail delivery finding does not name the error: %r" % found.get("mail"))
+    expect(
+        "18709" in found.get("mail", {}).get("summary", ""),
+        "run4 mail delivery finding does not name the error: %r" % found.get("mail"),
+    )
     expect(found.get("webhook", {}).get("severity") == "ok", "run4 webhook delivery finding %r" % found.get("webhook"))
     expect(rc() == 4, "run4 exits %d, want 4 (one channel delivered: a warning, not a failed run)" % rc())
 
@@ -192,24 +255,37 @@ elif STEP == "run5":
     expect(len(mails) == 3, "run5: %d mails in all, want 3 (the mail still goes)" % len(mails))
     expect(len(hooks) == 4 and hooks[-1]["path"] == "/fail", "run5: the webhook was not tried")
     if len(mails) == 3:
-        expect(mails[2]["subject"].startswith("CRITICAL: %s - alerts: 3 repeated" % TITLE), "run5 subject %r" % mails[2]["subject"])
+        expect(
+            mails[2]["subject"].startswith("CRITICAL: %s - alerts: 3 repeated" % TITLE),
+            "run5 subject %r" % mails[2]["subject"],
+        )
     found = delivery(fleet())
-    expect(found.get("webhook", {}).get("severity") == "warning" and "500" in found.get("webhook", {}).get("summary", ""),
-           "run5 webhook delivery finding %r" % found.get("webhook"))
+    expect(
+        found.get("webhook", {}).get("severity") == "warning" and "500" in found.get("webhook", {}).get("summary", ""),
+        "run5 webhook delivery finding %r" % found.get("webhook"),
+    )
 
 elif STEP == "run6":
     expect(len(mails) == 3, "run6: a mail arrived through a dead SMTP server?")
     found = delivery(fleet())
-    expect(found.get("mail", {}).get("severity") == "critical" and found.get("webhook", {}).get("severity") == "critical",
-           "run6 delivery findings %r" % found)
+    expect(
+        found.get("mail", {}).get("severity") == "critical" and found.get("webhook", {}).get("severity") == "critical",
+        "run6 delivery findings %r" % found,
+    )
     expect(rc() == 2, "run6 exits %d, want 2 (the alert was not delivered: the run fails)" % rc())
     expect("was not delivered" in out, "run6 output does not say the alert was not delivered")
 
 elif STEP == "run7":
     expect(len(mails) == 4, "run7: %d mails in all, want 4" % len(mails))
     if len(mails) == 4:
-        expect(mails[3]["subject"].startswith("WARNING: %s - alerts: 1 new" % TITLE), "run7 subject %r" % mails[3]["subject"])
-        expect("health.cache" in mails[3]["body"], "run7: the undelivered alert of run6 is not sent:\n%s" % mails[3]["body"])
+        expect(
+            mails[3]["subject"].startswith("WARNING: %s - alerts: 1 new" % TITLE),
+            "run7 subject %r" % mails[3]["subject"],
+        )
+        expect(
+            "health.cache" in mails[3]["body"],
+            "run7: the undelivered alert of run6 is not sent:\n%s" % mails[3]["body"],
+        )
 
 elif STEP == "run8":
     expect(len(mails) == 4, "run8 (check mode) sent a mail")

@@ -1,14 +1,16 @@
 #!/usr/bin/env python3
 # Copyright: (c) 2026, Financial Stronghold operations team
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Real receivers for the alert tests, on loopback only.
+"""The lab's alert receivers, on loopback only: where the report role's mail and webhook land.
 
-* an SMTP server (aiosmtpd) that offers STARTTLS (a trustme certificate) and requires
-  AUTH after it, and stores every message it accepts as one JSON line in <dir>/mail.jsonl;
+* an SMTP server (aiosmtpd) that stores every message it accepts as one JSON line in
+  <dir>/mail.jsonl; with --auth USER:PASSWORD it offers STARTTLS (a throwaway trustme
+  certificate) and requires AUTH after it, as a real relay would;
 * an HTTP server that stores every POST (path, headers, body) as one JSON line in
-  <dir>/webhook.jsonl and answers 200 on /hook and 500 on /fail.
+  <dir>/webhook.jsonl and answers 200, or 500 on /fail (a receiver that is broken).
 
-It writes <dir>/ready when both listen, and runs until it is terminated.
+It writes its pid to <dir>/ready when both listen, and runs until it is terminated.
+Used by `make lab` (ports 18025 and 18026) and by the alerts_role integration target.
 """
 
 from __future__ import annotations
@@ -22,12 +24,9 @@ import threading
 from email import message_from_bytes, policy
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-import trustme
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, LoginPassword
 
-USER = "alerts"
-PASSWORD = "s3cret-smtp-password"
 _LOCK = threading.Lock()
 
 
@@ -59,9 +58,16 @@ class MailHandler:
         return "250 OK"
 
 
-def authenticator(server, session, envelope, mechanism, auth_data):
-    ok = isinstance(auth_data, LoginPassword) and auth_data.login == USER.encode() and auth_data.password == PASSWORD.encode()
-    return AuthResult(success=ok)
+def make_authenticator(user: str, password: str):
+    def authenticator(server, session, envelope, mechanism, auth_data):
+        ok = (
+            isinstance(auth_data, LoginPassword)
+            and auth_data.login == user.encode()
+            and auth_data.password == password.encode()
+        )
+        return AuthResult(success=ok)
+
+    return authenticator
 
 
 def make_http_handler(path: str):
@@ -70,11 +76,17 @@ def make_http_handler(path: str):
             length = int(self.headers.get("Content-Length") or 0)
             body = self.rfile.read(length).decode("utf-8", "replace")
             _append(path, {"path": self.path, "headers": dict(self.headers.items()), "body": body})
-            status = 200 if self.path == "/hook" else 500
+            status = 500 if self.path == "/fail" else 200
             self.send_response(status)
             self.send_header("Content-Type", "text/plain")
             self.end_headers()
             self.wfile.write(b"ok\n" if status == 200 else b"receiver broken on purpose\n")
+
+        def do_GET(self):  # noqa: N802 (a liveness probe, not recorded)
+            self.send_response(200)
+            self.send_header("Content-Type", "text/plain")
+            self.end_headers()
+            self.wfile.write(b"alert sink\n")
 
         def log_message(self, *args):
             return
@@ -87,23 +99,30 @@ def main() -> None:
     parser.add_argument("--dir", required=True)
     parser.add_argument("--smtp-port", type=int, required=True)
     parser.add_argument("--http-port", type=int, required=True)
+    parser.add_argument("--auth", help="USER:PASSWORD: offer STARTTLS and require AUTH")
     args = parser.parse_args()
     os.makedirs(args.dir, exist_ok=True)
-    ca = trustme.CA()
-    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-    ca.issue_cert("127.0.0.1", "localhost").configure_cert(context)
+    secure: dict = {}
+    if args.auth:
+        import trustme  # only the tests' relay needs a certificate
+
+        user, _, password = args.auth.partition(":")
+        context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        trustme.CA().issue_cert("127.0.0.1", "localhost").configure_cert(context)
+        secure = {
+            "tls_context": context,
+            "require_starttls": True,
+            "authenticator": make_authenticator(user, password),
+            "auth_required": True,
+            "auth_require_tls": True,
+        }
     smtp = Controller(
-        MailHandler(os.path.join(args.dir, "mail.jsonl")),
-        hostname="127.0.0.1",
-        port=args.smtp_port,
-        tls_context=context,
-        require_starttls=True,
-        authenticator=authenticator,
-        auth_required=True,
-        auth_require_tls=True,
+        MailHandler(os.path.join(args.dir, "mail.jsonl")), hostname="127.0.0.1", port=args.smtp_port, **secure
     )
     smtp.start()
-    http = ThreadingHTTPServer(("127.0.0.1", args.http_port), make_http_handler(os.path.join(args.dir, "webhook.jsonl")))
+    http = ThreadingHTTPServer(
+        ("127.0.0.1", args.http_port), make_http_handler(os.path.join(args.dir, "webhook.jsonl"))
+    )
     threading.Thread(target=http.serve_forever, daemon=True).start()
     with open(os.path.join(args.dir, "ready"), "w", encoding="utf-8") as handle:
         handle.write("%d\n" % os.getpid())
