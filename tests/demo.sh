@@ -8,6 +8,8 @@ INVENTORY="${INVENTORY:-$REPO/inventories/lab}"
 # report_dir as the playbooks see it (templated), from the first host of the inventory.
 REPORTS="$(ansible all -i "$INVENTORY" -l 'all[0]' -m ansible.builtin.debug -a 'msg={{ report_dir }}' -o 2>/dev/null \
     | sed -n 's/.*=> //p' | python3 -c 'import json,sys; print(json.load(sys.stdin)["msg"])')"
+ALERTS="${STRONGHOLD_LAB_ROOT:-/var/lib/stronghold-lab}/alerts"
+mails_before=$(cat "$ALERTS/mail.jsonl" 2>/dev/null | wc -l)
 status=0
 run() {  # playbook [extra args...]
     echo "=== ansible-playbook -i inventories/lab playbooks/$*"
@@ -27,13 +29,26 @@ run deploy -e deploy_tag=1.1.0
 # Emergency Response, diagnose only (changes nothing without -e act=true).
 run emergency
 echo
-echo "Reports (JSON for machines, Markdown for people) under ${REPORTS}:"
+echo "Run reports of all hosts (HTML page with the host-by-check matrix and trends, Markdown, JSON):"
+for playbook in daily weekly monthly deploy rollback emergency; do
+    [ -f "$REPORTS/_fleet/${playbook}/latest.html" ] && echo "  $REPORTS/_fleet/${playbook}/latest.html"
+done
+echo "Per-host reports (JSON for machines, Markdown for people) under ${REPORTS}:"
 for playbook in daily weekly monthly deploy rollback emergency; do
     for host_dir in "$REPORTS"/*/; do
+        case "$(basename "$host_dir")" in _fleet | _alerts) continue ;; esac
         [ -f "${host_dir}${playbook}/latest.md" ] && echo "  ${host_dir}${playbook}/latest.md"
     done
 done
+echo
+echo "Alerts the lab's SMTP receiver got during this demo (one per run at most; $ALERTS/mail.jsonl):"
+tail -n +"$((mails_before + 1))" "$ALERTS/mail.jsonl" 2>/dev/null \
+    | python3 -c 'import json, sys
+for line in sys.stdin:
+    mail = json.loads(line)
+    print("  %s -> %s" % (mail["subject"], ", ".join(mail["rcpt_tos"])))'
 for host_dir in "$REPORTS"/*/; do
+    case "$(basename "$host_dir")" in _fleet | _alerts) continue ;; esac
     if [ -f "${host_dir}daily/latest.md" ]; then
         echo
         echo "----- ${host_dir}daily/latest.md -----"
