@@ -52,7 +52,7 @@ header#verdict .pair{display:flex}
 .badge.sev-critical{color:var(--critical)}.badge.sev-warning{color:var(--warning)}
 .badge.sev-info{color:var(--info)}.badge.sev-ok{color:var(--ok)}
 .down-list{margin:.4rem 0 0;padding-left:1.2rem}
-.scroll{overflow:auto;max-height:80vh;border:1px solid var(--line)}
+.scroll{display:inline-block;max-width:100%;overflow:auto;max-height:80vh;border:1px solid var(--line)}
 table#matrix{border-collapse:separate;border-spacing:0;font-size:12px}
 table#matrix th,table#matrix td{border-right:1px solid #fff;border-bottom:1px solid #fff;padding:0}
 table#matrix thead th{position:sticky;top:0;background:#fafafa;z-index:2;vertical-align:bottom}
@@ -69,6 +69,8 @@ td.cell.sev-ok{background:#a5d6a7}td.cell.sev-info{background:#90caf9}
 td.cell.sev-warning{background:#ffb74d}td.cell.sev-critical{background:#e53935;color:#fff}
 .tag{font-size:11px;font-weight:600;padding:0 .3rem;border-radius:.3rem;background:var(--critical);color:#fff}
 .legend span{display:inline-block;padding:0 .4rem;margin-right:.3rem}
+.legend .sev-ok{background:#a5d6a7}.legend .sev-info{background:#90caf9}.legend .sev-warning{background:#ffb74d}
+.legend .sev-critical{background:#e53935;color:#fff}
 .sev{font-weight:700}.sev.sev-critical{color:var(--critical)}.sev.sev-warning{color:var(--warning)}
 .sev.sev-info{color:var(--info)}.sev.sev-ok{color:var(--ok)}
 ol#problem-list li{margin:.15rem 0;overflow-wrap:anywhere}
@@ -224,7 +226,7 @@ def _matrix(report: dict[str, Any], directory: str, reports_of: dict[str, dict[s
     parts.append(
         '<p class="legend">%s<span class="muted">a number is how many findings the host has for the check; '
         "its colour the worst of them; a click shows them.</span></p></section>"
-        % "".join('<span class="sev-%s cell">%s</span>' % (s, s) for s in reversed(SEVERITIES))
+        % "".join('<span class="sev-%s">%s</span>' % (s, s) for s in reversed(SEVERITIES))
     )
     return "".join(parts)
 
