@@ -175,19 +175,26 @@ def file_result(pattern: str, path: Optional[str], result: Result) -> Result:
     return out
 
 
-def certificate_finding(result: Result) -> dict[str, Any]:
-    """The finding of one target (check ``certificates.endpoint`` or ``certificates.file``)."""
+def certificate_finding(result: Result, judge: Optional[dict[str, Any]] = None) -> dict[str, Any]:
+    """The finding of one target (check ``certificates.endpoint`` or ``certificates.file``); with the
+    run's ``judge`` settings (check_options), its warning_days and critical_days too, so that a
+    chart of the days left can draw them."""
     details = dict((name, result[name]) for name in FINDING_DETAILS)
     if result["kind"] == "file":
         details.update(private_key=result["private_key"], notes=result["notes"])
+    if judge is not None:
+        details.update(warning_days=judge.get("warning_days"), critical_days=judge.get("critical_days"))
     return make_finding(
         "certificates.%s" % result["kind"], result["target"], result["severity"], summary_line(result), details
     )
 
 
-def build_output(results: list[Result], duration_ms: float, fail_on: str) -> dict[str, Any]:
-    """What the module returns; with ``msg`` when a finding reaches ``fail_on`` (the task then fails)."""
-    findings = sort_findings([certificate_finding(r) for r in results])
+def build_output(
+    results: list[Result], duration_ms: float, fail_on: str, judge: Optional[dict[str, Any]] = None
+) -> dict[str, Any]:
+    """What the module returns; with ``msg`` when a finding reaches ``fail_on`` (the task then fails).
+    ``judge``: the run's thresholds (check_options' ``judge``), carried into each finding's details."""
+    findings = sort_findings([certificate_finding(r, judge) for r in results])
     output: dict[str, Any] = {
         "changed": False,
         "results": results,

@@ -23,8 +23,10 @@ p95_response              logs.access.latency             p95_ms, p95_warning_ms
 ========================  ==============================  ================================================
 
 A series is ``worsening`` when, over at least three points, the least-squares slope moves the
-value the worse way by a meaningful amount across the span it covers, or when the last point is
-past a threshold (or at a severity of warning or worse) that no earlier point reached.
+value the worse way by a meaningful amount across the span it covers (at least ``min_change`` in
+its unit and ``share`` of its mean magnitude), or when the last point is past a threshold (a
+certificate's expiry counts as one), or at a severity of warning or worse, that no earlier point
+reached. Days left of a certificate fall a day a day by nature: for them only thresholds count.
 """
 
 from __future__ import annotations
@@ -196,6 +198,8 @@ METRICS: dict[str, Row] = {
         "slope": False,
         "min_change": 1.0,
         "share": 0.0,
+        # Expired is past every threshold, whatever the run's were.
+        "limits": (0.0,),
     },
     "dead_tuples_before": {
         "checks": ("postgres.vacuum",),
@@ -325,7 +329,7 @@ def is_worsening(
     worse = spec["worse"]
     earlier = points[:-1]
     last = points[-1][1]
-    for threshold in thresholds.values():
+    for threshold in list(thresholds.values()) + list(spec.get("limits", ())):
         if _past(last, threshold, worse) and not any(_past(v, threshold, worse) for _t, v in earlier):
             return True
     last_rank = severity_rank(severities[-1]) if severities[-1] in ("warning", "critical") else -1

@@ -105,12 +105,17 @@ def _span(low: float, high: float) -> tuple[float, float]:
     return low - margin, high + margin
 
 
+def _size(value: Any, default: int, low: int, high: int) -> int:
+    given = number(value)
+    return int(min(max(default if given is None else given, low), high))
+
+
 def render_chart_svg(series: dict[str, Any], width: int = 240, height: int = 64) -> str:
     """A small inline ``<svg class="trend" role="img">`` of one series: its points as a line, the
     forecast dashed, the warning and critical thresholds as thin lines, the last value written at
     the top right, and a ``<title>`` a screen reader (or a hover) shows."""
-    width = int(min(max(number(width) or 240, MIN_WIDTH), MAX_WIDTH))
-    height = int(min(max(number(height) or 64, MIN_HEIGHT), MAX_HEIGHT))
+    width = _size(width, 240, MIN_WIDTH, MAX_WIDTH)
+    height = _size(height, 64, MIN_HEIGHT, MAX_HEIGHT)
     unit = str(series.get("unit") or "")
     points = _usable(series.get("points"))
     forecast = _usable(series.get("forecast"))

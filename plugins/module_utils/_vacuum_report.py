@@ -578,9 +578,17 @@ def outcome_finding(params: Params, observed: Observed, outcome: Outcome, db: Ro
         if judged:
             line += ", " + judged[1]
         done.append(line)
-    return make_finding(
-        "postgres.vacuum", db["database"], severity, summary, {"counts": counts, "tables": done[:DONE_LISTED]}
-    )
+    # The dead tuples of the planned tables before and after the run (a table not vacuumed keeps
+    # its own), as count_totals sums them: the trend of the run report's charts.
+    before = sum(int(e["n_dead_tup"]) for e in selected)
+    after = sum(int(e["n_dead_tup"] if e.get("n_dead_tup_after") is None else e["n_dead_tup_after"]) for e in selected)
+    details = {
+        "counts": counts,
+        "tables": done[:DONE_LISTED],
+        "n_dead_tup_before": before,
+        "n_dead_tup_after": after,
+    }
+    return make_finding("postgres.vacuum", db["database"], severity, summary, details)
 
 
 # --- result ---------------------------------------------------------------------------------------

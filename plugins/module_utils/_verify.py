@@ -664,7 +664,8 @@ class Outcome:
         details: dict[str, Any] = {"level": self.level, "checked": [c["name"] for c in self.checked]}
         newest = self.survey.newest
         if newest is not None:
-            details.update(newest=newest["name"], newest_age_seconds=newest["age_seconds"])
+            # newest_size: the size trend of the run report's charts (None when it could not be read).
+            details.update(newest=newest["name"], newest_age_seconds=newest["age_seconds"], newest_size=newest["size"])
             summary += "; newest %s, %s old" % (newest["name"], human_duration(newest["age_seconds"]))
         if self.survey.future:
             details["future"] = [b["name"] for b in self.survey.future]

@@ -461,7 +461,13 @@ findings:
     target: {description: "The file name, or the directory (or the files) for the summary and the checks over all backups.", type: str}
     severity: {description: "V(ok), V(info), V(warning) or V(critical).", type: str}
     summary: {description: "One line: the check's name and detail, or the summary of the run.", type: str}
-    details: {description: "The check's name and status; for the summary the level, the backups checked, the newest and the restore.", type: dict}
+    details:
+      description:
+        - The check's name and status.
+        - For the summary C(level), C(checked) (the names), C(newest), C(newest_age_seconds) and
+          C(newest_size) (bytes, null when unknown) of the newest backup, C(future), and the
+          restore's C(restore_seconds), C(restore_ok) and C(restore_queries).
+      type: dict
   sample:
     - {check: backup.integrity, target: backup_20261127_020000.sql.gz, severity: ok, summary: "stream checks passed", details: {}}
 worst_severity:

@@ -522,14 +522,15 @@ findings:
       description:
         - The target's status, days_remaining, not_after, expires_first, error_kind, reasons,
           hostname_match, trusted and fingerprint_sha256; for files also private_key and notes.
+        - The run's O(warning_days) and O(critical_days), as C(warning_days) and C(critical_days).
       type: dict
-      sample: {days_remaining: 4.9, not_after: "2026-12-02T10:00:00Z", status: critical}
+      sample: {days_remaining: 4.9, not_after: "2026-12-02T10:00:00Z", status: critical, warning_days: 25, critical_days: 7}
   sample:
     - check: certificates.endpoint
       target: 127.0.0.1:18444
       severity: critical
       summary: "critical: leaf expires in 4.9 days (critical threshold 7 days)"
-      details: {days_remaining: 4.9, not_after: "2026-12-02T10:00:00Z", status: critical}
+      details: {days_remaining: 4.9, not_after: "2026-12-02T10:00:00Z", status: critical, warning_days: 25, critical_days: 7}
 worst_severity:
   description: Worst severity of RV(findings).
   returned: always
@@ -751,7 +752,9 @@ class CertCheck:
             file_result(pattern, path, self.check_file(pattern, path))
             for pattern, path in expand_files(self.p["files"])
         ]
-        return build_output(results, round((time.monotonic() - started) * 1000.0, 1), self.p["fail_on"])
+        return build_output(
+            results, round((time.monotonic() - started) * 1000.0, 1), self.p["fail_on"], self.settings["judge"]
+        )
 
 
 def main():

@@ -592,8 +592,9 @@ findings:
       type: str
     details:
       description:
-        - For C(postgres.vacuum), C(counts) by status and C(tables) (one line per planned table,
-          at most 50); for C(postgres.wraparound), C(xid_age) and C(mxid_age); for
+        - For C(postgres.vacuum), C(counts) by status, C(tables) (one line per planned table,
+          at most 50), and C(n_dead_tup_before) and C(n_dead_tup_after) (the dead tuples of the
+          planned tables before and after the run; not in check mode); for C(postgres.wraparound), C(xid_age) and C(mxid_age); for
           C(postgres.vacuum_stale), C(tables); for C(postgres.vacuum_kept), C(n_dead_tup_before),
           C(n_dead_tup_kept) and C(held_back_by); for C(postgres.xmin_horizon), the holder.
       type: dict
