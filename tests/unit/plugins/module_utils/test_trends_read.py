@@ -75,11 +75,11 @@ def test_since_and_max_files_bound_what_is_read(tmp_path):
         keep(tmp_path, "db1", NOW - day * DAY, used=day)
     reports, problems = read_kept_reports(str(tmp_path), ["db1"], NOW - 3 * DAY)
     assert problems == [] and len(reports) == 4
-    reports, _ = read_kept_reports(str(tmp_path), ["db1"], LONG_AGO, max_files=3)
+    reports, dummy = read_kept_reports(str(tmp_path), ["db1"], LONG_AGO, max_files=3)
     assert times(reports) == ["2026-12-05T12:00:00Z", "2026-12-04T12:00:00Z", "2026-12-03T12:00:00Z"]
     assert read_kept_reports(str(tmp_path), ["db1"], LONG_AGO, max_files=0) == ([], [])
     # A naive since is UTC; a since in the future reads nothing.
-    naive, _ = read_kept_reports(str(tmp_path), ["db1"], (NOW - 3 * DAY).replace(tzinfo=None))
+    naive, dummy = read_kept_reports(str(tmp_path), ["db1"], (NOW - 3 * DAY).replace(tzinfo=None))
     assert len(naive) == 4
     assert read_kept_reports(str(tmp_path), ["db1"], NOW + DAY) == ([], [])
 
