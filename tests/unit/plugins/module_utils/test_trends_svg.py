@@ -10,8 +10,9 @@ import xml.etree.ElementTree as ET
 
 import pytest
 
-from ansible_collections.stronghold.ops.plugins.module_utils._report import build_report
+from ansible_collections.stronghold.ops.plugins.module_utils._report import build_report, plan_write
 from ansible_collections.stronghold.ops.plugins.module_utils._trends import series_from_reports
+from ansible_collections.stronghold.ops.plugins.module_utils._trends_read import read_kept_reports
 from ansible_collections.stronghold.ops.plugins.module_utils._trends_svg import format_value, render_chart_svg
 
 SVG = "{http://www.w3.org/2000/svg}"
@@ -189,3 +190,30 @@ def test_every_series_the_trends_make_draws(tmp_path):
     for s in series_from_reports(reports, NOW):
         root = parse(render_chart_svg(s))
         assert root.find(SVG + "title").text == "Disk use of / on db1: last 50%"
+
+
+def test_from_kept_files_to_charts(tmp_path):
+    """The whole way: reports written as run_report writes them, read back, turned into series, drawn."""
+    directory = tmp_path / "db1" / "daily"
+    directory.mkdir(parents=True)
+    for day, used in enumerate((60, 66, 72, 78)):
+        when = NOW - datetime.timedelta(days=3 - day)
+        finding = {
+            "check": "resources.disk",
+            "target": "/",
+            "severity": "ok",
+            "summary": "s",
+            "details": {"used_percent": used, "warning": 85, "critical": 95},
+        }
+        report = build_report([finding], "db1", "daily", "critical", {}, when)
+        plan = plan_write(report, str(directory), [p.name for p in directory.iterdir()], ["json"], 0, when)
+        for key in ("json", "latest_json"):
+            with open(plan["paths"][key], "w", encoding="utf-8") as handle:
+                handle.write(plan["documents"]["json"])
+    reports, problems = read_kept_reports(str(tmp_path), ["db1"], NOW - datetime.timedelta(days=30))
+    assert problems == [] and len(reports) == 4
+    (disk,) = series_from_reports(reports, NOW)
+    assert disk["worsening"] is True and [p[1] for p in disk["points"]] == [60, 66, 72, 78]
+    root = parse(render_chart_svg(disk))
+    assert root.find(SVG + "title").text == "Disk use of / on db1: last 78%, getting worse"
+    assert len(line(root, "trend-line")[0].get("points").split()) == 4
