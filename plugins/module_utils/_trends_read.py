@@ -90,11 +90,10 @@ def _candidates(report_dir: str, root: str, host: str, since: datetime, problems
 def read_report(path: str, root: str, host: str) -> tuple[Optional[dict[str, Any]], Optional[str]]:
     """(document, None) or (None, the problem) for one kept report file."""
     try:
-        info = os.lstat(path)
-        if stat.S_ISLNK(info.st_mode):
-            if not _inside(path, root):
-                return None, "%s: a link that leads outside the report directory, not read" % path
-            info = os.stat(path)
+        # Whatever leads out (the file, its run directory or host directory a link): not ours.
+        if not _inside(path, root):
+            return None, "%s: a link that leads outside the report directory, not read" % path
+        info = os.stat(path)
         if not stat.S_ISREG(info.st_mode):
             return None, "%s: not a regular file" % path
         if info.st_size > MAX_FILE_BYTES:
@@ -133,10 +132,14 @@ def read_kept_reports(
         return reports, ["%s: not a directory, no kept report read" % report_dir]
     root = os.path.realpath(report_dir)
     since = _utc(since)
-    for host in dict.fromkeys(hosts):
+    seen: set[str] = set()
+    for host in hosts:
         if not isinstance(host, str) or not host.strip() or "/" in host or host in (".", "..") or "\0" in host:
             problems.append("host %r cannot name a report directory, skipped" % (host,))
             continue
+        if host in seen:
+            continue
+        seen.add(host)
         for _when, _counter, _run, path in _candidates(report_dir, root, host, since, problems)[: max(max_files, 0)]:
             document, problem = read_report(path, root, host)
             if problem is not None:

@@ -18,7 +18,7 @@ from datetime import datetime
 from typing import Any, Optional
 from xml.sax.saxutils import escape, quoteattr
 
-from ansible_collections.stronghold.ops.plugins.module_utils._trends import number, parse_time
+from ansible_collections.stronghold.ops.plugins.module_utils._trends import downsample, number, parse_time
 
 LINE = "#1f5fa8"
 FORECAST = "#6b7f99"
@@ -28,6 +28,8 @@ _NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 _LABEL_HEIGHT = 11
 _PAD = 3
 _LIMIT = 1e300
+# A series handed over with more points than _trends keeps is thinned: the page stays small.
+MAX_DRAWN = 500
 MIN_WIDTH, MAX_WIDTH = 60, 2000
 MIN_HEIGHT, MAX_HEIGHT = 30, 1000
 
@@ -94,7 +96,7 @@ def _usable(pairs: Any) -> list[tuple[float, float]]:
         if when is not None and value is not None:
             found.append((when.timestamp(), _clamp(value)))
     found.sort(key=lambda p: p[0])
-    return found
+    return downsample(found, MAX_DRAWN)
 
 
 def _span(low: float, high: float) -> tuple[float, float]:

@@ -153,10 +153,25 @@ def test_links_that_leave_the_report_directory_are_not_followed(tmp_path):
     assert problems[1] == "%s: leads outside %s, not read" % (report_dir / "web1", report_dir)
 
 
+def test_a_run_directory_that_leads_outside_is_not_read(tmp_path):
+    outside = tmp_path / "outside"
+    report_dir = tmp_path / "reports"
+    secret = keep(outside, "db1", NOW)
+    keep(report_dir, "db1", NOW - DAY)
+    os.symlink(os.path.dirname(secret), str(report_dir / "db1" / "elsewhere"))
+    reports, problems = read_kept_reports(str(report_dir), ["db1"], LONG_AGO)
+    assert times(reports) == ["2026-12-04T12:00:00Z"]
+    assert problems == [
+        "%s: a link that leads outside the report directory, not read"
+        % (report_dir / "db1" / "elsewhere" / "20261205T120000Z.json")
+    ]
+
+
 def test_a_host_that_is_a_file_or_no_directory_name(tmp_path):
     keep(tmp_path, "db1", NOW)
     (tmp_path / "web1").write_text("not a directory")
-    reports, problems = read_kept_reports(str(tmp_path), ["web1", "../db1", "", ".", "a\0b", "db1", "db1"], LONG_AGO)
+    hosts = ["web1", "../db1", "", ".", "a\0b", ["db1"], None, "db1", "db1"]
+    reports, problems = read_kept_reports(str(tmp_path), hosts, LONG_AGO)
     assert times(reports) == ["2026-12-05T12:00:00Z"]
     assert problems == [
         "%s: not a directory, no report of host web1 read" % (tmp_path / "web1"),
@@ -164,6 +179,8 @@ def test_a_host_that_is_a_file_or_no_directory_name(tmp_path):
         "host '' cannot name a report directory, skipped",
         "host '.' cannot name a report directory, skipped",
         "host 'a\\x00b' cannot name a report directory, skipped",
+        "host ['db1'] cannot name a report directory, skipped",
+        "host None cannot name a report directory, skipped",
     ]
 
 

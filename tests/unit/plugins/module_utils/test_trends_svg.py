@@ -122,6 +122,15 @@ def test_any_number_of_points_draws_sanely(points):
         assert len(line(root, "trend-line")) == (1 if len(points) >= 2 else 0)
 
 
+def test_a_long_series_is_thinned_to_a_small_chart():
+    start = datetime.datetime(2026, 1, 1, tzinfo=UTC)
+    points = [[(start + datetime.timedelta(minutes=i)).strftime("%Y-%m-%dT%H:%M:%SZ"), i % 13] for i in range(5000)]
+    svg = render_chart_svg(series(points))
+    root = parse(svg)
+    assert root.get("data-points") == "500" and len(line(root, "trend-line")[0].get("points").split()) == 500
+    assert len(svg) < 8000
+
+
 def test_unusable_points_are_dropped():
     points = [at(1, 5), ["yesterday", 6], [None, 7], "x", at(2, "nan"), at(3, float("inf")), [1, 2, 3], at(4, "8")]
     root = parse(render_chart_svg(series(points, forecast="junk", thresholds={"warning": "x", "critical": None})))
