@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import math
 import re
-from datetime import datetime
+from datetime import datetime, timezone
 from typing import Any, Optional
 from xml.sax.saxutils import escape, quoteattr
 
@@ -78,6 +78,10 @@ def format_value(value: float, unit: str) -> str:
     return "%s%s%s%s%s" % (sign, shown, suffix, spacer if unit else "", unit)
 
 
+def _day(epoch: float) -> str:
+    return datetime.fromtimestamp(epoch, timezone.utc).strftime("%Y-%m-%d")
+
+
 def _clamp(value: float) -> float:
     # Two values near the float limit would make the span itself infinite.
     return max(-_LIMIT, min(_LIMIT, value))
@@ -136,6 +140,15 @@ def render_chart_svg(series: dict[str, Any], width: int = 240, height: int = 64)
         title += ": no data"
     if worsening:
         title += ", getting worse"
+    if len(points) > 1:
+        # What the drawing cannot say without axes: the span of time and of values.
+        title += " (%d points, %s to %s, lowest %s, highest %s)" % (
+            len(points),
+            _day(points[0][0]),
+            _day(points[-1][0]),
+            format_value(min(p[1] for p in points), unit),
+            format_value(max(p[1] for p in points), unit),
+        )
     classes = "trend trend-worsening" if worsening else "trend"
     parts = [
         '<svg class="%s" role="img" xmlns="http://www.w3.org/2000/svg" viewBox="0 0 %d %d" width="%d" height="%d"'

@@ -74,7 +74,9 @@ def test_a_rising_disk_with_forecast_and_thresholds():
     )
     root = parse(render_chart_svg(s))
     assert root.get("viewBox") == "0 0 240 64" and root.get("width") == "240" and root.get("height") == "64"
-    assert root.find(SVG + "title").text == "Disk use of / on db1: last 72%, getting worse"
+    assert root.find(SVG + "title").text == (
+        "Disk use of / on db1: last 72%, getting worse (4 points, 2026-12-01 to 2026-12-04, lowest 60%, highest 72%)"
+    )
     assert "trend-worsening" in root.get("class")
     (trend,) = line(root, "trend-line")
     assert len(trend.get("points").split()) == 4
@@ -144,7 +146,10 @@ def test_titles_and_labels_are_escaped_and_xml_safe():
     svg = render_chart_svg(series([at(1, 5), at(2, 6)], title=hostile, metric='"><x y="', unit="<b>"))
     root = parse(svg)
     assert "<script" not in svg and "<b>" not in svg
-    assert root.find(SVG + "title").text == 'Disk <script>alert("x")</script> &  "q" \'a\' データ: last 6 <b>'
+    assert root.find(SVG + "title").text == (
+        'Disk <script>alert("x")</script> &  "q" \'a\' データ: last 6 <b>'
+        " (2 points, 2026-12-01 to 2026-12-02, lowest 5 <b>, highest 6 <b>)"
+    )
     assert root.get("data-metric") == '"><x y="'
 
 
@@ -198,7 +203,9 @@ def test_every_series_the_trends_make_draws(tmp_path):
     ]
     for s in series_from_reports(reports, NOW):
         root = parse(render_chart_svg(s))
-        assert root.find(SVG + "title").text == "Disk use of / on db1: last 50%"
+        assert root.find(SVG + "title").text == (
+            "Disk use of / on db1: last 50% (3 points, 2026-12-03 to 2026-12-05, lowest 50%, highest 50%)"
+        )
 
 
 def test_from_kept_files_to_charts(tmp_path):
@@ -224,5 +231,5 @@ def test_from_kept_files_to_charts(tmp_path):
     (disk,) = series_from_reports(reports, NOW)
     assert disk["worsening"] is True and [p[1] for p in disk["points"]] == [60, 66, 72, 78]
     root = parse(render_chart_svg(disk))
-    assert root.find(SVG + "title").text == "Disk use of / on db1: last 78%, getting worse"
+    assert root.find(SVG + "title").text.startswith("Disk use of / on db1: last 78%, getting worse (4 points")
     assert len(line(root, "trend-line")[0].get("points").split()) == 4
