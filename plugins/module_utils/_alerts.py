@@ -35,6 +35,7 @@ import calendar
 import hashlib
 import hmac
 import json
+import math
 import re
 import time
 from typing import Any, Optional
@@ -240,7 +241,7 @@ def check_plan_options(params: dict[str, Any]) -> dict[str, Any]:
 def _epoch(value: Any) -> Optional[int]:
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         return None
-    if value != value or not 0 <= value <= _MAX_EPOCH:  # NaN, or beyond what iso() can render
+    if math.isnan(value) or not 0 <= value <= _MAX_EPOCH:  # beyond what iso() can render
         return None
     return int(value)
 
@@ -446,11 +447,12 @@ def _section(alert: dict[str, Any]) -> str:
 def choose_listed(settings: dict[str, Any], alerts: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], int]:
     """The alerts the message names, worst first, and how many due ones ``max_alerts`` left out.
 
-    The due alerts; with ``always`` and none due, the ongoing ones (a digest). Alerts left out
-    stay due for the next run.
+    The due alerts; when none is due, the ongoing ones: the digest that ``always`` sends (and
+    what the messages say when nothing is sent, rather than a false "nothing firing"). Due
+    alerts left out stay due for the next run.
     """
     chosen = [a for a in alerts if a["due"]]
-    if not chosen and settings["always"]:
+    if not chosen:
         chosen = [a for a in alerts if a["state"] == "ongoing"]
     chosen.sort(key=lambda a: (-severity_rank(a["severity"]), _SECTION_ORDER[_kind(a)]))
     limit = settings["max_alerts"]

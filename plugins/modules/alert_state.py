@@ -98,8 +98,10 @@ options:
     default: true
   always:
     description:
-      - Send a digest even when nothing is due (RV(notify) is then true); it lists the ongoing
-        alerts, or says C(OK ... nothing firing) and goes to every address of O(recipients).
+      - Send a digest even when nothing is due (RV(notify) is then true).
+      - When nothing is due, RV(subject), RV(body), RV(recipients) and RV(webhook) are that digest
+        whether it is sent or not. It lists the ongoing alerts (section C(Ongoing)), or says
+        C(OK ... nothing firing) and then goes to every address of O(recipients).
     type: bool
     default: false
   inhibit:

@@ -92,7 +92,9 @@ def test_three_consecutive_runs_new_then_ongoing_then_resolved():
     assert second["notify"] is False
     assert second["counts"]["ongoing"] == 2
     assert {a["reason"] for a in second["alerts"]} == {"interval"}
-    assert "2 ongoing alerts not repeated, 0 muted." in second["body"]
+    # Nothing is sent; what the messages would say is the digest of what fires.
+    assert second["subject"] == "CRITICAL: Financial Stronghold Alert - daily: 2 ongoing"
+    assert "  Ongoing\n" in second["body"] and "0 ongoing alerts not repeated, 0 muted." in second["body"]
     state2 = record(second, delivered=[], entries=state)
     assert all(e["last_seen"] == T0 + HOUR and e["last_notified"] == T0 for e in state2.values())
 

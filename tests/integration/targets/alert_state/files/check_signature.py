@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 # Copyright: (c) 2026, Financial Stronghold operations team
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 """What a webhook receiver does: recompute the HMAC-SHA256 of the body it got (stdin) with the
