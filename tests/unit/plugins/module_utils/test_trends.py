@@ -504,3 +504,18 @@ def test_every_series_has_the_documented_keys():
         "last",
         "severity",
     }
+
+
+def test_a_rate_per_other_periods_keeps_its_own_unit_and_severity():
+    details = {
+        "count": 40,
+        "rate": {"count": 5, "per_seconds": 600, "severity": "critical"},
+        "worst_window": {"count": 7, "start": "a", "end": "b", "group": None},
+    }
+    finding = {"check": "logs.pattern", "target": "errors", "severity": "critical", "summary": "s", "details": details}
+    rate = one(series_from_reports([report([finding], NOW)], NOW), "log_rate", target="errors")
+    assert rate["unit"] == "per 10m" and rate["thresholds"] == {"critical": 5} and rate["last"] == 7
+    assert rate["title"] == "errors matches on db1"
+    hourly = dict(details, rate={"count": 5, "per_seconds": 86400, "severity": "info"})
+    rate = one(series_from_reports([report([dict(finding, details=hourly)], NOW)], NOW), "log_rate")
+    assert rate["unit"] == "per day" and rate["thresholds"] == {"warning": 5}
