@@ -36,6 +36,7 @@ import hashlib
 import hmac
 import json
 import math
+import pathlib
 import re
 import time
 from typing import Any, Optional
@@ -190,6 +191,21 @@ def check_recipients(recipients: Any, contacts: dict[str, str]) -> dict[str, lis
     return checked
 
 
+def _external(value: Any) -> tuple[str, str]:
+    """(as shown in the mail, as a URL in the webhook): a URL, or the absolute path of the run
+    report on the controller (a ``file://`` URL in the webhook)."""
+    if value is None or value == "":
+        return "", ""
+    if isinstance(value, str) and value.startswith("/") and not _CONTROL.search(value):
+        return value, pathlib.PurePosixPath(value).as_uri()
+    if isinstance(value, str) and _URL.match(value):
+        return value, value
+    raise AlertError(
+        "external_url must be a URL without spaces (https://...) or an absolute path, got %s"
+        % one_line(repr(value), 80)
+    )
+
+
 def check_plan_options(params: dict[str, Any]) -> dict[str, Any]:
     """The options of ``action: plan``, checked and converted (AlertError names the option)."""
     severity = params.get("severity") or "warning"
@@ -207,11 +223,7 @@ def check_plan_options(params: dict[str, Any]) -> dict[str, Any]:
         raise AlertError(
             "max_alerts must be a whole number from 0 (all) to %d, got %r" % (MAX_ALERTS_LIMIT, max_alerts)
         )
-    external_url = params.get("external_url") or ""
-    if external_url and (not isinstance(external_url, str) or not _URL.match(external_url)):
-        raise AlertError(
-            "external_url must be a URL without spaces (https://...), got %s" % one_line(repr(external_url), 80)
-        )
+    external_url, external_link = _external(params.get("external_url"))
     secret = params.get("webhook_secret") or ""
     if not isinstance(secret, str):
         raise AlertError("webhook_secret must be a string")
@@ -227,6 +239,7 @@ def check_plan_options(params: dict[str, Any]) -> dict[str, Any]:
         "title": _name(params, "title", DEFAULT_TITLE),
         "receiver": _name(params, "receiver", "stronghold"),
         "external_url": external_url,
+        "external_link": external_link,
         "webhook_secret": secret,
         "max_alerts": max_alerts,
         "contacts": contacts,
@@ -581,7 +594,7 @@ def _payload_alert(settings: dict[str, Any], alert: dict[str, Any]) -> dict[str,
         "annotations": {"summary": one_line(alert["summary"], PAYLOAD_FIELD_LIMIT), "state": _kind(alert)},
         "startsAt": iso(alert["first_seen"]),
         "endsAt": iso(alert["resolved_at"]) if resolved else ZERO_TIME,
-        "generatorURL": settings["external_url"],
+        "generatorURL": settings["external_link"],
         "fingerprint": alert["fingerprint"],
     }
 
@@ -614,7 +627,7 @@ def webhook(
         "groupLabels": {"run": settings["run"]},
         "commonLabels": _common([a["labels"] for a in alerts], {"run": settings["run"]}),
         "commonAnnotations": _common([a["annotations"] for a in alerts], {}),
-        "externalURL": settings["external_url"],
+        "externalURL": settings["external_link"],
         "alerts": alerts,
     }
     # ASCII only, so the bytes signed are the bytes sent whatever encoding the sender picks.

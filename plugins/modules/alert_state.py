@@ -140,7 +140,8 @@ options:
   external_url:
     description:
       - A link to the run report, at the end of the mail and as C(externalURL) and each alert's
-        C(generatorURL) in the webhook. A URL without spaces; empty for none.
+        C(generatorURL) in the webhook. A URL without spaces, or the absolute path of the report on
+        the controller (shown as it is in the mail, a C(file://) URL in the webhook); empty for none.
     type: str
     default: ''
   max_alerts:

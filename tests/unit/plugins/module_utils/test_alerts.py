@@ -309,6 +309,14 @@ def test_body_groups_by_host_critical_first_and_one_message():
     assert result["subject"].startswith("CRITICAL: Financial Stronghold Alert")
 
 
+def test_external_url_is_a_url_or_the_path_of_the_report():
+    local = plan([host("web1", DISK)], external_url="/var/log/stronghold/reports/_fleet/daily/latest page.html")
+    assert "Run report: /var/log/stronghold/reports/_fleet/daily/latest page.html" in local["body"]
+    assert local["payload"]["externalURL"] == "file:///var/log/stronghold/reports/_fleet/daily/latest%20page.html"
+    assert local["payload"]["alerts"][0]["generatorURL"] == local["payload"]["externalURL"]
+    assert plan([host("web1", DISK)])["payload"]["externalURL"] == ""
+
+
 def test_always_sends_a_digest():
     ok = plan([host("web1")], always=True)
     assert ok["notify"] is True and ok["subject"] == "OK: Financial Stronghold Alert - daily: nothing firing"
@@ -460,7 +468,9 @@ def test_one_line():
         ({"title": "CRITICAL\r\nBcc: x@y"}, "title must not contain newlines"),
         ({"run": "r" * 201}, "at most 200"),
         ({"max_alerts": -1}, "max_alerts must be"),
-        ({"external_url": "not a url"}, "external_url"),
+        ({"external_url": "not a url"}, "external_url must be a URL"),
+        ({"external_url": "relative/path.html"}, "or an absolute path"),
+        ({"external_url": "/a\nb"}, "external_url must be a URL"),
         ({"recipients": {"urgent": ["a@b"]}}, "unknown severity 'urgent'"),
         ({"recipients": {"critical": "a@b"}}, "recipients.critical must be a list"),
         ({"recipients": {"critical": ["bob"]}}, r"recipients.critical\[0\]: 'bob' is neither a known contact"),
