@@ -267,6 +267,15 @@ def trend_entry(series: dict[str, Any]) -> dict[str, Any]:
     return entry
 
 
+def _problem_path(problem: str, report_dir: str) -> tuple[str, str]:
+    """(path, message) of a problem ``"<path under report_dir>: <message>"``; (report_dir, problem) otherwise."""
+    if report_dir and problem.startswith(report_dir.rstrip("/") + "/"):
+        path, sep, message = problem.partition(": ")
+        if sep and message:
+            return path, message
+    return report_dir, problem
+
+
 def trend_findings(problems: list[Any], report_dir: str) -> list[dict[str, Any]]:
     """One V(info) finding per kept report that could not be read (_trends_read's problems):
     a trend that cannot be drawn never fails the run report."""
@@ -276,7 +285,7 @@ def trend_findings(problems: list[Any], report_dir: str) -> list[dict[str, Any]]
             target = str(problem.get("path") or report_dir)
             message = str(problem.get("message") or problem.get("summary") or problem.get("error") or problem)
         else:
-            target, message = report_dir, str(problem)
+            target, message = _problem_path(str(problem), report_dir)
         findings.append(make_finding(TREND_CHECK, target, "info", cut("kept report not used for trends: %s" % message)))
     return findings
 

@@ -304,12 +304,26 @@ def test_plan_of_html_only():
 
 
 def test_trend_problems_become_info_findings():
-    found = trend_findings(["bad.json: not JSON", {"path": "/r/web1/daily/x.json", "message": "no schema"}], "/r")
+    found = trend_findings(
+        [
+            "bad.json: not JSON",
+            {"path": "/r/web1/daily/x.json", "message": "no schema"},
+            "/r/web2/daily/20261127T101500Z.json: not a JSON report (cut or damaged?): Expecting value",
+            "/r: not a directory, no kept report read",
+        ],
+        "/r",
+    )
     assert [(f["target"], f["severity"], f["check"]) for f in found] == [
         ("/r", "info", "report.trends"),
         ("/r/web1/daily/x.json", "info", "report.trends"),
+        ("/r/web2/daily/20261127T101500Z.json", "info", "report.trends"),
+        ("/r", "info", "report.trends"),
     ]
     assert found[1]["summary"] == "kept report not used for trends: no schema"
+    assert (
+        found[2]["summary"] == "kept report not used for trends: not a JSON report (cut or damaged?): Expecting value"
+    )
+    assert found[3]["summary"] == "kept report not used for trends: /r: not a directory, no kept report read"
 
 
 def test_trend_entry_keeps_the_name_and_whether_it_worsens():
