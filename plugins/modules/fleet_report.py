@@ -11,8 +11,8 @@ short_description: Write one run report for all hosts of a play (JSON, Markdown 
 version_added: 0.2.0
 author: Financial Stronghold operations team (@nullroute-commits)
 description:
-  - Turns the findings of every host of a run into one report an on-call person can look at:
-    a JSON document for machines, a Markdown summary for a terminal or a mail, and a
+  - Turns the findings of every host of a run into one report an on-call person can look at,
+    as a JSON document for machines, a Markdown summary for a terminal or a mail, and a
     self-contained HTML page (inline CSS and SVG, no script, no external URL; it works offline
     and from a file).
   - The page shows the verdict (worst severity, counts, hosts down), a host-by-check matrix

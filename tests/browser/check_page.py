@@ -1,10 +1,9 @@
-#!/usr/bin/env python3
 # Copyright: (c) 2026, Financial Stronghold operations team
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 """Load a fleet report page in headless Chromium and check that it renders, offline and clean.
 
-    check_page.py PAGE.html --screenshot OUT.png [--expect-cells N] [--expect-charts N]
-                  [--chromium /usr/bin/chromium] [--timeout SECONDS]
+    python3 tests/browser/check_page.py PAGE.html --screenshot OUT.png [--expect-cells N] [--expect-charts N]
+        [--chromium /usr/bin/chromium] [--timeout SECONDS]
 
 Starts Debian's chromium headless with a fresh profile and no network helpers, drives it over
 the DevTools protocol on a pipe (``--remote-debugging-pipe``: no port, no driver, no download,
@@ -370,7 +369,7 @@ def run(args):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n", maxsplit=1)[0])
     parser.add_argument("page")
     parser.add_argument("--screenshot", required=True)
     parser.add_argument("--expect-cells", type=int)

@@ -1,8 +1,7 @@
-#!/usr/bin/env python3
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 """Write 14 days of kept per-host run reports under REPORT_DIR, as run_report writes them.
 
-    make_history.py REPORT_DIR
+    python3 make_history.py REPORT_DIR
 
 One daily report per host and day (06:00 UTC, the newest yesterday), each document built by
 _report.build_report and written as _report.plan_write renders it (the run_report module's own
