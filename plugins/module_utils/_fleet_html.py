@@ -268,7 +268,7 @@ def _problems(report: dict[str, Any], anchors: dict[tuple[str, str], str]) -> st
 def _alert(report: dict[str, Any]) -> str:
     alert = report["alert"]
     parts = ['<section id="alert"><h2>Alert</h2>']
-    severity, verdict = describe_alert(alert)
+    severity, verdict = describe_alert(alert, report["run_findings"])
     parts.append('<p class="delivery"><span class="sev sev-%s">%s</span></p>' % (severity, _e(verdict)))
     if alert:
         keys = [k for k in ("subject", "recipients", "counts", "delivered", "errors", "error") if k in alert]

@@ -306,8 +306,24 @@ def _md_cut(text: Any, limit: int = MAX_LINE) -> str:
     return _md(cut(text, limit))
 
 
-def describe_alert(alert: dict[str, Any]) -> tuple[str, str]:
-    """What became of the run's alert, as (severity, one line): not delivered, delivered, nothing sent."""
+ALERT_CHECK = "alert.delivery"
+
+
+def describe_alert(alert: dict[str, Any], run_findings: Optional[list[dict[str, Any]]] = None) -> tuple[str, str]:
+    """What became of the run's alert, as (severity, one line).
+
+    The run's C(alert.delivery) findings decide when there are any (one per channel tried: ok when
+    delivered); otherwise the ``alert`` mapping does (``errors``/``error``, ``delivered``, ``notify``)."""
+    deliveries = [f for f in run_findings or [] if f["check"] == ALERT_CHECK]
+    failed = [f for f in deliveries if severity_at_least(f["severity"], "warning")]
+    through = [f["target"] for f in deliveries if f["severity"] == "ok"]
+    if failed:
+        text = "NOT delivered: %s" % "; ".join(cut(f["summary"], 200) for f in failed)
+        return ("warning" if through else "critical"), text
+    if through:
+        return "ok", "delivered by %s" % ", ".join(through)
+    if deliveries:
+        return "info", "; ".join(cut(f["summary"], 200) for f in deliveries)
     if not alert:
         return "info", "no alert step ran"
     errors = alert.get("errors") or alert.get("error") or alert.get("undelivered")
@@ -323,6 +339,8 @@ def describe_alert(alert: dict[str, Any]) -> tuple[str, str]:
         return "critical", text
     if delivered_text:
         return "ok", "delivered: %s" % delivered_text
+    if alert.get("notify") is False:
+        return "info", "nothing new: no alert was due"
     if alert.get("sent") is False or delivered is not None:
         return "info", "nothing sent"
     return "info", "planned, delivery not reported"
@@ -404,13 +422,14 @@ def render_markdown(report: dict[str, Any], directory: str = "") -> str:
     else:
         lines.extend(["No findings: nothing was checked in this run.", ""])
     alert = report["alert"]
-    if alert:
-        severity, verdict = describe_alert(alert)
+    if alert or any(f["check"] == ALERT_CHECK for f in report["run_findings"]):
+        severity, verdict = describe_alert(alert, report["run_findings"])
         lines.extend(
             [
                 "## Alert",
                 "",
-                "- delivery: %s%s" % ("**%s** " % severity.upper() if severity == "critical" else "", _md(verdict)),
+                "- delivery: %s%s"
+                % ("**%s** " % severity.upper() if severity in ("warning", "critical") else "", _md(verdict)),
             ]
         )
         for key in ("subject", "recipients", "counts"):

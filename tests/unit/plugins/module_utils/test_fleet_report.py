@@ -214,7 +214,7 @@ def test_markdown_has_verdict_matrix_problems_down_hosts_links_and_alert():
     assert "## Hosts down\n\n- **db2**: unreachable (ssh timeout)" in text
     assert "## Act on these first" in text
     assert "- web1 (warning): [json](<../../web1/daily/latest.json>), [markdown](<../../web1/daily/latest.md>)" in text
-    assert "- delivery: **CRITICAL** NOT delivered" in text
+    assert "- delivery: **CRITICAL** NOT delivered: SMTP refused; the webhook delivered" in text
     assert "- subject: CRITICAL: Financial Stronghold Alert" in text
 
 
@@ -248,6 +248,46 @@ def test_alert_delivery_is_described(alert, severity, start):
     said = describe_alert(alert)
     assert said[0] == severity
     assert said[1].startswith(start)
+
+
+MAIL_FAILED = finding(
+    "alert.delivery", "mail", "warning", "alert of run daily not delivered by mail: refused; delivered by webhook"
+)
+WEBHOOK_OK = finding("alert.delivery", "webhook", "ok", "alert of run daily delivered by webhook")
+
+
+@pytest.mark.parametrize(
+    "findings, severity, text",
+    [
+        (
+            [MAIL_FAILED, WEBHOOK_OK],
+            "warning",
+            "NOT delivered: alert of run daily not delivered by mail: refused; delivered",
+        ),
+        (
+            [dict(MAIL_FAILED, severity="critical")],
+            "critical",
+            "NOT delivered: alert of run daily not delivered by mail",
+        ),
+        ([WEBHOOK_OK, dict(WEBHOOK_OK, target="mail")], "ok", "delivered by webhook, mail"),
+        (
+            [finding("alert.delivery", "alert", "info", "check mode: nothing was sent")],
+            "info",
+            "check mode: nothing was sent",
+        ),
+    ],
+)
+def test_the_delivery_findings_decide_over_the_alert_mapping(findings, severity, text):
+    said = describe_alert(
+        {"delivered": ["what the role says"]}, findings + [finding("report.trends", "/r", "info", "x")]
+    )
+    assert said[0] == severity
+    assert said[1].startswith(text)
+
+
+def test_without_delivery_findings_the_alert_mapping_decides():
+    trends = [finding("report.trends", "/r", "info", "x")]
+    assert describe_alert({"notify": False}, trends) == ("info", "nothing new: no alert was due")
 
 
 def test_retention_counts_runs_and_removes_the_page_with_its_documents():
