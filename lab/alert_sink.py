@@ -21,6 +21,7 @@ import os
 import signal
 import ssl
 import threading
+import warnings
 from email import message_from_bytes, policy
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -28,6 +29,8 @@ from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, LoginPassword
 
 _LOCK = threading.Lock()
+# aiosmtpd 1.4 warns about its own use of a deprecated attribute at each AUTH.
+warnings.filterwarnings("ignore", message="Session.login_data is deprecated")
 
 
 def _append(path: str, record: dict) -> None:

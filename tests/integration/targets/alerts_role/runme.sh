@@ -28,7 +28,7 @@ dead_port=18709
 "$PY" "$root/lab/alert_sink.py" --dir "$work/recv" --smtp-port "$smtp_port" --http-port "$http_port" \
     --auth alerts:s3cret-smtp-password &
 receivers=$!
-cleanup() { kill "$receivers" 2>/dev/null || true; wait "$receivers" 2>/dev/null || true; rm -rf "$work"; }
+cleanup() { kill "$receivers" 2>/dev/null || true; wait "$receivers" 2>/dev/null || true; [ -n "${ALERTS_KEEP_WORK:-}" ] || rm -rf "$work"; }
 trap cleanup EXIT
 for _ in $(seq 1 120); do [ -f "$work/recv/ready" ] && break; sleep 0.5; done
 [ -f "$work/recv/ready" ] || { echo "the receivers did not start" >&2; exit 1; }
@@ -44,7 +44,7 @@ run() {
 }
 check() { "$PY" files/check.py "$work" "$@"; }
 
-ANSIBLE_STDOUT_CALLBACK=ansible.builtin.json run run1 -e "alert_test_smtp_port=$smtp_port"
+ANSIBLE_STDOUT_CALLBACK=ansible.builtin.json ANSIBLE_SHOW_CUSTOM_STATS=true run run1 -e "alert_test_smtp_port=$smtp_port"
 check run1
 run run2 -e "alert_test_smtp_port=$smtp_port"
 check run2
