@@ -329,7 +329,9 @@ def _findings(report: dict[str, Any], directory: str) -> str:
     parts = ['<section id="findings"><h2>Every finding, by host</h2>']
     for i, row in enumerate(_rows_with_findings(report)):
         matrix_row = report["matrix"]["rows"][i]
-        opened = row["status"] == "down" or severity_at_least(matrix_row["worst_severity"], "warning")
+        # Open where the on-call person acts (down, critical); a warning is one click away, and a
+        # cell's link opens its host (browsers reveal the target of a link inside a closed details).
+        opened = row["status"] == "down" or matrix_row["worst_severity"] == "critical"
         summary = '%s%s <span class="sev sev-%s">%s</span> %s' % (
             _ec(row["host"], 200),
             ' <span class="tag">down</span>' if row["status"] == "down" else "",

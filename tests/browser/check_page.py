@@ -16,7 +16,9 @@ no dependency beyond the standard library), loads the page from disk (``file://`
 * ``table#matrix`` is missing or renders empty, its ``td.cell`` count is not ``--expect-cells``,
   or a cell's link leads to no element;
 * a ``section#trends svg.trend`` renders with a zero width or height, or their count is not
-  ``--expect-charts``.
+  ``--expect-charts``;
+* a cell's link to findings inside a closed ``<details>`` does not reveal them when clicked
+  (checked after the screenshot, on the first such cell).
 
 It always saves a full-page screenshot (PNG, the first 16000 pixels of a longer page) when the
 page loaded, and prints one JSON line on stdout: ``ok``, ``errors``, what it measured and the
@@ -85,6 +87,26 @@ MEASURE = r"""
     size: [document.documentElement.scrollWidth, document.documentElement.scrollHeight],
   };
 })()
+"""
+
+
+# After the screenshot: a cell whose findings sit in a closed <details> is clicked; the browser must
+# reveal them (open the details, give the target a size): the details are one click away.
+REVEAL = r"""
+new Promise((done) => {
+  const hidden = (e) => e.parentElement && e.parentElement.closest('details:not([open])');
+  const link = Array.from(document.querySelectorAll('td.cell a[href^="#"]')).find((a) => {
+    const target = document.getElementById(decodeURIComponent(a.getAttribute('href').slice(1)));
+    return target && hidden(target);
+  });
+  if (!link) { done(null); return; }
+  const target = document.getElementById(decodeURIComponent(link.getAttribute('href').slice(1)));
+  link.click();
+  setTimeout(() => {
+    const r = target.getBoundingClientRect();
+    done({href: link.getAttribute('href'), revealed: !hidden(target) && r.height > 0});
+  }, 500);
+})
 """
 
 
@@ -357,6 +379,15 @@ def run(args):
                 handle.write(base64.b64decode(shot["data"]))
             result["screenshot"] = os.path.abspath(args.screenshot)
             result["screenshot_size"] = [width, height]
+            revealed = pipe.call(
+                "Runtime.evaluate",
+                {"expression": REVEAL, "returnByValue": True, "awaitPromise": True},
+                session=session,
+                deadline=deadline,
+            )
+            result["reveal"] = revealed.get("result", {}).get("value")
+            if result["reveal"] and not result["reveal"]["revealed"]:
+                result["errors"].append("the link %s did not reveal its findings" % result["reveal"]["href"])
         pipe.drain(0.2)
         result["errors"] = problems_of(pipe.events) + result["errors"]
     except BrowserError as exc:

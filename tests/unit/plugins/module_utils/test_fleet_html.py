@@ -192,7 +192,8 @@ def test_problems_come_first_critical_before_warning_and_link_to_their_cell():
 def test_findings_are_grouped_by_host_with_details_and_report_links():
     text = page()
     assert '<details class="host" id="h0" open>' in text  # db2, down
-    assert '<details class="host" id="h2" open>' in text  # web1: a warning opens it too
+    assert '<details class="host" id="h1" open>' in text  # db1, critical
+    assert '<details class="host" id="h2">' in text  # web1, a warning: closed
     web1 = text[text.index('<details class="host" id="h2"') :]
     web1 = web1[: web1.index("</details></section>")]
     assert '<a href="../../web1/daily/latest.json">json</a>' in web1
@@ -201,14 +202,18 @@ def test_findings_are_grouped_by_host_with_details_and_report_links():
     assert "<tr><th>used_percent</th><td>88.1</td></tr>" in web1
 
 
-def test_a_host_with_problems_is_open_and_a_healthy_one_closed():
+def test_down_and_critical_hosts_are_open_the_others_closed():
     hosts = [
-        {"host": "bad", "findings": [finding("a.b", "t", "warning")]},
+        {"host": "down", "status": "down"},
+        {"host": "critical", "findings": [finding("a.b", "t", "critical")]},
+        {"host": "warning", "findings": [finding("a.b", "t", "warning")]},
         {"host": "good", "findings": [finding("a.b", "t", "ok")]},
     ]
     text = page(hosts=hosts)
     assert '<details class="host" id="h0" open>' in text
-    assert '<details class="host" id="h1">' in text
+    assert '<details class="host" id="h1" open>' in text
+    assert '<details class="host" id="h2">' in text
+    assert '<details class="host" id="h3">' in text
 
 
 def test_long_texts_are_cut_in_lines_and_kept_whole_in_the_details():
