@@ -62,8 +62,11 @@ options:
   alert:
     description:
       - What the alert step planned and delivered, shown as it is in the page and the Markdown
-        summary. Known keys are C(subject), C(recipients), C(counts), C(delivered) (the channels
-        it reached) and C(errors) or C(error) (what could not be delivered, and why).
+        summary (C(subject), C(recipients), C(counts) first, then every other key).
+      - Whether the alert was delivered is read from the C(alert.delivery) findings of
+        O(run_findings) (one per channel tried, V(ok) when delivered) when there are any;
+        otherwise from the keys C(errors) or C(error) (what could not be delivered, and why),
+        C(delivered) (the channels it reached) and C(notify) (V(false) when nothing was due).
     type: dict
   formats:
     description: Which documents to write.
@@ -222,7 +225,7 @@ trends:
   returned: always
   type: list
   elements: str
-  sample: [web1 resources.disk /]
+  sample: ["disk_used|web1|/", "p95_response|web1|/var/log/nginx/access.log"]
 removed:
   description: Older fleet reports removed (or that would be removed) by O(keep).
   returned: always
