@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
 # The report role's one alert per run, against a real SMTP server (aiosmtpd: STARTTLS and AUTH)
 # and a real HTTP receiver on loopback, over eight consecutive runs of one play on three hosts
-# (web1, web2, and down1 which is unreachable):
-#   run1  3 new (disk critical on web1, failed logins on web2, down1 down); web1's forecast
-#         warning is muted by its disk critical; set_stats publishes the run summary
-#   run2  1 new (web2 p95), 1 resolved (failed logins); the ongoing ones are not repeated
+# (web1, web2, down1 which is unreachable, and flaky1 which is up in run1 only):
+#   run1  4 new (disk critical on web1, failed logins on web2, errors on flaky1, down1 down);
+#         web1's forecast warning is muted by its disk critical; set_stats publishes the run summary
+#   run2  2 new (web2 p95, flaky1 down), 1 resolved (failed logins); flaky1's errors are muted
+#         by its being down, neither resolved nor repeated; the ongoing ones are not repeated
 #   run3  nothing new: nothing is sent
-#   run4  SMTP dead, repeat_interval 0: the webhook still gets the 3 repeated alerts, and the
+#   run4  SMTP dead, repeat_interval 0: the webhook still gets the 4 repeated alerts, and the
 #         undelivered mail is a warning alert.delivery finding of the run report
 #   run5  webhook answers 500: the mail still goes; the webhook failure is the finding
 #   run6  both dead with a new finding: the run fails, saying the alert was not delivered
@@ -44,7 +45,7 @@ run() {
 }
 check() { "$PY" files/check.py "$work" "$@"; }
 
-ANSIBLE_STDOUT_CALLBACK=ansible.builtin.json ANSIBLE_SHOW_CUSTOM_STATS=true run run1 -e "alert_test_smtp_port=$smtp_port"
+ANSIBLE_STDOUT_CALLBACK=ansible.builtin.json ANSIBLE_SHOW_CUSTOM_STATS=true run run1 -e "alert_test_smtp_port=$smtp_port" -e alert_test_flaky_up=true
 check run1
 run run2 -e "alert_test_smtp_port=$smtp_port"
 check run2
@@ -61,4 +62,9 @@ check run7
 sha256sum "$work/reports/_alerts/alerts.json" >"$work/state.before"
 run run8 -e "alert_test_smtp_port=$smtp_port" --check
 check run8
+# The run report of the last run, in a real browser (the screenshot is kept for CI).
+shots="${STRONGHOLD_ARTIFACTS_DIR:-$work}"
+mkdir -p "$shots"
+"$PY" "$root/tests/browser/check_page.py" "$work/reports/_fleet/alerts/latest.html" --screenshot "$shots/alerts-run-report.png" \
+    --expect-cells "$((5 * 8))"  # down1, flaky1, web1, web2 and (run) by the 8 checks of run8
 echo "alerts_role: all runs checked"

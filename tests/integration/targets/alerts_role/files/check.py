@@ -130,16 +130,25 @@ expect(PASSWORD not in out, "the SMTP password appears in the output of ansible-
 expect("s3cret-webhook-key" not in out, "the webhook secret appears in the output of ansible-playbook")
 
 if STEP == "run1":
-    expect(rc() == 4, "run1 exits %d, want 4 (down1 unreachable, nothing else failed)" % rc())
+    expect(rc() == 4, "run1 exits %d, want 4 (down1 unreachable, web1's critical fails it)" % rc())
     expect(len(mails) == 1, "run1: %d mails, want 1 for the whole run" % len(mails))
     expect(len(hooks) == 1, "run1: %d webhook posts, want 1" % len(hooks))
     if mails:
         mail = mails[0]
-        expect(mail["subject"].startswith("CRITICAL: %s - alerts: 3 new" % TITLE), "run1 subject %r" % mail["subject"])
+        expect(mail["subject"].startswith("CRITICAL: %s - alerts: 4 new" % TITLE), "run1 subject %r" % mail["subject"])
         expect(sorted(mail["rcpt_tos"]) == sorted([ONCALL, DEVOPS]), "run1 recipients %r" % mail["rcpt_tos"])
         expect(mail["tls"] and mail["authenticated"], "run1 mail not over STARTTLS with AUTH: %r" % mail)
         body = mail["body"]
-        for word in ("web1", "web2", "down1", "resources.disk", "logs.failed_logins", "run.host"):
+        for word in (
+            "web1",
+            "web2",
+            "down1",
+            "flaky1",
+            "resources.disk",
+            "logs.failed_logins",
+            "logs.errors",
+            "run.host",
+        ):
             expect(word in body, "run1 mail body does not name %r:\n%s" % (word, body))
         expect(
             body.index("web1") < body.index("web2") or body.index("down1") < body.index("web2"),
@@ -155,7 +164,13 @@ if STEP == "run1":
         expect(data["status"] == "firing", "run1 webhook status %r" % data["status"])
         names = by_name(data)
         expect(
-            set(names) == {("web1", "resources.disk"), ("web2", "logs.failed_logins"), ("down1", "run.host")},
+            set(names)
+            == {
+                ("web1", "resources.disk"),
+                ("web2", "logs.failed_logins"),
+                ("down1", "run.host"),
+                ("flaky1", "logs.errors"),
+            },
             "run1 webhook alerts %r" % sorted(names),
         )
         expect(
@@ -196,12 +211,16 @@ elif STEP == "run2":
     if len(mails) == 2:
         mail = mails[1]
         expect(
-            mail["subject"].startswith("WARNING: %s - alerts: 1 new" % TITLE) and "1 resolved" in mail["subject"],
+            mail["subject"].startswith("CRITICAL: %s - alerts: 2 new" % TITLE) and "1 resolved" in mail["subject"],
             "run2 subject %r" % mail["subject"],
         )
         expect(
-            mail["rcpt_tos"] == [DEVOPS],
-            "run2 recipients %r (warning and a resolved warning: devops only)" % mail["rcpt_tos"],
+            sorted(mail["rcpt_tos"]) == sorted([ONCALL, DEVOPS]),
+            "run2 recipients %r (flaky1 down is critical)" % mail["rcpt_tos"],
+        )
+        expect(
+            "logs.errors" not in mail["body"].split("muted")[0],
+            "run2: flaky1's muted errors are listed:\n%s" % mail["body"],
         )
         expect(
             "logs.access_p95" in mail["body"] and "logs.failed_logins" in mail["body"], "run2 body:\n%s" % mail["body"]
@@ -214,8 +233,8 @@ elif STEP == "run2":
         data = check_hook(hooks[1])
         names = by_name(data)
         expect(
-            set(names) == {("web2", "logs.access_p95"), ("web2", "logs.failed_logins")},
-            "run2 webhook alerts %r" % sorted(names),
+            set(names) == {("web2", "logs.access_p95"), ("web2", "logs.failed_logins"), ("flaky1", "run.host")},
+            "run2 webhook alerts %r (flaky1's errors muted, neither resolved nor repeated)" % sorted(names),
         )
         resolved = names.get(("web2", "logs.failed_logins"), {})
         expect(
@@ -239,8 +258,9 @@ elif STEP == "run4":
     if len(hooks) == 3:
         data = check_hook(hooks[2])
         expect(
-            len(data["alerts"]) == 3 and all(a["status"] == "firing" for a in data["alerts"]),
-            "run4 webhook: want the 3 firing alerts repeated, got %r" % sorted(by_name(data)),
+            len(data["alerts"]) == 4 and all(a["status"] == "firing" for a in data["alerts"]),
+            "run4 webhook: want the 4 firing alerts repeated (not flaky1's muted errors), got %r"
+            % sorted(by_name(data)),
         )
     found = delivery(fleet())
     expect(found.get("mail", {}).get("severity") == "warning", "run4 mail delivery finding %r" % found.get("mail"))
@@ -256,7 +276,7 @@ elif STEP == "run5":
     expect(len(hooks) == 4 and hooks[-1]["path"] == "/fail", "run5: the webhook was not tried")
     if len(mails) == 3:
         expect(
-            mails[2]["subject"].startswith("CRITICAL: %s - alerts: 3 repeated" % TITLE),
+            mails[2]["subject"].startswith("CRITICAL: %s - alerts: 4 repeated" % TITLE),
             "run5 subject %r" % mails[2]["subject"],
         )
     found = delivery(fleet())
@@ -274,8 +294,10 @@ elif STEP == "run6":
     )
     # down1 makes every run exit 4 (unreachable wins over failed); the failure is web1's, the
     # host the run-level tasks ran on.
-    expect(rc() != 0 and re.search(r"web1\s+: .*failed=1 ", out) is not None,
-           "run6 exits %d and web1 did not fail: the undelivered alert must fail the run" % rc())
+    expect(
+        rc() != 0 and re.search(r"web1\s+: .*failed=1 ", out) is not None,
+        "run6 exits %d and web1 did not fail: the undelivered alert must fail the run" % rc(),
+    )
     expect("was not delivered" in out, "run6 output does not say the alert was not delivered")
 
 elif STEP == "run7":
