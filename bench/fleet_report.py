@@ -114,7 +114,7 @@ def main():
     try:
         paths = write_latest(root, args.hosts, args.checks)
         f_times, j_times = [], []
-        for _ in range(args.runs):
+        for _run in range(args.runs):
             wall, cells, page_size, md_size, json_size = ours(paths, root)
             f_times.append(wall)
             wall, rows = jq(paths)
