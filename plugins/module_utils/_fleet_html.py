@@ -164,7 +164,8 @@ def _verdict(report: dict[str, Any]) -> str:
     )
     parts = [
         '<header id="verdict" class="sev-%s">' % worst,
-        '<h1>%s run on %d hosts: <span class="worst">%s</span></h1>' % (_ec(report["run"], 80), hosts, worst.upper()),
+        '<h1>%s run on %d host%s: <span class="worst">%s</span></h1>'
+        % (_ec(report["run"], 80), hosts, "" if hosts == 1 else "s", worst.upper()),
         '<div class="counts">%s</div>' % _counts_badges(summary["counts"]),
         "<dl>%s</dl>"
         % "".join('<div class="pair"><dt>%s</dt><dd>%s</dd></div>' % (_e(k), _ec(v, 120)) for k, v in facts),
@@ -274,10 +275,18 @@ def _alert(report: dict[str, Any]) -> str:
         keys = [k for k in ("subject", "recipients", "counts", "delivered", "errors", "error") if k in alert]
         keys += sorted(k for k in alert if k not in keys)
         parts.append("<table>")
-        parts.extend("<tr><th>%s</th><td>%s</td></tr>" % (_e(k), _value(alert[k])) for k in keys)
+        parts.extend("<tr><th>%s</th><td>%s</td></tr>" % (_e(k), _alert_value(k, alert[k])) for k in keys)
         parts.append("</table>")
     parts.append("</section>")
     return "".join(parts)
+
+
+def _alert_value(key: str, value: Any) -> str:
+    """The alert's counts as one line (3 new, 1 resolved); anything else as a detail value."""
+    if key == "counts" and isinstance(value, dict) and all(isinstance(v, int) for v in value.values()):
+        said = ", ".join("%d %s" % (n, name) for name, n in value.items() if n)
+        return _e(said or "nothing new, repeated or resolved")
+    return _value(value)
 
 
 def _trends(charts: list[tuple[dict[str, Any], str]]) -> str:

@@ -35,10 +35,10 @@ from ansible_collections.stronghold.ops.plugins.module_utils._findings import (
 )
 from ansible_collections.stronghold.ops.plugins.module_utils._fleet import normalise_hosts
 from ansible_collections.stronghold.ops.plugins.module_utils._report import (
-    _RUN_NAME,
-    _STAMP_FORMAT,
-    _md,
+    RUN_NAME,
+    STAMP_FORMAT,
     free_base,
+    markdown_text,
     plan_retention,
 )
 
@@ -59,7 +59,7 @@ _FILES = (("json", ".json", "latest.json"), ("markdown", ".md", "latest.md"), ("
 
 def check_options(params: dict[str, Any]) -> None:
     """FindingError when the run, keep, trend_days or formats cannot make a report."""
-    if not _RUN_NAME.match(params["run"]):
+    if not RUN_NAME.match(params["run"]):
         raise FindingError("run %r may only contain letters, digits, '.', '_' and '-'" % params["run"])
     if params["keep"] < 0:
         raise FindingError("keep must be 0 (keep all) or a positive number, got %d" % params["keep"])
@@ -299,11 +299,11 @@ def _link(text: str, path: str, start: str) -> str:
     """A Markdown link to ``path``, relative to the directory ``start`` when both are absolute."""
     target = os.path.relpath(path, start) if os.path.isabs(path) and os.path.isabs(start) else path
     destination = target.replace("\\", "\\\\").replace("<", "\\<").replace(">", "\\>").replace("\n", " ")
-    return "[%s](<%s>)" % (_md(text), destination)
+    return "[%s](<%s>)" % (markdown_text(text), destination)
 
 
 def _md_cut(text: Any, limit: int = MAX_LINE) -> str:
-    return _md(cut(text, limit))
+    return markdown_text(cut(text, limit))
 
 
 ALERT_CHECK = "alert.delivery"
@@ -359,11 +359,11 @@ def _markdown_matrix(matrix: dict[str, Any]) -> list[str]:
     if not checks:
         return ["No checks reported."]
     lines = [
-        "| host | %s |" % " | ".join(_md(c) for c in checks),
+        "| host | %s |" % " | ".join(markdown_text(c) for c in checks),
         "| --- |%s" % (" --- |" * len(checks)),
     ]
     for row in matrix["rows"]:
-        name = _md(row["host"]) + (" (down)" if row["status"] == "down" else "")
+        name = markdown_text(row["host"]) + (" (down)" if row["status"] == "down" else "")
         cells = []
         for check in checks:
             cell = row["cells"].get(check)
@@ -385,13 +385,19 @@ def render_markdown(report: dict[str, Any], directory: str = "") -> str:
     worst = summary["worst_severity"]
     metadata = report["metadata"]
     lines = [
-        "# %s run on %d hosts: %s" % (_md(report["run"]), len(summary["hosts"]), worst.upper()),
+        "# %s run on %d host%s: %s"
+        % (
+            markdown_text(report["run"]),
+            len(summary["hosts"]),
+            "" if len(summary["hosts"]) == 1 else "s",
+            worst.upper(),
+        ),
         "",
         "Generated %s. Fails the run from: %s. Threshold reached: %s."
         % (report["generated_at"], report["fail_on"], "yes" if report["threshold_reached"] else "no"),
     ]
     facts = [
-        "%s: %s" % (_md(k), _md_cut(_scalar(metadata[k])))
+        "%s: %s" % (markdown_text(k), _md_cut(_scalar(metadata[k])))
         for k in ("playbook", "awx_job_id", "check_mode")
         if k in metadata
     ]
@@ -407,11 +413,13 @@ def render_markdown(report: dict[str, Any], directory: str = "") -> str:
         lines.extend(["## Hosts down", ""])
         for host in report["hosts"]:
             if host["status"] == "down":
-                lines.append("- **%s**: %s" % (_md(host["host"]), _md_cut(host["reason"] or "failed or unreachable")))
+                lines.append(
+                    "- **%s**: %s" % (markdown_text(host["host"]), _md_cut(host["reason"] or "failed or unreachable"))
+                )
         lines.append("")
     if summary["problems"]:
         lines.extend(["## Act on these first", ""])
-        lines.extend("- %s" % _md(p) for p in summary["problems"])
+        lines.extend("- %s" % markdown_text(p) for p in summary["problems"])
         if summary["problems_total"] > len(summary["problems"]):
             lines.append(
                 "- ... and %d more (see the HTML page)" % (summary["problems_total"] - len(summary["problems"]))
@@ -429,7 +437,7 @@ def render_markdown(report: dict[str, Any], directory: str = "") -> str:
                 "## Alert",
                 "",
                 "- delivery: %s%s"
-                % ("**%s** " % severity.upper() if severity in ("warning", "critical") else "", _md(verdict)),
+                % ("**%s** " % severity.upper() if severity in ("warning", "critical") else "", markdown_text(verdict)),
             ]
         )
         for key in ("subject", "recipients", "counts"):
@@ -441,7 +449,7 @@ def render_markdown(report: dict[str, Any], directory: str = "") -> str:
         lines.extend(["## Per-host reports", ""])
         for host in with_reports:
             links = [_link(kind, host["reports"][kind], directory) for kind in sorted(host["reports"])]
-            lines.append("- %s (%s): %s" % (_md(host["host"]), host["worst_severity"], ", ".join(links)))
+            lines.append("- %s (%s): %s" % (markdown_text(host["host"]), host["worst_severity"], ", ".join(links)))
         lines.append("")
     if report["trends"]:
         worse = [t for t in report["trends"] if t.get("worsening")]
@@ -454,20 +462,12 @@ def render_markdown(report: dict[str, Any], directory: str = "") -> str:
         lines.append("")
     if metadata:
         lines.extend(["## Run", ""])
-        lines.extend("- %s: %s" % (_md(k), _md_cut(_scalar(metadata[k]))) for k in sorted(metadata))
+        lines.extend("- %s: %s" % (markdown_text(k), _md_cut(_scalar(metadata[k]))) for k in sorted(metadata))
         lines.append("")
     return "\n".join(lines)
 
 
 # --- files ------------------------------------------------------------------------------------
-
-
-def plan_fleet_retention(existing_names: list[str], keep: int) -> list[str]:
-    """Names to delete so that ``keep`` runs remain: _report.plan_retention over the JSON and
-    Markdown names, with each page standing in as the JSON document of its run."""
-    stand_in = {n: (n[: -len(".html")] + ".json" if n.endswith(".html") else n) for n in existing_names}
-    doomed = set(plan_retention(sorted(set(stand_in.values())), keep))
-    return sorted(n for n in existing_names if stand_in[n] in doomed)
 
 
 def plan_fleet_write(
@@ -482,7 +482,7 @@ def plan_fleet_write(
     """What one run writes: ``documents`` (text by format), ``paths`` (the run's files and the
     C(latest) copies) and ``removed`` (older runs beyond ``keep``), from the names ``existing``
     in ``directory``. The summary's ``paths`` are set before any document is rendered."""
-    base = free_base(now.strftime(_STAMP_FORMAT), existing)
+    base = free_base(now.strftime(STAMP_FORMAT), existing)
     paths: dict[str, str] = {}
     for kind, suffix, latest in _FILES:
         if kind in formats:
@@ -499,7 +499,7 @@ def plan_fleet_write(
     if "html" in formats:
         documents["html"] = render_html(report)
     new_names = [os.path.basename(paths[k]) for k in FORMATS if k in paths]
-    removed = [os.path.join(directory, n) for n in plan_fleet_retention(existing + new_names, keep)]
+    removed = [os.path.join(directory, n) for n in plan_retention(existing + new_names, keep)]
     return {"documents": documents, "paths": paths, "removed": removed}
 
 

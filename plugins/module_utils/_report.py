@@ -30,10 +30,13 @@ from ansible_collections.stronghold.ops.plugins.module_utils._findings import (
     worst_severity,
 )
 
-_RUN_NAME = re.compile(r"^[A-Za-z0-9._-]+$")
-_STAMP_FORMAT = "%Y%m%dT%H%M%SZ"
-# A run is named by its UTC time stamp, with a counter when two runs share a second.
-_STAMPED = re.compile(r"^((\d{8}T\d{6}Z)(?:-(\d+))?)\.(json|md)$")
+SCHEMA = "stronghold.ops/run-report/v1"
+# Shared with fleet_report (the run report) and _trends_read (the kept reports).
+RUN_NAME = re.compile(r"^[A-Za-z0-9._-]+$")
+STAMP_FORMAT = "%Y%m%dT%H%M%SZ"
+# A run is named by its UTC time stamp, with a counter when two runs share a second; groups:
+# the run's base name, its stamp, its counter, the file's kind.
+STAMPED = re.compile(r"^((\d{8}T\d{6}Z)(?:-(\d+))?)\.(json|md|html)$")
 # Underscores stay: CommonMark does not emphasise inside words (health_check).
 _MARKDOWN_ESCAPE = re.compile(r"([\\`*|<>\[\]])")
 
@@ -61,7 +64,7 @@ def build_report(
         "problems": problems,
     }
     return {
-        "schema": "stronghold.ops/run-report/v1",
+        "schema": SCHEMA,
         "generated_at": now.strftime("%Y-%m-%dT%H:%M:%SZ"),
         "host": host,
         "run": run,
@@ -73,7 +76,8 @@ def build_report(
     }
 
 
-def _md(text: Any) -> str:
+def markdown_text(text: Any) -> str:
+    """Text as one Markdown line, its markup characters escaped."""
     return _MARKDOWN_ESCAPE.sub(r"\\\1", str(text)).replace("\n", " ")
 
 
@@ -91,11 +95,11 @@ def _render_details(details: dict[str, Any]) -> list[str]:
         if isinstance(value, list) and value and all(isinstance(v, str) for v in value):
             blocks.append((key, value))
         elif isinstance(value, str):
-            lines.append("- %s: %s" % (_md(key), _md(value)))
+            lines.append("- %s: %s" % (markdown_text(key), markdown_text(value)))
         else:
-            lines.append("- %s: %s" % (_md(key), _code(json.dumps(value, sort_keys=True, default=str))))
+            lines.append("- %s: %s" % (markdown_text(key), _code(json.dumps(value, sort_keys=True, default=str))))
     for key, value in blocks:
-        lines.extend(["", "%s:" % _md(key), "", "~~~"])
+        lines.extend(["", "%s:" % markdown_text(key), "", "~~~"])
         lines.extend(line.replace("~~~", "~ ~ ~") for line in value)
         lines.append("~~~")
     return lines
@@ -106,7 +110,7 @@ def render_markdown(report: dict[str, Any]) -> str:
     summary = report["summary"]
     worst = summary["worst_severity"]
     lines = [
-        "# %s run on %s: %s" % (_md(report["run"]), _md(report["host"]), worst.upper()),
+        "# %s run on %s: %s" % (markdown_text(report["run"]), markdown_text(report["host"]), worst.upper()),
         "",
         "Generated %s. Fails the run from: %s. Threshold reached: %s."
         % (report["generated_at"], report["fail_on"], "yes" if report["threshold_reached"] else "no"),
@@ -129,9 +133,9 @@ def render_markdown(report: dict[str, Any]) -> str:
                         "- **%s** `%s` %s: %s"
                         % (
                             finding["severity"].upper(),
-                            _md(finding["check"]),
-                            _md(finding["target"]),
-                            _md(finding["summary"]),
+                            markdown_text(finding["check"]),
+                            markdown_text(finding["target"]),
+                            markdown_text(finding["summary"]),
                         )
                     )
             lines.append("")
@@ -139,17 +143,18 @@ def render_markdown(report: dict[str, Any]) -> str:
         lines.append("")
         for finding in report["findings"]:
             lines.append(
-                "### %s: %s (%s)" % (finding["severity"].upper(), _md(finding["check"]), _md(finding["target"]))
+                "### %s: %s (%s)"
+                % (finding["severity"].upper(), markdown_text(finding["check"]), markdown_text(finding["target"]))
             )
             lines.append("")
-            lines.append(_md(finding["summary"]))
+            lines.append(markdown_text(finding["summary"]))
             lines.extend(_render_details(finding["details"]))
             lines.append("")
     if report["metadata"]:
         lines.append("## Run")
         lines.append("")
         for key in sorted(report["metadata"]):
-            lines.append("- %s: %s" % (_md(key), _md(report["metadata"][key])))
+            lines.append("- %s: %s" % (markdown_text(key), markdown_text(report["metadata"][key])))
         lines.append("")
     return "\n".join(lines)
 
@@ -159,7 +164,7 @@ def plan_retention(existing_names: list[str], keep: int) -> list[str]:
     if keep <= 0:
         return []
     runs = set()
-    for match in (_STAMPED.match(n) for n in existing_names):
+    for match in (STAMPED.match(n) for n in existing_names):
         if match:
             runs.add((match.group(2), int(match.group(3) or 0), match.group(1)))
     newest_first = [run[2] for run in sorted(runs, reverse=True)]
@@ -168,13 +173,13 @@ def plan_retention(existing_names: list[str], keep: int) -> list[str]:
 
 
 def _run_of(name: str) -> Optional[str]:
-    match = _STAMPED.match(name)
+    match = STAMPED.match(name)
     return match.group(1) if match else None
 
 
 def check_options(params: dict[str, Any]) -> None:
     """FindingError when the run, host, keep or formats cannot name or make a report."""
-    if not _RUN_NAME.match(params["run"]):
+    if not RUN_NAME.match(params["run"]):
         raise FindingError("run %r may only contain letters, digits, '.', '_' and '-'" % params["run"])
     if not params["host"].strip() or "/" in params["host"] or params["host"] in (".", ".."):
         raise FindingError("host %r cannot name a report directory" % params["host"])
@@ -200,7 +205,7 @@ def plan_write(
     """What one run writes: ``documents`` (text by format), ``paths`` (the run's files and the
     C(latest) copies, by format) and ``removed`` (older reports beyond ``keep``), from the names
     ``existing`` in ``directory``."""
-    base = free_base(now.strftime(_STAMP_FORMAT), existing)
+    base = free_base(now.strftime(STAMP_FORMAT), existing)
     documents: dict[str, str] = {}
     paths: dict[str, str] = {}
     for kind, suffix, latest in (("json", ".json", "latest.json"), ("markdown", ".md", "latest.md")):

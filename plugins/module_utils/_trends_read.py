@@ -17,31 +17,29 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import stat
 from datetime import datetime, timezone
 from typing import Any, Optional
 
-SCHEMA = "stronghold.ops/run-report/v1"
+from ansible_collections.stronghold.ops.plugins.module_utils._report import SCHEMA, STAMP_FORMAT, STAMPED
+
 # A kept report is a few KiB to a few MiB; anything larger is not one of ours (or is damaged).
 MAX_FILE_BYTES = 16 * 1024 * 1024
 # Only the names run_report writes: never latest.json, *.json.tmp or a copy named by hand.
-STAMPED_JSON = re.compile(r"^(\d{8}T\d{6}Z)(?:-(\d+))?\.json$")
-_STAMP_FORMAT = "%Y%m%dT%H%M%SZ"
 # How many problems are listed; beyond that, one line counts the rest.
 MAX_PROBLEMS = 50
 
 
 def stamp_time(name: str) -> Optional[tuple[datetime, int]]:
     """(UTC time, counter) of a stamped report file name, or None for any other name."""
-    match = STAMPED_JSON.match(name)
-    if not match:
+    match = STAMPED.match(name)
+    if not match or match.group(4) != "json":
         return None
     try:
-        when = datetime.strptime(match.group(1), _STAMP_FORMAT).replace(tzinfo=timezone.utc)
+        when = datetime.strptime(match.group(2), STAMP_FORMAT).replace(tzinfo=timezone.utc)
     except ValueError:
         return None
-    return when, int(match.group(2) or 0)
+    return when, int(match.group(3) or 0)
 
 
 def _utc(when: datetime) -> datetime:

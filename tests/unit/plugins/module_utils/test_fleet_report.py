@@ -18,7 +18,6 @@ from ansible_collections.stronghold.ops.plugins.module_utils._fleet_report impor
     cut,
     describe_alert,
     module_result,
-    plan_fleet_retention,
     plan_fleet_write,
     read_hosts,
     read_run_findings,
@@ -26,6 +25,7 @@ from ansible_collections.stronghold.ops.plugins.module_utils._fleet_report impor
     trend_entry,
     trend_findings,
 )
+from ansible_collections.stronghold.ops.plugins.module_utils._report import plan_retention
 
 NOW = datetime(2026, 11, 27, 10, 15, 0, tzinfo=timezone.utc)
 
@@ -302,13 +302,13 @@ def test_retention_counts_runs_and_removes_the_page_with_its_documents():
         "latest.html",
         "notes.txt",
     ]
-    assert plan_fleet_retention(names, 2) == [
+    assert plan_retention(names, 2) == [
         "20261101T000000Z.html",
         "20261101T000000Z.json",
         "20261101T000000Z.md",
         "20261102T000000Z.html",
     ]
-    assert plan_fleet_retention(names, 0) == []
+    assert plan_retention(names, 0) == []
 
 
 def test_plan_writes_every_format_and_fills_the_summary_paths():
