@@ -1,4 +1,4 @@
-#!/usr/bin/env python3
+#!/usr/bin/env python
 # Copyright: (c) 2026, Financial Stronghold operations team
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 """The lab's alert receivers, on loopback only: where the report role's mail and webhook land.
@@ -109,7 +109,7 @@ def main() -> None:
     if args.auth:
         import trustme  # only the tests' relay needs a certificate
 
-        user, _, password = args.auth.partition(":")
+        user, password = args.auth.split(":", 1) if ":" in args.auth else (args.auth, "")
         context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
         trustme.CA().issue_cert("127.0.0.1", "localhost").configure_cert(context)
         secure = {

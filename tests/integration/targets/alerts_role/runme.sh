@@ -20,7 +20,7 @@ PY="$(command -v python)"
 # the target inside the collection, so the collection root is the nearest directory above
 # with galaxy.yml.
 root="$PWD"
-while [ "$root" != / ] && ! [ -f "$root/galaxy.yml" -a -f "$root/lab/alert_sink.py" ]; do root="$(dirname "$root")"; done
+while [ "$root" != / ] && ! { [ -f "$root/galaxy.yml" ] && [ -f "$root/lab/alert_sink.py" ]; }; do root="$(dirname "$root")"; done
 [ -f "$root/lab/alert_sink.py" ] || { echo "lab/alert_sink.py not found above $PWD" >&2; exit 1; }
 work="$(mktemp -d "${TMPDIR:-/tmp}/stronghold-alerts.XXXXXX")"
 smtp_port=18701
