@@ -7,19 +7,7 @@ alerts_answer() {
         && curl -fsS -o /dev/null --max-time 5 "http://127.0.0.1:$LAB_ALERT_HTTP_PORT/"
 }
 
-stop_alert_sink() {
-    local pidf="$LAB_ALERTS_DIR/ready"
-    if pid_alive "$pidf"; then
-        local pid
-        pid=$(cat "$pidf")
-        kill -TERM "$pid" 2>/dev/null || true
-        local i
-        for ((i = 0; i < 20; i++)); do kill -0 "$pid" 2>/dev/null || break; sleep 0.5; done
-        kill -0 "$pid" 2>/dev/null && kill -KILL "$pid" 2>/dev/null || true
-        ok "alert receivers (pid $pid) stopped"
-    fi
-    rm -f "$pidf"
-}
+stop_alert_sink() { stop_pidfile "$LAB_ALERTS_DIR/ready" "alert receivers"; }
 
 ensure_alert_sink() {
     install -d -m 0755 "$LAB_ALERTS_DIR"

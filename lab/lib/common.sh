@@ -60,6 +60,20 @@ detach() {
 
 pid_alive() { [[ -f $1 ]] && kill -0 "$(cat "$1")" 2>/dev/null; }
 
+# stop_pidfile PIDFILE NAME: TERM the process named in PIDFILE, KILL it after 10 s, remove the file.
+stop_pidfile() {
+    local pidf=$1 name=$2
+    if pid_alive "$pidf"; then
+        local pid i
+        pid=$(cat "$pidf")
+        kill -TERM "$pid" 2>/dev/null || true
+        for ((i = 0; i < 20; i++)); do kill -0 "$pid" 2>/dev/null || break; sleep 0.5; done
+        kill -0 "$pid" 2>/dev/null && kill -KILL "$pid" 2>/dev/null || true
+        ok "$name (pid $pid) stopped"
+    fi
+    rm -f "$pidf"
+}
+
 as_postgres() { (cd / && runuser -u postgres -- "$@"); }
 
 lab_psql() {  # superuser over the unix socket

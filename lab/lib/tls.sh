@@ -12,19 +12,7 @@ tls_all_answer() {
     for p in "${LAB_TLS_PORTS[@]}"; do tls_port_answers "$p" || return 1; done
 }
 
-stop_tls_server() {
-    local pidf="$LAB_TLS_DIR/server.pid"
-    if pid_alive "$pidf"; then
-        local pid
-        pid=$(cat "$pidf")
-        kill -TERM "$pid" 2>/dev/null || true
-        local i
-        for ((i = 0; i < 20; i++)); do kill -0 "$pid" 2>/dev/null || break; sleep 0.5; done
-        kill -0 "$pid" 2>/dev/null && kill -KILL "$pid" 2>/dev/null || true
-        ok "TLS server (pid $pid) stopped"
-    fi
-    rm -f "$pidf"
-}
+stop_tls_server() { stop_pidfile "$LAB_TLS_DIR/server.pid" "TLS server"; }
 
 ensure_tls() {
     install -d -m 0755 "$LAB_TLS_DIR"

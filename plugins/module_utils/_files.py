@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import tempfile
+from typing import Any
 
 
 def atomic_write(path: str, text: str, mode: int = 0o640) -> None:
@@ -27,3 +28,15 @@ def atomic_write(path: str, text: str, mode: int = 0o640) -> None:
         if os.path.exists(tmp):
             os.unlink(tmp)
         raise
+
+
+def write_documents(directory: str, plan: dict[str, Any]) -> None:
+    """Write a report's documents and their latest copies atomically, then remove the older runs'
+    files that retention names (run_report and fleet_report: ``plan`` as _report.plan_files makes
+    its ``paths`` and ``removed``, with ``documents`` by kind)."""
+    os.makedirs(directory, mode=0o750, exist_ok=True)
+    for kind, text in plan["documents"].items():
+        atomic_write(plan["paths"][kind], text)
+        atomic_write(plan["paths"]["latest_" + kind], text)
+    for path in plan["removed"]:
+        os.unlink(path)

@@ -393,3 +393,19 @@ def median(values: Iterable[Number]) -> Optional[float]:
     if len(ordered) % 2:
         return float(ordered[middle])
     return (ordered[middle - 1] + ordered[middle]) / 2.0
+
+
+def linear_fit(points: Iterable[tuple[float, float]]) -> Optional[float]:
+    """Least-squares slope (value per time unit) of ``(time, value)`` points; None when undefined
+    (fewer than two points, all at one time, or a slope too large to be finite)."""
+    points = list(points)
+    if len(points) < 2:
+        return None
+    n = float(len(points))
+    mean_t = sum(p[0] for p in points) / n
+    mean_v = sum(p[1] for p in points) / n
+    spread = sum((p[0] - mean_t) ** 2 for p in points)
+    if spread <= 0:
+        return None
+    fitted = sum((p[0] - mean_t) * (p[1] - mean_v) for p in points) / spread
+    return fitted if math.isfinite(fitted) else None

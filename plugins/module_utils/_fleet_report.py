@@ -36,10 +36,8 @@ from ansible_collections.stronghold.ops.plugins.module_utils._findings import (
 from ansible_collections.stronghold.ops.plugins.module_utils._fleet import normalise_hosts
 from ansible_collections.stronghold.ops.plugins.module_utils._report import (
     RUN_NAME,
-    STAMP_FORMAT,
-    free_base,
     markdown_text,
-    plan_retention,
+    plan_files,
 )
 
 SCHEMA = "stronghold.ops/fleet-report/v1"
@@ -54,7 +52,6 @@ MAX_PROBLEMS = 50
 MAX_LINE = 300
 # Beyond this many checks the Markdown matrix is cut (the HTML page has them all).
 MARKDOWN_MAX_CHECKS = 30
-_FILES = (("json", ".json", "latest.json"), ("markdown", ".md", "latest.md"), ("html", ".html", "latest.html"))
 
 
 def check_options(params: dict[str, Any]) -> None:
@@ -482,12 +479,7 @@ def plan_fleet_write(
     """What one run writes: ``documents`` (text by format), ``paths`` (the run's files and the
     C(latest) copies) and ``removed`` (older runs beyond ``keep``), from the names ``existing``
     in ``directory``. The summary's ``paths`` are set before any document is rendered."""
-    base = free_base(now.strftime(STAMP_FORMAT), existing)
-    paths: dict[str, str] = {}
-    for kind, suffix, latest in _FILES:
-        if kind in formats:
-            paths[kind] = os.path.join(directory, base + suffix)
-            paths["latest_" + kind] = os.path.join(directory, latest)
+    paths, removed = plan_files(directory, existing, [k for k in FORMATS if k in formats], keep, now)
     report["summary"]["paths"] = {kind: paths[kind] for kind in ("markdown", "html", "json") if kind in paths}
     documents: dict[str, str] = {}
     if "json" in formats:
@@ -498,8 +490,6 @@ def plan_fleet_write(
         documents["markdown"] = render_markdown(report, directory) + "\n"
     if "html" in formats:
         documents["html"] = render_html(report)
-    new_names = [os.path.basename(paths[k]) for k in FORMATS if k in paths]
-    removed = [os.path.join(directory, n) for n in plan_retention(existing + new_names, keep)]
     return {"documents": documents, "paths": paths, "removed": removed}
 
 

@@ -199,26 +199,39 @@ def free_base(stamp: str, existing: list[str]) -> str:
     return base
 
 
+# The files of a run by kind: suffix of the stamped file, name of the latest copy.
+REPORT_FILES = (("json", ".json", "latest.json"), ("markdown", ".md", "latest.md"), ("html", ".html", "latest.html"))
+
+
+def plan_files(
+    directory: str, existing: list[str], kinds: list[str], keep: int, now: datetime
+) -> tuple[dict[str, str], list[str]]:
+    """``(paths, removed)`` of one run in ``directory``: the run's stamped file and its C(latest)
+    copy for each of ``kinds`` (``paths[kind]``, ``paths["latest_" + kind]``), and the older runs'
+    files beyond ``keep``, from the names ``existing`` there. Shared by run_report and fleet_report."""
+    base = free_base(now.strftime(STAMP_FORMAT), existing)
+    paths: dict[str, str] = {}
+    for kind, suffix, latest in REPORT_FILES:
+        if kind in kinds:
+            paths[kind] = os.path.join(directory, base + suffix)
+            paths["latest_" + kind] = os.path.join(directory, latest)
+    new_names = [os.path.basename(paths[kind]) for kind, _suffix, _latest in REPORT_FILES if kind in paths]
+    removed = [os.path.join(directory, n) for n in plan_retention(existing + new_names, keep)]
+    return paths, removed
+
+
 def plan_write(
     report: dict[str, Any], directory: str, existing: list[str], formats: list[str], keep: int, now: datetime
 ) -> dict[str, Any]:
     """What one run writes: ``documents`` (text by format), ``paths`` (the run's files and the
     C(latest) copies, by format) and ``removed`` (older reports beyond ``keep``), from the names
     ``existing`` in ``directory``."""
-    base = free_base(now.strftime(STAMP_FORMAT), existing)
+    paths, removed = plan_files(directory, existing, [k for k in ("json", "markdown") if k in formats], keep, now)
     documents: dict[str, str] = {}
-    paths: dict[str, str] = {}
-    for kind, suffix, latest in (("json", ".json", "latest.json"), ("markdown", ".md", "latest.md")):
-        if kind not in formats:
-            continue
-        if kind == "json":
-            documents[kind] = json.dumps(report, indent=2, sort_keys=True, default=str) + "\n"
-        else:
-            documents[kind] = render_markdown(report) + "\n"
-        paths[kind] = os.path.join(directory, base + suffix)
-        paths["latest_" + kind] = os.path.join(directory, latest)
-    new_names = [os.path.basename(paths[k]) for k in ("json", "markdown") if k in paths]
-    removed = [os.path.join(directory, n) for n in plan_retention(existing + new_names, keep)]
+    if "json" in paths:
+        documents["json"] = json.dumps(report, indent=2, sort_keys=True, default=str) + "\n"
+    if "markdown" in paths:
+        documents["markdown"] = render_markdown(report) + "\n"
     return {"documents": documents, "paths": paths, "removed": removed}
 
 

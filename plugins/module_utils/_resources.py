@@ -31,6 +31,7 @@ from ansible_collections.stronghold.ops.plugins.module_utils._findings import (
     Finding,
     FindingError,
     bounded_number,
+    linear_fit,
     make_finding,
     parse_percent,
     severity_for_value,
@@ -489,19 +490,6 @@ def judge(
     if raised in ("warning", "critical") and warning is not None and severity == "ok" and value > warning - margin:
         return "warning", warning - margin
     return severity, None
-
-
-def linear_fit(points: Sequence[tuple[float, float]]) -> Optional[float]:
-    """Least-squares slope (value per second) of ``(time, value)`` points; None when undefined."""
-    if len(points) < 2:
-        return None
-    n = float(len(points))
-    mean_t = sum(p[0] for p in points) / n
-    mean_v = sum(p[1] for p in points) / n
-    spread = sum((p[0] - mean_t) ** 2 for p in points)
-    if spread <= 0:
-        return None
-    return sum((p[0] - mean_t) * (p[1] - mean_v) for p in points) / spread
 
 
 def forecast(points: Sequence[tuple[float, float]], now: float, current: float) -> Optional[dict[str, Any]]:

@@ -35,7 +35,7 @@ import math
 from datetime import datetime, timedelta, timezone
 from typing import Any, Callable, Optional
 
-from ansible_collections.stronghold.ops.plugins.module_utils._findings import severity_rank
+from ansible_collections.stronghold.ops.plugins.module_utils._findings import linear_fit, severity_rank
 
 Row = dict[str, Any]
 # (target, value, thresholds, extra) of one finding for one metric.
@@ -299,20 +299,6 @@ def samples_of_report(report: Any, now: datetime) -> tuple[Optional[datetime], l
     return when, found
 
 
-def slope(points: list[tuple[float, float]]) -> Optional[float]:
-    """Least-squares slope (value per second) of ``(seconds, value)`` points; None when undefined."""
-    if len(points) < 2:
-        return None
-    n = float(len(points))
-    mean_t = sum(p[0] for p in points) / n
-    mean_v = sum(p[1] for p in points) / n
-    spread = sum((p[0] - mean_t) ** 2 for p in points)
-    if spread <= 0:
-        return None
-    fitted = sum((p[0] - mean_t) * (p[1] - mean_v) for p in points) / spread
-    return fitted if math.isfinite(fitted) else None
-
-
 def _past(value: float, threshold: float, worse: str) -> bool:
     # As _findings.severity_for_value: strictly above (or below) a threshold reaches it.
     return value > threshold if worse == "up" else value < threshold
@@ -337,7 +323,7 @@ def is_worsening(
         return True
     if not spec["slope"]:
         return False
-    fitted = slope(points)
+    fitted = linear_fit(points)
     span = points[-1][0] - points[0][0]
     if fitted is None or span <= 0:
         return False

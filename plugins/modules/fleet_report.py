@@ -267,7 +267,7 @@ from datetime import datetime, timedelta, timezone
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.stronghold.ops.plugins.module_utils._files import atomic_write
+from ansible_collections.stronghold.ops.plugins.module_utils._files import write_documents
 from ansible_collections.stronghold.ops.plugins.module_utils._findings import FindingError
 from ansible_collections.stronghold.ops.plugins.module_utils._fleet_html import render_page
 from ansible_collections.stronghold.ops.plugins.module_utils._fleet_report import (
@@ -336,16 +336,6 @@ def observe_trends(report_dir, hosts, trend_days, now):
     return charts, findings
 
 
-def write(directory, plan):
-    """Write the run's documents and their latest copies, then remove what retention names."""
-    os.makedirs(directory, mode=0o750, exist_ok=True)
-    for kind, text in plan["documents"].items():
-        atomic_write(plan["paths"][kind], text)
-        atomic_write(plan["paths"]["latest_" + kind], text)
-    for path in plan["removed"]:
-        os.unlink(path)
-
-
 def main():
     module = AnsibleModule(argument_spec=ARGUMENT_SPEC, supports_check_mode=True)
     p = module.params
@@ -377,7 +367,7 @@ def main():
         )
         result = module_result(report, plan, own)
         if not module.check_mode:
-            write(directory, plan)
+            write_documents(directory, plan)
     except FindingError as exc:
         result = {"msg": str(exc)}
     except OSError as exc:

@@ -171,7 +171,7 @@ from datetime import datetime, timezone
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.stronghold.ops.plugins.module_utils._files import atomic_write
+from ansible_collections.stronghold.ops.plugins.module_utils._files import write_documents
 from ansible_collections.stronghold.ops.plugins.module_utils._findings import FindingError
 from ansible_collections.stronghold.ops.plugins.module_utils._options import FAIL_ON_SPEC, argument_spec
 from ansible_collections.stronghold.ops.plugins.module_utils._report import (
@@ -200,16 +200,6 @@ ARGUMENT_SPEC = argument_spec(
 )
 
 
-def write(directory, plan):
-    """Write the run's documents and their latest copies, then remove what retention names."""
-    os.makedirs(directory, mode=0o750, exist_ok=True)
-    for kind, text in plan["documents"].items():
-        atomic_write(plan["paths"][kind], text)
-        atomic_write(plan["paths"]["latest_" + kind], text)
-    for path in plan["removed"]:
-        os.unlink(path)
-
-
 def main():
     module = AnsibleModule(argument_spec=ARGUMENT_SPEC, supports_check_mode=True)
     p = module.params
@@ -223,7 +213,7 @@ def main():
         plan = plan_write(report, directory, existing, p["formats"], p["keep"], now)
         result = module_result(report, plan)
         if not module.check_mode:
-            write(directory, plan)
+            write_documents(directory, plan)
     except FindingError as exc:
         result = {"msg": str(exc)}
     except OSError as exc:

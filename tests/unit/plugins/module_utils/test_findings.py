@@ -333,3 +333,14 @@ def test_findings_of_result_refuses_what_is_not_a_result():
         findings_of_result(
             {"findings": [{"check": "c", "target": "t", "severity": "bad", "summary": "s"}]}, "c", "t", "w"
         )
+
+
+def test_linear_fit_is_the_least_squares_slope_or_none():
+    from ansible_collections.stronghold.ops.plugins.module_utils._findings import linear_fit
+
+    assert linear_fit([(0.0, 1.0), (1.0, 3.0), (2.0, 5.0)]) == pytest.approx(2.0)
+    assert linear_fit(iter([(0.0, 5.0), (10.0, 0.0)])) == pytest.approx(-0.5)
+    assert linear_fit([]) is None
+    assert linear_fit([(1.0, 2.0)]) is None
+    assert linear_fit([(3.0, 1.0), (3.0, 9.0)]) is None
+    assert linear_fit([(0.0, -1e308), (1e-300, 1e308)]) is None

@@ -16,6 +16,7 @@ from cryptography.x509.oid import NameOID
 from ansible_collections.stronghold.ops.plugins.module_utils import _trends
 from ansible_collections.stronghold.ops.plugins.module_utils._cert_check import build_output, endpoint_result
 from ansible_collections.stronghold.ops.plugins.module_utils._cert_check import check_options as cert_options
+from ansible_collections.stronghold.ops.plugins.module_utils._findings import linear_fit
 from ansible_collections.stronghold.ops.plugins.module_utils._logscan import (
     access_result,
     judge_access,
@@ -35,7 +36,6 @@ from ansible_collections.stronghold.ops.plugins.module_utils._trends import (
     number,
     parse_time,
     series_from_reports,
-    slope,
 )
 from ansible_collections.stronghold.ops.plugins.module_utils._vacuum_report import Outcome as VacuumOutcome
 from ansible_collections.stronghold.ops.plugins.module_utils._vacuum_report import build_findings
@@ -358,7 +358,7 @@ def test_identical_timestamps_are_one_point_the_worse_kept():
     same = [report([disk(70)], NOW), report([disk(75, severity="warning")], NOW), report([disk(72)], NOW)]
     series = one(series_from_reports(same, NOW), "disk_used")
     assert series["points"] == [["2026-12-05T12:00:00Z", 75]] and series["severity"] == "warning"
-    assert slope([(1.0, 1.0), (1.0, 2.0), (1.0, 3.0)]) is None
+    assert linear_fit([(1.0, 1.0), (1.0, 2.0), (1.0, 3.0)]) is None
     assert is_worsening([(1.0, 1.0), (1.0, 2.0), (1.0, 90.0)], ["ok"] * 3, {}, "disk_used") is False
 
 
