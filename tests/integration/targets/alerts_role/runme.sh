@@ -13,6 +13,8 @@
 #   run6  both dead with a new finding: the run fails, saying the alert was not delivered
 #   run7  both alive: the finding that was never delivered is sent as new
 #   run8  check mode with a new critical: the alert is rendered, nothing arrives, no state written
+#   run9  a recipient that is neither a contact nor an address: nothing is sent, the run report
+#         is still written and holds a critical alert.plan finding naming it, and the run fails
 set -euo pipefail
 cd "$(dirname "$0")"
 PY="$(command -v python)"
@@ -62,9 +64,11 @@ check run7
 sha256sum "$work/reports/_alerts/alerts.json" >"$work/state.before"
 run run8 -e "alert_test_smtp_port=$smtp_port" --check
 check run8
+run run9 -e "alert_test_smtp_port=$smtp_port" -e '{"report_alert_recipients": {"critical": ["nobody-known"]}}'
+check run9
 # The run report of the last run, in a real browser (the screenshot is kept for CI).
 shots="${STRONGHOLD_ARTIFACTS_DIR:-$work}"
 mkdir -p "$shots"
 "$PY" "$root/tests/browser/check_page.py" "$work/reports/_fleet/alerts/latest.html" --screenshot "$shots/alerts-run-report.png" \
-    --expect-cells "$((5 * 8))"  # down1, flaky1, web1, web2 and (run) by the 8 checks of run8
+    --expect-cells "$((5 * 7))"  # down1, flaky1, web1, web2 and (run) by the 7 checks of run9
 echo "alerts_role: all runs checked"

@@ -321,6 +321,17 @@ elif STEP == "run8":
         after = hashlib.sha256(handle.read()).hexdigest()
     expect(before == after, "run8 (check mode) changed the alert state")
 
+elif STEP == "run9":
+    expect(len(mails) == 4 and len(hooks) == 6, "run9 sent an alert although it could not be planned")
+    report = fleet()
+    planned = [f for f in report["run_findings"] if f["check"] == "alert.plan"]
+    expect(
+        len(planned) == 1 and planned[0]["severity"] == "critical" and "nobody-known" in planned[0]["summary"],
+        "run9 run report: no critical alert.plan finding naming the bad recipient: %r" % report["run_findings"],
+    )
+    expect(report["summary"]["worst_severity"] == "critical", "run9 run report %r" % report["summary"])
+    expect(re.search(r"web1\s+: .*failed=1 ", out) is not None, "run9: the run did not fail")
+
 else:
     problems.append("unknown step %s" % STEP)
 
