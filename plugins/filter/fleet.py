@@ -1,11 +1,12 @@
 # Copyright: (c) 2026, Financial Stronghold operations team
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""The report role's run-level filter; documented in fleet_hosts.yml beside this file."""
+"""The report role's run-level filters; documented in fleet_hosts.yml and alert_delivered.yml beside this file."""
 
 from __future__ import annotations
 
 from ansible.errors import AnsibleFilterError
 
+from ansible_collections.stronghold.ops.plugins.module_utils._alerts import delivered_from_results
 from ansible_collections.stronghold.ops.plugins.module_utils._fleet import host_entries
 
 
@@ -16,6 +17,10 @@ def fleet_hosts(hostvars, all_hosts, active_hosts, findings_var="report_all_find
         raise AnsibleFilterError("fleet_hosts: cannot read the hosts of the play: %s" % exc) from exc
 
 
+def alert_delivered(mail, webhook, smtp_server="", webhook_host=""):
+    return delivered_from_results(mail, webhook, str(smtp_server), str(webhook_host))
+
+
 class FilterModule:
     def filters(self):
-        return {"fleet_hosts": fleet_hosts}
+        return {"fleet_hosts": fleet_hosts, "alert_delivered": alert_delivered}

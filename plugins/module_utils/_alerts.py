@@ -879,3 +879,45 @@ def delivery_findings(plan: dict[str, Any], delivered: list[dict[str, Any]], run
 def state_data(run: str, entries: dict[str, dict[str, Any]]) -> dict[str, Any]:
     """What is saved: the run's name and the entries."""
     return {"run": run, "alerts": entries}
+
+
+# --- delivery -----------------------------------------------------------------------------------
+
+# What community.general.mail says when every recipient took the message.
+MAIL_SENT = "Mail sent successfully"
+
+
+def _ran(result: Any) -> bool:
+    return isinstance(result, dict) and bool(result) and not result.get("skipped")
+
+
+def delivered_from_results(mail: Any, webhook: Any, smtp_server: str, webhook_host: str) -> list[dict[str, Any]]:
+    """The ``delivered`` list of ``record`` from the registered results of the report role's mail
+    task (community.general.mail) and webhook task (ansible.builtin.uri), both run with
+    ``ignore_errors``. A task that did not run (skipped, or never reached) is no channel.
+
+    The mail module exits without failing when some recipients were refused ("Failed to send
+    mail to at least one recipient"): that is not a delivery. The webhook's URL can carry a
+    token, so only its host is named.
+    """
+    delivered = []
+    if _ran(mail):
+        ok = not mail.get("failed") and mail.get("msg") == MAIL_SENT
+        error = ""
+        if not ok:
+            error = "SMTP %s: %s" % (smtp_server, one_line(mail.get("msg") or "failed", PAYLOAD_FIELD_LIMIT))
+            if mail.get("result"):
+                error += " %s" % one_line(json.dumps(mail["result"], sort_keys=True, default=str), PAYLOAD_FIELD_LIMIT)
+        delivered.append({"channel": "mail", "ok": ok, "error": error})
+    if _ran(webhook):
+        ok = not webhook.get("failed")
+        status = webhook.get("status")
+        msg = one_line(webhook.get("msg") or "failed", PAYLOAD_FIELD_LIMIT)
+        if ok:
+            error = ""
+        elif isinstance(status, int) and status > 0:
+            error = "webhook %s answered HTTP %d: %s" % (webhook_host, status, msg)
+        else:
+            error = "webhook %s did not answer: %s" % (webhook_host, msg)
+        delivered.append({"channel": "webhook", "ok": ok, "error": error})
+    return delivered

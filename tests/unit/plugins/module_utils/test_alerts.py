@@ -633,3 +633,36 @@ def test_bad_hosts_are_named(tmp_path):
     with pytest.raises(AlertError, match="hosts: host 'a' has status 'gone'"):
         run_plan(params(tmp_path / "s.json", hosts=[{"host": "a", "status": "gone"}]))
     assert run_plan(params(tmp_path / "s.json", hosts=[]), now=T0)["notify"] is False
+
+
+# --- delivered_from_results: the role's mail and webhook results as record's `delivered` -------------
+
+
+def test_delivered_from_results_reads_the_mail_and_webhook_results():
+    from ansible_collections.stronghold.ops.plugins.module_utils._alerts import delivered_from_results
+
+    sent = {"changed": False, "msg": "Mail sent successfully", "result": {}}
+    posted = {"status": 200, "msg": "OK (2 bytes)"}
+    assert delivered_from_results(sent, posted, "smtp:25", "hooks:443") == [
+        {"channel": "mail", "ok": True, "error": ""},
+        {"channel": "webhook", "ok": True, "error": ""},
+    ]
+    # Tasks that did not run are no channel.
+    assert delivered_from_results({}, {"skipped": True, "skip_reason": "x"}, "smtp:25", "hooks") == []
+    assert delivered_from_results(None, None, "", "") == []
+
+
+def test_delivered_from_results_says_why_a_channel_failed():
+    from ansible_collections.stronghold.ops.plugins.module_utils._alerts import delivered_from_results
+
+    refused = {"failed": True, "msg": "Task failed: Module failed: [Errno 111] Connection refused"}
+    partial = {"msg": "Failed to send mail to at least one recipient", "result": {"failed_recipients": ["a@x"]}}
+    http_500 = {"failed": True, "status": 500, "msg": "Status code was 500\nand not [200]"}
+    no_answer = {"failed": True, "status": -1, "msg": "Request failed: <urlopen error [Errno 111]>"}
+    mail, hook = delivered_from_results(refused, http_500, "127.0.0.1:25", "hooks.example:8443")
+    assert mail == {"channel": "mail", "ok": False, "error": "SMTP 127.0.0.1:25: " + refused["msg"]}
+    assert hook["ok"] is False and hook["error"].startswith("webhook hooks.example:8443 answered HTTP 500: Status")
+    assert "\n" not in hook["error"]
+    mail, hook = delivered_from_results(partial, no_answer, "s:25", "h")
+    assert mail["ok"] is False and "failed_recipients" in mail["error"] and "a@x" in mail["error"]
+    assert hook["error"] == "webhook h did not answer: " + no_answer["msg"]
