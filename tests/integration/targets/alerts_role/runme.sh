@@ -66,8 +66,18 @@ run run8 -e "alert_test_smtp_port=$smtp_port" --check
 check run8
 run run9 -e "alert_test_smtp_port=$smtp_port" -e '{"report_alert_recipients": {"critical": ["nobody-known"]}}'
 check run9
-# The run report of the last run, in a real browser (the screenshot is kept for CI).
-shots="${STRONGHOLD_ARTIFACTS_DIR:-$work}"
+# The run report of the last run, in a real browser. The screenshot goes where make test keeps
+# artifacts for CI: ansible-test passes the caller's STRONGHOLD_* variables only in the
+# integration config (the -e @file among this script's arguments, as stronghold_test_env).
+shots="${STRONGHOLD_ARTIFACTS_DIR:-}"
+for arg in "$@"; do
+    case "$arg" in
+        @*) [ -f "${arg#@}" ] && shots="$("$PY" -c 'import sys, yaml
+env = (yaml.safe_load(open(sys.argv[1])) or {}).get("stronghold_test_env") or {}
+print(env.get("STRONGHOLD_ARTIFACTS_DIR", ""))' "${arg#@}")" ;;
+    esac
+done
+shots="${shots:-$work}"
 mkdir -p "$shots"
 "$PY" "$root/tests/browser/check_page.py" "$work/reports/_fleet/alerts/latest.html" --screenshot "$shots/alerts-run-report.png" \
     --expect-cells "$((5 * 7))"  # down1, flaky1, web1, web2 and (run) by the 7 checks of run9
