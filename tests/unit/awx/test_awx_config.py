@@ -128,6 +128,8 @@ def _awx_runs(kind: str, zone: str, after: datetime.datetime, count: int = 5) ->
 # 7 November at 02:00.
 SPRING = datetime.datetime(2027, 3, 6, tzinfo=UTC)
 AUTUMN = datetime.datetime(2027, 10, 20, tzinfo=UTC)
+# Two days before each change: the next five daily runs cross it.
+CHANGES = [datetime.datetime(2027, month, day, tzinfo=UTC) for month, day in ((3, 12), (3, 26), (10, 29), (11, 5))]
 
 
 def test_the_default_timezone_is_utc():
@@ -164,7 +166,7 @@ def test_in_a_dst_zone_awx_skips_the_weekly_run_the_clocks_jump_over(zone, after
     assert runs == [wall for wall in runbook if _exists(wall, zone)][:5]
 
 
-@pytest.mark.parametrize("after", [SPRING, AUTUMN], ids=["spring", "autumn"])
+@pytest.mark.parametrize("after", [SPRING, AUTUMN] + CHANGES, ids=lambda after: str(after.date()))
 @pytest.mark.parametrize("zone", ["Europe/Berlin", "America/New_York"])
 @pytest.mark.parametrize("kind", ["daily", "monthly"])
 def test_in_a_dst_zone_daily_and_monthly_keep_the_local_time(kind, zone, after):
@@ -175,6 +177,17 @@ def test_in_a_dst_zone_daily_and_monthly_keep_the_local_time(kind, zone, after):
         assert run.utcoffset() == run.replace(tzinfo=None).replace(tzinfo=ZoneInfo(zone)).utcoffset()
 
 
+def test_the_daily_run_moves_in_utc_when_the_clocks_change():
+    runs = _awx_runs("daily", "Europe/Berlin", datetime.datetime(2027, 3, 26, tzinfo=UTC))
+    assert [run.astimezone(UTC).strftime("%m-%d %H:%M") for run in runs] == [
+        "03-26 05:00",
+        "03-27 05:00",
+        "03-28 04:00",
+        "03-29 04:00",
+        "03-30 04:00",
+    ]
+
+
 def test_the_autumn_hour_that_repeats_runs_once():
     runs = _awx_runs("weekly", "Europe/Berlin", datetime.datetime(2027, 10, 25, tzinfo=UTC))
     assert str(runs[0]) == "2027-10-31 02:00:00+02:00"
@@ -183,7 +196,7 @@ def test_the_autumn_hour_that_repeats_runs_once():
 
 def test_print_the_next_five_runs_of_every_schedule():
     for zone in ZONES:
-        for after in (SPRING, AUTUMN):
+        for after in [SPRING, AUTUMN] + CHANGES:
             for kind in ("daily", "weekly", "monthly"):
                 runs = _awx_runs(kind, zone, after)
                 assert len(runs) == 5
