@@ -369,3 +369,15 @@ def test_the_play_uses_awx_awx_modules_and_passes_on_every_key_of_the_data():
         assert set(data[name]) <= read, "%s: %s never reaches AWX" % (name, set(data[name]) - read)
     source_read = set(re.findall(r"stronghold_awx_inventory\.source\.(\w+)", text))
     assert set(data["stronghold_awx_inventory"]["source"]) <= source_read
+
+
+def test_every_job_template_can_take_all_the_credentials():
+    # configure.yml gives each job template every credential. AWX refuses two credentials of
+    # one type on a template, and any kind but ssh, vault, cloud, net and kubernetes
+    # (JobTemplateCredentialsList.is_valid_relation, awx/api/views/__init__.py).
+    data = load()
+    kinds = {ct["name"]: ct["kind"] for ct in data["stronghold_awx_credential_types"]}
+    kinds["Machine"] = "ssh"
+    types = [credential["credential_type"] for credential in data["stronghold_awx_credentials"]]
+    assert len(types) == len(set(types))
+    assert {kinds[name] for name in types} <= {"ssh", "vault", "cloud", "net", "kubernetes"}
