@@ -294,7 +294,7 @@ def survey_answer_errors(item: dict[str, Any], data: dict[str, Any]) -> list[str
         if high not in ("", None) and value > convert(high):
             errors.append("'%s' value %s is too large (must be no more than %s)." % (name, value, high))
     elif qtype == "multiselect":
-        if type(value) is not list:
+        if not isinstance(value, list):
             return ["'%s' value is expected to be a list." % name]
         errors += [
             "Value %s for '%s' expected to be one of %s." % (v, name, _choices(item))

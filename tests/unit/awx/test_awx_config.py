@@ -68,7 +68,7 @@ def load(**options: Any) -> dict[str, Any]:
     """controller.yml with the given options (as -e would set them), every template rendered."""
     data = yaml.load(CONTROLLER.read_text(encoding="utf-8"), _Loader)
     data.update(options)
-    for _ in range(5):
+    for dummy in range(5):
         rendered = _render(data, data)
         if rendered == data:
             return rendered
