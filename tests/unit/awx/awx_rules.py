@@ -345,3 +345,88 @@ def launch_errors(template: dict[str, Any], prompts: dict[str, Any], workflow: b
         elif not template.get(ask):
             errors.append("%s is given but %s is not set" % (field, ask))
     return errors
+
+
+# The settings of the two notification types used here, as AWX's backends declare them
+# (awx/main/notifications/email_backend.py and webhook_backend.py, init_parameters): a
+# setting without a default is required.
+NOTIFICATION_PARAMETERS: dict[str, dict[str, dict[str, Any]]] = {
+    "email": {
+        "host": {"type": "string"},
+        "port": {"type": "int"},
+        "username": {"type": "string"},
+        "password": {"type": "password"},
+        "use_tls": {"type": "bool"},
+        "use_ssl": {"type": "bool"},
+        "sender": {"type": "string"},
+        "recipients": {"type": "list"},
+        "timeout": {"type": "int", "default": 30},
+    },
+    "webhook": {
+        "url": {"type": "string"},
+        "http_method": {"type": "string", "default": "POST"},
+        "disable_ssl_verification": {"type": "bool", "default": False},
+        "username": {"type": "string", "default": ""},
+        "password": {"type": "password", "default": ""},
+        "headers": {"type": "object"},
+    },
+}
+_NOTIFICATION_TYPES = {
+    "string": (str,),
+    "password": (str,),
+    "int": (int,),
+    "bool": (bool,),
+    "list": (list,),
+    "object": (dict,),
+}
+# The fields AWX's own default messages use (job_friendly_name, job.id, job.name, job.status,
+# url, job_metadata). AWX renders a custom message against a stub of every field it offers
+# (JobNotificationMixin.context_stub), so this smaller stub can only refuse more, never less.
+MESSAGE_STUB = {
+    "job": {"id": 1, "name": "Stronghold daily", "status": "failed"},
+    "job_friendly_name": "Job",
+    "url": "https://awx.example.com/#/jobs/playbook/1",
+    "job_metadata": {"id": 1},
+}
+
+
+def notification_errors(notification_type: str, configuration: dict[str, Any], messages: Any = None) -> list[str]:
+    """The errors of AWX's NotificationTemplateSerializer (validate, validate_messages) for a new template."""
+    import jinja2.sandbox
+
+    errors = []
+    missing = []
+    for field, params in NOTIFICATION_PARAMETERS[notification_type].items():
+        if field not in configuration:
+            if "default" not in params:
+                missing.append(field)
+            continue
+        value = configuration[field]
+        if type(value) not in _NOTIFICATION_TYPES[params["type"]]:
+            errors.append("Configuration field '%s' incorrect type, expected %s." % (field, params["type"]))
+        elif params["type"] == "list" and not value:
+            errors.append("No values specified for field '%s'" % field)
+        elif field == "http_method" and value.lower() not in ("put", "post"):
+            errors.append("HTTP method must be either 'POST' or 'PUT'.")
+    if missing:
+        errors.append("Missing required fields for Notification Configuration: %s." % missing)
+    if messages is None:
+        return errors
+    if not isinstance(messages, dict):
+        return errors + ["Expected dict for 'messages' field, found %s" % type(messages)]
+    environment = jinja2.sandbox.ImmutableSandboxedEnvironment(undefined=jinja2.StrictUndefined)
+    for event, parts in messages.items():
+        if event not in ("started", "success", "error", "changed", "workflow_approval"):
+            errors.append("Event '%s' invalid" % event)
+            continue
+        for kind, text in (parts or {}).items():
+            if kind not in ("message", "body"):
+                errors.append("Message type '%s' invalid, must be either 'message' or 'body'" % kind)
+            elif kind == "message" and "\n" in text:
+                errors.append("Messages cannot contain newlines (found newline in %s event)" % event)
+            else:
+                try:
+                    environment.from_string(text).render(MESSAGE_STUB)
+                except jinja2.TemplateError as exc:
+                    errors.append("Unable to render message '%s': %s" % (text, exc))
+    return errors

@@ -250,3 +250,42 @@ def test_a_launch_field_needs_its_ask_flag():
     assert awx_rules.launch_errors({}, {"limit": "app1"}) == ["limit is given but ask_limit_on_launch is not set"]
     assert awx_rules.launch_errors({"ask_limit_on_launch": True}, {"limit": "app1"}) == []
     assert awx_rules.launch_errors({}, {"job_tags": "x"}) == ["job_tags is given but ask_tags_on_launch is not set"]
+
+
+def test_notification_settings_as_awx_checks_them():
+    mail = {
+        "host": "smtp",
+        "port": 587,
+        "username": "u",
+        "password": "",
+        "use_tls": True,
+        "use_ssl": False,
+        "sender": "a@b",
+        "recipients": ["c@d"],
+    }
+    assert awx_rules.notification_errors("email", mail) == []
+    assert awx_rules.notification_errors("email", {**mail, "port": "587"}) == [
+        "Configuration field 'port' incorrect type, expected int."
+    ]
+    assert awx_rules.notification_errors("email", {**mail, "recipients": []}) == [
+        "No values specified for field 'recipients'"
+    ]
+    no_password = {key: value for key, value in mail.items() if key != "password"}
+    assert awx_rules.notification_errors("email", no_password) == [
+        "Missing required fields for Notification Configuration: ['password']."
+    ]
+    assert awx_rules.notification_errors("webhook", {"url": "https://x", "headers": {}, "http_method": "GET"}) == [
+        "HTTP method must be either 'POST' or 'PUT'."
+    ]
+
+
+def test_notification_messages_as_awx_checks_them():
+    hook = {"url": "https://x", "headers": {}}
+    assert awx_rules.notification_errors("webhook", hook, {"error": {"body": '{"id": {{ job.id }}}'}}) == []
+    assert awx_rules.notification_errors("webhook", hook, {"failed": {"body": "x"}}) == ["Event 'failed' invalid"]
+    assert awx_rules.notification_errors("webhook", hook, {"error": {"message": "a\nb"}}) == [
+        "Messages cannot contain newlines (found newline in error event)"
+    ]
+    assert awx_rules.notification_errors("webhook", hook, {"error": {"body": "{{ job.nonsense }}"}})[0].startswith(
+        "Unable to render"
+    )
