@@ -1,0 +1,79 @@
+# Copyright: (c) 2026, Financial Stronghold operations team
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The run summary of a sliced job, combined from the summaries of its slices."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+import pytest
+
+from ansible_collections.stronghold.ops.plugins.module_utils._findings import FindingError, make_finding
+from ansible_collections.stronghold.ops.plugins.module_utils._fleet_report import build_fleet_report, read_hosts
+from ansible_collections.stronghold.ops.plugins.module_utils._slices import combine_slice_summaries
+
+NOW = datetime(2027, 3, 28, 6, 0, tzinfo=timezone.utc)
+DISK = make_finding("resources.disk", "/", "warning", "disk 88 % used")
+HTTP = make_finding("health.http", "http://127.0.0.1/", "critical", "connection refused")
+BACKUP = make_finding("backup.fresh", "/backups", "ok", "newest backup 3 h old")
+
+
+def _entry(host, findings, status="ok"):
+    return {
+        "host": host,
+        "status": status,
+        "findings": findings,
+        "reports": {"markdown": "/r/%s/daily/latest.md" % host},
+    }
+
+
+def _summary(entries, run="daily"):
+    """A slice's summary exactly as fleet_report builds it for set_stats."""
+    return build_fleet_report(read_hosts(entries), [], run, "critical", {}, None, NOW)["summary"]
+
+
+def test_two_slices_make_the_summary_of_one_run_over_all_hosts():
+    first = _summary([_entry("app1", [DISK, BACKUP]), _entry("app3", [BACKUP])])
+    second = _summary([_entry("app2", [HTTP])])
+    combined = combine_slice_summaries([first, second], "critical")
+    whole = _summary([_entry("app1", [DISK, BACKUP]), _entry("app3", [BACKUP]), _entry("app2", [HTTP])])
+    # What one unsliced run over the three hosts says, the combined summary says.
+    for key in (
+        "run",
+        "worst_severity",
+        "threshold_reached",
+        "total",
+        "counts",
+        "checks",
+        "hosts",
+        "down_hosts",
+        "problems_total",
+    ):
+        assert combined[key] == whole[key], key
+    assert sorted(combined["problems"]) == sorted(whole["problems"])
+    assert combined["problems"][0].startswith("critical app2 health.http")
+    assert [s["hosts"] for s in combined["slices"]] == [["app1", "app3"], ["app2"]]
+
+
+def test_a_host_in_two_slices_is_refused():
+    first = _summary([_entry("app1", [DISK])])
+    second = _summary([_entry("app1", [BACKUP]), _entry("app2", [BACKUP])])
+    with pytest.raises(FindingError, match="host app1 is in slice 1 and slice 2"):
+        combine_slice_summaries([first, second], "critical")
+
+
+def test_summaries_of_different_runs_are_refused():
+    with pytest.raises(FindingError, match="different runs: daily, weekly"):
+        combine_slice_summaries([_summary([_entry("a", [])]), _summary([_entry("b", [])], run="weekly")], "critical")
+    with pytest.raises(FindingError, match="no slice summary"):
+        combine_slice_summaries([], "critical")
+
+
+def test_the_threshold_is_judged_on_the_whole_run_and_down_hosts_are_kept():
+    first = _summary([_entry("app1", [DISK])])
+    down = {"host": "app2", "status": "down", "reason": "unreachable (ssh timeout)", "findings": [], "reports": {}}
+    second = _summary([down])
+    combined = combine_slice_summaries([first, second], "warning")
+    assert combined["threshold_reached"] is True
+    assert combined["down_hosts"] == ["app2"]
+    assert combine_slice_summaries([first], "never")["threshold_reached"] is False
