@@ -12,23 +12,41 @@ fleet_report). The step after the slices combines those summaries into the run's
 It refuses summaries that do not fit together: a host in two slices (the slices overlap), or
 summaries of different runs.
 
-Issue 14 groundwork: nothing calls this yet (docs/issue-14-plan.md, section 3, item 2).
+The alert of the combined run needs the findings, not only their counts. A slice run with the
+report role's ``report_slice: true`` sends no alert of its own and publishes, in its summary's
+``slice`` key, its host entries with their findings compacted (``publish_slice_entries``: the
+details left out, each summary cut, at most ``max_findings`` findings, the least severe cut
+first and counted). The combining step (playbooks/combine.yml, the filters of
+plugins/filter/slices.py) turns the slices' summaries back into the host entries of the whole
+run (``slice_host_entries``), which alert_state and fleet_report take as they are, and into
+findings about the combination itself (``slice_run_findings``: a slice that published nothing,
+findings cut).
 """
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Optional
 
 from ansible_collections.stronghold.ops.plugins.module_utils._findings import (
     SEVERITIES,
     FindingError,
+    make_finding,
     severity_at_least,
     severity_rank,
+    validate_finding,
     worst_severity,
 )
+from ansible_collections.stronghold.ops.plugins.module_utils._fleet import HOST_DOWN_CHECK, HOST_STATUSES
 
 # As fleet_report's summary: the problems it lists stay few, their total is kept.
 MAX_PROBLEMS = 50
+# What a slice publishes of each finding: AWX keeps every job's artifacts in its database.
+SUMMARY_LIMIT = 200
+DEFAULT_MAX_FINDINGS = 2000
+# Beyond this a slice's summary is no longer a summary (about 100 MB of artifacts).
+MAX_FINDINGS_LIMIT = 500000
+SLICE_VERSION = 1
+SLICE_CHECK = "report.slices"
 
 
 def _problem_severity(line: str) -> int:
@@ -99,3 +117,236 @@ def combine_slice_summaries(summaries: list[dict[str, Any]], fail_on: str) -> di
             for summary in summaries
         ],
     }
+
+
+# --- the slice's side: what it publishes -------------------------------------------------------
+
+
+def _short(text: Any, limit: int = SUMMARY_LIMIT) -> str:
+    line = " ".join(str(text).split())
+    if len(line) <= limit:
+        return line
+    return "%s... (%d more characters)" % (line[:limit], len(line) - limit)
+
+
+def _compact(finding: Any, host: str) -> dict[str, Any]:
+    try:
+        checked = validate_finding(finding)
+    except FindingError as exc:
+        raise FindingError("host %r: invalid finding: %s" % (host, exc)) from exc
+    return {
+        "check": checked["check"],
+        "target": checked["target"],
+        "severity": checked["severity"],
+        "summary": _short(checked["summary"]),
+    }
+
+
+def read_max_findings(value: Any) -> int:
+    """``max_findings`` as an int: 0 (nothing published but the hosts) up to MAX_FINDINGS_LIMIT."""
+    if isinstance(value, bool):
+        raise FindingError("max_findings must be a whole number, got %r" % value)
+    try:
+        number = int(str(value).strip())
+    except ValueError:
+        raise FindingError("max_findings must be a whole number, got %r" % value) from None
+    if number < 0 or number > MAX_FINDINGS_LIMIT:
+        raise FindingError("max_findings must be from 0 to %d, got %d" % (MAX_FINDINGS_LIMIT, number))
+    return number
+
+
+def publish_slice_entries(entries: Any, max_findings: Any = DEFAULT_MAX_FINDINGS) -> dict[str, Any]:
+    """The ``slice`` key of a deferred slice's summary, from its host entries (fleet_hosts).
+
+    Every host is kept, with its status and reports; its findings lose their details and have
+    their summary cut. When there are more than ``max_findings`` findings, the least severe are
+    cut first (ok, then info, ...; within a severity the last hosts' first) and counted per
+    severity in ``findings_cut``. A down host's ``run.host`` finding is not published: the
+    combining step makes it again from the status.
+    """
+    limit = read_max_findings(max_findings)
+    if not isinstance(entries, list):
+        raise FindingError("the host entries must be a list, got %s" % type(entries).__name__)
+    published: list[dict[str, Any]] = []
+    ranked: list[tuple[int, int, int]] = []
+    seen: set[str] = set()
+    for index, entry in enumerate(entries):
+        if not isinstance(entry, dict):
+            raise FindingError("host entry %d must be a mapping, got %s" % (index, type(entry).__name__))
+        host = entry.get("host")
+        if not isinstance(host, str) or not host.strip():
+            raise FindingError("host entry %d needs a non-empty string 'host' (got %r)" % (index, host))
+        if host in seen:
+            raise FindingError("host %r appears twice in the host entries" % host)
+        seen.add(host)
+        status = entry.get("status", "ok")
+        if status not in HOST_STATUSES:
+            raise FindingError("host %r has status %r: expected one of %s" % (host, status, ", ".join(HOST_STATUSES)))
+        findings = entry.get("findings") or []
+        if not isinstance(findings, list):
+            raise FindingError("the findings of host %r must be a list" % host)
+        compact = [_compact(f, host) for f in findings]
+        compact = [f for f in compact if not (status == "down" and f["check"] == HOST_DOWN_CHECK)]
+        reports = entry.get("reports") or {}
+        if not isinstance(reports, dict):
+            raise FindingError("the reports of host %r must be a mapping of kind to path" % host)
+        out: dict[str, Any] = {
+            "host": host,
+            "status": status,
+            "findings": compact,
+            "reports": {str(k): str(v) for k, v in reports.items() if v},
+        }
+        if status == "down":
+            out["reason"] = str(entry.get("reason") or "")
+        published.append(out)
+        ranked += [(severity_rank(f["severity"]), -index, position) for position, f in enumerate(compact)]
+    cut = dict.fromkeys(SEVERITIES, 0)
+    if len(ranked) > limit:
+        ranked.sort()
+        for _rank, negative_index, position in ranked[: len(ranked) - limit]:
+            finding = published[-negative_index]["findings"][position]
+            cut[finding["severity"]] += 1
+            finding["cut"] = True
+        for out in published:
+            out["findings"] = [f for f in out["findings"] if not f.pop("cut", False)]
+    return {
+        "version": SLICE_VERSION,
+        "hosts": [out["host"] for out in published],
+        "entries": published,
+        "findings_cut": cut,
+        "max_findings": limit,
+    }
+
+
+# --- the combining step's side --------------------------------------------------------------
+
+
+def _published(summary: Any) -> bool:
+    """False for a slice that published nothing (its job failed before set_stats, or AWX has no
+    artifacts for it): None, {} or a summary without a run."""
+    return isinstance(summary, dict) and bool(summary)
+
+
+def _slice_part(number: int, summary: dict[str, Any]) -> dict[str, Any]:
+    part = summary.get("slice")
+    if not isinstance(part, dict) or not isinstance(part.get("entries"), list):
+        raise FindingError(
+            "the summary of slice %d has no host entries (slice.entries): its run alerted by itself; "
+            "run every slice with report_slice: true so that the combining step sends the one alert" % number
+        )
+    if part.get("version") != SLICE_VERSION:
+        raise FindingError(
+            "the summary of slice %d is of version %r, this collection reads version %d"
+            % (number, part.get("version"), SLICE_VERSION)
+        )
+    return part
+
+
+def _check_summaries(summaries: Any) -> list[tuple[int, dict[str, Any]]]:
+    """The published summaries with their slice number (from 1), checked to be of one run."""
+    if not isinstance(summaries, list):
+        raise FindingError("the slice summaries must be a list, got %s" % type(summaries).__name__)
+    if not summaries:
+        raise FindingError("no slice summary to combine")
+    for number, summary in enumerate(summaries, start=1):
+        if summary is not None and not isinstance(summary, dict):
+            raise FindingError("slice summary %d must be a mapping, got %s" % (number, type(summary).__name__))
+    published = [(number, s) for number, s in enumerate(summaries, start=1) if _published(s)]
+    if not published:
+        raise FindingError("none of the %d slices published a summary: there is nothing to combine" % len(summaries))
+    runs = sorted({str(summary.get("run", "")) for dummy, summary in published})
+    if len(runs) != 1:
+        raise FindingError("the slice summaries are of different runs: %s" % ", ".join(runs))
+    return published
+
+
+def slice_run(summaries: Any) -> str:
+    """The run name the slices share."""
+    return str(_check_summaries(summaries)[0][1].get("run", ""))
+
+
+def slice_host_entries(summaries: Any) -> list[dict[str, Any]]:
+    """The host entries of the whole run, from the slices' summaries, slice by slice.
+
+    A slice that published nothing (None or {}) is skipped (slice_run_findings says so). Raises
+    FindingError for summaries of different runs, a summary that is not a deferred slice's,
+    and a host in two slices.
+    """
+    where: dict[str, int] = {}
+    entries: list[dict[str, Any]] = []
+    for number, summary in _check_summaries(summaries):
+        for entry in _slice_part(number, summary)["entries"]:
+            if not isinstance(entry, dict) or not isinstance(entry.get("host"), str):
+                raise FindingError("slice %d has a host entry without a host name: %r" % (number, entry))
+            host = entry["host"]
+            if host in where:
+                raise FindingError(
+                    "host %s is in slice %d and slice %d: the slices overlap" % (host, where[host], number)
+                )
+            where[host] = number
+            combined = {
+                "host": host,
+                "status": entry.get("status", "ok"),
+                "findings": [dict(f, details={}) for f in entry.get("findings") or []],
+                "reports": dict(entry.get("reports") or {}),
+            }
+            if entry.get("reason"):
+                combined["reason"] = entry["reason"]
+            entries.append(combined)
+    return entries
+
+
+def _cut_text(cut: dict[str, Any]) -> str:
+    return ", ".join("%d %s" % (int(cut[s]), s) for s in reversed(SEVERITIES) if int(cut.get(s) or 0))
+
+
+def slice_run_findings(summaries: Any, names: Optional[list[Any]] = None) -> list[dict[str, Any]]:
+    """Findings about the combination itself, for the run report's run row (none when all is well):
+
+    * critical, per slice that published nothing: its hosts are in neither the report nor the alert;
+    * per slice whose findings were cut to fit its summary: warning when warnings or criticals
+      were cut (the alert did not see them), info when only ok and info findings were.
+
+    ``names`` names the slices (AWX job ids, say) in the order of ``summaries``.
+    """
+    published = dict(_check_summaries(summaries))
+    findings = []
+    for number in range(1, len(summaries) + 1):
+        name = str(names[number - 1]) if names and len(names) >= number else str(number)
+        target = "slice %s" % name
+        if number not in published:
+            findings.append(
+                make_finding(
+                    SLICE_CHECK,
+                    target,
+                    "critical",
+                    "slice %s published no run summary (did its job fail before its report?): "
+                    "its hosts are in neither this run report nor its alert" % name,
+                    {"slice": number},
+                )
+            )
+            continue
+        part = _slice_part(number, published[number])
+        cut = part.get("findings_cut") or {}
+        total = sum(int(cut.get(s) or 0) for s in SEVERITIES)
+        if not total:
+            continue
+        severe = any(int(cut.get(s) or 0) for s in ("warning", "critical"))
+        findings.append(
+            make_finding(
+                SLICE_CHECK,
+                target,
+                "warning" if severe else "info",
+                "%d findings of slice %s (%s) were cut from its summary (report_slice_max_findings %s)%s; "
+                "its per-host reports have them all"
+                % (
+                    total,
+                    name,
+                    _cut_text(cut),
+                    part.get("max_findings", "?"),
+                    ": the alert did not see them" if severe else "",
+                ),
+                {"slice": number, "cut": {s: int(cut.get(s) or 0) for s in SEVERITIES}},
+            )
+        )
+    return findings
