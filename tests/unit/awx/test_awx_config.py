@@ -206,11 +206,12 @@ def test_print_the_next_five_runs_of_every_schedule():
                 print("%-16s %-7s after %s: %s" % (zone, kind, after.date(), shown))
 
 
-def test_job_templates_of_the_six_playbooks_exist():
+def test_job_templates_of_the_six_playbooks_and_the_combining_step_exist():
     templates = _templates(load())
     playbooks = sorted(jt["playbook"] for jt in templates.values())
     assert playbooks == [
-        "playbooks/%s.yml" % name for name in ("daily", "deploy", "emergency", "monthly", "rollback", "weekly")
+        "playbooks/%s.yml" % name
+        for name in ("combine", "daily", "deploy", "emergency", "monthly", "rollback", "weekly")
     ]
     for jt in templates.values():
         assert (REPO / jt["playbook"]).is_file(), jt["playbook"]
@@ -316,11 +317,54 @@ def test_the_workflow_runs_the_daily_job_and_alerts_on_failure():
         assert node["unified_job_template"]["name"] in _templates(data)
         for link in ("success_nodes", "failure_nodes", "always_nodes"):
             assert all(target["identifier"] in nodes for target in node["related"][link])
-    assert [node["unified_job_template"]["name"] for node in nodes.values()] == ["Stronghold daily"]
+    assert [node["unified_job_template"]["name"] for node in nodes.values()] == [
+        "Stronghold daily",
+        "Stronghold combine slices",
+    ]
     notifications = {nt["name"] for nt in data["stronghold_awx_notification_templates"]}
     assert workflow["notification_templates_error"] and set(workflow["notification_templates_error"]) <= notifications
     for jt in _templates(data).values():
         assert set(jt["notification_templates_error"]) <= notifications
+
+
+def test_the_combining_step_runs_after_the_daily_job_whatever_its_outcome():
+    # A slice whose hosts reach report_fail_on fails its job, and the sliced node with it: the
+    # combining node must still run, or the run's one alert would never be sent.
+    data = load(stronghold_awx_daily_slice_count=4)
+    (workflow,) = data["stronghold_awx_workflows"]
+    nodes = {node["identifier"]: node for node in workflow["workflow_nodes"]}
+    links = {
+        (name, link, target["identifier"])
+        for name, node in nodes.items()
+        for link in ("success_nodes", "failure_nodes", "always_nodes")
+        for target in node["related"][link]
+    }
+    assert links == {("daily", "always_nodes", "combine")}
+    assert nodes["combine"]["unified_job_template"]["name"] == "Stronghold combine slices"
+    combine = _templates(data)["Stronghold combine slices"]
+    assert combine["playbook"] == "playbooks/combine.yml" and (REPO / combine["playbook"]).is_file()
+    assert "job_slice_count" not in combine, "the combining step runs once"
+    # The workflow's variables reach every node (WorkflowJobNode.get_job_kwargs: the workflow
+    # job's extra_vars are added after the template's prompts were judged): the slices leave
+    # the alert to the combining step; a daily job launched on its own still alerts by itself.
+    assert workflow["extra_vars"] == {"report_slice": True}
+    assert "extra_vars" not in _templates(data)["Stronghold daily"]
+    play = yaml.safe_load((REPO / "playbooks" / "combine.yml").read_text(encoding="utf-8"))
+    assert play[0]["hosts"] == "localhost"
+    assert play[0]["vars"]["stronghold_combine_node"] == "daily"
+
+
+def test_only_the_combining_step_gets_the_controller_credential():
+    data = load()
+    credential = data["stronghold_awx_controller_credential"]
+    # AWX's own type (kind cloud; its env injectors CONTROLLER_HOST, CONTROLLER_OAUTH_TOKEN, ...).
+    assert credential["credential_type"] == "Red Hat Ansible Automation Platform"
+    assert credential["inputs"] == {}
+    holders = [jt["name"] for jt in _templates(data).values() if credential["name"] in jt.get("extra_credentials", [])]
+    assert holders == ["Stronghold combine slices"]
+    text = (REPO / "playbooks" / "combine.yml").read_text(encoding="utf-8")
+    for variable in ("CONTROLLER_HOST", "CONTROLLER_OAUTH_TOKEN", "CONTROLLER_USERNAME", "CONTROLLER_PASSWORD"):
+        assert variable in text
 
 
 def test_no_secret_is_in_the_repository():
@@ -341,6 +385,7 @@ def test_no_secret_is_in_the_repository():
             assert isinstance(value, Unsafe) and value.startswith("{{"), "AWX fills the injector, never this file"
     for nt in data["stronghold_awx_notification_templates"]:
         assert nt["notification_configuration"].get("password", "") in ("", "$encrypted$")
+    assert data["stronghold_awx_controller_credential"]["inputs"] == {}
 
 
 def _play_tasks() -> list[dict[str, Any]]:
@@ -367,7 +412,12 @@ def test_the_play_uses_awx_awx_modules_and_passes_on_every_key_of_the_data():
     for name, keys_read in looped.items():
         for entry in data[name]:
             assert set(entry) <= keys_read, "%s: %s never reaches AWX" % (name, set(entry) - keys_read)
-    for name in ("stronghold_awx_project", "stronghold_awx_execution_environment", "stronghold_awx_inventory"):
+    for name in (
+        "stronghold_awx_project",
+        "stronghold_awx_execution_environment",
+        "stronghold_awx_inventory",
+        "stronghold_awx_controller_credential",
+    ):
         read = set(re.findall(r"%s\.(\w+)" % name, text))
         assert set(data[name]) <= read, "%s: %s never reaches AWX" % (name, set(data[name]) - read)
     source_read = set(re.findall(r"stronghold_awx_inventory\.source\.(\w+)", text))
@@ -381,9 +431,13 @@ def test_every_job_template_can_take_all_the_credentials():
     data = load()
     kinds = {ct["name"]: ct["kind"] for ct in data["stronghold_awx_credential_types"]}
     kinds["Machine"] = "ssh"
-    types = [credential["credential_type"] for credential in data["stronghold_awx_credentials"]]
-    assert len(types) == len(set(types))
-    assert {kinds[name] for name in types} <= {"ssh", "vault", "cloud", "net", "kubernetes"}
+    kinds["Red Hat Ansible Automation Platform"] = "cloud"
+    extra = {data["stronghold_awx_controller_credential"]["name"]: data["stronghold_awx_controller_credential"]}
+    for jt in _templates(data).values():
+        given = data["stronghold_awx_credentials"] + [extra[name] for name in jt.get("extra_credentials", [])]
+        types = [credential["credential_type"] for credential in given]
+        assert len(types) == len(set(types)), jt["name"]
+        assert {kinds[name] for name in types} <= {"ssh", "vault", "cloud", "net", "kubernetes"}
 
 
 def test_notification_templates_pass_awx_and_keep_the_entered_password():
