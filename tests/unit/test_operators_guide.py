@@ -12,7 +12,7 @@ collected from the source, not listed here:
   expansions of ``"family.%s" % x`` templates, and every other dotted string literal of a
   family found that way (the tables of checks such as ``_verify.AREAS`` or the loops of
   ``_resources``).
-- Roles (YAML): ``'name' | stronghold.ops.finding(...)``, ``result_findings('name', ...)`` and
+- Roles and playbooks (YAML): ``'name' | stronghold.ops.finding(...)``, ``result_findings('name', ...)`` and
   ``emergency_findings('step', ...)`` (check ``emergency.<step>``).
 
 Plain pytest: no Ansible is imported, the files are read where this file sits in the repository.
@@ -112,7 +112,8 @@ def _python_files() -> list[Path]:
 
 
 def _role_files() -> list[Path]:
-    return sorted(p for p in (ROOT / "roles").rglob("*.yml"))
+    """The YAML that can build findings with the collection's filters: roles and playbooks."""
+    return sorted(p for top in ("roles", "playbooks") for p in (ROOT / top).rglob("*.yml"))
 
 
 class Collected:
