@@ -12,8 +12,9 @@ Sliced jobs: AWX orders the inventory's enabled hosts by name and gives slice k 
 (``Inventory.get_script_data``, awx/main/models/inventory.py): each slice sees only its hosts,
 in every group.
 
-Used by tests/unit/awx/test_awx_runner.py on a small local play; the lab tests of issue 14
-(daily.yml, weekly.yml, rollback.yml, daily.yml as two slices) are to use the same functions.
+Used by tests/unit/awx/test_awx_runner.py on a small local play, and against the lab by the
+integration target tests/integration/targets/awx_runner (daily.yml, weekly.yml, rollback.yml run
+twice, with the extra variables a survey of awx/controller.yml passes: :func:`survey_launch`).
 """
 
 from __future__ import annotations
@@ -22,6 +23,8 @@ import json
 import re
 from pathlib import Path
 from typing import Any
+
+import yaml
 
 
 def awx_slices(hosts: list[str], count: int) -> list[list[str]]:
@@ -45,15 +48,67 @@ def job_events(artifact_dir: Path) -> list[dict[str, Any]]:
     return [json.loads(path.read_text(encoding="utf-8")) for path in files]
 
 
+# The per-host counters of the playbook_on_stats event (AWX's job host summaries).
+STATS_COUNTERS = ("ok", "changed", "failures", "dark", "skipped", "rescued", "ignored")
+
+
+def _changed_tasks(events: list[dict[str, Any]]) -> list[dict[str, str]]:
+    found = []
+    for event in events:
+        data = event.get("event_data") or {}
+        if event.get("event") == "runner_on_ok" and (data.get("res") or {}).get("changed"):
+            found.append({key: str(data.get(key) or "") for key in ("host", "role", "task", "task_path")})
+    return found
+
+
 def job_artifacts(artifact_dir: Path) -> dict[str, Any]:
-    """What AWX keeps of a job: status, rc and the set_stats data (its ``artifacts``)."""
-    stats = [event for event in job_events(artifact_dir) if event.get("event") == "playbook_on_stats"]
+    """What AWX keeps of a job: status, rc and the set_stats data (its ``artifacts``), the hosts
+    the play processed and, per counter (``changed``, ``failures``, ...), the hosts' counts, as
+    AWX's job host summaries show them; ``changed_tasks`` says which tasks made them (host,
+    role, task, task_path of each changed result)."""
+    events = job_events(artifact_dir)
+    stats = [event for event in events if event.get("event") == "playbook_on_stats"]
+    data = stats[-1]["event_data"] if stats else {}
     return {
         "status": (artifact_dir / "status").read_text(encoding="utf-8").strip(),
         "rc": int((artifact_dir / "rc").read_text(encoding="utf-8").strip()),
-        "artifacts": stats[-1]["event_data"].get("artifact_data", {}) if stats else {},
-        "hosts": sorted(stats[-1]["event_data"].get("processed", {})) if stats else [],
+        "artifacts": data.get("artifact_data", {}),
+        "hosts": sorted(data.get("processed", {})),
+        "stats": {name: dict(data.get(name) or {}) for name in STATS_COUNTERS} if stats else {},
+        "changed_tasks": _changed_tasks(events),
     }
+
+
+class _ControllerLoader(yaml.SafeLoader):
+    """Reads awx/controller.yml: a string marked !unsafe is a plain string here."""
+
+
+_ControllerLoader.add_constructor("!unsafe", lambda loader, node: loader.construct_scalar(node))
+
+
+def job_template(controller: Path, name: str) -> dict[str, Any]:
+    """The job template ``name`` of awx/controller.yml (``stronghold_awx_job_templates``)."""
+    data = yaml.load(Path(controller).read_text(encoding="utf-8"), _ControllerLoader)  # noqa: S506
+    for template in data["stronghold_awx_job_templates"]:
+        if template["name"] == name:
+            return dict(template)
+    raise KeyError("no job template %r in %s" % (name, controller))
+
+
+def survey_launch(controller: Path, name: str, answers: dict[str, Any]) -> dict[str, Any]:
+    """The extra variables AWX gives a launch of the job template ``name`` with a survey's
+    ``answers``: the answers as :func:`survey_answers` makes them, over the survey's defaults
+    (AWX fills a question left unanswered from its default). Raises ValueError with AWX's own
+    message when AWX would refuse the launch (an answer of the wrong type, a choice not
+    offered, a variable the survey does not ask for)."""
+    import awx_rules  # beside this file, as for its importers
+
+    template = job_template(controller, name)
+    variables = survey_answers(answers)
+    errors = awx_rules.launch_errors(template, {"extra_data": variables})
+    if errors:
+        raise ValueError("AWX would refuse this launch of %s: %s" % (name, "; ".join(errors)))
+    return {**awx_rules.survey_defaults(template), **variables}
 
 
 def survey_answers(answers: dict[str, Any]) -> dict[str, Any]:
@@ -69,11 +124,15 @@ def run_as_awx(
     extravars: dict[str, Any] | None = None,
     limit: str | None = None,
     job_id: int = 1,
+    timeout: int | None = None,
+    envvars: dict[str, str] | None = None,
 ) -> dict[str, Any]:
     """Run ``playbook`` (relative to ``<private_data_dir>/project``) through ansible-runner.
 
     The extra variables carry AWX's job variables (awx_job_id, awx_job_template_name, ...) as
-    AWX sets them; the result is :func:`job_artifacts` of the run.
+    AWX sets them; the result is :func:`job_artifacts` of the run. ``timeout`` is the job
+    template's timeout in seconds (the run ends with status ``timeout``), ``envvars`` the
+    environment ansible-playbook gets besides the runner's own.
     """
     import ansible_runner
 
@@ -88,5 +147,7 @@ def run_as_awx(
         limit=limit,
         ident=ident,
         quiet=True,
+        timeout=timeout,
+        envvars=envvars,
     )
     return job_artifacts(Path(private_data_dir) / "artifacts" / ident)
