@@ -1,0 +1,295 @@
+# Copyright: (c) 2026, Financial Stronghold operations team
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""daily.yml as two slices of a sliced AWX job, then the step that combines them, against the lab.
+
+The inventory has five hosts: four aliases of the lab host (app1..app4, connection local) and
+down1, which is unreachable (ssh to a closed port). Each slice runs daily.yml through
+ansible-runner (tests/unit/awx/awx_runner.py) with ``report_slice: true``, as the AWX workflow
+of awx/controller.yml runs it, then playbooks/combine.yml runs with the slices' ``set_stats``
+summaries, read from each slice's artifacts, as ``stronghold_slice_summaries``. Twice:
+
+* ``limit``: the issue's way, ``--limit`` on the two halves of the inventory (every group still
+  lists all five hosts);
+* ``awx``: AWX's way, a reduced inventory per slice with every 2nd host ordered by name
+  (``awx_runner.awx_slices``; Inventory.get_script_data).
+
+Checked: each slice covers its hosts only and sends nothing (no line at the lab's receivers,
+no alert state); the combined run report (the JSON on disk and the combining job's set_stats
+summary) has every host exactly once, down1 down, and per host the counts its slice reported;
+its totals are the slices' sums plus the combining run's own findings; exactly one mail and one
+webhook POST arrived, naming the hosts of both slices; both ways give each host the same checks.
+
+Run by runme.sh (environment: SLICING_COLLECTION, the collection's root; STRONGHOLD_LAB_ROOT).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+ROOT = Path(os.environ["SLICING_COLLECTION"]).resolve()
+LAB_ROOT = Path(os.environ.get("STRONGHOLD_LAB_ROOT") or "/var/lib/stronghold-lab")
+SINK = LAB_ROOT / "alerts"
+SEVERITIES = ("ok", "info", "warning", "critical")
+UP = ["app1", "app2", "app3", "app4"]
+HOSTS = sorted(UP + ["down1"])
+
+sys.path.insert(0, str(ROOT / "tests" / "unit" / "awx"))
+
+import awx_runner  # noqa: E402  pylint: disable=wrong-import-position
+
+
+def _inventory(directory: Path, hosts: list[str]) -> str:
+    """An inventory of ``hosts`` (a reduced one when they are a slice's) with the lab's group_vars."""
+    directory.mkdir(parents=True)
+    shutil.copytree(ROOT / "inventories" / "lab" / "group_vars", directory / "group_vars")
+    entries: dict[str, Any] = {}
+    for host in hosts:
+        if host == "down1":
+            # Unreachable at once: nothing listens on the discard port.
+            entries[host] = {"ansible_connection": "ssh", "ansible_host": "127.0.0.1", "ansible_port": 9}
+        else:
+            entries[host] = {
+                "ansible_connection": "local",
+                "ansible_host": "127.0.0.1",
+                "ansible_python_interpreter": "{{ ansible_playbook_python }}",
+            }
+    (directory / "hosts.yml").write_text(yaml.safe_dump({"stronghold_app": {"hosts": entries}}), encoding="utf-8")
+    return str(directory)
+
+
+@pytest.fixture(name="awx", scope="module")
+def _awx(tmp_path_factory):
+    """AWX's private data directory: project/ a copy of the collection, inventories of our own,
+    no ANSIBLE_* of the caller (ansible-test sets some): the project's ansible.cfg configures the runs."""
+    work = tmp_path_factory.mktemp("slicing")
+    private = work / "private_data_dir"
+    project = private / "project"
+    shutil.copytree(
+        ROOT,
+        project,
+        symlinks=True,
+        ignore=shutil.ignore_patterns(".git", ".build", ".venv", "__pycache__", "output", "ee", ".pytest_cache"),
+    )
+    namespace = project / ".build" / "collections" / "ansible_collections" / "stronghold"
+    namespace.mkdir(parents=True)
+    (namespace / "ops").symlink_to(os.path.join("..", "..", "..", ".."))
+    elsewhere = work / "cwd"
+    elsewhere.mkdir()
+    with pytest.MonkeyPatch.context() as patch:
+        for name in [name for name in os.environ if name.startswith("ANSIBLE_")]:
+            patch.delenv(name)
+        patch.setenv("ANSIBLE_HOST_KEY_CHECKING", "false")
+        patch.setenv("PATH", "%s%s%s" % (Path(sys.executable).parent, os.pathsep, os.environ.get("PATH", "")))
+        patch.chdir(elsewhere)
+        yield {
+            "work": work,
+            "private": private,
+            "full": _inventory(work / "inventory-full", HOSTS),
+            "jobs": iter(range(100, 200)),
+        }
+
+
+def _sink_lines() -> dict[str, int]:
+    counts = {}
+    for kind in ("mail", "webhook"):
+        path = SINK / ("%s.jsonl" % kind)
+        counts[kind] = len(path.read_text(encoding="utf-8").splitlines()) if path.exists() else 0
+    return counts
+
+
+def _sink_new(before: dict[str, int]) -> dict[str, list[dict[str, Any]]]:
+    new = {}
+    for kind in ("mail", "webhook"):
+        path = SINK / ("%s.jsonl" % kind)
+        lines = path.read_text(encoding="utf-8").splitlines() if path.exists() else []
+        new[kind] = [json.loads(line) for line in lines[before[kind] :]]
+    return new
+
+
+def _run(awx, playbook, inventory, variables, limit=None):
+    job = next(awx["jobs"])
+    started = time.monotonic()
+    result = awx_runner.run_as_awx(awx["private"], playbook, inventory, variables, limit=limit, job_id=job)
+    print(
+        "  %s job %d%s: %s rc %s in %.0f s"
+        % (
+            playbook,
+            job,
+            " --limit " + limit if limit else "",
+            result["status"],
+            result["rc"],
+            time.monotonic() - started,
+        )
+    )
+    result["job"] = job
+    return result
+
+
+def _stdout(awx, job) -> str:
+    path = awx["private"] / "artifacts" / ("job-%d" % job) / "stdout"
+    return path.read_text(encoding="utf-8", errors="replace")[-3000:] if path.exists() else "(no stdout)"
+
+
+def _sliced_run(awx, mode: str) -> dict[str, Any]:
+    """Two slices of daily.yml, then combine.yml; what each step left (artifacts, files, receivers)."""
+    reports = awx["work"] / mode / "reports"
+    variables = {
+        "report_dir": str(reports),
+        "stronghold_state_dir": str(awx["work"] / mode / "state"),
+        # As the workflow's extra_vars pass it (YAML: a bool); the role reads it with | bool.
+        "report_slice": True,
+    }
+    if LAB_ROOT != Path("/var/lib/stronghold-lab"):
+        variables["stronghold_lab_root"] = str(LAB_ROOT)
+    if mode == "limit":
+        half = (len(HOSTS) + 1) // 2
+        shares = [HOSTS[:half], HOSTS[half:]]
+    else:
+        shares = awx_runner.awx_slices(HOSTS, 2)
+    print("\n%s: slices %s" % (mode, shares))
+    before = _sink_lines()
+    slices = []
+    for number, share in enumerate(shares, start=1):
+        if mode == "limit":
+            result = _run(awx, "playbooks/daily.yml", awx["full"], variables, limit=",".join(share))
+        else:
+            inventory = _inventory(awx["work"] / mode / ("inventory-slice-%d" % number), share)
+            result = _run(awx, "playbooks/daily.yml", inventory, variables)
+        slices.append({"hosts": share, "result": result})
+    after_slices = _sink_new(before)
+    state_after_slices = (
+        sorted(p.name for p in (reports / "_alerts").glob("*")) if (reports / "_alerts").exists() else []
+    )
+    before = _sink_lines()
+    summaries = [s["result"]["artifacts"].get("stronghold_report") or {} for s in slices]
+    combined = _run(
+        awx,
+        "playbooks/combine.yml",
+        awx["full"],
+        dict(
+            variables,
+            stronghold_slice_summaries=summaries,
+            stronghold_slice_names=["job-%d" % s["result"]["job"] for s in slices],
+        ),
+    )
+    return {
+        "reports": reports,
+        "slices": slices,
+        "summaries": summaries,
+        "alerts_after_slices": after_slices,
+        "state_after_slices": state_after_slices,
+        "combined": combined,
+        "alerts": _sink_new(before),
+    }
+
+
+@pytest.fixture(name="runs", scope="module")
+def _runs(awx):
+    return {mode: _sliced_run(awx, mode) for mode in ("limit", "awx")}
+
+
+MODES = ("limit", "awx")
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_each_slice_reports_its_own_hosts_and_sends_nothing(awx, runs, mode):
+    run = runs[mode]
+    for piece, summary in zip(run["slices"], run["summaries"]):
+        result = piece["result"]
+        detail = _stdout(awx, result["job"])
+        assert summary, "slice %s published no stronghold_report:\n%s" % (piece["hosts"], detail)
+        # Only the slice's own hosts, each once; down1 down in the slice that had it.
+        assert sorted(summary["hosts"]) == sorted(piece["hosts"]), detail
+        assert summary["slice"]["hosts"] == [h for h in HOSTS if h in piece["hosts"]]
+        assert summary["run"] == "daily"
+        assert summary["alert"] == {"deferred": True}
+        assert summary["down_hosts"] == (["down1"] if "down1" in piece["hosts"] else [])
+        assert summary["paths"]["json"].startswith(str(run["reports"] / "_fleet" / "daily.slice") + "/")
+        assert sum(summary["slice"]["findings_cut"].values()) == 0
+        # An unreachable host makes the job fail (AWX: failed); the other slice's status is the lab's.
+        if "down1" in piece["hosts"]:
+            assert result["status"] == "failed", detail
+        else:
+            assert result["status"] == "successful" or summary["threshold_reached"], detail
+    assert run["alerts_after_slices"] == {"mail": [], "webhook": []}, "a slice alerted by itself"
+    assert run["state_after_slices"] == [], "a slice wrote alert state: %s" % run["state_after_slices"]
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_the_combined_run_report_has_every_host_exactly_once(awx, runs, mode):
+    run = runs[mode]
+    combined = run["combined"]
+    detail = _stdout(awx, combined["job"])
+    summary = combined["artifacts"].get("stronghold_report")
+    assert summary, "the combining job published no stronghold_report:\n%s" % detail
+    # down1 is critical (run.host): the combined run reaches fail_on critical and fails, as the
+    # unsliced run would; its report and alert are written first.
+    assert combined["status"] == "failed" and summary["threshold_reached"], detail
+    assert summary["run"] == "daily" and "slice" not in summary
+    assert sorted(summary["hosts"]) == HOSTS
+    assert summary["down_hosts"] == ["down1"]
+    assert summary["paths"]["json"].startswith(str(run["reports"] / "_fleet" / "daily") + "/")
+    document = json.loads(Path(summary["paths"]["json"]).read_text(encoding="utf-8"))
+    assert document == json.loads((run["reports"] / "_fleet" / "daily" / "latest.json").read_text(encoding="utf-8"))
+    on_disk = [entry["host"] for entry in document["hosts"]]
+    assert sorted(on_disk) == HOSTS, "every host exactly once on disk: %s" % on_disk
+    assert sorted(row["host"] for row in document["matrix"]["rows"] if not row["run_row"]) == HOSTS
+    assert document["metadata"]["slices"] == 2 and document["metadata"]["hosts"] == 5
+    # Per host, the counts its slice reported; in all, the slices' sums plus the combining
+    # run's own findings (the alert's delivery).
+    per_slice = {host: entry for s in run["summaries"] for host, entry in s["hosts"].items()}
+    for host in HOSTS:
+        assert summary["hosts"][host]["counts"] == per_slice[host]["counts"], host
+        assert summary["hosts"][host]["worst_severity"] == per_slice[host]["worst_severity"], host
+    own = {s: sum(1 for f in document["run_findings"] if f["severity"] == s) for s in SEVERITIES}
+    for severity in SEVERITIES:
+        assert summary["counts"][severity] == sum(s["counts"][severity] for s in run["summaries"]) + own[severity]
+    assert summary["total"] == sum(s["total"] for s in run["summaries"]) + len(document["run_findings"])
+    assert {f["check"] for f in document["run_findings"]} <= {"alert.delivery"}, document["run_findings"]
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_one_alert_arrived_for_the_whole_run(awx, runs, mode):
+    run = runs[mode]
+    combined = run["combined"]
+    alerts = run["alerts"]
+    detail = _stdout(awx, combined["job"])
+    assert len(alerts["mail"]) == 1 and len(alerts["webhook"]) == 1, "%s\n%s" % (alerts, detail)
+    (mail,) = alerts["mail"]
+    assert mail["subject"].startswith("CRITICAL: ") and " - daily: " in mail["subject"]
+    assert mail["headers"]["X-Stronghold-Run"] == "daily"
+    payload = json.loads(alerts["webhook"][0]["body"])
+    assert payload["groupLabels"] == {"run": "daily"}
+    # The alert names every host with a finding at or above warning, from both slices.
+    document = json.loads((run["reports"] / "_fleet" / "daily" / "latest.json").read_text(encoding="utf-8"))
+    alerting = {e["host"] for e in document["hosts"] if e["worst_severity"] in ("warning", "critical")}
+    firing = {a["labels"]["host"] for a in payload["alerts"] if a["status"] == "firing"}
+    assert firing == alerting and "down1" in firing
+    for piece in run["slices"]:
+        assert firing & set(piece["hosts"]), "no alert of slice %s" % piece["hosts"]
+    assert "down1" in mail["body"]
+    assert combined["artifacts"]["stronghold_report"]["alert"]["notify"] is True
+    assert (run["reports"] / "_alerts" / "daily.json").is_file()
+
+
+def test_both_ways_of_slicing_give_each_host_the_same_checks(runs):
+    # Per-host checks never depend on the other hosts of the slice: whichever share a host was
+    # in (contiguous halves with whole groups, or every 2nd host in a reduced inventory), it ran
+    # the same checks.
+    def checks(mode):
+        document = json.loads((runs[mode]["reports"] / "_fleet" / "daily" / "latest.json").read_text(encoding="utf-8"))
+        return {e["host"]: sorted({f["check"] for f in e["findings"]}) for e in document["hosts"]}
+
+    limit, awx = checks("limit"), checks("awx")
+    assert limit == awx
+    assert all(limit[host] for host in UP) and limit["down1"] == ["run.host"]
+    assert [p["hosts"] for p in runs["limit"]["slices"]] != [p["hosts"] for p in runs["awx"]["slices"]]
