@@ -164,36 +164,29 @@ def check_no_stray_files(awx: dict[str, Any]) -> None:
     assert sorted(_tree(awx["project"]) - awx["project_files"]) == []
 
 
-def test_daily(awx):
-    result = run(awx, "playbooks/daily.yml", 141, awx_runner.survey_launch(CONTROLLER, "Stronghold daily", {}))
-    assert (result["status"], result["rc"]) == ("successful", 0), stdout_tail(awx, 141)
-    summary = check_summary(awx, result, "daily", 141)
-    assert not summary["threshold_reached"]
-    # The daily checks of every kind reported (the lab is healthy: the database answers).
-    for check in (
-        "health.http",
-        "postgres.connect",
-        "resources.disk",
-        "logs.pattern",
-        "backup.verify",
-        "certificates.endpoint",
-    ):
-        assert check in summary["checks"], check
-    assert summary["checks"]["health.http"]["worst"] == "ok"
-    assert summary["checks"]["postgres.connect"]["worst"] == "ok"
-    check_no_stray_files(awx)
+# The report role writes a new report at every run (a file on the controller, delegated to
+# localhost) and says changed; nothing else may change in a run that has nothing to do.
+REPORT_WRITES = {
+    ("report", "Write the run report"),
+    ("report", "Write the run report of all hosts (JSON, Markdown and an HTML page)"),
+}
+# A run whose alert differs from the previous run of its kind records what it delivered.
+ALERT_RECORD = ("report", "Record what was delivered (the next run knows what is new)")
 
 
-def test_weekly(awx):
-    result = run(awx, "playbooks/weekly.yml", 142, awx_runner.survey_launch(CONTROLLER, "Stronghold weekly", {}))
-    assert (result["status"], result["rc"]) == ("successful", 0), stdout_tail(awx, 142)
-    summary = check_summary(awx, result, "weekly", 142)
-    for check in ("postgres.vacuum", "logs.cleanup", "docker.cleanup.images", "health.http"):
-        assert check in summary["checks"], check
-    check_no_stray_files(awx)
+def check_changed_nothing(result: dict[str, Any], allowed: set[tuple[str, str]] = REPORT_WRITES) -> None:
+    """The job's stats count no change on the lab but the report role's writing of its files
+    (``allowed``)."""
+    assert result["hosts"] == ["lab"]
+    changed = result["changed_tasks"]
+    others = [task for task in changed if (task["role"], task["task"]) not in allowed]
+    assert others == [], others
+    # The stats event (AWX's job host summary) counts exactly these.
+    assert sum(result["stats"]["changed"].values()) == len(changed), (result["stats"], changed)
+    assert len(changed) <= len(allowed)
 
 
-# --- rollback ---------------------------------------------------------------------------------
+# --- the lab ----------------------------------------------------------------------------------
 
 
 def _docker(*args: str) -> str:
@@ -228,29 +221,65 @@ def healthy_version() -> str:
     return body["version"] if body.get("status") == "healthy" else ""
 
 
+def container_starts() -> dict[str, str]:
+    """Per running container of the application, when it started (a restart changes it)."""
+    ids = _docker("ps", "-q", "--filter", "label=com.docker.compose.project=financial-stronghold").split()
+    lines = _docker("inspect", "--format", "{{.Name}} {{.State.StartedAt}}", *ids).splitlines() if ids else []
+    return dict(line.split() for line in lines)
+
+
+def test_daily(awx):
+    result = run(awx, "playbooks/daily.yml", 141, awx_runner.survey_launch(CONTROLLER, "Stronghold daily", {}))
+    assert (result["status"], result["rc"]) == ("successful", 0), stdout_tail(awx, 141)
+    summary = check_summary(awx, result, "daily", 141)
+    assert not summary["threshold_reached"]
+    # The daily checks of every kind reported (the lab is healthy: the database answers).
+    for check in (
+        "health.http",
+        "postgres.connect",
+        "resources.disk",
+        "logs.pattern",
+        "backup.verify",
+        "certificates.endpoint",
+    ):
+        assert check in summary["checks"], check
+    assert summary["checks"]["health.http"]["worst"] == "ok"
+    assert summary["checks"]["postgres.connect"]["worst"] == "ok"
+    check_no_stray_files(awx)
+
+
+def test_weekly(awx):
+    result = run(awx, "playbooks/weekly.yml", 142, awx_runner.survey_launch(CONTROLLER, "Stronghold weekly", {}))
+    assert (result["status"], result["rc"]) == ("successful", 0), stdout_tail(awx, 142)
+    summary = check_summary(awx, result, "weekly", 142)
+    for check in ("postgres.vacuum", "logs.cleanup", "docker.cleanup.images", "health.http"):
+        assert check in summary["checks"], check
+    check_no_stray_files(awx)
+
+
+def test_emergency_diagnose(awx):
+    """emergency.yml launched with the survey's defaults: every yes/no answer is the string
+    "false" (a truthy string in Jinja): it diagnoses, restarts nothing and changes nothing."""
+    answers = awx_runner.survey_launch(CONTROLLER, "Stronghold emergency", {})
+    assert answers["act"] == answers["emergency_restart_db"] == answers["incident"] == answers["contain"] == "false"
+    before = container_starts()
+    result = run(awx, "playbooks/emergency.yml", 146, answers)
+    assert (result["status"], result["rc"]) == ("successful", 0), stdout_tail(awx, 146)
+    summary = check_summary(awx, result, "emergency", 146)
+    assert summary["checks"]["health.http"]["worst"] == "ok"
+    assert container_starts() == before
+    # The first emergency run in this report_dir: its alert is new, and recorded.
+    check_changed_nothing(result, REPORT_WRITES | {ALERT_RECORD})
+    check_no_stray_files(awx)
+
+
+# --- rollback ---------------------------------------------------------------------------------
+
+
 def rollback_finding(summary: dict[str, Any]) -> dict[str, Any]:
     report = json.loads(Path(summary["hosts"]["lab"]["report"]).with_suffix(".json").read_text(encoding="utf-8"))
     (finding,) = [item for item in report["findings"] if item["check"] == "rollback.release"]
     return finding
-
-
-# The report role writes a new report at every run (a file on the controller, delegated to
-# localhost) and says changed; nothing else may change in a run that has nothing to do.
-REPORT_WRITES = {
-    ("report", "Write the run report"),
-    ("report", "Write the run report of all hosts (JSON, Markdown and an HTML page)"),
-}
-
-
-def check_changed_nothing(result: dict[str, Any]) -> None:
-    """The job's stats count no change on the lab but the report role's writing of the reports."""
-    assert result["hosts"] == ["lab"]
-    changed = result["changed_tasks"]
-    others = [task for task in changed if (task["role"], task["task"]) not in REPORT_WRITES]
-    assert others == [], others
-    # The stats event (AWX's job host summary) counts exactly these.
-    assert sum(result["stats"]["changed"].values()) == len(changed), (result["stats"], changed)
-    assert len(changed) <= len(REPORT_WRITES)
 
 
 @pytest.fixture(name="lab_release")
