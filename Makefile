@@ -22,7 +22,7 @@ export STRONGHOLD_LAB_ROOT := $(LAB_ROOT)
 # What tests leave for CI to keep (the run report's screenshot from the browser test).
 export STRONGHOLD_ARTIFACTS_DIR ?= $(REPO)/artifacts
 
-.PHONY: help venv collection-link lab lab-down lab-status demo test test-loaded sanity lint units integration molecule bench
+.PHONY: help venv collection-link lab lab-down lab-status demo test test-loaded sanity lint units integration collection-install molecule bench
 
 help:
 	@echo "make demo      bring up the lab and run daily, weekly, monthly and rollback against it"
@@ -66,6 +66,8 @@ sanity: venv
 	$(REPO)/tests/ansible-test.sh sanity
 
 # Every linter runs even when an earlier one fails; the target fails when any did.
+# tests/ansible-doc.sh: ansible-doc renders every module, filter and role entry point;
+# tests/examples-lint.sh: every module's and filter's EXAMPLES pass syntax-check and ansible-lint.
 # ruff reads ruff.toml; mypy reads mypy.ini and runs from $(COLLECTIONS) so that the
 # ansible_collections.stronghold.ops imports resolve as they do for Ansible.
 LINTERS := \
@@ -73,7 +75,9 @@ LINTERS := \
 	"ruff format --check ." \
 	"cd $(COLLECTIONS) && mypy --config-file $(REPO)/mypy.ini ansible_collections/stronghold/ops/plugins/module_utils/" \
 	"ansible-lint" \
-	"antsibull-changelog lint"
+	"antsibull-changelog lint" \
+	"tests/ansible-doc.sh" \
+	"tests/examples-lint.sh"
 
 lint: venv collection-link
 	@failed=(); for linter in $(LINTERS); do \
@@ -85,10 +89,22 @@ lint: venv collection-link
 units: venv
 	$(REPO)/tests/ansible-test.sh units
 
+# The ansible-test targets, then the collection as built and installed from its tarball, with
+# daily.yml run from there against the lab (both run; the target fails when either did).
+COLLECTION_INSTALL := $(REPO)/tests/collection-install.sh -- -i $(REPO)/inventories/lab
 integration: venv
 	$(REPO)/tests/browser-deps.sh
 	@mkdir -p $(STRONGHOLD_ARTIFACTS_DIR)
-	$(REPO)/tests/ansible-test.sh integration
+	@status=0; \
+	echo "--- tests/ansible-test.sh integration"; \
+	$(REPO)/tests/ansible-test.sh integration || status=1; \
+	echo "--- $(COLLECTION_INSTALL)"; \
+	$(COLLECTION_INSTALL) || status=1; \
+	exit $$status
+
+# Build the tarball, install it into a clean collections path, run stronghold.ops.daily against the lab.
+collection-install: venv
+	$(COLLECTION_INSTALL)
 
 molecule: venv collection-link
 	cd $(REPO) && $(REPO)/tests/molecule.sh
