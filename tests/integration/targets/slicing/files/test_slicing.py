@@ -13,6 +13,10 @@ summaries, read from each slice's artifacts, as ``stronghold_slice_summaries``. 
 * ``awx``: AWX's way, a reduced inventory per slice with every 2nd host ordered by name
   (``awx_runner.awx_slices``; Inventory.get_script_data).
 
+In AWX the combining step reads the slices' summaries from the controller's API instead: a
+last run serves the AWX-way slices' artifacts (plus a slice job that published nothing) from
+a stand-in of the API endpoints combine.yml asks, in the shapes AWX returns (not a real AWX).
+
 Checked: each slice covers its hosts only and sends nothing (no line at the lab's receivers,
 no alert state); the combined run report (the JSON on disk and the combining job's set_stats
 summary) has every host exactly once, down1 down, and per host the counts its slice reported;
@@ -28,7 +32,9 @@ import json
 import os
 import shutil
 import sys
+import threading
 import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -293,3 +299,92 @@ def test_both_ways_of_slicing_give_each_host_the_same_checks(runs):
     assert limit == awx
     assert all(limit[host] for host in UP) and limit["down1"] == ["run.host"]
     assert [p["hosts"] for p in runs["limit"]["slices"]] != [p["hosts"] for p in runs["awx"]["slices"]]
+
+
+TOKEN = "slicing-test-token"
+
+
+class _Api(BaseHTTPRequestHandler):
+    """The three endpoints combine.yml reads, as AWX answers them (workflow job 900 whose node
+    "daily" ran the sliced job 901, whose nodes ran the slice jobs)."""
+
+    routes: dict[str, Any] = {}
+    asked: list[str] = []
+
+    def do_GET(self):  # noqa: N802 (http.server's hook name)
+        self.asked.append(self.path)
+        if self.headers.get("Authorization") != "Bearer " + TOKEN:
+            self.send_response(401)
+            self.end_headers()
+            return
+        body = self.routes.get(self.path.split("?", 1)[0])
+        self.send_response(200 if body is not None else 404)
+        self.send_header("Content-Type", "application/json")
+        self.end_headers()
+        self.wfile.write(json.dumps(body if body is not None else {"detail": "Not found."}).encode())
+
+    def log_message(self, *args):
+        pass
+
+
+def _node(identifier, job, kind):
+    return {"identifier": identifier, "summary_fields": {"job": {"id": job, "type": kind, "status": "failed"}}}
+
+
+def test_the_combining_step_reads_the_slices_from_the_awx_api(awx, runs, monkeypatch):
+    slices = runs["awx"]["slices"]
+    jobs = [piece["result"]["job"] for piece in slices] + [199]
+    routes = {
+        "/api/v2/workflow_jobs/900/workflow_nodes/": {
+            "count": 2,
+            "results": [_node("daily", 901, "workflow_job"), _node("combine", 902, "job")],
+        },
+        "/api/v2/workflow_jobs/901/workflow_nodes/": {
+            "count": 3,
+            "results": [_node("", job, "job") for job in reversed(jobs)],
+        },
+    }
+    for piece in slices:
+        routes["/api/v2/jobs/%d/" % piece["result"]["job"]] = {
+            "id": piece["result"]["job"],
+            "artifacts": piece["result"]["artifacts"],
+        }
+    # A third slice whose job failed before its report: no artifacts at all.
+    routes["/api/v2/jobs/199/"] = {"id": 199, "artifacts": {}}
+    _Api.routes = routes
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _Api)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        monkeypatch.setenv("CONTROLLER_HOST", "http://127.0.0.1:%d/" % server.server_address[1])
+        monkeypatch.setenv("CONTROLLER_OAUTH_TOKEN", TOKEN)
+        reports = awx["work"] / "api" / "reports"
+        combined = _run(
+            awx,
+            "playbooks/combine.yml",
+            awx["full"],
+            {
+                "report_dir": str(reports),
+                "report_slice": True,
+                "awx_workflow_job_id": 900,
+                # No alert for this run: the two above proved it; its report is what is checked.
+                "report_alert_webhook_url": "",
+                "report_alert_recipients": {},
+            },
+        )
+    finally:
+        server.shutdown()
+    detail = _stdout(awx, combined["job"])
+    summary = combined["artifacts"].get("stronghold_report")
+    assert summary, detail
+    assert sorted(summary["hosts"]) == HOSTS, detail
+    document = json.loads(Path(summary["paths"]["json"]).read_text(encoding="utf-8"))
+    assert sorted(e["host"] for e in document["hosts"]) == HOSTS
+    assert document["metadata"]["slice_names"] == [str(job) for job in sorted(jobs)]
+    (missing,) = document["run_findings"]
+    assert (missing["check"], missing["target"], missing["severity"]) == ("report.slices", "slice 199", "critical")
+    assert combined["status"] == "failed" and "could not combine all of its slices" in detail, detail
+    assert sorted(path.split("?")[0] for path in _Api.asked) == sorted(
+        ["/api/v2/workflow_jobs/900/workflow_nodes/", "/api/v2/workflow_jobs/901/workflow_nodes/"]
+        + ["/api/v2/jobs/%d/" % job for job in jobs]
+    )
