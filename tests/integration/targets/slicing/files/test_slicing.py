@@ -31,10 +31,9 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import subprocess
 import sys
-import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -302,29 +301,7 @@ def test_both_ways_of_slicing_give_each_host_the_same_checks(runs):
 
 
 TOKEN = "slicing-test-token"
-
-
-class _Api(BaseHTTPRequestHandler):
-    """The three endpoints combine.yml reads, as AWX answers them (workflow job 900 whose node
-    "daily" ran the sliced job 901, whose nodes ran the slice jobs)."""
-
-    routes: dict[str, Any] = {}
-    asked: list[str] = []
-
-    def do_GET(self):  # noqa: N802 (http.server's hook name)
-        self.asked.append(self.path)
-        if self.headers.get("Authorization") != "Bearer " + TOKEN:
-            self.send_response(401)
-            self.end_headers()
-            return
-        body = self.routes.get(self.path.split("?", 1)[0])
-        self.send_response(200 if body is not None else 404)
-        self.send_header("Content-Type", "application/json")
-        self.end_headers()
-        self.wfile.write(json.dumps(body if body is not None else {"detail": "Not found."}).encode())
-
-    def log_message(self, *args):
-        pass
+STUB = Path(__file__).resolve().parent / "awx_api_stub.py"
 
 
 def _node(identifier, job, kind):
@@ -351,20 +328,26 @@ def test_the_combining_step_reads_the_slices_from_the_awx_api(awx, runs, monkeyp
         }
     # A third slice whose job failed before its report: no artifacts at all.
     routes["/api/v2/jobs/199/"] = {"id": 199, "artifacts": {}}
-    _Api.routes = routes
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _Api)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
+    api = awx["work"] / "api"
+    api.mkdir()
+    (api / "routes.json").write_text(json.dumps(routes), encoding="utf-8")
+    server = subprocess.Popen(
+        [sys.executable, str(STUB), str(api / "routes.json"), TOKEN, str(api / "port"), str(api / "asked")]
+    )
     try:
-        monkeypatch.setenv("CONTROLLER_HOST", "http://127.0.0.1:%d/" % server.server_address[1])
+        for dummy in range(100):
+            if (api / "port").exists() or server.poll() is not None:
+                break
+            time.sleep(0.1)
+        port = int((api / "port").read_text(encoding="utf-8"))
+        monkeypatch.setenv("CONTROLLER_HOST", "http://127.0.0.1:%d/" % port)
         monkeypatch.setenv("CONTROLLER_OAUTH_TOKEN", TOKEN)
-        reports = awx["work"] / "api" / "reports"
         combined = _run(
             awx,
             "playbooks/combine.yml",
             awx["full"],
             {
-                "report_dir": str(reports),
+                "report_dir": str(api / "reports"),
                 "report_slice": True,
                 "awx_workflow_job_id": 900,
                 # No alert for this run: the two above proved it; its report is what is checked.
@@ -373,7 +356,9 @@ def test_the_combining_step_reads_the_slices_from_the_awx_api(awx, runs, monkeyp
             },
         )
     finally:
-        server.shutdown()
+        server.terminate()
+        server.wait(timeout=30)
+    asked = (api / "asked").read_text(encoding="utf-8").splitlines()
     detail = _stdout(awx, combined["job"])
     summary = combined["artifacts"].get("stronghold_report")
     assert summary, detail
@@ -384,7 +369,7 @@ def test_the_combining_step_reads_the_slices_from_the_awx_api(awx, runs, monkeyp
     (missing,) = document["run_findings"]
     assert (missing["check"], missing["target"], missing["severity"]) == ("report.slices", "slice 199", "critical")
     assert combined["status"] == "failed" and "could not combine all of its slices" in detail, detail
-    assert sorted(path.split("?")[0] for path in _Api.asked) == sorted(
+    assert sorted(path.split("?")[0] for path in asked) == sorted(
         ["/api/v2/workflow_jobs/900/workflow_nodes/", "/api/v2/workflow_jobs/901/workflow_nodes/"]
         + ["/api/v2/jobs/%d/" % job for job in jobs]
     )
