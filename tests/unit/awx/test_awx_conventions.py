@@ -107,7 +107,7 @@ def yes_no_variables() -> list[str]:
     return sorted(
         {
             item["variable"]
-            for _, item in survey_questions()
+            for _name, item in survey_questions()
             if item["type"] == "multiplechoice" and sorted(item["choices"]) == ["false", "true"]
         }
     )

@@ -167,15 +167,17 @@ def check_no_stray_files(awx: dict[str, Any]) -> None:
 
 # The report role writes a new report at every run (a file on the controller, delegated to
 # localhost) and says changed; nothing else may change in a run that has nothing to do.
-REPORT_WRITES = {
-    ("report", "Write the run report"),
-    ("report", "Write the run report of all hosts (JSON, Markdown and an HTML page)"),
-}
+REPORT_WRITES = frozenset(
+    {
+        ("report", "Write the run report"),
+        ("report", "Write the run report of all hosts (JSON, Markdown and an HTML page)"),
+    }
+)
 # A run whose alert differs from the previous run of its kind records what it delivered.
 ALERT_RECORD = ("report", "Record what was delivered (the next run knows what is new)")
 
 
-def check_changed_nothing(result: dict[str, Any], allowed: set[tuple[str, str]] = REPORT_WRITES) -> None:
+def check_changed_nothing(result: dict[str, Any], allowed: frozenset[tuple[str, str]] = REPORT_WRITES) -> None:
     """The job's stats count no change on the lab but the report role's writing of its files
     (``allowed``)."""
     assert result["hosts"] == ["lab"]
@@ -290,7 +292,11 @@ def _lab_release(awx):
     file and the release history, byte for byte."""
     saved = {path: path.read_bytes() if path.exists() else None for path in (HISTORY, ENV_FILE)}
     before = running_images()
-    tag = next(line.split("=", 1)[1] for line in saved[ENV_FILE].decode().splitlines() if line.startswith("APP_TAG="))
+    tags = [
+        line.split("=", 1)[1] for line in (saved[ENV_FILE] or b"").decode().splitlines() if line.startswith("APP_TAG=")
+    ]
+    assert tags, "no APP_TAG in %s" % ENV_FILE
+    tag = tags[-1]
     assert sorted(before) == list(SERVICES) and healthy_version() == tag, "the lab is not healthy before the test"
     yield {"tag": tag, "images": before}
     if running_images() != before:
