@@ -18,8 +18,13 @@
 # The plays are one playbook (examples.yml): ansible-lint and ansible-playbook each syntax-check
 # it once (a process per playbook costs about a second; one each keeps the script near 12 s).
 # When the syntax-check fails, each EXAMPLES is syntax-checked alone to name the broken ones.
-# Findings are shown at the source's own line (plugins/...:<line>). A filter documentation that
-# is not valid YAML, or a module without EXAMPLES, fails too.
+# Findings are shown at the source's own line (plugins/...:<line>); the rules that .ansible-lint
+# only warns about (warn_list) are printed as warnings and do not fail, as in `make lint`.
+# ansible-lint's `args` rule (opt-in, experimental) cannot load this collection's modules here
+# ("Unable to load module ... for options validation"), so every option a task gives a module
+# of this collection is checked against the module's options and aliases as ansible-doc
+# renders them (doc fragments merged). A filter documentation that is not valid YAML, or a
+# module without EXAMPLES, fails too.
 # EXAMPLES_KEEP=1 keeps the generated files (their directory is printed).
 set -euo pipefail
 
@@ -131,20 +136,62 @@ if ! "$VENV/bin/ansible-playbook" -i localhost, --syntax-check examples.yml >"$w
     [ -s "$work/syntax.failed" ] || { echo "examples.yml" >>"$work/syntax.failed"; sed -n '1,12p' "$work/syntax.out" >>"$work/syntax.why"; }
 fi
 
+# The options of every module as ansible-doc has them (doc fragments merged): ansible-lint's
+# `args` rule cannot load this collection's modules here, so option names are checked below.
+modules=()
+for path in "$REPO"/plugins/modules/*.py; do
+    name="$(basename "$path" .py)"
+    [ "$name" = "__init__" ] || modules+=("stronghold.ops.$name")
+done
+"$VENV/bin/ansible-doc" -t module --json "${modules[@]}" >"$work/docs.json" 2>/dev/null || echo '{}' >"$work/docs.json"
+
 start=$(date +%s)
 "$VENV/bin/ansible-lint" --offline -q -c "$REPO/.ansible-lint" --yamllint-file "$REPO/.yamllint" \
     --project-dir "$work/ex" -f codeclimate "$work/ex" >"$work/lint.json" 2>"$work/lint.err" || true
 lint_seconds=$(( $(date +%s) - start ))
 
 "$PY" - "$work/map.json" "$work/lint.json" "$work/lint.err" "$work/syntax.failed" "$work/syntax.why" "$work/ex" \
-    "$lint_seconds" <<'EOF'
+    "$lint_seconds" "$work/docs.json" <<'EOF'
 import json
 import os
 import sys
 
-map_path, lint_path, lint_err, syntax_failed, syntax_why, ex, seconds = sys.argv[1:]
+import yaml
+
+map_path, lint_path, lint_err, syntax_failed, syntax_why, ex, seconds, docs_path = sys.argv[1:]
 mapping = json.load(open(map_path))
 problems = {}  # plugin -> [messages]
+warnings = []
+docs = json.load(open(docs_path))
+
+
+def tasks_of(items):
+    for item in items if isinstance(items, list) else []:
+        if isinstance(item, dict):
+            yield item
+            for key in ("block", "rescue", "always", "tasks", "pre_tasks", "post_tasks", "handlers"):
+                yield from tasks_of(item.get(key))
+
+
+# Every option a task gives a module of this collection is one the module has (or an alias).
+for generated, entry in mapping.items():
+    if "error" in entry:
+        continue
+    data = yaml.safe_load(open(os.path.join(ex, generated)).read())
+    for task in tasks_of(data):
+        for module, args in task.items():
+            doc = (docs.get(module) or {}).get("doc")
+            if not module.startswith("stronghold.ops.") or not isinstance(args, dict):
+                continue
+            if doc is None:
+                problems.setdefault(entry["plugin"], []).append(f"{entry['source']}: no documentation of {module}")
+                continue
+            known = set()
+            for name, option in (doc.get("options") or {}).items():
+                known |= {name, *(option.get("aliases") or [])}
+            for name in sorted(set(args) - known):
+                problems.setdefault(entry["plugin"], []).append(
+                    f"{entry['source']}: task {task.get('name')!r}: {module} has no option {name}")
 for generated, entry in mapping.items():
     if "error" in entry:
         problems.setdefault(entry["plugin"], []).append(f"{entry['source']}: {entry['error']}")
@@ -173,8 +220,14 @@ for issue in issues:
         plugin = entry["plugin"]
         offset = entry.get("offset")
         where = f"{entry['source']}:{line + offset}" if offset is not None and line else f"{entry['source']} ({path})"
-    problems.setdefault(plugin, []).append(f"{where}: {issue.get('check_name')}: {issue.get('description')}")
+    message = f"{where}: {issue.get('check_name')}: {issue.get('description')}"
+    if issue.get("severity") == "minor":  # warn_list of .ansible-lint: a warning, as in make lint
+        warnings.append(message)
+    else:
+        problems.setdefault(plugin, []).append(message)
 plugins = sorted({entry["plugin"] for entry in mapping.values()})
+for message in warnings:
+    print("warning: " + message, file=sys.stderr)
 for plugin in plugins:
     for message in problems.get(plugin, []):
         print("FAILED: " + message, file=sys.stderr)
