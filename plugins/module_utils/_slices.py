@@ -20,7 +20,8 @@ first and counted). The combining step (playbooks/combine.yml, the filters of
 plugins/filter/slices.py) turns the slices' summaries back into the host entries of the whole
 run (``slice_host_entries``), which alert_state and fleet_report take as they are, and into
 findings about the combination itself (``slice_run_findings``: a slice that published nothing,
-findings cut).
+findings cut). ``combine_slice_summaries`` combines the counts only; it stays the reference
+that the unit tests hold the combined run report to.
 """
 
 from __future__ import annotations

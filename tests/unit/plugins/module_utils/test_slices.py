@@ -10,7 +10,11 @@ import pytest
 
 from ansible_collections.stronghold.ops.plugins.module_utils._findings import FindingError, make_finding
 from ansible_collections.stronghold.ops.plugins.module_utils._fleet_report import build_fleet_report, read_hosts
-from ansible_collections.stronghold.ops.plugins.module_utils._slices import combine_slice_summaries
+from ansible_collections.stronghold.ops.plugins.module_utils._slices import (
+    combine_slice_summaries,
+    publish_slice_entries,
+    slice_host_entries,
+)
 
 NOW = datetime(2027, 3, 28, 6, 0, tzinfo=timezone.utc)
 DISK = make_finding("resources.disk", "/", "warning", "disk 88 % used")
@@ -77,3 +81,15 @@ def test_the_threshold_is_judged_on_the_whole_run_and_down_hosts_are_kept():
     assert combined["threshold_reached"] is True
     assert combined["down_hosts"] == ["app2"]
     assert combine_slice_summaries([first], "never")["threshold_reached"] is False
+
+
+def test_the_run_report_of_the_published_hosts_says_what_the_combined_summaries_say():
+    # What the combining step writes (fleet_report over slice_host_entries) has the counts that
+    # combine_slice_summaries adds up from the slices' own summaries.
+    slices = [[_entry("app1", [DISK, BACKUP]), _entry("app3", [BACKUP])], [_entry("app2", [HTTP])]]
+    summaries = [dict(_summary(entries), slice=publish_slice_entries(entries)) for entries in slices]
+    written = _summary(slice_host_entries(summaries))
+    combined = combine_slice_summaries(summaries, "critical")
+    for key in ("worst_severity", "threshold_reached", "total", "counts", "checks", "down_hosts", "problems_total"):
+        assert written[key] == combined[key], key
+    assert sorted(written["hosts"]) == sorted(combined["hosts"]) == ["app1", "app2", "app3"]
