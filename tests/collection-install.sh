@@ -63,7 +63,7 @@ import sys
 import tarfile
 
 # What ships on purpose (galaxy.yml build_ignore says why); anything else at the top is junk.
-SHIPPED = {"MANIFEST.json", "FILES.json", "README.md", "COPYING", "requirements.txt", "bindep.txt",
+SHIPPED = {"MANIFEST.json", "FILES.json", "README.md", "CHANGELOG.rst", "COPYING", "requirements.txt", "bindep.txt",
            "meta", "plugins", "roles", "playbooks", "docs", "changelogs"}
 REQUIRED = {"meta/runtime.yml", "meta/execution-environment.yml", "requirements.txt", "bindep.txt",
             "changelogs/changelog.yaml", "plugins/modules", "plugins/filter", "plugins/module_utils",
