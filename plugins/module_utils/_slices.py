@@ -34,10 +34,12 @@ from ansible_collections.stronghold.ops.plugins.module_utils._findings import (
     make_finding,
     severity_at_least,
     severity_rank,
-    validate_finding,
     worst_severity,
 )
-from ansible_collections.stronghold.ops.plugins.module_utils._fleet import HOST_DOWN_CHECK, HOST_STATUSES
+from ansible_collections.stronghold.ops.plugins.module_utils._fleet import (
+    HOST_DOWN_CHECK,
+    normalise_hosts,
+)
 
 # As fleet_report's summary: the problems it lists stay few, their total is kept.
 MAX_PROBLEMS = 50
@@ -130,16 +132,13 @@ def _short(text: Any, limit: int = SUMMARY_LIMIT) -> str:
     return "%s... (%d more characters)" % (line[:limit], len(line) - limit)
 
 
-def _compact(finding: Any, host: str) -> dict[str, Any]:
-    try:
-        checked = validate_finding(finding)
-    except FindingError as exc:
-        raise FindingError("host %r: invalid finding: %s" % (host, exc)) from exc
+def _compact(finding: dict[str, Any]) -> dict[str, Any]:
+    # A finding already validated (normalise_hosts), without its details, its summary cut.
     return {
-        "check": checked["check"],
-        "target": checked["target"],
-        "severity": checked["severity"],
-        "summary": _short(checked["summary"]),
+        "check": finding["check"],
+        "target": finding["target"],
+        "severity": finding["severity"],
+        "summary": _short(finding["summary"]),
     }
 
 
@@ -166,39 +165,15 @@ def publish_slice_entries(entries: Any, max_findings: Any = DEFAULT_MAX_FINDINGS
     combining step makes it again from the status.
     """
     limit = read_max_findings(max_findings)
-    if not isinstance(entries, list):
-        raise FindingError("the host entries must be a list, got %s" % type(entries).__name__)
     published: list[dict[str, Any]] = []
     ranked: list[tuple[int, int, int]] = []
-    seen: set[str] = set()
-    for index, entry in enumerate(entries):
-        if not isinstance(entry, dict):
-            raise FindingError("host entry %d must be a mapping, got %s" % (index, type(entry).__name__))
-        host = entry.get("host")
-        if not isinstance(host, str) or not host.strip():
-            raise FindingError("host entry %d needs a non-empty string 'host' (got %r)" % (index, host))
-        if host in seen:
-            raise FindingError("host %r appears twice in the host entries" % host)
-        seen.add(host)
-        status = entry.get("status", "ok")
-        if status not in HOST_STATUSES:
-            raise FindingError("host %r has status %r: expected one of %s" % (host, status, ", ".join(HOST_STATUSES)))
-        findings = entry.get("findings") or []
-        if not isinstance(findings, list):
-            raise FindingError("the findings of host %r must be a list" % host)
-        compact = [_compact(f, host) for f in findings]
-        compact = [f for f in compact if not (status == "down" and f["check"] == HOST_DOWN_CHECK)]
-        reports = entry.get("reports") or {}
-        if not isinstance(reports, dict):
-            raise FindingError("the reports of host %r must be a mapping of kind to path" % host)
-        out: dict[str, Any] = {
-            "host": host,
-            "status": status,
-            "findings": compact,
-            "reports": {str(k): str(v) for k, v in reports.items() if v},
-        }
+    # The same validation as the run report's and the alert's (the same host entries).
+    for index, entry in enumerate(normalise_hosts(entries)):
+        host, status = entry["host"], entry["status"]
+        compact = [_compact(f) for f in entry["findings"] if not (status == "down" and f["check"] == HOST_DOWN_CHECK)]
+        out: dict[str, Any] = {"host": host, "status": status, "findings": compact, "reports": entry["reports"]}
         if status == "down":
-            out["reason"] = str(entry.get("reason") or "")
+            out["reason"] = entry["reason"]
         published.append(out)
         ranked += [(severity_rank(f["severity"]), -index, position) for position, f in enumerate(compact)]
     cut = dict.fromkeys(SEVERITIES, 0)

@@ -126,6 +126,7 @@ def run_as_awx(
     job_id: int = 1,
     timeout: int | None = None,
     envvars: dict[str, str] | None = None,
+    verbosity: int = 0,
 ) -> dict[str, Any]:
     """Run ``playbook`` (relative to ``<private_data_dir>/project``) through ansible-runner.
 
@@ -149,5 +150,6 @@ def run_as_awx(
         quiet=True,
         timeout=timeout,
         envvars=envvars,
+        verbosity=verbosity,
     )
     return job_artifacts(Path(private_data_dir) / "artifacts" / ident)

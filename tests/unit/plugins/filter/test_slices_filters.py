@@ -204,7 +204,7 @@ def test_zero_publishes_the_hosts_only():
     "entries, message",
     [
         ({"host": "a"}, "must be a list"),
-        (["a"], "host entry 0 must be a mapping"),
+        (["a"], r"hosts\[0\] must be a mapping"),
         ([{"host": ""}], "non-empty string 'host'"),
         ([APP1, APP1], "appears twice"),
         ([host("a", [], status="sleeping")], "status 'sleeping'"),

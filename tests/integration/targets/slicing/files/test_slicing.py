@@ -120,10 +120,12 @@ def _sink_new(before: dict[str, int]) -> dict[str, list[dict[str, Any]]]:
     return new
 
 
-def _run(awx, playbook, inventory, variables, limit=None):
+def _run(awx, playbook, inventory, variables, limit=None, verbosity=0):
     job = next(awx["jobs"])
     started = time.monotonic()
-    result = awx_runner.run_as_awx(awx["private"], playbook, inventory, variables, limit=limit, job_id=job)
+    result = awx_runner.run_as_awx(
+        awx["private"], playbook, inventory, variables, limit=limit, job_id=job, verbosity=verbosity
+    )
     print(
         "  %s job %d%s: %s rc %s in %.0f s"
         % (
@@ -354,6 +356,8 @@ def test_the_combining_step_reads_the_slices_from_the_awx_api(awx, runs, monkeyp
                 "report_alert_webhook_url": "",
                 "report_alert_recipients": {},
             },
+            # As a job template with verbosity 3 (Debug): module arguments in the output.
+            verbosity=3,
         )
     finally:
         server.terminate()
@@ -369,6 +373,16 @@ def test_the_combining_step_reads_the_slices_from_the_awx_api(awx, runs, monkeyp
     (missing,) = document["run_findings"]
     assert (missing["check"], missing["target"], missing["severity"]) == ("report.slices", "slice 199", "critical")
     assert combined["status"] == "failed" and "could not combine all of its slices" in detail, detail
+    # The token went in every request (the stand-in refuses any other) and nowhere else: not in
+    # the job's output nor in any of its events (what AWX keeps and shows). ansible-runner's own
+    # ``command`` file records the job's environment, the credential's variables included, as
+    # AWX keeps them apart from the output: it is not output.
+    leaked = [
+        path.name
+        for path in (awx["private"] / "artifacts" / ("job-%d" % combined["job"])).rglob("*")
+        if path.is_file() and path.name != "command" and TOKEN in path.read_text(encoding="utf-8", errors="replace")
+    ]
+    assert leaked == [], leaked
     assert sorted(path.split("?")[0] for path in asked) == sorted(
         ["/api/v2/workflow_jobs/900/workflow_nodes/", "/api/v2/workflow_jobs/901/workflow_nodes/"]
         + ["/api/v2/jobs/%d/" % job for job in jobs]
