@@ -5,7 +5,9 @@
 # caller (so neither the checkout's ansible.cfg nor its .build/collections link can help).
 #
 #   tests/collection-install.sh              build, check what the tarball holds, install it,
-#                                            syntax-check the six playbooks by name
+#                                            syntax-check the playbooks by name, let
+#                                            ansible-builder create the execution environment's
+#                                            build context from this tarball
 #   tests/collection-install.sh -- ARGS...   then also run stronghold.ops.daily with ARGS
 #                                            (make integration: -i <repo>/inventories/lab)
 #
@@ -36,7 +38,7 @@ if [ "${1:-}" = "--" ]; then
     run_daily=true
     shift
 elif [ $# -gt 0 ]; then
-    sed -n '2,10p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' >&2
+    sed -n '2,12p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' >&2
     exit 2
 fi
 
@@ -109,8 +111,8 @@ else
     sed -n '1,20p' "$work/install.out" >&2
 fi
 
-# --- the six playbooks by name ------------------------------------------------------------
-for playbook in daily weekly monthly deploy rollback emergency; do
+# --- the playbooks by name ----------------------------------------------------------------
+for playbook in daily weekly monthly deploy rollback emergency combine; do
     if "$VENV/bin/ansible-playbook" -i localhost, "stronghold.ops.$playbook" --syntax-check >"$work/out" 2>&1 \
         && grep -q "$clean/ansible_collections/stronghold/ops/playbooks/$playbook.yml" "$work/out"; then
         pass "syntax-check stronghold.ops.$playbook"
@@ -119,6 +121,72 @@ for playbook in daily weekly monthly deploy rollback emergency; do
         sed -n '1,10p' "$work/out" >&2
     fi
 done
+
+# --- the execution environment: ansible-builder create, then its introspection step ----------
+# execution-environment.yml with this very tarball (ee/ is where `ansible-galaxy collection
+# build --output-path ee/` puts it). The generated build stage merges the collections' Python
+# and system requirements (introspect.py); run here over the tarball's collection and the
+# community.* dependencies, it must give exactly ee/requirements.lock, every line hashed, and
+# the collection's own system packages (bindep.txt through meta/execution-environment.yml).
+ee="$work/ee-source"
+eecols="$work/ee-collections/ansible_collections"
+mkdir -p "$ee/ee" "$eecols/community" "$eecols/stronghold"
+cp "$REPO/execution-environment.yml" "$ee/"
+cp "$REPO/ee/requirements.lock" "$REPO/ee/requirements.yml" "$tarball" "$ee/ee/"
+ln -s "$clean/ansible_collections/stronghold/ops" "$eecols/stronghold/ops"
+for dependency in docker general postgresql crypto; do
+    ln -s "$site/ansible_collections/community/$dependency" "$eecols/community/$dependency"
+done
+context="$work/ee-context"
+if (cd "$ee" && "$VENV/bin/ansible-builder" create --file execution-environment.yml --context "$context") \
+        >"$work/builder.out" 2>&1 \
+    && (cd "$context/_build" && "$PY" scripts/introspect.py introspect "$work/ee-collections" \
+        --user-pip=requirements.txt --exclude-pip-reqs=exclude-requirements.txt \
+        --write-pip="$work/ee-pip.txt" --write-bindep="$work/ee-bindep.txt") >>"$work/builder.out" 2>&1 \
+    && "$PY" - "$context" "$REPO/ee/requirements.lock" "$work/ee-pip.txt" "$work/ee-bindep.txt" "$tarball" <<'EOF'
+import filecmp
+import os
+import re
+import sys
+
+context, lock, pip, bindep, tarball = sys.argv[1:]
+
+
+def requirements(path):
+    """Every requirement line (pinned or not: a collection's own is a bare name), the number of
+    hashes, and the requirement lines that carry no hash."""
+    lines = open(path, encoding="utf-8").read().splitlines()
+    wanted = [line for line in lines if re.match(r"^[A-Za-z0-9]", line)]
+    names = sorted(line.split("#")[0].strip().rstrip("\\").strip() for line in wanted)
+    unhashed = [line for line in wanted if not line.rstrip().endswith("\\")]
+    return names, sum(line.strip().startswith("--hash=") for line in lines), unhashed
+
+
+problems = []
+if not os.path.isfile(os.path.join(context, "Dockerfile")):
+    problems.append("no Dockerfile in the build context")
+copied = os.path.join(context, "_build", "files", os.path.basename(tarball))
+if not os.path.isfile(copied) or not filecmp.cmp(copied, tarball, shallow=False):
+    problems.append("the build context does not hold this tarball")
+locked, merged = requirements(lock), requirements(pip)
+if merged[0] != locked[0]:
+    problems.append("the merged Python requirements differ from the lock: %s" % sorted(set(merged[0]) ^ set(locked[0])))
+if merged[1] != locked[1] or merged[2]:
+    problems.append("hashes: %d in the lock, %d merged; unhashed: %s" % (locked[1], merged[1], merged[2]))
+own = [line.strip() for line in open(bindep, encoding="utf-8") if "from collection stronghold.ops" in line]
+if not own:
+    problems.append("the collection's system packages (bindep.txt) are not in the merged bindep")
+for problem in problems:
+    print("  " + problem, file=sys.stderr)
+print("  merged: %d Python packages, %d hashes; system: %s" % (len(merged[0]), merged[1], "; ".join(own)))
+sys.exit(1 if problems else 0)
+EOF
+then
+    pass "ansible-builder create accepts execution-environment.yml; the merged requirements are the hashed lock"
+else
+    fail "the execution environment (ansible-builder create and its introspection)"
+    tail -n 20 "$work/builder.out" >&2
+fi
 
 # --- the daily run ------------------------------------------------------------------------
 if $run_daily; then

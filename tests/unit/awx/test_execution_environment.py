@@ -1,8 +1,8 @@
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 """The execution environment's files agree with each other and with requirements.txt.
 
-ansible-builder itself was run by hand (docs/awx-facts.md); these tests keep the files from
-drifting apart: every package of requirements.txt is in ee/requirements.lock at the same
+ansible-builder itself runs in tests/collection-install.sh (make integration); these tests keep
+the files from drifting apart: every package of requirements.txt is in ee/requirements.lock at the same
 version with its hashes, every collection-level Python requirement that the lock replaces is
 excluded by name, and the files that meta/execution-environment.yml and
 execution-environment.yml name exist.
