@@ -199,7 +199,7 @@ def publish_slice_entries(entries: Any, max_findings: Any = DEFAULT_MAX_FINDINGS
 
 def _published(summary: Any) -> bool:
     """False for a slice that published nothing (its job failed before set_stats, or AWX has no
-    artifacts for it): None, {} or a summary without a run."""
+    artifacts for it): None or {}."""
     return isinstance(summary, dict) and bool(summary)
 
 
@@ -215,6 +215,12 @@ def _slice_part(number: int, summary: dict[str, Any]) -> dict[str, Any]:
             "the summary of slice %d is of version %r, this collection reads version %d"
             % (number, part.get("version"), SLICE_VERSION)
         )
+    cut = part.get("findings_cut") or {}
+    if not isinstance(cut, dict) or any(
+        key not in SEVERITIES or isinstance(value, bool) or not isinstance(value, int) or value < 0
+        for key, value in cut.items()
+    ):
+        raise FindingError("slice %d: findings_cut must map severities to counts, got %r" % (number, cut))
     return part
 
 
@@ -251,22 +257,29 @@ def slice_host_entries(summaries: Any) -> list[dict[str, Any]]:
     where: dict[str, int] = {}
     entries: list[dict[str, Any]] = []
     for number, summary in _check_summaries(summaries):
-        for entry in _slice_part(number, summary)["entries"]:
-            if not isinstance(entry, dict) or not isinstance(entry.get("host"), str):
-                raise FindingError("slice %d has a host entry without a host name: %r" % (number, entry))
+        try:
+            # The same validation as the run report's and the alert's, slice by slice.
+            checked = normalise_hosts(_slice_part(number, summary)["entries"])
+        except FindingError as exc:
+            raise FindingError("slice %d: %s" % (number, exc)) from exc
+        for entry in checked:
             host = entry["host"]
             if host in where:
                 raise FindingError(
                     "host %s is in slice %d and slice %d: the slices overlap" % (host, where[host], number)
                 )
             where[host] = number
+            down = entry["status"] == "down"
             combined = {
                 "host": host,
-                "status": entry.get("status", "ok"),
-                "findings": [dict(f, details={}) for f in entry.get("findings") or []],
-                "reports": dict(entry.get("reports") or {}),
+                "status": entry["status"],
+                # normalise_hosts put a down host's run.host first; the report makes it again.
+                "findings": [
+                    dict(f, details={}) for f in entry["findings"] if not (down and f["check"] == HOST_DOWN_CHECK)
+                ],
+                "reports": entry["reports"],
             }
-            if entry.get("reason"):
+            if entry["reason"]:
                 combined["reason"] = entry["reason"]
             entries.append(combined)
     return entries

@@ -30,4 +30,5 @@ fi
 export STRONGHOLD_LAB_ROOT="${STRONGHOLD_LAB_ROOT:-/var/lib/stronghold-lab}"
 export SLICING_COLLECTION="$root"
 "$root/lab/lab.sh" status >/dev/null || { echo "the lab is not up (make lab)" >&2; exit 1; }
-timeout 480 "$PY" -m pytest -p no:cacheprovider -q -s files/test_slicing.py
+# SIGINT at the limit: pytest still runs its teardown (the AWX API stand-in is stopped).
+timeout -s INT -k 120 600 "$PY" -m pytest -p no:cacheprovider -q -s files/test_slicing.py

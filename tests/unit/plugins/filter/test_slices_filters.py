@@ -215,3 +215,32 @@ def test_zero_publishes_the_hosts_only():
 def test_bad_host_entries_are_refused(entries, message):
     with pytest.raises(AnsibleFilterError, match=message):
         FILTERS["slice_entries"](entries)
+
+
+def _tampered(change):
+    published = summary([APP1, APP2])
+    change(published["slice"])
+    return published
+
+
+@pytest.mark.parametrize(
+    "change, message",
+    [
+        (lambda part: part["entries"][1].update(findings=["oops"]), r"slice 1: host 'app2': invalid finding"),
+        (lambda part: part["entries"][1].update(findings={"x": 1}), r"slice 1: the findings of host 'app2'"),
+        (lambda part: part["entries"][0].update(reports=["/r"]), r"slice 1: the reports of host 'app1'"),
+        (lambda part: part["entries"][0].update(status="weird"), r"slice 1: host 'app1' has status 'weird'"),
+        (lambda part: part["entries"][0].update(host=""), r"slice 1: hosts\[0\] needs a non-empty string 'host'"),
+        (lambda part: part["entries"].append(dict(part["entries"][0])), r"slice 1: host 'app1' appears twice"),
+        (lambda part: part["entries"].append("app9"), r"slice 1: hosts\[2\] must be a mapping"),
+        (lambda part: part.update(findings_cut=[1]), "slice 1: findings_cut must map severities to counts"),
+        (lambda part: part.update(findings_cut={"warning": "x"}), "slice 1: findings_cut must map severities"),
+        (lambda part: part.update(findings_cut={"fatal": 1}), "slice 1: findings_cut must map severities"),
+    ],
+)
+def test_a_damaged_slice_summary_is_refused_naming_the_slice(change, message):
+    """What the combining step reads back (from AWX's API or a file) is checked as the run report
+    checks host entries: a clear error naming the slice, never a Python error."""
+    damaged = _tampered(change)
+    with pytest.raises(AnsibleFilterError, match=message):
+        FILTERS["slice_hosts"]([damaged])

@@ -359,10 +359,23 @@ def test_the_combining_step_reads_the_slices_from_the_awx_api(awx, runs, monkeyp
             # As a job template with verbosity 3 (Debug): module arguments in the output.
             verbosity=3,
         )
+        asked = (api / "asked").read_text(encoding="utf-8").splitlines()
+        # A template whose controller credential was left empty, and a workflow without the node
+        # named: each stops before reading any slice, saying what is missing.
+        monkeypatch.delenv("CONTROLLER_OAUTH_TOKEN")
+        no_token = _run(
+            awx, "playbooks/combine.yml", awx["full"], {"awx_workflow_job_id": 900, "report_dir": str(api / "nosuch")}
+        )
+        monkeypatch.setenv("CONTROLLER_OAUTH_TOKEN", TOKEN)
+        no_node = _run(
+            awx,
+            "playbooks/combine.yml",
+            awx["full"],
+            {"awx_workflow_job_id": 900, "stronghold_combine_node": "nosuch", "report_dir": str(api / "nosuch")},
+        )
     finally:
         server.terminate()
         server.wait(timeout=30)
-    asked = (api / "asked").read_text(encoding="utf-8").splitlines()
     detail = _stdout(awx, combined["job"])
     summary = combined["artifacts"].get("stronghold_report")
     assert summary, detail
@@ -383,6 +396,11 @@ def test_the_combining_step_reads_the_slices_from_the_awx_api(awx, runs, monkeyp
         if path.is_file() and path.name != "command" and TOKEN in path.read_text(encoding="utf-8", errors="replace")
     ]
     assert leaked == [], leaked
+    assert no_token["status"] == "failed", no_token
+    assert "CONTROLLER_OAUTH_TOKEN or CONTROLLER_USERNAME" in _stdout(awx, no_token["job"])
+    assert no_node["status"] == "failed", no_node
+    assert "has no node 'nosuch' that ran a job" in _stdout(awx, no_node["job"])
+    assert not (api / "nosuch").exists()
     assert sorted(path.split("?")[0] for path in asked) == sorted(
         ["/api/v2/workflow_jobs/900/workflow_nodes/", "/api/v2/workflow_jobs/901/workflow_nodes/"]
         + ["/api/v2/jobs/%d/" % job for job in jobs]
