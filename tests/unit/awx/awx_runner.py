@@ -20,7 +20,9 @@ twice, with the extra variables a survey of awx/controller.yml passes: :func:`su
 from __future__ import annotations
 
 import json
+import os
 import re
+import shutil
 from pathlib import Path
 from typing import Any
 
@@ -153,3 +155,19 @@ def run_as_awx(
         verbosity=verbosity,
     )
     return job_artifacts(Path(private_data_dir) / "artifacts" / ident)
+
+
+def project_copy(collection: Path, private_data_dir: Path) -> Path:
+    """``<private_data_dir>/project``: a copy of the collection, as AWX checks a project out, with
+    the ``.build/collections`` link that its ansible.cfg reads pointing at the copy itself."""
+    project = Path(private_data_dir) / "project"
+    shutil.copytree(
+        collection,
+        project,
+        symlinks=True,
+        ignore=shutil.ignore_patterns(".git", ".build", ".venv", "__pycache__", "output", "ee", ".pytest_cache"),
+    )
+    namespace = project / ".build" / "collections" / "ansible_collections" / "stronghold"
+    namespace.mkdir(parents=True)
+    (namespace / "ops").symlink_to(os.path.join("..", "..", "..", ".."))
+    return project

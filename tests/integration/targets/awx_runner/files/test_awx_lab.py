@@ -62,17 +62,7 @@ def _awx(tmp_path_factory):
     (ansible-test sets some): the project's ansible.cfg is what configures them, as in AWX."""
     work = tmp_path_factory.mktemp("awx")
     private = work / "private_data_dir"
-    project = private / "project"
-    shutil.copytree(
-        ROOT,
-        project,
-        symlinks=True,
-        ignore=shutil.ignore_patterns(".git", ".build", ".venv", "__pycache__", "output", "ee", ".pytest_cache"),
-    )
-    # ansible.cfg resolves stronghold.ops.* from .build/collections; in the copy, that is the copy.
-    namespace = project / ".build" / "collections" / "ansible_collections" / "stronghold"
-    namespace.mkdir(parents=True)
-    (namespace / "ops").symlink_to(os.path.join("..", "..", "..", ".."))
+    project = awx_runner.project_copy(ROOT, private)
     shutil.copytree(ROOT / "inventories" / "lab", private / "inventory")
     reports = work / "reports"
     elsewhere = work / "cwd"

@@ -77,16 +77,7 @@ def _awx(tmp_path_factory):
     no ANSIBLE_* of the caller (ansible-test sets some): the project's ansible.cfg configures the runs."""
     work = tmp_path_factory.mktemp("slicing")
     private = work / "private_data_dir"
-    project = private / "project"
-    shutil.copytree(
-        ROOT,
-        project,
-        symlinks=True,
-        ignore=shutil.ignore_patterns(".git", ".build", ".venv", "__pycache__", "output", "ee", ".pytest_cache"),
-    )
-    namespace = project / ".build" / "collections" / "ansible_collections" / "stronghold"
-    namespace.mkdir(parents=True)
-    (namespace / "ops").symlink_to(os.path.join("..", "..", "..", ".."))
+    awx_runner.project_copy(ROOT, private)
     elsewhere = work / "cwd"
     elsewhere.mkdir()
     with pytest.MonkeyPatch.context() as patch:
