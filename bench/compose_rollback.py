@@ -546,7 +546,7 @@ def main():
         run(lab.compose("up", "-d", "--wait"), cwd=lab.project_src)
         ansible.run(record)
 
-        floors, plans, replays = [], [], {}
+        floors, plans, replays, plan_commands = [], [], {}, []
         for index in range(-args.warmup, args.runs):
             sides = ["runbook", "module", "start_first"]
             order = sides[index % 3 :] + sides[: index % 3]
@@ -567,7 +567,9 @@ def main():
             prober, dummy = prepare(lab, ansible, deploy)
             prober.stop()
             floors.append(ansible.run(ping)[0])
-            plans.append(ansible.run(rollback, check=True)[0])
+            wall, planned = ansible.run(rollbacks["start_first"], check=True)
+            plans.append(wall)
+            plan_commands.append(list(planned.get("commands", [])))
             for command in rows["module"][-1]["command_list"]:
                 if " up " in command:
                     continue
@@ -575,11 +577,68 @@ def main():
                 run(command.split(), cwd=lab.project_src, check=False)
                 replays.setdefault(command, []).append(time.monotonic() - start)
 
-    report(rows, floors, plans, replays, args)
+    report(rows, floors, plans, replays, args, plan_commands)
 
 
-def report(rows, floors, plans, replays, args):
+def goals(rows, floors, plans):
+    """The issue's three goals for start_first, per run and as medians: [(label, per run, median, goal, unit)].
+
+    G1: T0 to release 1 healthy (Docker healthy) over the runbook's T0 to healthy plus the Ansible floor of the
+    same run; G2: the rollback in check mode minus the floor of the same run; G3: unavailable, start_first over
+    the runbook. The runs pair by index: run i of every side and the floor and plan measured after it.
+    """
     med = statistics.median
+    n = min(len(rows["runbook"]), len(rows["start_first"]), len(floors), len(plans))
+    g1 = [rows["start_first"][i]["healthy"] / (rows["runbook"][i]["healthy"] + floors[i]) for i in range(n)]
+    g2 = [plans[i] - floors[i] for i in range(n)]
+    g3 = [rows["start_first"][i]["unavailable"] / rows["runbook"][i]["unavailable"] for i in range(n)]
+    sf, rb = rows["start_first"], rows["runbook"]
+    return [
+        (
+            "G1 T0 to release 1 healthy, start_first / (runbook + floor)",
+            g1,
+            med(r["healthy"] for r in sf) / (med(r["healthy"] for r in rb) + med(floors)),
+            1.0,
+            "x",
+        ),
+        ("G2 read-only plan (check mode) minus the floor", g2, med(plans) - med(floors), 0.5, " s"),
+        (
+            "G3 unavailable, start_first / runbook",
+            g3,
+            med(r["unavailable"] for r in sf) / med(r["unavailable"] for r in rb),
+            0.1,
+            "x",
+        ),
+    ]
+
+
+def report(rows, floors, plans, replays, args, plan_commands):
+    med = statistics.median
+    print("| issue 15 goal (start_first, %d runs) | per run | of the medians | goal | met |" % len(floors))
+    print("| --- | --- | --- | --- | --- |")
+    for label, per_run, value, goal, unit in goals(rows, floors, plans):
+        print(
+            "| %s | %s | **%.2f%s** | <= %.2f%s | %s |"
+            % (
+                label,
+                ", ".join("%.2f" % v for v in per_run),
+                value,
+                unit,
+                goal,
+                unit,
+                "met" if value <= goal else "not met",
+            )
+        )
+    print(
+        "G1 inputs (medians): start_first healthy %.2f s, runbook healthy %.2f s, floor %.2f s; G2: check mode %.2f s."
+        % (
+            med(r["healthy"] for r in rows["start_first"]),
+            med(r["healthy"] for r in rows["runbook"]),
+            med(floors),
+            med(plans),
+        )
+    )
+    print()
 
     def m(side, key):
         return med(r[key] for r in rows[side])
@@ -647,7 +706,7 @@ def report(rows, floors, plans, replays, args):
     print("| --- | --- | --- |")
     print("| ansible-playbook floor (ping, register, debug) | %.2f | %.2f |" % (floor, min(floors)))
     print(
-        "| rollback in check mode (floor + compose version, config, ps, inspect, history; no change) | %.2f | %.2f |"
+        "| start_first in check mode (floor + compose version, config, ps, inspect, history; no change) | %.2f | %.2f |"
         % (plan, min(plans))
     )
     print(
@@ -661,6 +720,15 @@ def report(rows, floors, plans, replays, args):
             [r["gate_attempts"] for r in rows["module"]],
             [r["http_attempts"] for r in rows["module"]],
             [r["commands"] for r in rows["module"]],
+        )
+    )
+    print()
+    print(
+        "docker/compose commands run by start_first per run %s; by the plan (start_first in check mode) %s: %s."
+        % (
+            [r["commands"] for r in rows["start_first"]],
+            [len(c) for c in plan_commands],
+            "; ".join("`%s`" % c.replace(rows["module"][-1]["project_src"], "DIR") for c in plan_commands[-1]),
         )
     )
     print()
