@@ -41,7 +41,10 @@ venv: $(VENV)/.installed
 # Playbooks run from the checkout find stronghold.ops through this link (see ansible.cfg).
 collection-link:
 	@mkdir -p $(COLLECTIONS)/ansible_collections/stronghold
-	@ln -sfn $(REPO) $(COLLECTIONS)/ansible_collections/stronghold/ops
+	@# Only when it is missing or wrong: ln -sfn removes the link before it makes the new one,
+	@# and the lint suite runs this while the integration lane runs playbooks through the link.
+	@[ "$$(readlink $(COLLECTIONS)/ansible_collections/stronghold/ops)" = "$(REPO)" ] || \
+		ln -sfn $(REPO) $(COLLECTIONS)/ansible_collections/stronghold/ops
 
 lab: venv
 	LAB_PYTHON=$(PY) $(REPO)/lab/lab.sh up

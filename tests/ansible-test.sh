@@ -24,13 +24,17 @@
 #     PATH: the shellcheck sanity test is skipped without one, and a pinned version gives the
 #     same findings on every machine.
 #  4. Runs ansible-test from the staged copy and exits with its exit code. Runs of this script
-#     in the same checkout are serialized (flock on .build/.lock): they share the staged copy.
+#     with the same stage root are serialized (flock on <stage root>/.lock): they share the copy.
 #
 # Environment:
 #  VENV                     venv holding ansible-core/ansible-test (default: <repo>/.venv)
 #  STRONGHOLD_TEST_PYTHON   Python version passed as --python (default: 3.12)
 #  STRONGHOLD_TEST_PASSENV  extra variable names (space or comma separated) handed to
 #                           integration targets; see "integration" below
+#  STRONGHOLD_TEST_STAGE    where the staged copy goes (default: <repo>/.build, so the copy is
+#                           <repo>/.build/ansible_collections/<ns>/<name>). Runs with different
+#                           stage roots do not wait for each other: tests/run-all.sh runs sanity,
+#                           lint and units from <repo>/.build/static beside the integration run.
 #
 # Integration and the environment: ansible-test runs ansible-playbook with a filtered
 # environment (PATH, HOME, LC_ALL and a few more), so DOCKER_HOST and the like set by the
@@ -53,6 +57,7 @@ PYVER="${STRONGHOLD_TEST_PYTHON:-3.12}"
 PY="$VENV/bin/python"
 ANSIBLE_TEST="$VENV/bin/ansible-test"
 BUILD="$REPO/.build"
+STAGE_ROOT="${STRONGHOLD_TEST_STAGE:-$BUILD}"
 PIP_CACHE_DIR_AT="$HOME/.ansible/test/cache"
 export PATH="$VENV/bin:$PATH"
 
@@ -77,12 +82,12 @@ galaxy_field() {
 NAMESPACE="$(galaxy_field namespace)"
 NAME="$(galaxy_field name)"
 [ -n "$NAMESPACE" ] && [ -n "$NAME" ] || die "cannot read namespace/name from galaxy.yml"
-COLLECTIONS_ROOT="$BUILD/ansible_collections"
+COLLECTIONS_ROOT="$STAGE_ROOT/ansible_collections"
 DEST="$COLLECTIONS_ROOT/$NAMESPACE/$NAME"
 
-mkdir -p "$BUILD"
+mkdir -p "$BUILD" "$STAGE_ROOT"
 if command -v flock >/dev/null 2>&1; then
-    exec 9>"$BUILD/.lock"
+    exec 9>"$STAGE_ROOT/.lock"
     flock 9
 fi
 
@@ -97,7 +102,7 @@ stage() {
 
     # Tracked + untracked-not-ignored files that exist in the work tree; never the venv or
     # the build dir (the checkout's .gitignore may not list them yet).
-    local list="$BUILD/.stage-files"
+    local list="$STAGE_ROOT/.stage-files"
     (cd "$REPO" && git ls-files -z -co --exclude-standard) \
         | (cd "$REPO" && "$PY" -c '
 import os, sys

@@ -9,6 +9,7 @@ cd "$REPO" || exit 2
 bundled="$(python -c 'import ansible_collections, os; print(os.path.dirname(list(ansible_collections.__path__)[0]))')"
 export ANSIBLE_COLLECTIONS_PATH="$REPO/.build/collections:$bundled"
 status=0
+summary=()
 for scenario_dir in molecule/*/; do
     scenario="$(basename "$scenario_dir")"
     [ -f "${scenario_dir}molecule.yml" ] || continue
@@ -16,9 +17,16 @@ for scenario_dir in molecule/*/; do
     # here it would skip it next time); every run starts from a clean state.
     molecule reset -s "$scenario" >/dev/null 2>&1 || true
     echo "=== molecule test -s ${scenario}"
-    if ! molecule test -s "$scenario"; then
+    start=$(date +%s)
+    if molecule test -s "$scenario"; then
+        summary+=("$(printf '  %-18s passed in %ss' "$scenario" "$(($(date +%s) - start))")")
+    else
         echo "=== molecule scenario ${scenario} FAILED"
+        summary+=("$(printf '  %-18s FAILED after %ss' "$scenario" "$(($(date +%s) - start))")")
         status=1
     fi
 done
+echo
+echo "molecule scenarios:"
+printf '%s\n' "${summary[@]}"
 exit "$status"
