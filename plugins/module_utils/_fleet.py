@@ -7,7 +7,11 @@
 
 The report role passes one entry per host of the play (``ansible_play_hosts_all``)::
 
-    {host: str, status: ok | down, reason: str, findings: [finding, ...], reports: {kind: path}}
+    {host: str, status: ok | down, reason: str, findings: [finding, ...], reports: {kind: path},
+     timing: {wall_s: float, checks: {check: seconds}, tasks: int}}
+
+``timing`` (optional) is what the stronghold.ops.timing callback published for the host
+(_fleet_timing).
 
 ``down`` is a host that failed or was unreachable before its own report was written (it is in
 ``ansible_play_hosts_all`` but no longer in ``ansible_play_hosts``): it becomes a critical
@@ -25,10 +29,13 @@ from ansible_collections.stronghold.ops.plugins.module_utils._findings import (
     sort_findings,
     validate_finding,
 )
+from ansible_collections.stronghold.ops.plugins.module_utils._fleet_timing import read_timing, rerun_limit
 
 HOST_STATUSES = ("ok", "down")
 HOST_DOWN_CHECK = "run.host"
-_ENTRY_KEYS = ("host", "status", "reason", "findings", "reports")
+_ENTRY_KEYS = ("host", "status", "reason", "findings", "reports", "timing")
+# The host variable the stronghold.ops.timing callback sets for each host.
+TIMING_VAR = "stronghold_timing"
 
 
 def fingerprint(host: str, check: str, target: str) -> str:
@@ -48,7 +55,7 @@ def host_down_finding(host: str, reason: str) -> dict[str, Any]:
         HOST_DOWN_CHECK,
         host,
         "critical",
-        "%s: none of its checks reported in this run (rerun with --limit %s)" % (why, host),
+        "%s: none of its checks reported in this run (rerun with %s)" % (why, rerun_limit([host])),
         {"reason": why},
     )
 
@@ -91,15 +98,17 @@ def normalise_hosts(hosts: Any) -> list[dict[str, Any]]:
         reports = entry.get("reports") or {}
         if not isinstance(reports, dict):
             raise FindingError("the reports of host %r must be a mapping of kind to path" % host)
-        entries.append(
-            {
-                "host": host,
-                "status": status,
-                "reason": str(reason),
-                "findings": sort_findings(checked),
-                "reports": {str(k): str(v) for k, v in reports.items() if v},
-            }
-        )
+        normalised = {
+            "host": host,
+            "status": status,
+            "reason": str(reason),
+            "findings": sort_findings(checked),
+            "reports": {str(k): str(v) for k, v in reports.items() if v},
+        }
+        timing = read_timing(host, entry.get("timing"))
+        if timing is not None:
+            normalised["timing"] = timing
+        entries.append(normalised)
     return entries
 
 
@@ -109,12 +118,14 @@ def host_entries(
     active_hosts: list[str],
     findings_var: str = "report_all_findings",
     result_var: str = "report_result",
+    timing_var: str = TIMING_VAR,
 ) -> list[dict[str, Any]]:
     """The host entries of a play, from what each host published (hostvars), in play order.
 
     A host of ``all_hosts`` that is not in ``active_hosts`` failed or was unreachable before the
     run-level step: it is ``down``, with whatever findings it had collected. The report paths come
-    from each host's registered run_report result.
+    from each host's registered run_report result; the timing and the message of an unreachable
+    host from what the stronghold.ops.timing callback set (``timing_var``), when it is enabled.
     """
     active = set(active_hosts)
     entries = []
@@ -129,9 +140,16 @@ def host_entries(
             "findings": list(findings) if isinstance(findings, list) else findings,
             "reports": {kind: paths[kind] for kind in ("markdown", "json") if paths.get(kind)},
         }
+        timing = published.get(timing_var)
+        if isinstance(timing, dict) and timing:
+            entry["timing"] = {k: timing[k] for k in ("wall_s", "checks", "tasks") if k in timing}
         if host not in active:
-            entry["reason"] = (
-                "failed after its report was written" if paths else "failed or unreachable before its report"
-            )
+            unreachable = timing.get("unreachable") if isinstance(timing, dict) else None
+            if unreachable:
+                entry["reason"] = "unreachable: %s" % " ".join(str(unreachable).split())[:300]
+            else:
+                entry["reason"] = (
+                    "failed after its report was written" if paths else "failed or unreachable before its report"
+                )
         entries.append(entry)
     return entries

@@ -13,7 +13,9 @@ matrix, the problems and the finding lines, and kept whole inside the finding's 
 
 Stable hooks for tests and readers: ``header#verdict``, ``table#matrix`` with ``td.cell`` and
 ``td.cell.sev-<severity>`` (``td.cell.none`` where the host did not report the check),
-``ol#problem-list``, ``section#alert``, ``section#trends`` with the charts' ``svg.trend``,
+``ol#problem-list``, ``code#rerun`` (the --limit of the hosts down), ``section#alert``,
+``section#timing`` with ``table#timing-table`` (``tr.straggler`` for hosts much slower than the
+median), ``section#trends`` with the charts' ``svg.trend``,
 ``section#findings`` with one ``details.host`` per row (id ``h<row>``) and one ``div.check`` per
 cell (id ``h<row>-c<column>``, the target of the cell's link).
 """
@@ -27,7 +29,7 @@ from typing import Any
 from urllib.parse import quote
 
 from ansible_collections.stronghold.ops.plugins.module_utils._findings import SEVERITIES, severity_at_least
-from ansible_collections.stronghold.ops.plugins.module_utils._fleet_report import cut, describe_alert
+from ansible_collections.stronghold.ops.plugins.module_utils._fleet_report import cut, describe_alert, timing_line
 
 CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:"
 # Problems listed in the page (each host's findings below list them all).
@@ -52,6 +54,11 @@ header#verdict .pair{display:flex}
 .badge.sev-critical{color:var(--critical)}.badge.sev-warning{color:var(--warning)}
 .badge.sev-info{color:var(--info)}.badge.sev-ok{color:var(--ok)}
 .down-list{margin:.4rem 0 0;padding-left:1.2rem}
+.rerun code{user-select:all}
+table#timing-table{border-collapse:collapse;font-size:13px}
+table#timing-table th,table#timing-table td{text-align:left;padding:.1rem .5rem}
+table#timing-table .bar{display:inline-block;height:.6rem;background:#888;vertical-align:middle}
+table#timing-table tr.straggler .bar{background:var(--warning)}
 .scroll{display:inline-block;max-width:100%;overflow:auto;max-height:80vh;border:1px solid var(--line)}
 table#matrix{border-collapse:separate;border-spacing:0;font-size:12px}
 table#matrix th,table#matrix td{border-right:1px solid #fff;border-bottom:1px solid #fff;padding:0}
@@ -179,6 +186,10 @@ def _verdict(report: dict[str, Any]) -> str:
             for h in down
         )
         parts.append("</ul>")
+        parts.append(
+            '<p class="rerun">Rerun them: <code id="rerun">ansible-playbook &lt;playbook&gt; %s</code></p>'
+            % _e(summary["rerun"]["limit"])
+        )
     parts.append("</header>")
     return "".join(parts)
 
@@ -287,6 +298,40 @@ def _alert_value(key: str, value: Any) -> str:
         said = ", ".join("%d %s" % (n, name) for name, n in value.items() if n)
         return _e(said or "nothing new, repeated or resolved")
     return _value(value)
+
+
+def _timing(report: dict[str, Any]) -> str:
+    """The wall time of each host (the sum of its own tasks), slowest first, stragglers marked."""
+    timing = report["summary"]["timing"]
+    parts = ['<section id="timing"><h2>Time per host</h2><p class="timing-line">%s</p>' % _e(timing_line(timing))]
+    if not timing["available"]:
+        parts.append("</section>")
+        return "".join(parts)
+    flagged = {s["host"] for s in timing["stragglers"]}
+    checks_of = {h["host"]: (h.get("timing") or {}).get("checks") or {} for h in report["hosts"]}
+    longest = max(timing["hosts"].values()) or 1.0
+    parts.append(
+        '<table id="timing-table"><thead><tr><th scope="col">host</th><th scope="col">wall time (s)</th>'
+        '<th scope="col">slowest checks (s)</th></tr></thead><tbody>'
+    )
+    for host in sorted(timing["hosts"], key=lambda h: (-timing["hosts"][h], h)):
+        wall = timing["hosts"][host]
+        slow = sorted(checks_of.get(host, {}).items(), key=lambda kv: (-kv[1], kv[0]))[:3]
+        parts.append(
+            '<tr class="%s"><th scope="row" title="%s">%s%s</th><td><span class="bar" style="width:%dpx"></span> %.1f</td>'
+            "<td>%s</td></tr>"
+            % (
+                "straggler" if host in flagged else "timed",
+                _ec(host, 200),
+                _ec(host, MAX_NAME),
+                ' <span class="tag">much slower than the median</span>' if host in flagged else "",
+                int(round(120 * wall / longest)),
+                wall,
+                _e(", ".join("%s %.1f" % (name, seconds) for name, seconds in slow)),
+            )
+        )
+    parts.append("</tbody></table></section>")
+    return "".join(parts)
 
 
 def _trends(charts: list[tuple[dict[str, Any], str]]) -> str:
@@ -406,6 +451,8 @@ def render_page(report: dict[str, Any], charts: list[tuple[dict[str, Any], str]]
             _problems(report, anchors),
             "\n",
             _alert(report),
+            "\n",
+            _timing(report),
             "\n",
             _trends(charts),
             "\n",

@@ -34,6 +34,12 @@ from ansible_collections.stronghold.ops.plugins.module_utils._findings import (
     worst_severity,
 )
 from ansible_collections.stronghold.ops.plugins.module_utils._fleet import normalise_hosts
+from ansible_collections.stronghold.ops.plugins.module_utils._fleet_timing import (
+    fleet_threshold_finding,
+    rerun_limit,
+    straggler_findings,
+    timing_summary,
+)
 from ansible_collections.stronghold.ops.plugins.module_utils._report import (
     RUN_NAME,
     markdown_text,
@@ -188,10 +194,28 @@ def build_fleet_report(
     alert: Optional[dict[str, Any]],
     now: datetime,
     trends: Optional[list[dict[str, Any]]] = None,
+    max_fail_percentage: int = 100,
 ) -> dict[str, Any]:
     """The fleet report document as plain data, from normalised host entries (read_hosts) and
     validated run findings (read_run_findings). ``trends`` names the series drawn (key, title,
-    host, worsening). The summary's ``paths`` are filled in by module_result."""
+    host, worsening). The summary's ``paths`` are filled in by module_result.
+
+    Hosts much slower than the median get an info C(report.stragglers) finding of their own
+    (_fleet_timing); more than ``max_fail_percentage`` % of the hosts down adds a critical
+    C(report.fleet) finding to the run's findings. ``summary.rerun`` names the down hosts with
+    the C(--limit) that reruns them all."""
+    timing = timing_summary(entries)
+    stragglers = straggler_findings(timing, {e["host"]: e["timing"]["checks"] for e in entries if e.get("timing")})
+    if stragglers:
+        extra = {f["target"]: f for f in stragglers}
+        entries = [
+            dict(e, findings=sort_findings(e["findings"] + [extra[e["host"]]])) if e["host"] in extra else e
+            for e in entries
+        ]
+    down_hosts = [entry["host"] for entry in entries if entry["status"] == "down"]
+    threshold = fleet_threshold_finding(len(entries), down_hosts, max_fail_percentage)
+    if threshold is not None:
+        run_findings = sort_findings(run_findings + [threshold])
     rows = _rows(entries, run_findings)
     everything = [f for row in rows for f in row["findings"]]
     worst = worst_severity(everything)
@@ -201,6 +225,7 @@ def build_fleet_report(
     ]
     problem_pairs.sort(key=lambda pair: -severity_rank(pair[1]["severity"]))
     generated_at = now.strftime("%Y-%m-%dT%H:%M:%SZ")
+    timing_of = {e["host"]: e["timing"] for e in entries if e.get("timing")}
     summary = {
         "run": run,
         "generated_at": generated_at,
@@ -218,7 +243,10 @@ def build_fleet_report(
             }
             for entry in entries
         },
-        "down_hosts": sorted(entry["host"] for entry in entries if entry["status"] == "down"),
+        "down_hosts": sorted(down_hosts),
+        "rerun": {"hosts": down_hosts, "limit": rerun_limit(down_hosts)} if down_hosts else {},
+        "max_fail_percentage": max_fail_percentage,
+        "timing": timing,
         "problems": [problem_line(host, f) for host, f in problem_pairs[:MAX_PROBLEMS]],
         "problems_total": len(problem_pairs),
         "paths": {},
@@ -243,6 +271,7 @@ def build_fleet_report(
                 "worst_severity": row["worst_severity"],
                 "counts": row["counts"],
                 "findings": row["findings"],
+                "timing": timing_of.get(row["host"]),
             }
             for row in rows
             if not row["run_row"]
@@ -374,6 +403,49 @@ def _markdown_matrix(matrix: dict[str, Any]) -> list[str]:
     return lines
 
 
+# The Markdown timing table lists this many hosts, slowest first (the JSON and the page have all).
+MARKDOWN_MAX_TIMED = 20
+
+
+def timing_line(timing: dict[str, Any]) -> str:
+    """One line on the run's timing: the slowest host and check, the median, the stragglers."""
+    if not timing["available"]:
+        return str(timing["note"])
+    slowest = timing["slowest"]
+    line = "Slowest host %s: %.1f s" % (slowest["host"], slowest["wall_s"])
+    if slowest["check"]:
+        line += ", slowest check %s (%.1f s)" % (slowest["check"]["check"], slowest["check"]["seconds"])
+    line += "; median %.1f s over %d timed hosts" % (timing["median_s"], len(timing["hosts"]))
+    if timing["stragglers"]:
+        line += "; much slower than the median: %s" % ", ".join(
+            "%s (%.1f s)" % (s["host"], s["wall_s"]) for s in timing["stragglers"]
+        )
+    elif timing["judged"]:
+        line += "; no host much slower than the median"
+    if timing["untimed"]:
+        line += "; no timing for %s" % ", ".join(timing["untimed"])
+    return line + "."
+
+
+def _markdown_timing(timing: dict[str, Any]) -> list[str]:
+    lines = ["## Time per host", "", markdown_text(cut(timing_line(timing), 2000)), ""]
+    if not timing["available"]:
+        return lines
+    flagged = {s["host"] for s in timing["stragglers"]}
+    order = sorted(timing["hosts"], key=lambda h: (-timing["hosts"][h], h))
+    lines.extend(["| host | wall time (s) | |", "| --- | --- | --- |"])
+    for host in order[:MARKDOWN_MAX_TIMED]:
+        lines.append(
+            "| %s | %.1f | %s |"
+            % (markdown_text(host), timing["hosts"][host], "much slower than the median" if host in flagged else "")
+        )
+    if len(order) > MARKDOWN_MAX_TIMED:
+        lines.append("")
+        lines.append("%d more hosts in the JSON and the HTML page." % (len(order) - MARKDOWN_MAX_TIMED))
+    lines.append("")
+    return lines
+
+
 def render_markdown(report: dict[str, Any], directory: str = "") -> str:
     """The fleet summary: verdict, counts, the matrix, problems, hosts down, per-host reports, the alert.
 
@@ -413,7 +485,7 @@ def render_markdown(report: dict[str, Any], directory: str = "") -> str:
                 lines.append(
                     "- **%s**: %s" % (markdown_text(host["host"]), _md_cut(host["reason"] or "failed or unreachable"))
                 )
-        lines.append("")
+        lines.extend(["", "Rerun them: `ansible-playbook <playbook> %s`" % summary["rerun"]["limit"], ""])
     if summary["problems"]:
         lines.extend(["## Act on these first", ""])
         lines.extend("- %s" % markdown_text(p) for p in summary["problems"])
@@ -441,6 +513,7 @@ def render_markdown(report: dict[str, Any], directory: str = "") -> str:
             if key in alert:
                 lines.append("- %s: %s" % (key, _md_cut(_scalar(alert[key]))))
         lines.append("")
+    lines.extend(_markdown_timing(summary["timing"]))
     with_reports = [h for h in report["hosts"] if h["reports"]]
     if with_reports:
         lines.extend(["## Per-host reports", ""])
