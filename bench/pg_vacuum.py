@@ -77,6 +77,7 @@ Nothing here asserts a time: the bench reports, in Markdown, and exits 0 when it
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import json
 import os
 import signal
@@ -91,7 +92,7 @@ from benchlib import PGBIN, Cluster, playbook_env, timed_playbook
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 HOST, PORT, DB = "127.0.0.1", 55450, "bench"
-TABLES, BLOAT_EVERY = 1000, 20
+TABLES, BLOATED_PCT = 1000, 5.0  # --tables, --bloated-pct
 DEFAULT_ROWS = 30000  # what ANALYZE samples at the default statistics target: each ANALYZE reads the whole table
 WORKERS = 2  # connections for the (untimed) build and reset
 SERVER_OPTIONS = [
@@ -110,10 +111,16 @@ def log(message):
 
 
 def table_name(i):
-    return "t%04d" % i
+    return "t%05d" % i if TABLES > 9999 else "t%04d" % i
 
 
-BLOATED = [table_name(i) for i in range(1, TABLES + 1) if i % BLOAT_EVERY == 0]
+def bloated_names(tables, pct):
+    """round(tables x pct / 100) tables spread evenly: every 20th of 1000 at 5 %, every 100th of 10,000 at 1 %."""
+    count = int(round(tables * pct / 100.0))
+    return [table_name(int(round((k + 1) * tables / float(count)))) for k in range(count)]
+
+
+BLOATED = bloated_names(TABLES, BLOATED_PCT)
 
 
 def terminate(signum, frame):
@@ -171,13 +178,14 @@ def build(layout):
         conn.execute("CREATE DATABASE %s" % DB)
 
     def create(conn, first):
-        with conn.transaction():  # 50 tables per transaction: few enough locks
-            for i in range(first, min(first + 50, TABLES + 1)):
+        with conn.transaction():  # 100 tables per transaction: few enough locks (~400 of them)
+            for i in range(first, min(first + 100, TABLES + 1)):
                 name = table_name(i)
                 conn.execute("CREATE TABLE %s (id int PRIMARY KEY, v int NOT NULL, note text NOT NULL)" % name)
-                conn.execute(fill_sql(name, layout.bloated_rows if name in BLOATED else layout.rows))
+                conn.execute(fill_sql(name, layout.bloated_rows if name in bloated else layout.rows))
 
-    in_parallel(create, range(1, TABLES + 1, 50))
+    bloated = set(BLOATED)
+    in_parallel(create, range(1, TABLES + 1, 100))
     loaded = time.monotonic()
     # Every table vacuumed and analyzed once (see the docstring), then the bloat.
     vacuumdb()
@@ -386,24 +394,72 @@ def positive(text):
     return value
 
 
+def percent(text):
+    value = float(text)
+    if not 0 < value <= 100:
+        raise argparse.ArgumentTypeError("must be above 0 and at most 100")
+    return value
+
+
+def catalog_query_seconds(runs):
+    """Wall time of the module's catalog query alone (TABLES_QUERY, true sizes), as the module runs it."""
+    spec = importlib.util.spec_from_file_location(
+        "vacuum_sql", os.path.join(REPO, "plugins", "module_utils", "_vacuum_sql.py")
+    )
+    queries = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(queries)
+    times = []
+    with connect() as conn:
+        text = queries.tables_query(conn.info.server_version, True)
+        conn.execute("SET lock_timeout = %s" % "'%s'" % queries.SIZE_LOCK_TIMEOUT)
+        for dummy in range(runs):
+            start = time.monotonic()
+            count = len(conn.execute(text).fetchall())
+            times.append(time.monotonic() - start)
+    return times, count
+
+
 def main():
+    global TABLES, BLOATED_PCT, BLOATED
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=3, help="measured runs per side and scenario (default 3)")
     parser.add_argument("--warmup", type=int, default=1, help="unmeasured runs per side first (default 1)")
+    parser.add_argument("--tables", type=positive, default=TABLES, help="tables in the database (default %d)" % TABLES)
+    parser.add_argument(
+        "--bloated-pct",
+        type=percent,
+        default=BLOATED_PCT,
+        help="percentage of the tables that are bloated, spread evenly (default %g)" % BLOATED_PCT,
+    )
+    parser.add_argument(
+        "--scenarios",
+        default="a,b",
+        help="comma-separated: a (select needed vs vacuumdb), b (select all vs vacuumdb); "
+        "empty for the plan measurement alone (default a,b)",
+    )
     parser.add_argument(
         "--rows-per-table",
         type=positive,
         default=DEFAULT_ROWS,
-        help="rows in each of the 1000 tables (default %d, what ANALYZE samples)" % DEFAULT_ROWS,
+        help="rows in each table (default %d, what ANALYZE samples)" % DEFAULT_ROWS,
     )
     parser.add_argument(
         "--bloated-rows",
         type=positive,
         default=None,
-        help="rows in each of the 50 bloated tables, 40%% of which become dead tuples "
+        help="rows in each bloated table, 40%% of which become dead tuples "
         "(default: --rows-per-table); the per-run reset time grows with it",
     )
     args = parser.parse_args()
+    scenarios = [name for name in args.scenarios.lower().split(",") if name.strip()]
+    if set(scenarios) - {"a", "b"}:
+        raise SystemExit("--scenarios takes a, b or both, comma-separated; got %r" % args.scenarios)
+    TABLES, BLOATED_PCT = args.tables, args.bloated_pct
+    BLOATED = bloated_names(TABLES, BLOATED_PCT)
+    if not BLOATED:
+        raise SystemExit("--bloated-pct %g of %d tables is no table at all" % (BLOATED_PCT, TABLES))
+    # The issue's goals: 0.25x at 1000 tables with 5 % bloated, 0.1x at 10,000 with 1 %.
+    goal_a = 0.1 if TABLES >= 10000 and BLOATED_PCT <= 1 else 0.25
     layout = Layout(args.rows_per_table, args.bloated_rows or args.rows_per_table)
     threshold = 50 + 0.2 * layout.bloated_rows
     if layout.dead_per_table <= threshold:
@@ -415,25 +471,36 @@ def main():
         raise SystemExit("run as root: the bench starts its own cluster as the postgres OS user (runuser)")
     signal.signal(signal.SIGTERM, terminate)
     signal.signal(signal.SIGHUP, terminate)
+    load_start = os.getloadavg()
     resets = []
+    results = {}
     with Cluster("pg_vacuum", HOST, PORT, SERVER_OPTIONS) as cluster:
         log("cluster in %s, %s:%d" % (cluster.root, HOST, PORT))
         build_seconds, size = build(layout)
         ansible = Ansible(cluster.root)
-        needed = ansible.playbook("needed", pg_vacuum_task("needed"), "vacuum.totals")
-        everything = ansible.playbook("all", pg_vacuum_task("all"), "vacuum.totals")
+        books = {
+            "a": ansible.playbook("needed", pg_vacuum_task("needed"), "vacuum.totals"),
+            "b": ansible.playbook("all", pg_vacuum_task("all"), "vacuum.totals"),
+        }
+        whole = ansible.playbook("plan", pg_vacuum_task("needed"), "vacuum")
         ping = ansible.playbook("ping", {"name": "ping", "ansible.builtin.ping": {}}, "vacuum.ping")
-        a = scenario("A", ansible, needed, args.runs, args.warmup, layout, resets)
-        b = scenario("B", ansible, everything, args.runs, args.warmup, layout, resets)
+        for name in scenarios:
+            results[name] = scenario(name.upper(), ansible, books[name], args.runs, args.warmup, layout, resets)
 
-        # Where pg_vacuum's time goes: the Ansible floor and the plan alone (check mode).
+        # Where pg_vacuum's time goes: the Ansible floor and the plan alone (check mode, the
+        # whole registered result shown, to measure its size), and the catalog query alone.
         timed_reset(layout, resets)
-        floors, checks, check_plans = [], [], []
-        for dummy in range(args.runs):
+        floors, checks, check_plans, sizes = [], [], [], []
+        for dummy in range(max(args.runs, 3)):
             floors.append(ansible.run(ping)[0])
-            wall, totals = ansible.run(needed, check=True)
+            wall, shown = ansible.run(whole, check=True)
             checks.append(wall)
-            check_plans.append(totals.get("plan_ms", 0) / 1000.0)
+            check_plans.append(shown["totals"].get("plan_ms", 0) / 1000.0)
+            sizes.append(len(json.dumps(shown)))
+        entries = dict((key, len(shown.get(key) or [])) for key in ("planned", "not_selected", "processed"))
+        planned_in_check = shown["totals"].get("planned", 0)
+        cut = shown["totals"].get("not_selected", {})
+        queries, listed = catalog_query_seconds(max(args.runs, 3) * 2)
         floor, check = statistics.median(floors), statistics.median(checks)
     load = os.getloadavg()
 
@@ -442,18 +509,24 @@ def main():
         "Database: %s; %s. Built (untimed) in %.0f s; the untimed reset before each run took %.1f s (median of %d)."
         % (layout.describe(), size, build_seconds, med(resets), len(resets))
     )
-    print("Load average at the end: %.2f %.2f %.2f (%d CPUs)." % (load + (os.cpu_count() or 0,)))
-    print()
     print(
-        "| scenario | vacuumdb -z -j2 | pg_vacuum wall (ansible-playbook) | pg_vacuum module (plan_ms + duration_ms) | "
-        "ratio (wall) | ratio (module) | goal | met (wall) |"
+        "Load average at the start: %.2f %.2f %.2f, at the end: %.2f %.2f %.2f (%d CPUs)."
+        % (load_start + load + (os.cpu_count() or 0,))
     )
-    print("| --- | --- | --- | --- | --- | --- | --- | --- |")
-    for label, rows, goal in (("A: select needed, jobs 2", a, 0.25), ("B: select all, jobs 2", b, 1.15)):
+    print()
+    if results:
+        print(
+            "| scenario | vacuumdb -z -j2 | pg_vacuum wall (ansible-playbook) | pg_vacuum module (plan_ms + duration_ms) "
+            "| ratio (wall) | ratio (module) | goal | met (wall) |"
+        )
+        print("| --- | --- | --- | --- | --- | --- | --- | --- |")
+    labels = {"a": ("A: select needed, jobs 2", goal_a), "b": ("B: select all, jobs 2", 1.15)}
+    for name, rows in results.items():
+        label, goal = labels[name]
         reference = med(rows["vacuumdb"])
         ratio = med(rows["pg_vacuum"]) / reference
         print(
-            "| %s | %.2f s | %.2f s | %.2f s (%.2f + %.2f) | %.2f | %.2f | <= %.2f | %s |"
+            "| %s | %.2f s | %.2f s | %.2f s (%.2f + %.2f) | %.3f | %.3f | <= %.2f | %s |"
             % (
                 label,
                 reference,
@@ -467,42 +540,55 @@ def main():
                 "met" if ratio <= goal else "not met",
             )
         )
-    print()
-    print(
-        "Medians of %d runs per side, alternating vacuumdb and pg_vacuum, bloat re-created before each run." % args.runs
-    )
-    print(
-        "Dead tuples left on the %d bloated tables (of %d before each run): A vacuumdb %s, pg_vacuum %s; "
-        "B vacuumdb %s, pg_vacuum %s."
-        % (
-            len(BLOATED),
-            layout.dead_total,
-            a["dead_vacuumdb"],
-            a["dead_pg_vacuum"],
-            b["dead_vacuumdb"],
-            b["dead_pg_vacuum"],
+    if results:
+        print()
+        print(
+            "Medians of %d runs per side, alternating vacuumdb and pg_vacuum, bloat re-created before each run."
+            % args.runs
         )
-    )
-    print("Tables processed ok/planned by pg_vacuum: A %s, B %s." % (a["processed"], b["processed"]))
-    print()
-    print("| where pg_vacuum's wall time goes (scenario A) | median | min |")
+        for name, rows in results.items():
+            print(
+                "%s: dead tuples on the %d bloated tables before each run %d; left after vacuumdb %s, after pg_vacuum %s; "
+                "tables processed ok/planned by pg_vacuum %s."
+                % (
+                    name.upper(),
+                    len(BLOATED),
+                    layout.dead_total,
+                    rows["dead_vacuumdb"],
+                    rows["dead_pg_vacuum"],
+                    rows["processed"],
+                )
+            )
+        print()
+    print("| where pg_vacuum's wall time goes (select needed) | median | min |")
     print("| --- | --- | --- |")
     print("| ansible-playbook floor (ping, register, debug) | %.2f s | %.2f s |" % (floor, min(floors)))
     print(
-        "| module start-up, connection, catalog query, plan, registered result (check-mode wall - floor) | %.2f s | %.2f s |"
-        % (check - floor, min(checks) - min(floors))
+        "| module start-up, connection, catalog query, plan, registered result (check-mode wall - floor) "
+        "| %.2f s | %.2f s |" % (check - floor, min(checks) - min(floors))
     )
     print(
-        "| of which the catalog query and plan (totals.plan_ms, check mode) | %.2f s | %.2f s |"
+        "| of which the plan: catalog query and selection (totals.plan_ms, check mode) | %.3f s | %.3f s |"
         % (med(check_plans), min(check_plans))
     )
-    print("| plan in the measured runs (totals.plan_ms) | %.2f s | %.2f s |" % (med(a["plan"]), min(a["plan"])))
     print(
-        "| execution (totals.duration_ms: the VACUUMs, the after-read, the report) | %.2f s | %.2f s |"
-        % (med(a["execution"]), min(a["execution"]))
+        "| of which the catalog query alone (%d rows, psycopg, same session settings) | %.3f s | %.3f s |"
+        % (listed, med(queries), min(queries))
     )
-    print("| pg_vacuum wall, for reference | %.2f s | %.2f s |" % (med(a["pg_vacuum"]), min(a["pg_vacuum"])))
+    if "a" in results:
+        a = results["a"]
+        print("| plan in the measured runs (totals.plan_ms) | %.3f s | %.3f s |" % (med(a["plan"]), min(a["plan"])))
+        print(
+            "| execution (totals.duration_ms: the VACUUMs, the after-read, the report) | %.2f s | %.2f s |"
+            % (med(a["execution"]), min(a["execution"]))
+        )
+        print("| pg_vacuum wall, for reference | %.2f s | %.2f s |" % (med(a["pg_vacuum"]), min(a["pg_vacuum"])))
     print()
+    print(
+        "Registered result of the check-mode run (the whole `vacuum` variable as JSON): %d bytes (median); "
+        "%d tables planned, entries listed: planned %d, not_selected %d (totals.not_selected counts all: %s)."
+        % (med(sizes), planned_in_check, entries["planned"], entries["not_selected"], json.dumps(cut))
+    )
     print(
         "Medians are what the goals are judged on; the minimum of the runs is the best estimate of a fixed cost on "
         "a noisy machine."

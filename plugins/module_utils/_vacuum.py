@@ -104,8 +104,12 @@ def _latest(*stamps: Optional[datetime]) -> Optional[datetime]:
     return max(present) if present else None
 
 
-def evaluate_table(row: Row, settings: Mapping[str, float], opts: Row, now: datetime) -> tuple[list[str], bool]:
+def evaluate_table(
+    row: Row, settings: Mapping[str, float], opts: Row, now: datetime, effective: Optional[Mapping[str, float]] = None
+) -> tuple[list[str], bool]:
     """Reasons a table needs the chosen maintenance, and whether it is a wraparound risk.
+
+    ``effective``: table_settings(settings, row's reloptions) when the caller has it already.
 
     ``row`` holds: xid_age, mxid_age, reltuples, n_live_tup, n_dead_tup, n_mod_since_analyze,
     n_ins_since_vacuum (None before PostgreSQL 13), last_vacuum, last_autovacuum,
@@ -114,7 +118,7 @@ def evaluate_table(row: Row, settings: Mapping[str, float], opts: Row, now: date
     mode = opts["mode"]
     if row.get("relkind") == "p":
         return _evaluate_partitioned(row, settings, opts), False
-    eff = table_settings(settings, row.get("reloptions"))
+    eff = effective if effective is not None else table_settings(settings, row.get("reloptions"))
     reasons = []
     reltuples = max(float(row.get("reltuples") or 0), 0.0)
     dead = int(row.get("n_dead_tup") or 0)
@@ -297,8 +301,14 @@ def plan_tables(
     """
     autovacuum_relids = autovacuum_relids or {}
     selected, skipped = [], []
+    # The effective settings once per distinct reloptions (most tables have none), not per table:
+    # with 10,000 tables they were a quarter of the planning time in Python.
+    effective: dict[tuple[str, ...], dict[str, float]] = {}
     for row in rows:
-        reasons, wraparound = evaluate_table(row, settings, opts, now)
+        key = tuple(row.get("reloptions") or ())
+        if key not in effective:
+            effective[key] = table_settings(settings, key)
+        reasons, wraparound = evaluate_table(row, settings, opts, now, effective[key])
         entry = {
             "database": row["database"],
             "schema": row["schema"],

@@ -579,3 +579,36 @@ def test_min_mod_since_analyze_ratio_says_where_the_rows_changed():
     reasons = evaluate_table(tree[0], SETTINGS, opts(mode="analyze", min_mod_since_analyze_ratio=5), NOW)[0]
     assert reasons == ["rows modified since analyze in its partitions 10.0% >= min_mod_since_analyze_ratio 5%"]
     assert evaluate_table(tree[0], SETTINGS, opts(mode="analyze", min_mod_since_analyze_ratio=11), NOW)[0] == []
+
+
+def test_plan_tables_shares_settings_per_reloptions_with_the_same_result():
+    # plan_tables computes the effective settings once per distinct reloptions; each table's
+    # reasons must be what evaluate_table gives it alone, reloptions or not, in any order.
+    rows = []
+    for i in range(300):
+        reloptions = [None, ["autovacuum_vacuum_scale_factor=0.01"], ["autovacuum_vacuum_threshold=5000"]][i % 3]
+        rows.append(
+            table("t%03d" % i, relid=i, n_dead_tup=(i * 37) % 4000, n_mod_since_analyze=i * 7, reloptions=reloptions)
+        )
+    selected, skipped = plan_tables(rows, SETTINGS, opts(), NOW)
+    assert len(selected) + len(skipped) == 300
+    by_relid = dict((e["relid"], e) for e in selected + skipped)
+    for row in rows:
+        alone = evaluate_table(row, SETTINGS, opts(), NOW)[0]
+        assert by_relid[row["relid"]]["reasons"] == alone
+        assert (by_relid[row["relid"]] in selected) == bool(alone)
+
+    # Tables alike but for their reloptions are decided by their own reloptions.
+    def dead_reason(entry):
+        return any(reason.startswith("dead tuples") for reason in entry["reasons"])
+
+    assert not any(dead_reason(e) for e in selected if e["relid"] % 3 == 2)  # threshold 5000 + 0.2 x rows
+    assert any(dead_reason(e) and e["n_dead_tup"] < 2050 for e in selected if e["relid"] % 3 == 1)  # 0.01 x rows
+
+
+def test_plan_tables_is_linear_in_the_tables():
+    # 10,000 tables, 1 % over the threshold: the 100 selected, largest first, the rest skipped.
+    rows = [table("t%05d" % i, relid=i, total_bytes=i, n_dead_tup=5000 if i % 100 == 0 else 0) for i in range(1, 10001)]
+    selected, skipped = plan_tables(rows, SETTINGS, opts(), NOW)
+    assert [e["relid"] for e in selected] == list(range(10000, 0, -100))
+    assert len(skipped) == 9900 and {e["skip_reason"] for e in skipped} == {"below every threshold"}
