@@ -43,6 +43,12 @@ MAX_TIMEOUT = 3600
 MAX_TOTAL_TIMEOUT = 86400
 MAX_DAYS = 36500
 MAX_CONCURRENCY = 256
+# Worker processes (each with its own threads and its own GIL): the handshakes and the X.509 work
+# that holds the GIL then run on every CPU. Automatic: one per CPU (at most AUTO_MAX_PROCESSES)
+# from AUTO_PROCESSES_FROM endpoints on; fewer endpoints are not worth a fork.
+MAX_PROCESSES = 16
+AUTO_MAX_PROCESSES = 4
+AUTO_PROCESSES_FROM = 64
 # The thresholds and policies _tls.judge_chain reads from its ``options``.
 JUDGE_OPTIONS = (
     "warning_days",
@@ -123,6 +129,8 @@ def check_options(params: dict[str, Any]) -> dict[str, Any]:
         raise FindingError(message)
     if not 1 <= params["concurrency"] <= MAX_CONCURRENCY:
         raise FindingError("concurrency must be between 1 and %d, got %d" % (MAX_CONCURRENCY, params["concurrency"]))
+    if params.get("processes") is not None and not 1 <= params["processes"] <= MAX_PROCESSES:
+        raise FindingError("processes must be between 1 and %d, got %d" % (MAX_PROCESSES, params["processes"]))
     if params["max_validity_days"] is not None and params["max_validity_days"] <= 0:
         raise FindingError("max_validity_days must be a positive number of days, got %s" % params["max_validity_days"])
     for index, entry in enumerate(params["files"]):
@@ -134,6 +142,29 @@ def check_options(params: dict[str, Any]) -> dict[str, Any]:
         "total_timeout": total_timeout,
         "endpoints": [_check_endpoint(i, e, timeout) for i, e in enumerate(params["endpoints"])],
     }
+
+
+def plan_workers(endpoints: int, concurrency: int, processes: Optional[int], cpus: int) -> list[int]:
+    """The threads of each worker process: one entry per process, together ``concurrency`` at most.
+
+    ``processes`` None is automatic (one per CPU, at most AUTO_MAX_PROCESSES, from
+    AUTO_PROCESSES_FROM endpoints on). Never more processes than endpoints or than ``concurrency``
+    (each has a thread at least), nor more threads than endpoints. ``[n]`` (one entry) means the
+    module's own process, without fork.
+    """
+    if endpoints <= 0:
+        return [1]
+    if processes is None:
+        processes = min(max(cpus, 1), AUTO_MAX_PROCESSES) if endpoints >= AUTO_PROCESSES_FROM else 1
+    count = max(1, min(processes, concurrency, endpoints))
+    threads = min(concurrency, endpoints)
+    return [len(range(i, threads, count)) for i in range(count)]
+
+
+def deal(count: int, parts: int) -> list[list[int]]:
+    """Indexes 0..count-1 dealt round-robin into ``parts`` lists (neighbouring endpoints, often on
+    one slow server, go to different workers)."""
+    return [list(range(part, count, parts)) for part in range(parts)]
 
 
 def needs_trust_store(params: dict[str, Any]) -> bool:

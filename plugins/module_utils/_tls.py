@@ -344,6 +344,38 @@ def describe_certificate(cert: x509.Certificate, now: datetime) -> Info:
     }
 
 
+def _cached(cache: Optional[dict[Any, Any]], key: Any, compute: Callable[[], Any]) -> Any:
+    """``compute()``, remembered in ``cache`` under ``key`` (no cache: computed every time)."""
+    if cache is None:
+        return compute()
+    try:
+        return cache[key]
+    except KeyError:
+        return cache.setdefault(key, compute())
+
+
+def described(cert: x509.Certificate, now: datetime, cache: Optional[dict[Any, Any]] = None) -> Info:
+    """describe_certificate, once per certificate and ``now`` in ``cache`` (a dict kept for one run).
+
+    Endpoints of one fleet send the same intermediates: each is parsed and described once. The
+    caller gets its own copy (judge_chain adds keys to it).
+    """
+    if cache is None:
+        return describe_certificate(cert, now)
+    info = _cached(
+        cache, ("describe", cert.public_bytes(serialization.Encoding.DER), now), lambda: describe_certificate(cert, now)
+    )
+    return dict(info, dns_names=list(info["dns_names"]), ip_addresses=list(info["ip_addresses"]))
+
+
+def issued_by(cert: x509.Certificate, issuer: x509.Certificate, cache: Optional[dict[Any, Any]] = None) -> bool:
+    """Whether ``issuer`` signed ``cert`` (names, then the signature), remembered in ``cache``."""
+    if cache is None:
+        return _issued_by(cert, issuer)
+    key = ("issued_by", cert.public_bytes(serialization.Encoding.DER), issuer.public_bytes(serialization.Encoding.DER))
+    return bool(_cached(cache, key, lambda: _issued_by(cert, issuer)))
+
+
 def fingerprint(cert: x509.Certificate) -> str:
     digest = hashlib.sha256(cert.public_bytes(serialization.Encoding.DER)).hexdigest().upper()
     return ":".join(digest[i : i + 2] for i in range(0, len(digest), 2))
@@ -454,6 +486,11 @@ def verification_time(certs: list[x509.Certificate], now: datetime) -> datetime:
 def make_store(anchors: list[x509.Certificate]) -> Optional[x509_verification.Store]:
     """One cryptography Store for every chain of a run (building it parses the anchors again)."""
     return x509_verification.Store(anchors) if anchors else None
+
+
+def hostname_refusal(message: Optional[str]) -> bool:
+    """Whether cryptography's server verifier refused the leaf for its names (not for another reason)."""
+    return bool(message) and "subjectAltName" in str(message)
 
 
 def verify_chain(
@@ -1147,20 +1184,22 @@ def judge_chain(
     expected_fingerprint: Optional[str] = None,
     tls_version: Optional[str] = None,
     store: Optional[x509_verification.Store] = None,
+    cache: Optional[dict[Any, Any]] = None,
 ) -> Result:
     """Everything about one presented chain (leaf first), as plain data with a status.
 
     Returns a dict: status, severity, reasons, error_kind, chain (per certificate facts,
     severity and reasons), days_remaining (the least over the chain), not_after and subject of
     the certificate that expires first, hostname_match, trusted, chain_complete,
-    chain_in_order, fingerprint_sha256 (of the leaf).
+    chain_in_order, fingerprint_sha256 (of the leaf). ``cache``: a dict kept for the run, in which
+    the description of each certificate and each issuer check are remembered (``now`` fixed).
     """
     chain: list[Info] = []
     severity = "ok"
     reasons: list[str] = []
     for index, cert in enumerate(certs):
-        info = describe_certificate(cert, now)
-        info["issued_by_next"] = _issued_by(cert, certs[index + 1]) if index + 1 < len(certs) else False
+        info = described(cert, now, cache)
+        info["issued_by_next"] = issued_by(cert, certs[index + 1], cache) if index + 1 < len(certs) else False
         level, own = judge_certificate(info, options)
         info["severity"] = level
         info["reasons"] = own
@@ -1197,8 +1236,9 @@ def judge_chain(
     if verify:
         trusted, host_ok, message = verify_chain(certs, anchors or [], hostname, now, store)
         result["trusted"] = trusted
-        if host_ok is not None and result["hostname_match"] is not None:
-            # cryptography's verdict wins when the chain is trusted
+        if host_ok is not None and result["hostname_match"] is not None and hostname_refusal(message):
+            # cryptography's verdict on the name wins when the chain is trusted; a leaf refused for
+            # another reason (a missing extension) is not a hostname mismatch
             result["hostname_match"] = host_ok
         if not trusted:
             severity = "critical"

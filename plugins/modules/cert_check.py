@@ -140,9 +140,22 @@ options:
     type: str
     choices: [TLSv1, TLSv1.1, TLSv1.2, TLSv1.3]
   concurrency:
-    description: Endpoints checked at the same time (1-256).
+    description:
+      - Endpoints checked at the same time (1-256), in all worker processes together.
     type: int
     default: 16
+  processes:
+    description:
+      - Worker processes that share the endpoints (1-16), each checking its share with its own
+        threads. Python threads run the certificate parsing and path validation one at a time;
+        processes run them on every CPU.
+      - By default one per CPU (at most 4) from 64 endpoints on, and none under 64 (the module's
+        own process checks them). V(1) checks every endpoint in the module's own process. Never
+        more than O(concurrency) or than the endpoints.
+      - A worker that dies leaves its endpoints that were not checked yet with status V(error);
+        at O(total_timeout) every worker is stopped.
+    type: int
+    version_added: 0.2.0
   timeout:
     description:
       - Time allowed for each endpoint, from DNS to the end of the handshake, in seconds (V(10),
@@ -536,30 +549,51 @@ worst_severity:
   returned: always
   type: str
   sample: critical
+timings:
+  description:
+    - Where the module's time went, in milliseconds, to show its cost outside the checks.
+    - C(startup_ms) from the start of the module's process to its first line (the interpreter,
+      unpacking the module; null where the process start time cannot be read), C(imports_ms) its
+      imports (Ansible's and cryptography), C(setup_ms) reading the arguments, the options and the
+      trust store, C(checks_ms) the checks (as RV(summary.duration_ms)), C(output_ms) building
+      the findings and the summary; C(processes) and C(threads) (per process) used for the endpoints.
+  returned: always
+  type: dict
+  version_added: 0.2.0
+  sample: {startup_ms: 48.0, imports_ms: 95.1, setup_ms: 12.3, checks_ms: 412.6, output_ms: 8.1, processes: 2, threads: [8, 8]}
 """
 
-import queue
-import threading
 import time
-import traceback
 
-from ansible.module_utils.basic import AnsibleModule, missing_required_lib
+_IMPORTS_STARTED = time.monotonic()
 
-from ansible_collections.stronghold.ops.plugins.module_utils._cert_check import (
+import json  # noqa: E402
+import os  # noqa: E402
+import queue  # noqa: E402
+import selectors  # noqa: E402
+import signal  # noqa: E402
+import threading  # noqa: E402
+import traceback  # noqa: E402
+
+from ansible.module_utils.basic import AnsibleModule, missing_required_lib  # noqa: E402
+
+from ansible_collections.stronghold.ops.plugins.module_utils._cert_check import (  # noqa: E402
     build_output,
     check_options,
+    deal,
     endpoint_result,
     file_result,
     needs_trust_store,
+    plan_workers,
     unchecked_endpoint,
 )
-from ansible_collections.stronghold.ops.plugins.module_utils._findings import FindingError
-from ansible_collections.stronghold.ops.plugins.module_utils._options import (
+from ansible_collections.stronghold.ops.plugins.module_utils._findings import FindingError  # noqa: E402
+from ansible_collections.stronghold.ops.plugins.module_utils._options import (  # noqa: E402
     FAIL_ON_SPEC,
     argument_spec,
     duration_spec,
 )
-from ansible_collections.stronghold.ops.plugins.module_utils._tls import (
+from ansible_collections.stronghold.ops.plugins.module_utils._tls import (  # noqa: E402
     CRYPTOGRAPHY_ERROR,
     HAS_CRYPTOGRAPHY,
     FetchError,
@@ -577,6 +611,10 @@ from ansible_collections.stronghold.ops.plugins.module_utils._tls import (
     read_regular_file,
     utcnow,
 )
+
+_IMPORTS_DONE = time.monotonic()
+# A worker process gives the parent each endpoint's result as one line of JSON: [index, result].
+_LINE_LIMIT = 16 * 1024 * 1024
 
 ENDPOINT_OPTIONS = {
     "host": {"type": "str", "required": True},
@@ -604,6 +642,7 @@ ARGUMENT_SPEC = argument_spec(
         "max_validity_days": {"type": "float"},
         "min_tls_version": {"type": "str", "choices": ["TLSv1", "TLSv1.1", "TLSv1.2", "TLSv1.3"]},
         "concurrency": {"type": "int", "default": 16},
+        "processes": {"type": "int"},
         "timeout": duration_spec(10),
         "total_timeout": duration_spec(300),
         "unreachable_severity": {"type": "str", "choices": ["warning", "critical"], "default": "critical"},
@@ -624,6 +663,9 @@ class CertCheck:
         self.store = make_store(self.anchors)
         # One client context for every endpoint: wrap_socket may be called from several threads.
         self.context = client_context()
+        # Descriptions of the certificates seen in this run (the intermediates endpoints share).
+        self.cache = {}
+        self.workers = [1]
 
     def trust_anchors(self):
         if self.p["ca_path"] is not None:
@@ -642,7 +684,12 @@ class CertCheck:
         return []
 
     def chain_options(self):
-        return {"anchors": self.anchors, "anchor_subjects": self.anchor_subjects, "store": self.store}
+        return {
+            "anchors": self.anchors,
+            "anchor_subjects": self.anchor_subjects,
+            "store": self.store,
+            "cache": self.cache,
+        }
 
     def check_endpoint(self, endpoint, total_deadline):
         started = time.monotonic()
@@ -686,43 +733,124 @@ class CertCheck:
         result.setdefault("hostname", hostname)
         return endpoint_result(endpoint, result, round((time.monotonic() - started) * 1000.0, 1))
 
-    def check_endpoints(self):
+    def checked(self, index, endpoint, total_deadline):
+        """One endpoint's result; None when total_timeout came first."""
+        if time.monotonic() >= total_deadline:
+            return None
+        try:
+            return self.check_endpoint(endpoint, total_deadline)
+        except Exception:  # pylint: disable=broad-exception-caught
+            # A bug in one endpoint's check must not lose the others' results.
+            message = "unexpected error: %s" % traceback.format_exc().splitlines()[-1]
+            return unchecked_endpoint(endpoint, "handshake", message, self.p["unreachable_severity"])
+
+    def in_threads(self, indexes, threads, total_deadline):
+        """(index, result) of the endpoints at ``indexes`` as they finish, ``threads`` at a time;
+        stops at total_deadline (plus a second), leaving the rest unchecked."""
         endpoints = self.settings["endpoints"]
-        total_deadline = time.monotonic() + self.settings["total_timeout"]
         todo = queue.Queue()
-        for index, endpoint in enumerate(endpoints):
-            todo.put((index, endpoint))
+        for index in indexes:
+            todo.put(index)
         done = queue.Queue()
 
         def worker():
             while True:
                 try:
-                    index, endpoint = todo.get_nowait()
+                    index = todo.get_nowait()
                 except queue.Empty:
                     return
-                result = None
-                if time.monotonic() < total_deadline:
-                    try:
-                        result = self.check_endpoint(endpoint, total_deadline)
-                    except Exception:  # pylint: disable=broad-exception-caught
-                        # A bug in one endpoint's check must not lose the others' results.
-                        message = "unexpected error: %s" % traceback.format_exc().splitlines()[-1]
-                        result = unchecked_endpoint(endpoint, "handshake", message, self.p["unreachable_severity"])
-                done.put((index, result))
+                done.put((index, self.checked(index, endpoints[index], total_deadline)))
 
         # Daemon threads: a name lookup that never returns cannot keep the module alive past total_timeout.
-        for dummy in range(min(self.p["concurrency"], len(endpoints))):
+        for dummy in range(min(threads, len(indexes))):
             threading.Thread(target=worker, daemon=True).start()
-        results = [None] * len(endpoints)
-        for dummy in endpoints:
+        for dummy in indexes:
             try:
-                index, result = done.get(timeout=max(total_deadline - time.monotonic(), 0) + 1.0)
+                yield done.get(timeout=max(total_deadline - time.monotonic(), 0) + 1.0)
             except queue.Empty:
-                break
+                return
+
+    def worker_process(self, indexes, threads, total_deadline, fd):
+        """In a forked child: check ``indexes`` and write each result to ``fd``, then exit (never returns)."""
+        code = 0
+        try:
+            signal.signal(signal.SIGTERM, signal.SIG_DFL)
+            with os.fdopen(fd, "wb", buffering=0) as pipe:
+                for index, result in self.in_threads(indexes, threads, total_deadline):
+                    if result is not None:
+                        pipe.write(json.dumps([index, result]).encode("utf-8") + b"\n")
+        except BaseException:  # pylint: disable=broad-exception-caught
+            code = 1
+        finally:
+            # os._exit: no atexit handler of the parent (AnsibleModule's temporary directory) runs here.
+            os._exit(code)  # pylint: disable=protected-access
+
+    def in_processes(self, threads_per_process, total_deadline):
+        """(index, result) from forked worker processes, each with its share of the endpoints.
+
+        A worker that dies, or that is still busy a second after total_deadline (it is then
+        killed), leaves its remaining endpoints out; check_endpoints marks them.
+        """
+        shares = deal(len(self.settings["endpoints"]), len(threads_per_process))
+        children = {}
+        selector = selectors.DefaultSelector()
+        try:
+            for share, threads in zip(shares, threads_per_process):
+                read_fd, write_fd = os.pipe()
+                pid = os.fork()
+                if pid == 0:  # pragma: no cover - the child never returns
+                    os.close(read_fd)
+                    self.worker_process(share, threads, total_deadline, write_fd)
+                os.close(write_fd)
+                children[read_fd] = pid
+                selector.register(read_fd, selectors.EVENT_READ, [b""])
+            while selector.get_map():
+                events = selector.select(timeout=max(total_deadline - time.monotonic(), 0) + 1.0)
+                if not events:
+                    break
+                for key, dummy in events:
+                    chunk = os.read(key.fd, 1 << 20)
+                    if not chunk:
+                        selector.unregister(key.fd)
+                        continue
+                    lines = (key.data[0] + chunk).split(b"\n")
+                    key.data[0] = lines.pop()
+                    if len(key.data[0]) > _LINE_LIMIT:
+                        selector.unregister(key.fd)
+                        continue
+                    for line in lines:
+                        index, result = json.loads(line)
+                        yield index, result
+        finally:
+            selector.close()
+            for read_fd, pid in children.items():
+                try:
+                    os.kill(pid, signal.SIGKILL)
+                except OSError:
+                    pass
+                os.waitpid(pid, 0)
+                os.close(read_fd)
+
+    def check_endpoints(self):
+        endpoints = self.settings["endpoints"]
+        total_deadline = time.monotonic() + self.settings["total_timeout"]
+        cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+        processes = self.p["processes"] if hasattr(os, "fork") else 1
+        self.workers = plan_workers(len(endpoints), self.p["concurrency"], processes, cpus)
+        if len(self.workers) > 1:
+            found = self.in_processes(self.workers, total_deadline)
+            lost = "not checked: its worker process stopped before it was done"
+        else:
+            found = self.in_threads(list(range(len(endpoints))), self.workers[0], total_deadline)
+            lost = None
+        results = [None] * len(endpoints)
+        for index, result in found:
             results[index] = result
-        message = "not checked within total_timeout (%ss)" % self.settings["total_timeout"]
+        kind, message = "timeout", "not checked within total_timeout (%ss)" % self.settings["total_timeout"]
+        if lost is not None and time.monotonic() < total_deadline:
+            kind, message = "handshake", lost
         return [
-            result or unchecked_endpoint(endpoint, "timeout", message, self.p["unreachable_severity"])
+            result or unchecked_endpoint(endpoint, kind, message, self.p["unreachable_severity"])
             for endpoint, result in zip(endpoints, results)
         ]
 
@@ -752,20 +880,53 @@ class CertCheck:
             file_result(pattern, path, self.check_file(pattern, path))
             for pattern, path in expand_files(self.p["files"])
         ]
-        return build_output(
-            results, round((time.monotonic() - started) * 1000.0, 1), self.p["fail_on"], self.settings["judge"]
-        )
+        checked = time.monotonic()
+        output = build_output(results, _ms(checked - started), self.p["fail_on"], self.settings["judge"])
+        output["timings"] = {
+            "checks_ms": _ms(checked - started),
+            "output_ms": _ms(time.monotonic() - checked),
+            "processes": len(self.workers),
+            "threads": self.workers,
+        }
+        return output
+
+
+def _ms(seconds):
+    return round(seconds * 1000.0, 1)
+
+
+def process_age():
+    """Seconds since this process started (/proc), or None where that cannot be read."""
+    try:
+        with open("/proc/self/stat") as handle:
+            started = int(handle.read().rsplit(")", 1)[1].split()[19])
+        with open("/proc/uptime") as handle:
+            uptime = float(handle.read().split()[0])
+        return max(uptime - started / os.sysconf("SC_CLK_TCK"), 0.0)
+    except (OSError, ValueError, IndexError):
+        return None
 
 
 def main():
+    entered = time.monotonic()
+    age = process_age()
     module = AnsibleModule(argument_spec=ARGUMENT_SPEC, supports_check_mode=True)
     if not HAS_CRYPTOGRAPHY:
         output = {"msg": missing_required_lib("cryptography"), "exception": str(CRYPTOGRAPHY_ERROR)}
     else:
         try:
-            output = CertCheck(module).run()
+            check = CertCheck(module)
+            setup = time.monotonic() - entered
+            output = check.run()
         except (FindingError, FileError) as exc:
             output = {"msg": str(exc)}
+        else:
+            output["timings"] = dict(
+                startup_ms=None if age is None else _ms(max(age - (entered - _IMPORTS_STARTED), 0.0)),
+                imports_ms=_ms(_IMPORTS_DONE - _IMPORTS_STARTED),
+                setup_ms=_ms(setup),
+                **output["timings"],
+            )
     if "msg" in output:
         module.fail_json(**output)
     module.exit_json(**output)
