@@ -72,6 +72,10 @@ def check_options(params: dict[str, Any]) -> None:
         )
     if params["trend_days"] > 3660:
         raise FindingError("trend_days must be at most 3660 (ten years), got %d" % params["trend_days"])
+    if not 0 <= params.get("max_fail_percentage", 100) <= 100:
+        raise FindingError(
+            "max_fail_percentage must be an integer from 0 to 100, got %d" % params["max_fail_percentage"]
+        )
     if not params["formats"]:
         raise FindingError("formats must name at least one of %s" % ", ".join(FORMATS))
 

@@ -34,8 +34,14 @@ options:
     description:
       - One entry per host of the play, each a mapping with C(host) (the name), C(status)
         (V(ok), or V(down) for a host that failed or was unreachable), C(reason) (why it is
-        down), C(findings) (its findings) and C(reports) (paths of its per-host reports by kind,
-        C(markdown) and C(json)).
+        down), C(findings) (its findings), C(reports) (paths of its per-host reports by kind,
+        C(markdown) and C(json)) and, optionally, C(timing) (what the P(stronghold.ops.timing#callback)
+        callback measured: C(wall_s), the sum of the host's own task durations in seconds, C(checks),
+        the same per check, and C(tasks), how many).
+      - The report gives each timed host's wall time, the slowest host with its slowest check, and an
+        V(info) C(report.stragglers) finding for each host much slower than the median (more than
+        twice the median and more than 5 s over it, among at least 3 timed hosts). Without any
+        C(timing) it says that per-host timing is not available.
       - A host may appear once. C(_fleet) and C((run)) cannot name a host.
     type: list
     elements: dict
@@ -92,6 +98,17 @@ options:
         (check C(report.trends)); it never fails the task.
     type: int
     default: 30
+  max_fail_percentage:
+    description:
+      - The most hosts, in percent of the hosts of the run, that may be down (failed or unreachable)
+        before the run itself is critical: beyond it the run's row has a critical C(report.fleet)
+        finding naming them, with the C(--limit) that reruns them (as Ansible's C(max_fail_percentage),
+        crossed when down / hosts > O(max_fail_percentage) / 100; V(100) never is).
+      - Each host down is a critical C(run.host) finding whatever this says; RV(summary.rerun) names
+        them all.
+      - An integer from 0 to 100.
+    type: int
+    default: 100
   metadata:
     description:
       - Free-form facts about the run stored in the report as they are; C(playbook),
@@ -197,6 +214,35 @@ summary:
       type: list
       elements: str
       sample: [db2]
+    rerun:
+      description:
+        - The hosts down (C(hosts), in play order) and the C(--limit) argument that reruns exactly
+          them (C(limit), quoted for a POSIX shell; a host name with pattern characters becomes an
+          anchored C(~) regular expression). Empty when no host is down.
+      type: dict
+      sample: {hosts: [db2, web7], limit: "--limit db2,web7"}
+    max_fail_percentage:
+      description: O(max_fail_percentage) as applied.
+      type: int
+      sample: 100
+    timing:
+      description:
+        - Each timed host's wall time (C(hosts), seconds; the sum of its own task durations), C(median_s),
+          the C(slowest) host with its wall time and slowest C(check) (C(check), C(seconds)), the
+          C(stragglers) (C(host), C(wall_s), C(ratio) to the median), whether stragglers were judged
+          (C(judged), at least 3 timed hosts) and the C(rule), the hosts without timing (C(untimed)).
+        - C(available) is V(false), with a C(note) on how to enable the P(stronghold.ops.timing#callback)
+          callback, when no host has timing.
+      type: dict
+      sample:
+        available: true
+        hosts: {web1: 12.4, web2: 11.9, web3: 31.0}
+        median_s: 12.4
+        slowest: {host: web3, wall_s: 31.0, check: {check: postgres_health, seconds: 22.1}}
+        stragglers: [{host: web3, wall_s: 31.0, ratio: 2.5}]
+        judged: true
+        rule: slower than 2x the median and by more than 5 s, among at least 3 timed hosts
+        untimed: []
     problems:
       description: The first 50 warning and critical findings, worst first, as C(severity host check target summary) lines (cut to 300 characters).
       type: list
@@ -307,6 +353,7 @@ ARGUMENT_SPEC = argument_spec(
         },
         "keep": {"type": "int", "default": 30},
         "trend_days": {"type": "int", "default": 30},
+        "max_fail_percentage": {"type": "int", "default": 100},
         "metadata": {"type": "dict", "default": {}},
     },
 )
@@ -360,6 +407,7 @@ def main():
             p["alert"],
             now,
             trends=[trend_entry(series) for series, _svg in charts],
+            max_fail_percentage=p["max_fail_percentage"],
         )
         existing = os.listdir(directory) if os.path.isdir(directory) else []
         plan = plan_fleet_write(
