@@ -51,11 +51,12 @@ class HealthGate:
         start = self.clock()
         attempts = 0
         since: dict[str, float] = {}
-        ids: list[str] = []
+        # The containers just started (start-first) are known: inspect only them from the first look.
+        ids: list[str] = list(only_ids or [])
         while True:
             attempts += 1
-            # `compose ps` once, then only `docker container inspect` of those ids (a tenth of the
-            # CPU, which the starting application needs); ps again when one of them is gone.
+            # The project's container list once, then only `docker container inspect` of those ids
+            # (the CPU is the starting application's); the list again when one of them is gone.
             summaries: Optional[list[Summary]] = None
             if ids:
                 try:

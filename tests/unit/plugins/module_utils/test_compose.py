@@ -131,3 +131,17 @@ def test_up_start_first_keeps_running_containers_and_scales():
     ]
     compose.remove_containers(["abc", "def"])
     assert seen[-2:] == [["docker", "container", "stop", "abc", "def"], ["docker", "container", "rm", "abc", "def"]]
+
+
+def test_project_containers_listed_by_the_project_label_once_the_name_is_known():
+    ls = "docker container ls --all --quiet --no-trunc --filter label=com.docker.compose.project=app"
+    ps = "docker compose --ansi never --project-directory /srv/app -f compose.yaml ps --all --format json"
+    runner, calls = fake_runner({ls: (0, "aaa\nbbb\n", ""), ps: (0, '{"ID": "ccc"}\n', "")})
+    compose = Compose(runner, "/srv/app", ["compose.yaml"], [], [], None, {}, compose_command=["docker", "compose"])
+    # Before `compose config` named the project: Compose itself.
+    assert compose.project_container_ids() == ["ccc"]
+    compose.project_name = "app"
+    assert compose.project_container_ids() == ["aaa", "bbb"]
+    assert [" ".join(c) for c in calls] == [ps, ls]
+    with pytest.raises(ComposeError, match="docker container ls failed"):
+        Compose(fake_runner({})[0], "/srv/app", [], [], [], "other", {}).project_container_ids()
