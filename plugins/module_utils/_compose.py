@@ -116,6 +116,8 @@ class Compose:
         self.docker = docker_command
         self.commands: list[str] = []
         self._images: dict[str, dict[str, Any]] = {}
+        # The last `docker container inspect` as Docker gave it (the health gate paces itself on it).
+        self.inspected: list[dict[str, Any]] = []
         self.base: Optional[list[str]] = list(compose_command) if compose_command else None
         self.version: tuple[int, ...] = ()
 
@@ -205,6 +207,7 @@ class Compose:
             return []
         out = self.run([self.docker, "container", "inspect"] + list(ids))[1]
         inspected: list[dict[str, Any]] = json.loads(out)
+        self.inspected = inspected
         return inspected
 
     def inspect_image(self, reference: str) -> Optional[dict[str, Any]]:

@@ -16,13 +16,25 @@ import time
 from typing import Any, Callable, Mapping, Optional, Sequence
 
 from ansible_collections.stronghold.ops.plugins.module_utils._compose import Compose, ComposeError
-from ansible_collections.stronghold.ops.plugins.module_utils._compose_status import Summary, gate_poll
+from ansible_collections.stronghold.ops.plugins.module_utils._compose_status import Summary, gate_poll, health_due
 from ansible_collections.stronghold.ops.plugins.module_utils._http_probe import probe_until_ok
 
 # (healthy, health, reason): the gate's verdict, what it saw, and why it failed.
 Verdict = tuple[bool, dict[str, Any], Optional[str]]
 # A short poll: the gate returns soon after Docker reports healthy (bench/compose_rollback.py).
 POLL = 0.25
+# While the containers wait only for Docker's next health check, the gate sleeps until that
+# check's result is due (_compose_status.health_due) plus MARGIN, never longer than MAX_SLEEP:
+# a container that stops between checks is still seen within that time.
+MARGIN = 0.05
+MAX_SLEEP = 1.0
+
+
+def pace(due: Optional[float]) -> float:
+    """The gate's next sleep, from the seconds until the next health result is due (None: unknown)."""
+    if due is None:
+        return POLL
+    return min(MAX_SLEEP, max(POLL, due + MARGIN))
 
 
 class HealthGate:
@@ -37,6 +49,7 @@ class HealthGate:
         http: Optional[Mapping[str, Any]] = None,
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], None] = time.sleep,
+        wall: Callable[[], float] = time.time,
     ) -> None:
         self.compose = compose
         self.timeout = timeout
@@ -45,6 +58,7 @@ class HealthGate:
         self.http = dict(http) if http and http.get("url") else None
         self.clock = clock
         self.sleep = sleep
+        self.wall = wall
 
     def wait_containers(self, expected: Sequence[str], only_ids: Optional[Sequence[str]] = None) -> dict[str, Any]:
         """Wait until every container of the services (or only those of `only_ids`) runs and is healthy."""
@@ -84,7 +98,9 @@ class HealthGate:
             if elapsed >= self.timeout:
                 summary.update(status="timeout", reason="after %d s: %s" % (self.timeout, "; ".join(problems)))
                 return summary
-            self.sleep(POLL)
+            looked = set(c["id"] for c in members)
+            waiting = [c for c in self.compose.inspected if str(c.get("Id", ""))[:12] in looked]
+            self.sleep(pace(health_due(waiting, self.wall())))
 
     def judge(self, images: Mapping[str, str]) -> Verdict:
         """Container health, then HTTP, then the image ids."""

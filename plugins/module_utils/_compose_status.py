@@ -23,6 +23,7 @@ summary; judge_container() is the one rule:
 from __future__ import annotations
 
 import re
+from datetime import datetime
 from typing import Any, Mapping, Optional, Sequence
 
 from ansible_collections.stronghold.ops.plugins.module_utils._findings import make_finding
@@ -47,6 +48,9 @@ SEVERITY = {
 }
 # A container restarting more often than this is failing, not starting.
 MAX_RESTARTS = 2
+# Docker's default healthcheck interval, when the container's Config.Healthcheck gives 0.
+DEFAULT_HEALTH_INTERVAL = 30.0
+_TIMESTAMP = re.compile(r"^(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)(?:\.(\d+))?(Z|[+-]\d\d:\d\d)$")
 
 
 def container_health(container: Mapping[str, Any]) -> str:
@@ -230,3 +234,59 @@ def judge_services(
         severity, summary = _service_summary(members, [judge_container(c) for c in members])
         findings.append(make_finding(check, target, severity, summary, details))
     return findings
+
+
+def parse_timestamp(text: Any) -> Optional[float]:
+    """Seconds since the epoch of one of Docker's RFC 3339 times (nanoseconds, ``Z`` or an
+    offset); None for the zero time (``0001-01-01T00:00:00Z``) or anything else."""
+    match = _TIMESTAMP.match(str(text or ""))
+    if not match:
+        return None
+    zone = "+00:00" if match.group(3) == "Z" else match.group(3)
+    try:
+        when = datetime.fromisoformat(match.group(1) + zone).timestamp()
+    except ValueError:
+        return None
+    if when < 0:
+        return None
+    return when + float("0.%s" % (match.group(2) or "0"))
+
+
+def health_due(containers: Sequence[Mapping[str, Any]], now: float) -> Optional[float]:
+    """Seconds from ``now`` (epoch) until Docker's next health-check result is due for the
+    containers (``docker container inspect``'s shape) that wait only for one: running, health
+    ``starting`` or ``unhealthy``. A check starts ``Interval`` after the end of the previous one
+    (or after the start, for the first; ``StartInterval`` when the engine has it, Docker 25+)
+    and takes about as long as the previous one took. None when nothing is due this way: one
+    of them is not running yet, or none has a healthcheck that is still deciding.
+
+    compose_rollback's gate sleeps until then instead of polling (bench/compose_rollback.py:
+    each look starts a Docker CLI process, CPU that the starting application needs); a status
+    can change between checks only by the container stopping, which the gate's longest sleep
+    still catches.
+    """
+    dues = []
+    for container in containers:
+        state = container.get("State") or {}
+        health = state.get("Health") or {}
+        if not isinstance(state, Mapping) or state.get("Status") != "running":
+            return None
+        if health.get("Status") not in ("starting", "unhealthy"):
+            continue  # healthy, or no healthcheck: not waiting for a check
+        check = (container.get("Config") or {}).get("Healthcheck") or {}
+        interval = (check.get("Interval") or 0) / 1e9 or DEFAULT_HEALTH_INTERVAL
+        if check.get("StartInterval"):
+            interval = min(interval, check["StartInterval"] / 1e9)
+        log = [e for e in health.get("Log") or [] if isinstance(e, Mapping)]
+        ends = [parse_timestamp(e.get("End")) for e in log]
+        starts = [parse_timestamp(e.get("Start")) for e in log]
+        last = max((e for e in ends if e is not None), default=None)
+        took = 0.0
+        if log and ends[-1] is not None and starts[-1] is not None:
+            took = max(0.0, ends[-1] - starts[-1])
+        if last is None:
+            last = parse_timestamp(state.get("StartedAt"))
+        if last is None:
+            return None
+        dues.append(last + interval + took - now)
+    return min(dues) if dues else None

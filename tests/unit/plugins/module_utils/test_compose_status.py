@@ -1,14 +1,18 @@
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 from __future__ import annotations
 
+from datetime import datetime, timezone
+
 import pytest
 
 from ansible_collections.stronghold.ops.plugins.module_utils._compose_status import (
     container_health,
     container_summary,
     gate_poll,
+    health_due,
     judge_container,
     judge_services,
+    parse_timestamp,
     service_containers,
 )
 
@@ -194,3 +198,46 @@ def test_gate_poll_gives_an_unhealthy_container_its_grace():
 def test_gate_poll_accepts_a_finished_one_shot_container():
     job = container_summary(inspected("migrate", status="exited", exit_code=0, policy="no"))
     assert gate_poll([job], ["migrate"], {}, 1.0, 20) == (None, [], {})
+
+
+def test_parse_timestamp_reads_dockers_rfc3339_times():
+    epoch = datetime(2026, 12, 6, 1, 34, 51, tzinfo=timezone.utc).timestamp()
+    assert parse_timestamp("2026-12-06T01:34:51.393127817Z") == pytest.approx(epoch + 0.393127817, abs=1e-6)
+    assert parse_timestamp("2026-12-06T02:34:51+01:00") == parse_timestamp("2026-12-06T01:34:51Z")
+    for text in ("0001-01-01T00:00:00Z", "", None, "yesterday", "2026-13-40T00:00:00Z"):
+        assert parse_timestamp(text) is None
+
+
+def checked(status="running", health="starting", log=(), started="2026-12-06T01:00:00Z", interval=1e9, start=0):
+    check = {"Test": ["CMD", "true"], "Interval": interval}
+    if start:
+        check["StartInterval"] = start
+    state = {"Status": status, "StartedAt": started}
+    if health:
+        state["Health"] = {"Status": health, "Log": [{"Start": s, "End": e} for s, e in log]}
+    return {"Id": "abc", "State": state, "Config": {"Healthcheck": check}}
+
+
+def test_health_due_is_the_next_check_after_the_last_one_ended():
+    started = parse_timestamp("2026-12-06T01:00:00Z")
+    # No check yet: the first comes an interval after the start.
+    assert health_due([checked()], started + 0.2) == pytest.approx(0.8)
+    # The last check ended at 3.5 s and took 0.25 s: the next result is due at 4.75 s.
+    log = [("2026-12-06T01:00:03.25Z", "2026-12-06T01:00:03.5Z")]
+    assert health_due([checked(log=log)], started + 4.0) == pytest.approx(0.75)
+    # Overdue (a slow check): negative, the gate looks at its shortest poll.
+    assert health_due([checked(log=log)], started + 6.0) == pytest.approx(-1.25)
+    # The earliest of several; Docker 25's start interval when shorter; 0 means Docker's 30 s.
+    assert health_due([checked(interval=0), checked(log=log)], started + 4.0) == pytest.approx(0.75)
+    assert health_due([checked(interval=0)], started) == pytest.approx(30.0)
+    assert health_due([checked(interval=5e9, start=5e8)], started) == pytest.approx(0.5)
+    # Healthy ones or ones without a healthcheck do not wait; nothing due.
+    assert health_due([checked(health="healthy"), checked(health=None)], started) is None
+    assert health_due([], started) is None
+
+
+def test_health_due_is_unknown_while_a_container_is_not_running_or_has_no_times():
+    started = parse_timestamp("2026-12-06T01:00:00Z")
+    assert health_due([checked(), checked(status="created")], started) is None
+    assert health_due([checked(status="restarting")], started) is None
+    assert health_due([checked(started="0001-01-01T00:00:00Z")], started) is None
