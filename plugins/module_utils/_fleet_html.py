@@ -186,8 +186,9 @@ def _verdict(report: dict[str, Any]) -> str:
             for h in down
         )
         parts.append("</ul>")
+    if summary["rerun"]:
         parts.append(
-            '<p class="rerun">Rerun them: <code id="rerun">ansible-playbook &lt;playbook&gt; %s</code></p>'
+            '<p class="rerun">Rerun the failed hosts: <code id="rerun">ansible-playbook &lt;playbook&gt; %s</code></p>'
             % _e(summary["rerun"]["limit"])
         )
     parts.append("</header>")

@@ -58,6 +58,8 @@ MAX_PROBLEMS = 50
 MAX_LINE = 300
 # Beyond this many checks the Markdown matrix is cut (the HTML page has them all).
 MARKDOWN_MAX_CHECKS = 30
+# The critical finding of a task that failed and was rescued (roles/report/tasks/failure.yml).
+FAILED_TASK_CHECK = "run.task"
 
 
 def check_options(params: dict[str, Any]) -> None:
@@ -206,8 +208,9 @@ def build_fleet_report(
 
     Hosts much slower than the median get an info C(report.stragglers) finding of their own
     (_fleet_timing); more than ``max_fail_percentage`` % of the hosts down adds a critical
-    C(report.fleet) finding to the run's findings. ``summary.rerun`` names the down hosts with
-    the C(--limit) that reruns them all."""
+    C(report.fleet) finding to the run's findings. A host is failed when it is down or has a
+    C(run.task) finding (a task failed and was rescued); ``summary.rerun`` names the failed hosts
+    with the C(--limit) that reruns them all."""
     timing = timing_summary(entries)
     stragglers = straggler_findings(timing, {e["host"]: e["timing"]["checks"] for e in entries if e.get("timing")})
     if stragglers:
@@ -217,7 +220,14 @@ def build_fleet_report(
             for e in entries
         ]
     down_hosts = [entry["host"] for entry in entries if entry["status"] == "down"]
-    threshold = fleet_threshold_finding(len(entries), down_hosts, max_fail_percentage)
+    # Failed: down (unreachable, or failed before its report), or a task of it failed and was
+    # rescued (a run.task finding: a task timeout is one); what a rerun should cover.
+    failed_hosts = [
+        entry["host"]
+        for entry in entries
+        if entry["status"] == "down" or any(f["check"] == FAILED_TASK_CHECK for f in entry["findings"])
+    ]
+    threshold = fleet_threshold_finding(len(entries), failed_hosts, max_fail_percentage)
     if threshold is not None:
         run_findings = sort_findings(run_findings + [threshold])
     rows = _rows(entries, run_findings)
@@ -248,7 +258,7 @@ def build_fleet_report(
             for entry in entries
         },
         "down_hosts": sorted(down_hosts),
-        "rerun": {"hosts": down_hosts, "limit": rerun_limit(down_hosts)} if down_hosts else {},
+        "rerun": {"hosts": failed_hosts, "limit": rerun_limit(failed_hosts)} if failed_hosts else {},
         "max_fail_percentage": max_fail_percentage,
         "timing": timing,
         "problems": [problem_line(host, f) for host, f in problem_pairs[:MAX_PROBLEMS]],
@@ -489,7 +499,15 @@ def render_markdown(report: dict[str, Any], directory: str = "") -> str:
                 lines.append(
                     "- **%s**: %s" % (markdown_text(host["host"]), _md_cut(host["reason"] or "failed or unreachable"))
                 )
-        lines.extend(["", "Rerun them: `ansible-playbook <playbook> %s`" % summary["rerun"]["limit"], ""])
+        lines.append("")
+    if summary["rerun"]:
+        lines.extend(
+            [
+                "Rerun the failed hosts (%s): `ansible-playbook <playbook> %s`"
+                % (markdown_text(", ".join(summary["rerun"]["hosts"])), summary["rerun"]["limit"]),
+                "",
+            ]
+        )
     if summary["problems"]:
         lines.extend(["## Act on these first", ""])
         lines.extend("- %s" % markdown_text(p) for p in summary["problems"])

@@ -499,12 +499,14 @@ def verify_chain(
     hostname: Optional[str],
     now: datetime,
     store: Optional[x509_verification.Store] = None,
+    path: Optional[list[x509.Certificate]] = None,
 ) -> tuple[bool, Optional[bool], Optional[str]]:
     """(trusted, hostname_verified, message) from cryptography's X.509 path validation.
 
     The server verifier checks the chain, the serverAuth key usage and the hostname together;
     when it refuses, a client verifier with a permissive leaf policy tells whether the chain
     itself is trusted (then the leaf, i.e. the hostname or its key usage, is what failed).
+    ``path``, when given, receives the chain the verifier built and checked (leaf to root).
     """
     if not anchors:
         return False, None, "no trust anchors (empty CA store)"
@@ -521,7 +523,9 @@ def verify_chain(
         except ValueError:
             subject = x509_verification.DNSName(hostname.rstrip("."))
         try:
-            base.build_server_verifier(subject).verify(leaf, intermediates)
+            built = base.build_server_verifier(subject).verify(leaf, intermediates)
+            if path is not None:
+                path.extend(built)
             return True, True, None
         except (x509_verification.VerificationError, ValueError) as exc:
             server_error = str(exc)
@@ -530,7 +534,9 @@ def verify_chain(
             ca_policy=x509_verification.ExtensionPolicy.webpki_defaults_ca(),
             ee_policy=x509_verification.ExtensionPolicy.permit_all(),
         )
-        permissive.build_client_verifier().verify(leaf, intermediates)
+        verified = permissive.build_client_verifier().verify(leaf, intermediates)
+        if path is not None:
+            path.extend(verified.chain)
     except (x509_verification.VerificationError, ValueError, TypeError, AttributeError) as exc:
         return False, None, str(exc)
     return True, (False if hostname else None), server_error
@@ -1197,9 +1203,22 @@ def judge_chain(
     chain: list[Info] = []
     severity = "ok"
     reasons: list[str] = []
+    verdict = None
+    signed = set()
+    if verify:
+        # Path validation first: each link of the path it built has its signature checked there,
+        # and need not be checked again for the chain's order.
+        path: list[x509.Certificate] = []
+        verdict = verify_chain(certs, anchors or [], hostname, now, store, path)
+        signed = set(zip(path, path[1:]))
     for index, cert in enumerate(certs):
         info = described(cert, now, cache)
-        info["issued_by_next"] = issued_by(cert, certs[index + 1], cache) if index + 1 < len(certs) else False
+        if index + 1 >= len(certs):
+            info["issued_by_next"] = False
+        elif (cert, certs[index + 1]) in signed:
+            info["issued_by_next"] = True
+        else:
+            info["issued_by_next"] = issued_by(cert, certs[index + 1], cache)
         level, own = judge_certificate(info, options)
         info["severity"] = level
         info["reasons"] = own
@@ -1233,8 +1252,8 @@ def judge_chain(
         reasons.extend(order_reasons)
     if hostname:
         result["hostname_match"] = hostname_matches(hostname, leaf["dns_names"], leaf["ip_addresses"])
-    if verify:
-        trusted, host_ok, message = verify_chain(certs, anchors or [], hostname, now, store)
+    if verdict is not None:
+        trusted, host_ok, message = verdict
         result["trusted"] = trusted
         if host_ok is not None and result["hostname_match"] is not None and hostname_refusal(message):
             # cryptography's verdict on the name wins when the chain is trusted; a leaf refused for

@@ -14,6 +14,8 @@ in and plain data out, so that each rule is unit tested without files or a serve
 * ``Survey`` splits the listing into settling, current and future-dated backups;
 * ``collection_checks`` judges them all (settle, future, count, freshness, gaps);
 * ``select`` and ``history`` choose the backups checked and the sizes each is compared with;
+* ``cpu_quota`` and ``choose_workers`` decide how many files are read at the same time, and
+  ``read_error`` is what a reading that raised shows;
 * ``check_backup`` judges one backup from its listing entry and what reading it showed;
 * ``judge_restore`` and ``judge_queries`` judge the restore test and its sanity queries;
 * ``Outcome`` turns the checks into findings and the module's result, and
@@ -80,6 +82,11 @@ STREAM_KEYS = (
     "throughput_mbps",
     "inflate_backend",
 )
+
+
+# Most files read at the same time (the option ``workers``): each reader holds about 1.5 MiB of
+# buffers; more readers than cores only share the same cores.
+MAX_WORKERS = 64
 
 
 class VerifyError(Exception):
@@ -197,6 +204,7 @@ class Settings:
         if self.timeout is not None and self.timeout <= 0:
             problems.append("timeout must be longer than 0")
         problems.extend(self.number_problems(params))
+        problems.extend(workers_problems(params.get("workers")))
         problems.extend(self.restore_problems(params))
         problems.extend(path_problems)
         if params.get("files") is not None and not params["files"]:
@@ -417,6 +425,60 @@ def select(backups: Sequence[Item], which: str, count: int = 1) -> list[Item]:
     if which == "latest":
         return eligible[-1:]
     return eligible[-count:]
+
+
+def workers_problems(workers: Any) -> list[str]:
+    """What is wrong with the option ``workers`` (None: chosen from the cores)."""
+    if workers is None:
+        return []
+    if isinstance(workers, bool) or not isinstance(workers, int):
+        return ["workers must be a whole number from 1 to %d, got %r" % (MAX_WORKERS, workers)]
+    if not 1 <= workers <= MAX_WORKERS:
+        return ["workers must be from 1 to %d (1 reads the files one after another), got %d" % (MAX_WORKERS, workers)]
+    return []
+
+
+def cpu_quota(cpu_max: Optional[str]) -> Optional[float]:
+    """The CPUs a cgroup v2 ``cpu.max`` (``"<quota> <period>"`` or ``"max <period>"``) allows; None: no limit."""
+    if not cpu_max:
+        return None
+    parts = cpu_max.split()
+    if not parts or parts[0] == "max":
+        return None
+    try:
+        quota = float(parts[0])
+        period = float(parts[1]) if len(parts) > 1 else 100000.0
+    except ValueError:
+        return None
+    if not (math.isfinite(quota) and math.isfinite(period)) or quota <= 0 or period <= 0:
+        return None
+    return quota / period
+
+
+def choose_workers(requested: Optional[int], files: int, cpus: Optional[int], quota: Optional[float] = None) -> int:
+    """How many files are read at the same time: never more than the files, at least 1.
+
+    ``requested`` is the option ``workers``; unset, one per usable CPU (``cpus``, the CPUs this
+    process may run on, and the cgroup's ``quota`` in CPUs, rounded up), at most MAX_WORKERS.
+    """
+    if requested is not None:
+        wanted = requested
+    else:
+        wanted = max(1, cpus or 1)
+        if quota is not None:
+            wanted = min(wanted, max(1, math.ceil(quota)))
+        wanted = min(wanted, MAX_WORKERS)
+    return max(1, min(wanted, files))
+
+
+def read_error(detail: str, level: int) -> dict[str, Any]:
+    """What ``verify_stream`` or ``verify_header`` would return for a file whose reading raised ``detail``.
+
+    The file's ``read`` check fails with the error; nothing else about it is known.
+    """
+    verified: dict[str, Any] = {"ok": False, "checks": [check("read", "failed", "verification error: %s" % detail)]}
+    verified.update(dict.fromkeys(STREAM_KEYS if level >= LEVELS.index("stream") else ("format", "compressed")))
+    return verified
 
 
 def history(item: Item, current: Sequence[Item], window: int) -> list[int]:

@@ -100,12 +100,13 @@ options:
     default: 30
   max_fail_percentage:
     description:
-      - The most hosts, in percent of the hosts of the run, that may be down (failed or unreachable)
-        before the run itself is critical: beyond it the run's row has a critical C(report.fleet)
+      - The most hosts, in percent of the hosts of the run, that may fail (down, failed or unreachable,
+        or with a C(run.task) finding, a task that failed and was rescued) before the run itself is
+        critical: beyond it the run's row has a critical C(report.fleet)
         finding naming them, with the C(--limit) that reruns them (as Ansible's C(max_fail_percentage),
-        crossed when down / hosts > O(max_fail_percentage) / 100; V(100) never is).
+        crossed when failed / hosts > O(max_fail_percentage) / 100; V(100) never is).
       - Each host down is a critical C(run.host) finding whatever this says; RV(summary.rerun) names
-        them all.
+        all the failed hosts.
       - An integer from 0 to 100.
     type: int
     default: 100
@@ -216,7 +217,8 @@ summary:
       sample: [db2]
     rerun:
       description:
-        - The hosts down (C(hosts), in play order) and the C(--limit) argument that reruns exactly
+        - The failed hosts (C(hosts), in play order: down, or with a C(run.task) finding) and the
+          C(--limit) argument that reruns exactly
           them (C(limit), quoted for a POSIX shell; a host name with pattern characters becomes an
           anchored C(~) regular expression). Empty when no host is down.
       type: dict

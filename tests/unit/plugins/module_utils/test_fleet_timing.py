@@ -263,7 +263,7 @@ def test_run_report_carries_timing_stragglers_rerun_and_threshold():
     assert any(f["check"] == "report.stragglers" for f in db2["findings"])
     assert [f["check"] for f in report["run_findings"]] == ["report.fleet"]
     markdown = render_markdown(report)
-    assert "Rerun them: `ansible-playbook <playbook> --limit '~^db\\x2c1$'`" in markdown
+    assert "Rerun the failed hosts (db,1): `ansible-playbook <playbook> --limit '~^db\\x2c1$'`" in markdown
     assert "## Time per host" in markdown and "| db2 | 40.0 | much slower than the median |" in markdown
     assert "Slowest host db2: 40.0 s, slowest check postgres_health (30.0 s); median 11.5 s over 4 timed hosts" in markdown
     page = render_page(report, [])
@@ -298,4 +298,22 @@ def test_host_entries_read_the_callbacks_timing_and_unreachable_message():
     normalised = read_hosts(entries)
     assert normalised[1]["findings"][0]["summary"] == (
         "unreachable: ssh: refused: none of its checks reported in this run (rerun with --limit down1)"
+    )
+
+
+def test_a_rescued_failed_task_counts_as_failed_for_the_rerun_and_the_threshold():
+    task_failed = {"check": "run.task", "target": "Probe (role health)", "severity": "critical", "summary": "timed out"}
+    entries = read_hosts(
+        [
+            {"host": "web1", "status": "ok", "findings": []},
+            {"host": "web2", "status": "ok", "findings": [task_failed]},
+            {"host": "down1", "status": "down"},
+        ]
+    )
+    report = build_fleet_report(entries, [], "daily", "critical", {}, None, NOW, max_fail_percentage=50)
+    assert report["summary"]["rerun"] == {"hosts": ["web2", "down1"], "limit": "--limit web2,down1"}
+    assert report["summary"]["down_hosts"] == ["down1"]
+    assert "2 of 3 hosts (66.7%)" in report["run_findings"][0]["summary"]
+    assert "Rerun the failed hosts (web2, down1): `ansible-playbook <playbook> --limit web2,down1`" in render_markdown(
+        report
     )
