@@ -634,3 +634,65 @@ def test_a_cut_inside_the_deflate_data_reads_the_same_with_zlib_and_isal(tmp_pat
     assert texts[0].startswith(
         "truncated: the file ends at compressed byte %d inside the deflate data" % (len(data) - cut)
     )
+
+
+# --- map_ordered: the files read by several threads ---------------------------------------------
+
+
+@pytest.mark.parametrize("workers", [1, 2, 5, 20])
+def test_map_ordered_keeps_the_order_and_reports_each_error(workers):
+    import threading
+    import time
+
+    from ansible_collections.stronghold.ops.plugins.module_utils._backup_files import map_ordered
+
+    names = set()
+
+    def work(item):
+        names.add(threading.current_thread().name)
+        time.sleep(0.01 * (7 - item))  # the first items finish last
+        if item == 3:
+            raise ValueError("item 3")
+        return item * 10
+
+    results = map_ordered(work, list(range(7)), workers)
+    assert [r for r, _ in results] == [0, 10, 20, None, 40, 50, 60]
+    errors = [e for _, e in results]
+    assert isinstance(errors[3], ValueError) and errors[:3] + errors[4:] == [None] * 6
+    assert len(names) == min(workers, 7)
+    assert not [t for t in threading.enumerate() if t.name.startswith("backup-reader-")]
+
+
+def test_map_ordered_runs_the_items_at_the_same_time():
+    import threading
+
+    from ansible_collections.stronghold.ops.plugins.module_utils._backup_files import map_ordered
+
+    barrier = threading.Barrier(3, timeout=10)
+    # Each item waits for the two others: only three threads at once get past the barrier.
+    assert [r for r, _ in map_ordered(lambda item: barrier.wait() >= 0, [1, 2, 3], 3)] == [True] * 3
+
+
+def test_map_ordered_of_nothing():
+    from ansible_collections.stronghold.ops.plugins.module_utils._backup_files import map_ordered
+
+    assert map_ordered(str, [], 4) == []
+
+
+def test_a_failing_read_stops_the_hashing_thread(tmp_path, monkeypatch):
+    import threading
+
+    path = tmp_path / "backup_20260101_020000.sql.gz"
+    path.write_bytes(gzip.compress(b"-- PostgreSQL database dump\n" * 100000))
+
+    def broken(self, data):
+        raise RuntimeError("inflater broke")
+
+    monkeypatch.setattr(_backup_files._GzipStream, "feed", broken)
+    before = sum(1 for t in threading.enumerate() if t.name == "sha256")
+    with pytest.raises(RuntimeError):
+        _backup_files.verify_stream(str(path), read_size=4096)
+    for thread in threading.enumerate():
+        if thread.name == "sha256":
+            thread.join(5)
+    assert sum(1 for t in threading.enumerate() if t.name == "sha256") == before

@@ -449,3 +449,79 @@ def test_human_duration():
     assert human_duration(3 * 86400) == "3d00h"
     assert human_duration(3725) == "1h02m"
     assert human_duration(59) == "59s"
+
+
+# --- how many files are read at the same time ---------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "text, cpus",
+    [
+        (None, None),
+        ("", None),
+        ("max 100000\n", None),
+        ("150000 100000\n", 1.5),
+        ("200000 100000", 2.0),
+        ("50000", 0.5),
+        ("0 100000", None),
+        ("abc 100000", None),
+        ("100000 0", None),
+    ],
+)
+def test_cpu_quota(text, cpus):
+    from ansible_collections.stronghold.ops.plugins.module_utils._verify import cpu_quota
+
+    assert cpu_quota(text) == cpus
+
+
+@pytest.mark.parametrize(
+    "requested, files, cpus, quota, expected",
+    [
+        (None, 7, 2, None, 2),  # one per CPU
+        (None, 1, 8, None, 1),  # never more than the files
+        (None, 0, 8, None, 1),  # nothing to read: still a valid number
+        (None, 7, 8, 1.5, 2),  # the cgroup quota, rounded up
+        (None, 7, 8, 0.2, 1),
+        (None, 7, None, None, 1),  # cpu_count() unknown
+        (None, 500, 256, None, 64),  # at most MAX_WORKERS
+        (1, 7, 8, None, 1),  # serial on request
+        (6, 7, 2, None, 6),  # the option wins over the CPUs
+        (64, 3, 2, None, 3),  # but never more than the files
+    ],
+)
+def test_choose_workers(requested, files, cpus, quota, expected):
+    from ansible_collections.stronghold.ops.plugins.module_utils._verify import choose_workers
+
+    assert choose_workers(requested, files, cpus, quota) == expected
+
+
+@pytest.mark.parametrize(
+    "value, problem",
+    [
+        (None, None),
+        (1, None),
+        (64, None),
+        (0, "workers must be from 1 to 64"),
+        (-1, "workers must be from 1 to 64"),
+        (65, "workers must be from 1 to 64"),
+        (True, "workers must be a whole number"),
+        ("3", "workers must be a whole number"),
+    ],
+)
+def test_workers_problems(value, problem):
+    from ansible_collections.stronghold.ops.plugins.module_utils._verify import workers_problems
+
+    problems = workers_problems(value)
+    assert (problems == []) if problem is None else (len(problems) == 1 and problem in problems[0])
+
+
+@pytest.mark.parametrize("level, keys", [(2, 8), (1, 2), (0, 2)])
+def test_read_error_fails_the_read_check_only(level, keys):
+    from ansible_collections.stronghold.ops.plugins.module_utils._verify import read_error
+
+    verified = read_error("OSError: gone", level)
+    assert verified["ok"] is False
+    assert [(c["name"], c["status"], c["detail"]) for c in verified["checks"]] == [
+        ("read", "failed", "verification error: OSError: gone")
+    ]
+    assert len(verified) - 2 == keys and all(verified[k] is None for k in verified if k not in ("ok", "checks"))

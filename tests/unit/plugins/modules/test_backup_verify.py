@@ -363,3 +363,90 @@ def test_explicit_files_that_are_no_regular_file(run_module, tmp_path):
     assert result["status"] == "failed" and result["findings"][0]["target"] == str(
         tmp_path / "backup_20261127_020000.sql.gz"
     )
+
+
+# --- several backups read at the same time (workers) ------------------------------------------
+
+
+def week_with_one_corrupt(directory):
+    """7 daily backups, each a different dump; the third newest cut in the middle."""
+    for n in range(7):
+        data = gzip.compress(DUMP.replace(b"SELECT 1;", b"SELECT %d;" % n))
+        if n == 2:
+            data = data[: len(data) // 2]
+        write(directory, NOW - datetime.timedelta(hours=1, days=n), data)
+
+
+def comparable(result):
+    """The result without what depends on the timing: durations, throughput, memory, workers."""
+    drop = ("duration", "throughput_mbps", "peak_rss_kib", "workers", "age_seconds", "newest_age_seconds")
+
+    def clean(value):
+        if isinstance(value, dict):
+            return {k: clean(v) for k, v in value.items() if k not in drop}
+        if isinstance(value, list):
+            return [clean(v) for v in value]
+        return value
+
+    return clean(result)
+
+
+@pytest.mark.parametrize("which", [{"which": "last_n", "count": 7}, {"which": "all"}])
+def test_parallel_reading_gives_the_serial_result(run_module, tmp_path, which):
+    week_with_one_corrupt(tmp_path)
+    args = dict({"directory": str(tmp_path), "fail_on": "never"}, **which)
+    serial = run_module(backup_verify.main, dict(args, workers=1)).result
+    parallel = run_module(backup_verify.main, dict(args, workers=4)).result
+    assert serial["workers"] == 1 and parallel["workers"] == 4
+    assert comparable(parallel) == comparable(serial)
+    assert [f["summary"] for f in parallel["findings"]] == [f["summary"] for f in serial["findings"]]
+    failed = [b["name"] for b in parallel["backups"] if not b["ok"]]
+    assert failed == [(NOW - datetime.timedelta(hours=1, days=2)).strftime("backup_%Y%m%d_%H%M%S.sql.gz")]
+
+
+def test_workers_default_to_the_cpus_and_never_exceed_the_files(run_module, tmp_path, monkeypatch):
+    week_with_one_corrupt(tmp_path)
+    monkeypatch.setattr(backup_verify, "usable_cpus", lambda: (16, 1.5))
+    args = {"directory": str(tmp_path), "fail_on": "never", "which": "last_n", "count": 3}
+    assert run_module(backup_verify.main, args).result["workers"] == 2
+    assert run_module(backup_verify.main, dict(args, workers=64)).result["workers"] == 3
+    assert run_module(backup_verify.main, dict(args, which="latest", count=1)).result["workers"] == 1
+
+
+def test_a_reading_that_raises_is_a_finding_of_that_file(run_module, tmp_path, monkeypatch):
+    week_with_one_corrupt(tmp_path)
+    real = backup_verify.verify_stream
+    victim = (NOW - datetime.timedelta(hours=1, days=4)).strftime("backup_%Y%m%d_%H%M%S.sql.gz")
+
+    def flaky(path, *args, **kwargs):
+        if path.endswith(victim):
+            raise MemoryError("no room")
+        return real(path, *args, **kwargs)
+
+    monkeypatch.setattr(backup_verify, "verify_stream", flaky)
+    result = run_module(backup_verify.main, {"directory": str(tmp_path), "which": "all", "workers": 3}).result
+    entry = next(b for b in result["backups"] if b["name"] == victim)
+    assert not entry["ok"] and entry["sha256"] is None
+    read = [c for c in entry["checks"] if c["name"] == "read"]
+    assert read == [dict(read[0], status="failed", detail="verification error: MemoryError: no room")]
+    # Every other file was still read and judged.
+    assert sum(1 for b in result["backups"] if b["ok"]) == 5
+    assert any(f["target"] == victim and "MemoryError" in f["summary"] for f in result["findings"])
+
+
+@pytest.mark.parametrize(
+    "value, message",
+    [
+        (0, "workers must be from 1 to 64 (1 reads the files one after another), got 0"),
+        (-3, "workers must be from 1 to 64"),
+        (10**12, "workers must be from 1 to 64"),
+        ("abc", "argument 'workers' is of type str"),
+        ("2.5", "argument 'workers'"),
+        (True, "workers must be a whole number from 1 to 64, got True"),
+    ],
+)
+def test_bad_workers(run_module, tmp_path, value, message):
+    daily(tmp_path, 2)
+    outcome = run_module(backup_verify.main, {"directory": str(tmp_path), "which": "all", "workers": value})
+    assert outcome.failed and message in outcome.result["msg"]
+    assert "checks" not in outcome.result
