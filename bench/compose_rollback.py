@@ -4,8 +4,11 @@
 
 A prober asks the app's health endpoint every 20 ms during a rollback from release 2 to release 1
 and the bench reports how long the app gave no 2xx answer, and how long it took until the
-target release answered and until Docker called it healthy. Product goal: compose_rollback's
-unavailable time at most half the runbook's, and healthy no later. Runs alternate (runbook,
+target release answered and until Docker called it healthy. Issue 15's goals, for `strategy:
+start_first`, per run and as medians (the first table): (G1) T0 to release 1 healthy at most the
+runbook's T0 to healthy plus the Ansible floor measured in the same run; (G2) the module's
+read-only plan (start_first in check mode through ansible-playbook) at most 0.5 s over that
+floor; (G3) unavailable at most 0.1x the runbook's. Runs alternate (runbook,
 module, module, runbook, ...) so machine noise hits both alike; the result is the ratio of the
 medians. Nothing here asserts a time: the bench reports, in Markdown, and exits 0 when it could
 measure.
