@@ -35,7 +35,6 @@ Nothing here asserts a time: the bench reports, in Markdown, and exits 0 when it
 from __future__ import annotations
 
 import argparse
-import asyncio
 import datetime
 import ipaddress
 import json
@@ -115,7 +114,8 @@ def make_pki(root_dir, count):
     now = datetime.datetime.now(datetime.timezone.utc).replace(microsecond=0)
     root_key, int_key, leaf_key = (ec.generate_private_key(ec.SECP256R1()) for dummy in range(3))
     root = _cert("Bench Root", root_key, "Bench Root", root_key, now - 10 * DAY, now + 3650 * DAY, True)
-    inter = _cert("Bench Intermediate", int_key, "Bench Root", root_key, now - 10 * DAY, now + 1825 * DAY, True)
+    # The leaves expire first (5 + 2i days, up to 2003 days for 1000 endpoints): every side reports the leaf's date.
+    inter = _cert("Bench Intermediate", int_key, "Bench Root", root_key, now - 10 * DAY, now + 3000 * DAY, True)
     with open(os.path.join(root_dir, "ca.pem"), "wb") as handle:
         handle.write(root.public_bytes(serialization.Encoding.PEM))
     with open(os.path.join(root_dir, "leaf.key"), "wb") as handle:
@@ -138,28 +138,47 @@ def make_pki(root_dir, count):
 
 
 def serve(root_dir, count):
-    """The child process: one asyncio loop, one listening socket per port."""
+    """The child process: one thread accepts on every port (a selector over the listening
+    sockets), a pool of threads does each TLS handshake in blocking mode (in OpenSSL, without
+    the GIL), reads until the client closes, and closes: less CPU than asyncio's SSL protocol,
+    which matters, since the server shares the 2 CPUs with the sides (the bench reports its CPU)."""
+    import concurrent.futures
+    import selectors
 
-    async def handle(reader, writer):
+    def handle(conn, context):
         try:
-            await asyncio.wait_for(reader.read(), timeout=10)
-        except (OSError, asyncio.TimeoutError, ssl.SSLError):
+            conn.settimeout(10)
+            with context.wrap_socket(conn, server_side=True) as tls:
+                while tls.recv(4096):
+                    pass
+        except (OSError, ssl.SSLError):
             pass
         finally:
-            writer.close()
+            conn.close()
 
-    async def main():
-        servers = []
-        for i in range(count):
-            port = FIRST_PORT + i
-            context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-            context.load_cert_chain(os.path.join(root_dir, "%d.pem" % port), os.path.join(root_dir, "leaf.key"))
-            servers.append(await asyncio.start_server(handle, HOST, port, ssl=context, backlog=256))
-        with open(os.path.join(root_dir, "ready"), "w") as handle_file:
-            handle_file.write("ok\n")
-        await asyncio.Event().wait()
-
-    asyncio.run(main())
+    selector = selectors.DefaultSelector()
+    for i in range(count):
+        port = FIRST_PORT + i
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        context.load_cert_chain(os.path.join(root_dir, "%d.pem" % port), os.path.join(root_dir, "leaf.key"))
+        context.num_tickets = 0  # no TLS 1.3 session tickets: no client of the bench resumes
+        listener = socket.socket()
+        listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        listener.bind((HOST, port))
+        listener.listen(256)
+        listener.setblocking(False)
+        selector.register(listener, selectors.EVENT_READ, context)
+    pool = concurrent.futures.ThreadPoolExecutor(max_workers=64)
+    with open(os.path.join(root_dir, "ready"), "w") as handle_file:
+        handle_file.write("ok\n")
+    while True:
+        for key, dummy in selector.select():
+            try:
+                conn, dummy = key.fileobj.accept()
+            except (BlockingIOError, InterruptedError):
+                continue
+            conn.setblocking(True)
+            pool.submit(handle, conn, key.data)
 
 
 class Endpoints:
@@ -238,12 +257,13 @@ class Ansible:
         return wall, shown["msg"]
 
 
-def cert_check_tasks(ports, ca_path):
+def cert_check_tasks(ports, ca_path, details="full"):
     endpoints = [{"host": HOST, "port": port, "server_name": "localhost"} for port in ports]
+    options = {"endpoints": endpoints, "ca_path": ca_path, "fail_on": "never", "result_details": details}
     return [
         {
             "name": "cert_check over every endpoint",
-            "stronghold.ops.cert_check": {"endpoints": endpoints, "ca_path": ca_path, "fail_on": "never"},
+            "stronghold.ops.cert_check": options,
             "register": "certs",
         },
         {
@@ -251,6 +271,7 @@ def cert_check_tasks(ports, ca_path):
             "ansible.builtin.debug": {
                 "msg": {
                     "duration_ms": "{{ certs.summary.duration_ms }}",
+                    "timings": "{{ certs.timings }}",
                     "days": "{{ dict(certs.results | map(attribute='port') | map('string') | zip(certs.results | map(attribute='not_after')"
                     " | zip(certs.results | map(attribute='days_remaining')))) }}",
                 }
@@ -347,15 +368,70 @@ def load_after():
         return "unknown"
 
 
+def cpu_of(pid):
+    """CPU seconds (user + system, every thread) of a running process."""
+    with open("/proc/%d/stat" % pid) as handle:
+        fields = handle.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def children_cpu():
+    times = os.times()
+    return times.children_user + times.children_system
+
+
+def module_alone(args_path):
+    """The module run as one process outside Ansible, as Ansible's local connection starts it:
+    (wall seconds, bytes of its JSON result, the result)."""
+    env = dict(os.environ, PYTHONPATH=os.path.join(REPO, ".build", "collections"))
+    command = [sys.executable, "-m", "ansible_collections.stronghold.ops.plugins.modules.cert_check", args_path]
+    start = time.monotonic()
+    done = subprocess.run(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, check=False)
+    wall = time.monotonic() - start
+    if done.returncode != 0:
+        raise SystemExit("cert_check alone failed (rc %d): %s" % (done.returncode, done.stdout[-2000:]))
+    return wall, len(done.stdout), json.loads(done.stdout)
+
+
+def med(values):
+    return statistics.median(values) if values else float("nan")
+
+
+def listed(values, form="%.2f"):
+    return ", ".join(form % v for v in values)
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--endpoints", type=int, default=200)
+    parser.add_argument(
+        "--sides",
+        default=None,
+        help="comma-separated, of cert_check,get_certificate,openssl (default: all three up to 200 endpoints, "
+        "cert_check,openssl above)",
+    )
+    parser.add_argument(
+        "--get-certificate-runs", type=int, default=None, help="runs of the get_certificate side (default --runs)"
+    )
+    parser.add_argument(
+        "--result-details",
+        choices=["full", "problems"],
+        default="problems",
+        help="cert_check's result_details (default problems: the chain of ok endpoints left out)",
+    )
     parser.add_argument("--serve", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.serve:
         serve(args.serve, args.endpoints)
         return
+    sides = (
+        args.sides or ("cert_check,get_certificate,openssl" if args.endpoints <= 200 else "cert_check,openssl")
+    ).split(",")
+    if "cert_check" not in sides or not set(sides) <= {"cert_check", "get_certificate", "openssl"}:
+        raise SystemExit("--sides: cert_check and any of get_certificate, openssl")
+    gc_runs = args.runs if args.get_certificate_runs is None else args.get_certificate_runs
+    openssl_goal = 20 if args.endpoints >= 1000 else 10
     signal.signal(signal.SIGTERM, terminate)
     load_before = load_after()
     ports = list(range(FIRST_PORT, FIRST_PORT + args.endpoints))
@@ -364,7 +440,9 @@ def main():
         tempfile.TemporaryDirectory(prefix="stronghold-bench-cert_check-books-") as books,
     ):
         ansible = Ansible(books)
-        book_a = ansible.playbook("cert_check", cert_check_tasks(ports, os.path.join(endpoints.root, "ca.pem")))
+        ca_path = os.path.join(endpoints.root, "ca.pem")
+        tasks_a = cert_check_tasks(ports, ca_path, args.result_details)
+        book_a = ansible.playbook("cert_check", tasks_a)
         book_b = ansible.playbook("get_certificate", get_certificate_tasks(ports))
         book_ping = ansible.playbook(
             "ping",
@@ -373,75 +451,172 @@ def main():
                 {"name": "show", "ansible.builtin.debug": {"msg": "{{ pong }}"}},
             ],
         )
-        walls = {"cert_check": [], "get_certificate": [], "openssl": [], "module": [], "ping": []}
+        args_path = os.path.join(books, "cert_check_args.json")
+        with open(args_path, "w") as handle:
+            json.dump({"ANSIBLE_MODULE_ARGS": tasks_a[0]["stronghold.ops.cert_check"]}, handle)
+        walls = dict((key, []) for key in ("cert_check", "get_certificate", "openssl", "ping", "alone"))
+        cpu = dict((key, []) for key in walls)
+        server = dict((key, []) for key in walls)
+        timings, sizes = [], []
         checks = []
+
+        def measure(key, call):
+            server_before, client_before = cpu_of(endpoints.child.pid), children_cpu()
+            out = call()
+            server[key].append(cpu_of(endpoints.child.pid) - server_before)
+            cpu[key].append(children_cpu() - client_before)
+            walls[key].append(out[0])
+            return out
+
+        order = ["cert_check", "alone"] + [s for s in sides if s != "cert_check"] + ["ping"]
         for run in range(args.runs):
-            wall_a, shown_a = ansible.run(book_a)
-            wall_b, shown_b = ansible.run(book_b)
-            wall_c, figures_c = run_openssl(ports)
-            walls["cert_check"].append(wall_a)
-            walls["module"].append(float(shown_a["duration_ms"]) / 1000.0)
-            walls["get_certificate"].append(wall_b)
-            walls["openssl"].append(wall_c)
-            wrong, spread = compare(
-                endpoints.expected, [parse_cert_check(shown_a), parse_get_certificate(shown_b), figures_c]
-            )
-            checks.append((wrong, spread))
+            figures = {}
+            shift = run % len(order)
+            for side in order[shift:] + order[:shift]:
+                if side == "cert_check":
+                    shown_a = measure(side, lambda: ansible.run(book_a))[1]
+                    timings.append(shown_a["timings"])
+                    figures[side] = parse_cert_check(shown_a)
+                elif side == "alone":
+                    dummy, size, result = measure(side, lambda: module_alone(args_path))
+                    sizes.append(size)
+                    figures[side] = dict(
+                        (
+                            r["port"],
+                            (
+                                datetime.datetime.strptime(r["not_after"], "%Y-%m-%dT%H:%M:%SZ").replace(
+                                    tzinfo=datetime.timezone.utc
+                                ),
+                                r["days_remaining"],
+                            ),
+                        )
+                        for r in result["results"]
+                    )
+                elif side == "get_certificate":
+                    if run < gc_runs:
+                        figures[side] = parse_get_certificate(measure(side, lambda: ansible.run(book_b))[1])
+                elif side == "openssl":
+                    figures[side] = measure(side, lambda: run_openssl(ports))[1]
+                else:
+                    measure(side, lambda: ansible.run(book_ping))
+            wrong, spread = compare(endpoints.expected, list(figures.values()))
+            checks.append((wrong, spread, len(figures)))
             log(
-                "run %d: cert_check %.2f s (module %.2f s), get_certificate %.2f s, openssl loop %.2f s; "
-                "not_after differs on %d port(s), days_remaining spread %.4f days"
-                % (run + 1, wall_a, walls["module"][-1], wall_b, wall_c, len(wrong), spread)
+                "run %d: %s; not_after differs on %d port(s) across %d sides, days_remaining spread %.4f days"
+                % (
+                    run + 1,
+                    ", ".join(
+                        "%s %.2f s (server CPU %.2f s)" % (k, walls[k][-1], server[k][-1])
+                        for k in order
+                        if k != "get_certificate" or run < gc_runs
+                    ),
+                    len(wrong),
+                    len(figures),
+                    spread,
+                )
             )
-        walls["ping"].append(ansible.run(book_ping)[0])
-    med = dict((key, statistics.median(values)) for key, values in walls.items())
-    print("## cert_check: %d TLS endpoints on 127.0.0.1 (median of %d runs)\n" % (args.endpoints, args.runs))
-    print("| side | wall time (median) | runs | cert_check faster by | goal |")
-    print("|---|---|---|---|---|")
-    print(
-        "| cert_check, one task (ansible-playbook) | %.2f s | %s | | |"
-        % (med["cert_check"], ", ".join("%.2f" % w for w in walls["cert_check"]))
+    report(args, sides, gc_runs, openssl_goal, walls, cpu, server, timings, sizes, checks, load_before)
+
+
+def report(args, sides, gc_runs, openssl_goal, walls, cpu, server, timings, sizes, checks, load_before):
+    m = dict((key, med(values)) for key, values in walls.items())
+    t = dict(
+        (key, med([float(x[key]) for x in timings]))
+        for key in ("startup_ms", "imports_ms", "setup_ms", "checks_ms", "output_ms")
     )
     print(
-        "| community.crypto.get_certificate, %d tasks (loop) | %.2f s | %s | %.1fx | 50x %s |"
-        % (
-            args.endpoints,
-            med["get_certificate"],
-            ", ".join("%.2f" % w for w in walls["get_certificate"]),
-            med["get_certificate"] / med["cert_check"],
-            "met" if med["get_certificate"] / med["cert_check"] >= 50 else "NOT met",
+        "## cert_check: %d TLS endpoints on 127.0.0.1 (median of %d runs; result_details: %s)\n"
+        % (args.endpoints, args.runs, args.result_details)
+    )
+    print("| side | wall time (median) | runs | cert_check faster by | goal | client CPU | server CPU |")
+    print("|---|---|---|---|---|---|---|")
+    print(
+        "| cert_check, one task (ansible-playbook) | %.2f s | %s | | | %.2f s | %.2f s |"
+        % (m["cert_check"], listed(walls["cert_check"]), med(cpu["cert_check"]), med(server["cert_check"]))
+    )
+    goals = {"get_certificate": 50, "openssl": openssl_goal}
+    names = {
+        "get_certificate": "community.crypto.get_certificate, %d tasks (loop, %d runs)" % (args.endpoints, gc_runs),
+        "openssl": "serial `openssl s_client` loop (bash)",
+    }
+    for side in ("get_certificate", "openssl"):
+        if side not in sides:
+            continue
+        ratio = m[side] / m["cert_check"]
+        print(
+            "| %s | %.2f s | %s | %.1fx | %dx %s | %.2f s | %.2f s |"
+            % (
+                names[side],
+                m[side],
+                listed(walls[side]),
+                ratio,
+                goals[side],
+                "met" if ratio >= goals[side] else "NOT met",
+                med(cpu[side]),
+                med(server[side]),
+            )
         )
+    print(
+        "| ansible-playbook floor (ping, register, debug) | %.2f s | %s | | | %.2f s | |"
+        % (m["ping"], listed(walls["ping"]), med(cpu["ping"]))
     )
     print(
-        "| serial `openssl s_client` loop (bash) | %.2f s | %s | %.1fx | 10x %s |"
-        % (
-            med["openssl"],
-            ", ".join("%.2f" % w for w in walls["openssl"]),
-            med["openssl"] / med["cert_check"],
-            "met" if med["openssl"] / med["cert_check"] >= 10 else "NOT met",
-        )
+        "| cert_check module alone (one process, no Ansible) | %.2f s | %s | | | %.2f s | %.2f s |"
+        % (m["alone"], listed(walls["alone"]), med(cpu["alone"]), med(server["alone"]))
     )
     print()
+    outside = m["cert_check"] - m["ping"] - t["checks_ms"] / 1000.0
     print(
-        "- cert_check module time (summary.duration_ms, the %d endpoints at concurrency 16): %.2f s median; "
-        "against it, get_certificate is %.1fx and the openssl loop %.1fx slower."
-        % (args.endpoints, med["module"], med["get_certificate"] / med["module"], med["openssl"] / med["module"])
-    )
-    print(
-        "- Ratios run by run (the sides of one run ran back to back): get_certificate %s; openssl loop %s."
+        "- Where cert_check's wall goes (medians): Ansible's floor %.2f s; the module's process: start-up %.0f ms, "
+        "imports %.0f ms, arguments/options/trust store %.0f ms, checks %.0f ms (%s processes, threads %s), findings and "
+        "summary %.0f ms; its JSON result %.0f KiB (%.1f KiB per endpoint); the rest, %.2f s, is Ansible beyond its "
+        "floor (sending the module, reading and registering the result, the debug task over every endpoint). "
+        "Outside the checks altogether: %.2f s of %.2f s."
         % (
-            ", ".join("%.1fx" % (b / a) for a, b in zip(walls["cert_check"], walls["get_certificate"])),
-            ", ".join("%.1fx" % (c / a) for a, c in zip(walls["cert_check"], walls["openssl"])),
+            m["ping"],
+            t["startup_ms"],
+            t["imports_ms"],
+            t["setup_ms"],
+            t["checks_ms"],
+            timings[-1]["processes"],
+            timings[-1]["threads"],
+            t["output_ms"],
+            med(sizes) / 1024.0,
+            med(sizes) / 1024.0 / args.endpoints,
+            outside - (t["startup_ms"] + t["imports_ms"] + t["setup_ms"] + t["output_ms"]) / 1000.0,
+            m["cert_check"] - t["checks_ms"] / 1000.0,
+            m["cert_check"],
         )
     )
+    for side in ("get_certificate", "openssl"):
+        if side in sides:
+            need = m[side] / goals[side]
+            print(
+                "- %dx against %s needs cert_check's whole playbook in %.2f s: the floor (%.2f s) leaves %.2f s "
+                "for the module and its result (measured: %.2f s)."
+                % (goals[side], side, need, m["ping"], need - m["ping"], m["cert_check"] - m["ping"])
+            )
+    for side in ("get_certificate", "openssl"):
+        if side in sides:
+            print(
+                "- Ratios run by run against %s: %s."
+                % (side, ", ".join("%.1fx" % (b / a) for a, b in zip(walls["cert_check"], walls[side])))
+            )
     print(
-        "- ansible-playbook floor (ping, register, debug): %.2f s; load average before and after: %s / %s."
-        % (med["ping"], load_before, load_after())
+        "- Server (one process serving every port) CPU per side and run: cert_check %s s, openssl loop %s s: "
+        "%.2f ms per handshake for cert_check."
+        % (
+            listed(server["cert_check"]),
+            listed(server["openssl"]) if "openssl" in sides else "-",
+            med(server["cert_check"]) / args.endpoints * 1000.0,
+        )
     )
-    wrong_total = sorted(set(p for wrong, dummy in checks for p in wrong))
+    print("- Load average before and after: %s / %s." % (load_before, load_after()))
+    wrong_total = sorted(set(p for wrong, dummy, dummy2 in checks for p in wrong))
     print(
-        "- Same expiry figures: not_after identical on all three sides for %d of %d ports in every run; "
-        "largest days_remaining difference between the sides: %.4f days (the time between the runs)."
-        % (args.endpoints - len(wrong_total), args.endpoints, max(s for dummy, s in checks))
+        "- Same expiry figures: not_after identical on every side (%s, and the module alone) for %d of %d ports in "
+        "every run; largest days_remaining difference between the sides: %.4f days (the time between them)."
+        % (", ".join(sides), args.endpoints - len(wrong_total), args.endpoints, max(s for dummy, s, dummy2 in checks))
     )
     if wrong_total:
         print("- Ports with differing not_after: %s" % ", ".join(str(p) for p in wrong_total[:20]))

@@ -167,6 +167,11 @@ def deal(count: int, parts: int) -> list[list[int]]:
     return [list(range(part, count, parts)) for part in range(parts)]
 
 
+def trim_details(results: list[Result]) -> list[Result]:
+    """``results`` for ``result_details: problems``: an ok target's chain emptied, every other key kept."""
+    return [dict(r, chain=[]) if r["status"] == "ok" and r["chain"] else r for r in results]
+
+
 def needs_trust_store(params: dict[str, Any]) -> bool:
     """Whether the run validates any chain, and so needs the system store when no ca_path is given."""
     return bool((params["verify_chain"] and params["endpoints"]) or (params["verify_files"] and params["files"]))
