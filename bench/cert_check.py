@@ -1,34 +1,45 @@
 #!/usr/bin/env python
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""cert_check versus community.crypto.get_certificate and a serial `openssl s_client` loop, 200 endpoints.
+"""cert_check versus community.crypto.get_certificate and a serial `openssl s_client` loop, over N endpoints.
 
-The bench starts 200 TLS endpoints on 127.0.0.1:19000-19199, all served by one child process
-(asyncio, one listening socket per port). A throwaway PKI (cryptography, ECDSA P-256) signs one
-leaf per port (SAN localhost and 127.0.0.1) under an intermediate; the leaves expire 5 to 403
-days from now (port 19000 + i: 5 + 2i days), so every endpoint has its own expiry figure. The
-child process and the PKI directory are removed at the end, also on Ctrl-C or a failure.
+The bench starts N TLS endpoints (--endpoints, default 200) on 127.0.0.1:19000 and up, all
+served by one child process: one thread accepts on every port, a pool of threads does the
+handshakes in blocking mode (in OpenSSL, outside the GIL; no session tickets). Its CPU time is
+measured around every side and reported: it shares the 2 CPUs with the side being timed. A
+throwaway PKI (cryptography, ECDSA P-256, key identifiers as real CAs set them) signs one leaf
+per port (SAN localhost and 127.0.0.1) under an intermediate that outlives them; the leaves
+expire 5 to 5 + 2(N-1) days from now, so every endpoint has its own expiry figure. The child
+process and the PKI directory are removed at the end, also on Ctrl-C or a failure.
 
-Three ways to get the days left on every endpoint, as a user would run them:
+The sides, as a user would run them (--sides; default all three up to 200 endpoints, cert_check
+and openssl above):
 
   A. cert_check: `ansible-playbook` on a playbook (localhost, connection local, gather_facts off,
-     the repository's ansible.cfg) with ONE stronghold.ops.cert_check task over the 200
-     endpoints (server_name localhost, ca_path the bench's root, default concurrency 16), then a
-     debug task that shows {port: [not_after, days_remaining]}.
+     the repository's ansible.cfg) with ONE stronghold.ops.cert_check task over the N endpoints
+     (server_name localhost, ca_path the bench's root, default concurrency and processes,
+     result_details --result-details, default problems), then a debug task that shows
+     {port: [not_after, days_remaining]} and the module's timings.
+  A'. the same module with the same arguments as one process without Ansible (`python -m`), for
+     the size of its JSON result and its wall time outside Ansible.
   B. get_certificate: the same kind of playbook with community.crypto.get_certificate looped
-     over the 200 ports (200 module runs: the module takes one host), then a debug task that
-     computes the days left from each not_after with to_datetime, as the module's EXAMPLES do.
+     over the ports (N module runs: the module takes one host), then a debug task that computes
+     the days left from each not_after with to_datetime, as the module's EXAMPLES do; about
+     110 s for 200 endpoints, so --get-certificate-runs can run it fewer times than the others.
   C. openssl: one bash loop, one endpoint after the other:
      `openssl s_client -connect 127.0.0.1:PORT -servername localhost </dev/null | openssl x509
      -noout -enddate`, and `date` to turn notAfter into seconds left.
+  F. Ansible's floor: a ping playbook (ping, register, debug).
 
-Each side runs --runs times (default 3), alternating A, B, C so machine noise hits all alike;
-the result is the ratio of the median wall times. The bench checks that the three report the
-same not_after for every port and days left that agree (within the time between the runs), and
-prints the module's own time (summary.duration_ms) and the ansible-playbook floor (a ping
-playbook) next to the wall times. Goals: A at least 50x faster than B and 10x faster than C.
-Nothing here asserts a time: the bench reports, in Markdown, and exits 0 when it could measure.
+Each run runs every side once, in an order rotated from run to run so that machine noise hits
+all alike; the result is the ratio of the median wall times. The bench checks that every side
+reports the same not_after for every port, and days left that agree (within the time between
+the sides), and shows where cert_check's wall time goes (floor, module start-up, imports,
+setup, checks, result, Ansible beyond its floor). Goals: A at least 50x faster than B at 200
+endpoints; at least 20x faster than C at 1000 endpoints (10x below 1000). Nothing here asserts
+a time: the bench reports, in Markdown, and exits 0 when it could measure.
 
-    .venv/bin/python bench/cert_check.py [--runs 3] [--endpoints 200]
+    .venv/bin/python bench/cert_check.py --endpoints 1000 --runs 3                  # vs openssl
+    .venv/bin/python bench/cert_check.py --endpoints 200 --runs 3 --get-certificate-runs 2
     (after make venv collection-link)
 """
 
