@@ -255,10 +255,11 @@ def parse_timestamp(text: Any) -> Optional[float]:
 def health_due(containers: Sequence[Mapping[str, Any]], now: float) -> Optional[float]:
     """Seconds from ``now`` (epoch) until Docker's next health-check result is due for the
     containers (``docker container inspect``'s shape) that wait only for one: running, health
-    ``starting`` or ``unhealthy``. A check starts ``Interval`` after the end of the previous one
-    (or after the start, for the first; ``StartInterval`` when the engine has it, Docker 25+)
-    and takes about as long as the previous one took. None when nothing is due this way: one
-    of them is not running yet, or none has a healthcheck that is still deciding.
+    ``starting`` or ``unhealthy``. The next check starts ``Interval`` after the end of the previous
+    one (or after the start, for the first; ``StartInterval`` when the engine has it, Docker 25+);
+    its result comes some time later (0.2-4 s here, under load), so this is the earliest moment
+    it can come, and negative once that moment passed. None when nothing is due this way: one of
+    them is not running yet, or none has a healthcheck that is still deciding.
 
     compose_rollback's gate sleeps until then instead of polling (bench/compose_rollback.py:
     each look starts a Docker CLI process, CPU that the starting application needs); a status
@@ -277,16 +278,9 @@ def health_due(containers: Sequence[Mapping[str, Any]], now: float) -> Optional[
         interval = (check.get("Interval") or 0) / 1e9 or DEFAULT_HEALTH_INTERVAL
         if check.get("StartInterval"):
             interval = min(interval, check["StartInterval"] / 1e9)
-        log = [e for e in health.get("Log") or [] if isinstance(e, Mapping)]
-        ends = [parse_timestamp(e.get("End")) for e in log]
-        starts = [parse_timestamp(e.get("Start")) for e in log]
-        last = max((e for e in ends if e is not None), default=None)
-        took = 0.0
-        if log and ends[-1] is not None and starts[-1] is not None:
-            took = max(0.0, ends[-1] - starts[-1])
-        if last is None:
-            last = parse_timestamp(state.get("StartedAt"))
+        ends = [parse_timestamp(e.get("End")) for e in health.get("Log") or [] if isinstance(e, Mapping)]
+        last = max((e for e in ends if e is not None), default=None) or parse_timestamp(state.get("StartedAt"))
         if last is None:
             return None
-        dues.append(last + interval + took - now)
+        dues.append(last + interval - now)
     return min(dues) if dues else None

@@ -66,8 +66,8 @@ def test_the_gate_looks_once_per_health_check_not_every_poll():
     gate = HealthGate(engine, 60, 20, None, clock=lambda: now[0], sleep=sleep, wall=lambda: now[0])
     health = gate.wait_containers(["web"], only_ids=["abcdef123456"])
     assert health["status"] == "healthy"
-    # Healthy from 3.1 s, seen within a short poll of it, in 5 looks (0, 1, 1.25, 2.25, 3.25 s: the first
-    # check's duration is unknown) where polling every 0.25 s takes 14.
+    # Healthy from 3.1 s, seen within a short poll of it, in 5 looks (0, 1, 1.25, 2.15, 3.15 s: a look when
+    # each check can start, a short poll while it runs) where polling every 0.25 s takes 14.
     assert now[0] < 3.1 + POLL
     assert engine.looks == 5
     assert all(POLL <= s <= MAX_SLEEP for s in sleeps)

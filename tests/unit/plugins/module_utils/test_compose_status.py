@@ -222,13 +222,13 @@ def test_health_due_is_the_next_check_after_the_last_one_ended():
     started = parse_timestamp("2026-12-06T01:00:00Z")
     # No check yet: the first comes an interval after the start.
     assert health_due([checked()], started + 0.2) == pytest.approx(0.8)
-    # The last check ended at 3.5 s and took 0.25 s: the next result is due at 4.75 s.
-    log = [("2026-12-06T01:00:03.25Z", "2026-12-06T01:00:03.5Z")]
-    assert health_due([checked(log=log)], started + 4.0) == pytest.approx(0.75)
-    # Overdue (a slow check): negative, the gate looks at its shortest poll.
-    assert health_due([checked(log=log)], started + 6.0) == pytest.approx(-1.25)
+    # The last check ended at 3.5 s: the next one starts at 4.5 s, its result comes no earlier.
+    log = [("2026-12-06T01:00:02.25Z", "2026-12-06T01:00:02.5Z"), ("2026-12-06T01:00:03.25Z", "2026-12-06T01:00:03.5Z")]
+    assert health_due([checked(log=log)], started + 4.0) == pytest.approx(0.5)
+    # Passed (a slow check): negative, the gate looks at its shortest poll.
+    assert health_due([checked(log=log)], started + 6.0) == pytest.approx(-1.5)
     # The earliest of several; Docker 25's start interval when shorter; 0 means Docker's 30 s.
-    assert health_due([checked(interval=0), checked(log=log)], started + 4.0) == pytest.approx(0.75)
+    assert health_due([checked(interval=0), checked(log=log)], started + 4.0) == pytest.approx(0.5)
     assert health_due([checked(interval=0)], started) == pytest.approx(30.0)
     assert health_due([checked(interval=5e9, start=5e8)], started) == pytest.approx(0.5)
     # Healthy ones or ones without a healthcheck do not wait; nothing due.
