@@ -702,15 +702,23 @@ class Vacuum:
     def table_rows(self, conn):
         """Every table in the database, with its true size where reading it cannot wait for a lock."""
         set_setting(conn, "lock_timeout", queries.SIZE_LOCK_TIMEOUT)
+        everything = self.p["select"] == "all"
         try:
-            rows = conn.execute(queries.tables_query(self.observed.server_version, True)).fetchall()
+            # select: needed reads estimates first, then the true sizes of the tables the plan
+            # can use them for (a few of thousands, where the size read costs most).
+            rows = [dict(r) for r in conn.execute(queries.tables_query(self.observed.server_version, everything))]
+            if not everything:
+                seen = self.observed
+                need = planner.sizes_needed(rows, seen.settings, self.opts, seen.now)
+                if need:
+                    planner.apply_sizes(rows, conn.execute(queries.sizes_query(), [need]).fetchall())
         except psycopg.errors.LockNotAvailable:
             self.warnings.append(
                 "table sizes are estimates (pg_class.relpages): a table was locked exclusively while they were read"
             )
-            rows = conn.execute(queries.tables_query(self.observed.server_version, False)).fetchall()
+            rows = [dict(r) for r in conn.execute(queries.tables_query(self.observed.server_version, False))]
         set_setting(conn, *self.session[0])  # an error above fails the planning: nothing to reset then
-        return [dict(r) for r in rows]
+        return rows
 
     def statement(self, entry):
         prefix = planner.command_prefix(self.opts, self.observed.server_version, entry["relkind"])

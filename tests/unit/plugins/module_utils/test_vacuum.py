@@ -10,6 +10,7 @@ import pytest
 
 from ansible_collections.stronghold.ops.plugins.module_utils._vacuum import (
     aggregate_partitions,
+    apply_sizes,
     command_options,
     command_prefix,
     connection_lost,
@@ -31,6 +32,7 @@ from ansible_collections.stronghold.ops.plugins.module_utils._vacuum import (
     plan_tables,
     reads_kept,
     record_after,
+    sizes_needed,
     split_name,
     table_settings,
     timeout_problem,
@@ -612,3 +614,65 @@ def test_plan_tables_is_linear_in_the_tables():
     selected, skipped = plan_tables(rows, SETTINGS, opts(), NOW)
     assert [e["relid"] for e in selected] == list(range(10000, 0, -100))
     assert len(skipped) == 9900 and {e["skip_reason"] for e in skipped} == {"below every threshold"}
+
+
+def _sized_rows():
+    # Plain tables (some over a threshold, one never vacuumed whose estimate is 0), a partitioned
+    # table with two leaves, and a table with reloptions: true sizes differ from the estimates.
+    rows = [
+        table("big_dead", relid=1, n_dead_tup=5000, total_bytes=50 << 20),
+        table("small_dead", relid=2, n_dead_tup=5000, total_bytes=1 << 20),
+        table("fresh", relid=3, n_dead_tup=50000, total_bytes=30 << 20, reltuples=-1),
+        table("quiet", relid=4, total_bytes=80 << 20),
+        table(
+            "tuned",
+            relid=5,
+            n_dead_tup=300,
+            total_bytes=20 << 20,
+            reloptions=["autovacuum_vacuum_threshold=10", "autovacuum_vacuum_scale_factor=0"],
+        ),
+        table("meas", relid=10, relkind="p", total_bytes=0, reltuples=0, n_live_tup=0, has_inherited_stats=False),
+        table("meas_1", relid=11, ancestors=[10], total_bytes=40 << 20, n_mod_since_analyze=9000),
+        table("meas_2", relid=12, ancestors=[10], total_bytes=15 << 20),
+    ]
+    for row in rows:
+        row["lineage"] = [("public", row["table"])]
+    return rows
+
+
+@pytest.mark.parametrize(
+    "extra",
+    [{}, {"min_size": 10 << 20}, {"mode": "analyze"}, {"order_by": "dead_tuples"}, {"select": "all", "min_size": 1}],
+)
+def test_true_sizes_only_where_the_plan_uses_them_give_the_same_plan(extra):
+    options = opts(**extra)
+    exact = _sized_rows()
+    two_phase = _sized_rows()
+    true = dict((row["relid"], row["total_bytes"]) for row in exact)
+    for row in two_phase:  # read with estimates: a never-vacuumed table's is 0
+        row.update(total_bytes=0 if row["table"] == "fresh" else row["total_bytes"] // 2, size_estimated=True)
+    need = sizes_needed(two_phase, SETTINGS, options, NOW)
+    apply_sizes(two_phase, [{"relid": r, "total_bytes": true[r], "size_estimated": False} for r in need])
+    results = []
+    for rows in (exact, two_phase):
+        aggregate_partitions(rows)
+        selected, skipped = plan_tables(rows, SETTINGS, options, NOW, server_version=150000)
+        results.append((selected, sorted((e["relid"], e["skip_reason"]) for e in skipped)))
+    for entry in results[0][0]:
+        entry["size_estimated"] = False
+    assert results[0] == results[1]
+    if options.get("select") != "all" and options["mode"] != "analyze":
+        assert 4 not in need and 10 not in need  # no reason, so its size decides nothing; p has no storage
+        assert {1, 2, 3, 5} <= set(need)
+
+
+def test_sizes_needed_reads_the_leaves_of_a_partitioned_table_with_a_reason():
+    need = sizes_needed(_sized_rows(), SETTINGS, opts(mode="analyze"), NOW)
+    assert {11, 12} <= set(need) and 10 not in need and 4 not in need
+    assert sizes_needed(_sized_rows(), SETTINGS, opts(select="all"), NOW) == [1, 2, 3, 4, 5, 11, 12]
+
+
+def test_apply_sizes_keeps_the_estimate_of_a_table_without_a_size():
+    rows = [table("a", relid=1, total_bytes=5, size_estimated=True), table("b", relid=2, total_bytes=7)]
+    apply_sizes(rows, [{"relid": 1, "total_bytes": None, "size_estimated": False}, {"relid": 3, "total_bytes": 1}])
+    assert (rows[0]["total_bytes"], rows[0]["size_estimated"]) == (5, True) and rows[1]["total_bytes"] == 7
