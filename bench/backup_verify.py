@@ -43,6 +43,7 @@ Nothing here asserts a time: the bench reports, in Markdown, and exits 0 when it
 from __future__ import annotations
 
 import argparse
+import gzip
 import hashlib
 import json
 import os
@@ -245,17 +246,8 @@ def child(path, backend="default"):
     return rss, float(done.stdout.strip() or 0)
 
 
-def main():
-    parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
-    parser.add_argument("--runs", type=int, default=3)
-    parser.add_argument("--min-sql-gib", type=float, default=1.05)
-    parser.add_argument("--rebuild", action="store_true")
-    args = parser.parse_args()
-    signal.signal(signal.SIGTERM, terminate)
-    for tool in ("pigz", "gzip", "zcat", "sha256sum", "/usr/bin/time"):
-        if shutil.which(tool) is None:
-            raise SystemExit("%s is missing (apt-get install pigz time)" % tool)
-    meta = cached(int(args.min_sql_gib * 2**30), args.rebuild)
+def single_scenario(args, meta):
+    """One 1.15 GiB dump: backup_verify against the shell way and pigz -t."""
     path = os.path.join(CACHE, NAME)
     size = os.path.getsize(path)
     log("warming the page cache")
@@ -364,6 +356,286 @@ def main():
             )
         )
     print("\nRuns (s): %s" % json.dumps(dict((k, [round(v, 2) for v in vals]) for k, vals in times.items())))
+
+
+LAST_N = os.path.join(CACHE, "last_n")
+COPY_NAME = "backup_202601%02d_020000.sql.gz"
+
+
+def disk_check(directory, needed):
+    free = shutil.disk_usage(directory).free
+    if free < needed * 1.5:
+        raise SystemExit(
+            "%s has %.1f GiB free, the copies need %.1f GiB (and a margin)" % (directory, free / 2**30, needed / 2**30)
+        )
+    return free
+
+
+def make_copies(count):
+    """``count`` distinct backups in LAST_N, each the cached dump plus a gzip member of its own.
+
+    Each copy is the cached .sql.gz (one gzip member) followed by a second member holding the
+    line ``-- bench copy N``: a comment after pg_dump's completion marker, which pg_dump's own
+    format allows, so each copy is a complete dump with its own bytes, its own SHA-256 (and
+    sidecar) and its own pages in the page cache: never a hard link, never the same file twice.
+    """
+    source = os.path.join(CACHE, NAME)
+    size = os.path.getsize(source)
+    disk_check(CACHE, size * count)
+    os.makedirs(LAST_N, exist_ok=True)
+    paths = []
+    old = time.time() - 3600  # older than the module's settle (2 minutes)
+    for number in range(1, count + 1):
+        path = os.path.join(LAST_N, COPY_NAME % number)
+        paths.append(path)
+        if os.path.exists(path + ".sha256"):
+            continue
+        tmp = path + ".part"
+        shutil.copyfile(source, tmp)
+        with open(tmp, "ab") as handle:
+            handle.write(gzip.compress(("-- bench copy %d\n" % number).encode(), 6))
+        os.rename(tmp, path)
+        write_sidecar(path)
+        os.utime(path, (old, old))
+    return paths
+
+
+def page_cache_share(paths):
+    """The share of the files' pages in the page cache (fincore), None when it cannot say."""
+    if shutil.which("fincore") is None:
+        return None
+    done = subprocess.run(
+        ["fincore", "--bytes", "--noheadings", "--raw", "--output", "RES,SIZE"] + paths,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if done.returncode != 0:
+        return None
+    res = size = 0
+    for line in done.stdout.split("\n"):
+        if line.strip():
+            parts = line.split()
+            res, size = res + int(parts[0]), size + int(parts[1])
+    return res / size if size else None
+
+
+def shell_loop(paths):
+    """The shell way, one file after another (bash -o pipefail)."""
+    script = (
+        "set -o pipefail; cd %s && for f in %s; do gzip -t $f && sha256sum -c --quiet $f.sha256 && "
+        % (
+            LAST_N,
+            " ".join(os.path.basename(p) for p in paths),
+        )
+        + "zcat $f | tail -c 65536 | grep -q -- '%s' || exit 1; done" % MARKER
+    )
+    return timed(["bash", "-c", script])
+
+
+POOL_CHILD = """
+import os, resource, sys, time
+sys.path.insert(0, %(collections)r)
+from concurrent.futures import ProcessPoolExecutor
+from ansible_collections.stronghold.ops.plugins.module_utils import _backup_files
+paths = sys.argv[3:]
+workers = int(sys.argv[2])
+start = time.monotonic()
+if sys.argv[1] == 'processes':
+    with ProcessPoolExecutor(workers) as pool:
+        results = list(pool.map(_backup_files.verify_stream, paths))
+else:
+    results = [r for r, e in _backup_files.map_ordered(_backup_files.verify_stream, paths, workers)]
+wall = time.monotonic() - start
+if not all(r and r['ok'] for r in results):
+    raise SystemExit('verification failed')
+print(wall, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)
+"""
+
+
+def pool_child(kind, workers, paths):
+    """(wall s, this Python's max RSS KiB, its largest child's max RSS KiB) of verify_stream over the
+    paths, by ``workers`` threads (map_ordered, as the module) or processes (ProcessPoolExecutor, fork)."""
+    code = POOL_CHILD % {"collections": os.path.join(REPO, ".build", "collections")}
+    done = subprocess.run(
+        [sys.executable, "-c", code, kind, str(workers)] + paths, capture_output=True, text=True, check=False
+    )
+    if done.returncode != 0:
+        raise SystemExit("the %s child failed: %s" % (kind, done.stderr[-2000:]))
+    wall, rss, child_rss = done.stdout.split()
+    return float(wall), int(rss), int(child_rss)
+
+
+def comparable(shown):
+    """What must be the same whether the files are read one after another or at the same time."""
+    backups = [
+        {k: v for k, v in b.items() if k not in ("throughput_mbps", "age_seconds")}
+        | {"checks": [{k: v for k, v in c.items() if k != "duration"} for c in b["checks"]]}
+        for b in shown["backups"]
+    ]
+    findings = [(f["check"], f["target"], f["severity"], f["summary"]) for f in shown["findings"]]
+    return backups, findings
+
+
+def last_n_scenario(args, meta):
+    """7 backups of 1.15 GiB of SQL each: which=last_n count=7, workers=<cores> against workers=1."""
+    cores = len(os.sched_getaffinity(0))
+    workers = args.workers or cores
+    log("disk: %.1f GiB free in %s" % (shutil.disk_usage(CACHE).free / 2**30, CACHE))
+    paths = make_copies(args.copies)
+    compressed = sum(os.path.getsize(p) for p in paths)
+    log("warming the page cache (%d files, %.2f GiB)" % (len(paths), compressed / 2**30))
+    for path in paths:
+        sha256_of(path)
+    cache_before = page_cache_share(paths)
+    workdir = tempfile.mkdtemp(prefix="stronghold-bench-backup_verify-play-")
+    try:
+        ansible = Ansible(workdir)
+        task = {"directory": LAST_N, "level": "stream", "which": "last_n", "count": len(paths)}
+        plays = {
+            "serial": ansible.playbook(
+                "serial", {"name": "workers 1", "stronghold.ops.backup_verify": dict(task, workers=1)}, "result"
+            ),
+            "parallel": ansible.playbook(
+                "parallel", {"name": "workers", "stronghold.ops.backup_verify": dict(task, workers=workers)}, "result"
+            ),
+        }
+        floor = ansible.playbook("floor", {"name": "ping", "ansible.builtin.ping": {}}, "result")
+        times = {"serial": [], "parallel": [], "floor": [], "threads": [], "processes": []}
+        rss = {"serial": [], "parallel": [], "threads": [], "processes": [], "process_worker": []}
+        reads = {"serial": [], "parallel": []}
+        seen = {}
+        for run in range(args.runs):
+            order = ("serial", "parallel") if run % 2 == 0 else ("parallel", "serial")
+            for side in order:
+                wall, shown = ansible.run(plays[side])
+                if shown["status"] != "ok" or len(shown["backups"]) != len(paths):
+                    raise SystemExit("backup_verify %s did not pass the copies: %s" % (side, shown["checks"]))
+                times[side].append(wall)
+                rss[side].append(shown["peak_rss_kib"])
+                reads[side].append(sum(c["duration"] for c in shown["checks"] if c["name"] == "gzip"))
+                seen[side] = (shown["workers"], comparable(shown))
+            times["floor"].append(ansible.run(floor)[0])
+            for kind in ("threads", "processes") if run % 2 == 0 else ("processes", "threads"):
+                wall, own, child = pool_child(kind, workers, paths)
+                times[kind].append(wall)
+                rss[kind].append(own)
+                if kind == "processes":
+                    rss["process_worker"].append(child)
+            log(
+                "run %d: serial %.2f s, workers=%d %.2f s, floor %.2f s; in-process threads %.2f s, processes %.2f s"
+                % (
+                    run + 1,
+                    times["serial"][-1],
+                    workers,
+                    times["parallel"][-1],
+                    times["floor"][-1],
+                    times["threads"][-1],
+                    times["processes"][-1],
+                )
+            )
+        if seen["serial"][1] != seen["parallel"][1]:
+            raise SystemExit("workers=%d and workers=1 gave different results" % workers)
+        shell = [shell_loop(paths) for _ in range(args.shell_runs)]
+        log("shell loop: %s" % ", ".join("%.1f s" % w for w in shell))
+        cache_after = page_cache_share(paths)
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+    med = dict((key, statistics.median(values)) for key, values in times.items() if values)
+    floor_s = med["floor"]
+    ratio = med["parallel"] / med["serial"]
+    net = (med["parallel"] - floor_s) / (med["serial"] - floor_s)
+    print(
+        "## backup_verify which=last_n count=%d: %d backups of %.2f GiB of SQL (%.0f MiB gzipped) each, "
+        "median of %d runs, %d cores\n"
+        % (len(paths), len(paths), meta["sql_bytes"] / 2**30, compressed / len(paths) / 2**20, args.runs, cores)
+    )
+    print("| side | wall s | ratio |")
+    print("|---|---|---|")
+    print("| backup_verify workers=1 (one after another), ansible-playbook | %.2f | 1.00x |" % med["serial"])
+    print(
+        "| backup_verify workers=%d (as many as cores), ansible-playbook | %.2f | **%.2fx** (goal <= 0.6x) |"
+        % (workers, med["parallel"], ratio)
+    )
+    print(
+        "| the same without the Ansible floor | %.2f vs %.2f | %.2fx |"
+        % (med["parallel"] - floor_s, med["serial"] - floor_s, net)
+    )
+    print("| Ansible floor (ping playbook) | %.2f | |" % floor_s)
+    if shell:
+        print(
+            "| shell loop: gzip -t, sha256sum -c, zcat \\| tail \\| grep per file (%d run%s) | %.2f | workers=%d: %.2fx |"
+            % (
+                len(shell),
+                "" if len(shell) == 1 else "s",
+                statistics.median(shell),
+                workers,
+                med["parallel"] / statistics.median(shell),
+            )
+        )
+    print("| in-process, no Ansible: %d threads (map_ordered, as the module) | %.2f | |" % (workers, med["threads"]))
+    print("| in-process, no Ansible: %d processes (ProcessPoolExecutor, fork) | %.2f | |" % (workers, med["processes"]))
+    print(
+        "\nThe module's read passes (sum of the gzip check durations; each file's pass is longer when "
+        "they share the cores): workers=1 %.1f s, workers=%d %.1f s. Same results both ways "
+        "(each backup's checks, sha256 and findings, in order): yes. Page cache: %s of the copies resident "
+        "before the runs, %s after.\n"
+        % (
+            statistics.median(reads["serial"]),
+            workers,
+            statistics.median(reads["parallel"]),
+            "?" if cache_before is None else "%.0f%%" % (100 * cache_before),
+            "?" if cache_after is None else "%.0f%%" % (100 * cache_after),
+        )
+    )
+    mib = lambda kib: kib / 1024.0  # noqa: E731
+    print("| memory (max RSS) | MiB |")
+    print("|---|---|")
+    print("| module process, workers=1 | %.1f |" % mib(max(rss["serial"])))
+    print(
+        "| module process, workers=%d (threads: one process) | %.1f, %.1f per worker (goal < 32 per worker) |"
+        % (workers, mib(max(rss["parallel"])), mib(max(rss["parallel"])) / workers)
+    )
+    print(
+        "| of which each worker thread beyond the first | %.1f |"
+        % ((mib(max(rss["parallel"])) - mib(max(rss["serial"]))) / max(1, workers - 1))
+    )
+    print("| in-process threads child (interpreter + %d readers) | %.1f |" % (workers, mib(max(rss["threads"]))))
+    print(
+        "| in-process processes: the parent / each worker process | %.1f / %.1f |"
+        % (mib(max(rss["processes"])), mib(max(rss["process_worker"])))
+    )
+    print("\nRuns (s): %s" % json.dumps(dict((k, [round(v, 2) for v in vals]) for k, vals in times.items())))
+    print("Shell loop (s): %s" % [round(w, 2) for w in shell])
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--min-sql-gib", type=float, default=1.05)
+    parser.add_argument("--rebuild", action="store_true")
+    parser.add_argument("--scenarios", default="single,last_n", help="single, last_n or both (comma-separated)")
+    parser.add_argument("--copies", type=int, default=7, help="backups of the last_n scenario")
+    parser.add_argument("--workers", type=int, default=0, help="workers of the last_n scenario (0: the cores)")
+    parser.add_argument("--shell-runs", type=int, default=1, help="runs of the shell loop of last_n (slow)")
+    parser.add_argument("--keep-copies", action="store_true", help="keep the last_n copies for the next run")
+    args = parser.parse_args()
+    signal.signal(signal.SIGTERM, terminate)
+    for tool in ("pigz", "gzip", "zcat", "sha256sum", "/usr/bin/time"):
+        if shutil.which(tool) is None:
+            raise SystemExit("%s is missing (apt-get install pigz time)" % tool)
+    log("load average at start: %s" % " ".join("%.2f" % x for x in os.getloadavg()))
+    meta = cached(int(args.min_sql_gib * 2**30), args.rebuild)
+    scenarios = [name.strip() for name in args.scenarios.split(",") if name.strip()]
+    try:
+        if "single" in scenarios:
+            single_scenario(args, meta)
+        if "last_n" in scenarios:
+            last_n_scenario(args, meta)
+    finally:
+        if not args.keep_copies:
+            shutil.rmtree(LAST_N, ignore_errors=True)
+        print("\nLoad average at the end: %s" % " ".join("%.2f" % x for x in os.getloadavg()))
     return 0
 
 

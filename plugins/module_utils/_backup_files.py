@@ -26,10 +26,13 @@ from __future__ import annotations
 import datetime
 import glob
 import hashlib
+import json
 import os
 import queue
 import re
+import selectors
 import shutil
+import signal
 import stat
 import struct
 import subprocess
@@ -434,25 +437,26 @@ class _Hasher:
             threading.Thread(target=self._queue.put, args=(None,), daemon=True).start()
 
 
-def map_ordered(
-    func: Callable[[Any], Any], items: list[Any], workers: int = 1
-) -> list[tuple[Any, Optional[Exception]]]:
-    """``(func(item), None)`` or ``(None, the exception it raised)`` for each item, in the items' order.
+def _error_text(exc: BaseException) -> str:
+    return "%s: %s" % (type(exc).__name__, exc)
+
+
+def map_ordered(func: Callable[[Any], Any], items: list[Any], workers: int = 1) -> list[tuple[Any, Optional[str]]]:
+    """``(func(item), None)`` or ``(None, "Type: message")`` of what it raised, for each item, in order.
 
     With ``workers`` above 1 the items are taken in order by that many threads (daemon threads:
-    a process that is interrupted or killed never waits for them). The reading of a backup
-    spends most of its time inflating and hashing, which release the GIL (measured in
-    bench/backup_verify.py), so threads read several files on several cores with no process
-    to start, to clean up after, or to leave behind.
+    a process that is interrupted or killed never waits for them). Reading a backup holds the
+    GIL about a third of the time (the completion marker's scanner is Python), so threads
+    gain little: map_in_processes is the parallel way, this is its fallback without fork.
     """
-    results: list[tuple[Any, Optional[Exception]]] = [(None, None)] * len(items)
+    results: list[tuple[Any, Optional[str]]] = [(None, None)] * len(items)
 
     def one(index: int) -> None:
         try:
             results[index] = (func(items[index]), None)
         except Exception as exc:  # pylint: disable=broad-exception-caught
             # The caller reports the error for this item; the other items are still read.
-            results[index] = (None, exc)
+            results[index] = (None, _error_text(exc))
 
     if workers <= 1 or len(items) <= 1:
         for index in range(len(items)):
@@ -477,6 +481,148 @@ def map_ordered(
         thread.start()
     for thread in threads:
         thread.join()
+    return results
+
+
+def _die_with_parent(parent: int) -> None:
+    """Have the kernel kill this process when its parent ends (Linux), so that no worker outlives it."""
+    try:
+        # pylint: disable-next=import-outside-toplevel
+        import ctypes
+
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(1, signal.SIGKILL, 0, 0, 0)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass
+    if os.getppid() != parent:  # the parent ended before prctl
+        os._exit(1)
+
+
+def _worker_process(func: Callable[[Any], Any], items: list[Any], tasks_fd: int, answers_fd: int, parent: int) -> None:
+    """A forked worker: reads item indexes, one a line, answers one JSON line each, until EOF."""
+    code = 0
+    try:
+        _die_with_parent(parent)
+        with os.fdopen(tasks_fd, "rb") as tasks, os.fdopen(answers_fd, "wb") as answers:
+            for line in tasks:
+                index = int(line)
+                try:
+                    answer = json.dumps({"result": func(items[index])})
+                except Exception as exc:  # pylint: disable=broad-exception-caught
+                    answer = json.dumps({"error": _error_text(exc)})
+                answers.write(answer.encode() + b"\n")
+                answers.flush()
+    except BaseException:  # pylint: disable=broad-exception-caught
+        code = 1
+    finally:
+        # Never the parent's exit handlers nor its buffered output (the module's JSON).
+        os._exit(code)  # pylint: disable=protected-access
+
+
+class _Worker:
+    def __init__(self, pid: int, tasks_fd: int) -> None:
+        self.pid = pid
+        self.tasks_fd: Optional[int] = tasks_fd
+        self.index: Optional[int] = None
+        self.buffer = b""
+
+
+def map_in_processes(func: Callable[[Any], Any], items: list[Any], workers: int = 1) -> list[tuple[Any, Optional[str]]]:
+    """What map_ordered returns, ``func`` run by ``workers`` forked processes (results as JSON).
+
+    Each worker is handed the next item as soon as it is free, so a large file does not hold
+    back the others. A worker that dies (killed, out of memory) makes its item an error ("the
+    worker process ended ..."); the items not handed out yet go to the others, or are read here
+    when none is left. Whatever happens (an exception, Ctrl-C, the end), every worker is killed
+    and waited for; a worker also dies with this process (PR_SET_PDEATHSIG), so none is left
+    behind, and nothing is written to disk. Without fork, or for one item, map_ordered.
+    """
+    if workers <= 1 or len(items) <= 1 or not hasattr(os, "fork"):
+        return map_ordered(func, items, workers)
+    results: list[tuple[Any, Optional[str]]] = [(None, None)] * len(items)
+    pending = list(range(len(items)))
+    pending.reverse()
+    children: dict[int, _Worker] = {}
+    selector = selectors.DefaultSelector()
+    parent = os.getpid()
+
+    def hand(worker: _Worker) -> None:
+        if worker.tasks_fd is None:
+            return
+        if not pending:
+            os.close(worker.tasks_fd)
+            worker.tasks_fd = None
+            return
+        worker.index = pending.pop()
+        try:
+            os.write(worker.tasks_fd, b"%d\n" % worker.index)
+        except OSError:
+            # Already gone: its end of the answers pipe reports it.
+            pass
+
+    try:
+        for _ in range(min(workers, len(items))):
+            tasks_read, tasks_write = os.pipe()
+            answers_read, answers_write = os.pipe()
+            pid = os.fork()
+            if pid == 0:  # pragma: no cover - the child never returns
+                selector.close()
+                os.close(tasks_write)
+                os.close(answers_read)
+                for fd, sibling in children.items():
+                    # A sibling's pipes held open here would hide its end of the tasks.
+                    os.close(fd)
+                    if sibling.tasks_fd is not None:
+                        os.close(sibling.tasks_fd)
+                _worker_process(func, items, tasks_read, answers_write, parent)
+            os.close(tasks_read)
+            os.close(answers_write)
+            worker = _Worker(pid, tasks_write)
+            children[answers_read] = worker
+            selector.register(answers_read, selectors.EVENT_READ)
+            hand(worker)
+        while selector.get_map():
+            for key, _mask in selector.select():
+                fd = int(key.fd)
+                worker = children[fd]
+                chunk = os.read(fd, 1 << 20)
+                if not chunk:
+                    selector.unregister(fd)
+                    if worker.index is not None:
+                        results[worker.index] = (None, "the worker process ended before it was done")
+                        worker.index = None
+                    if worker.tasks_fd is not None:
+                        os.close(worker.tasks_fd)
+                        worker.tasks_fd = None
+                    continue
+                worker.buffer += chunk
+                while b"\n" in worker.buffer and worker.index is not None:
+                    line, worker.buffer = worker.buffer.split(b"\n", 1)
+                    try:
+                        answer = json.loads(line)
+                        results[worker.index] = (answer.get("result"), answer.get("error"))
+                    except ValueError as exc:
+                        results[worker.index] = (None, "unreadable answer of the worker process: %s" % exc)
+                    worker.index = None
+                    hand(worker)
+        # Every worker ended early: what nobody took is read here.
+        pending.reverse()
+        for index, outcome in zip(pending, map_ordered(func, [items[i] for i in pending])):
+            results[index] = outcome
+    finally:
+        selector.close()
+        for fd, worker in children.items():
+            for own in (fd, worker.tasks_fd):
+                if own is not None:
+                    try:
+                        os.close(own)
+                    except OSError:
+                        pass
+            try:
+                os.kill(worker.pid, signal.SIGKILL)
+            except OSError:
+                pass
+            os.waitpid(worker.pid, 0)
     return results
 
 

@@ -117,8 +117,11 @@ options:
   workers:
     description:
       - How many of the checked backups (O(which=all) or O(which=last_n)) are read at the same
-        time, each by a thread of the module (inflating and hashing, most of the work, run in
-        parallel; about 1.5 MiB of buffers per thread). V(1) reads them one after another.
+        time, each by a worker process forked from the module (about 20 MiB each, most of it
+        shared with the module). V(1) reads them one after another in the module.
+      - A worker that fails or dies makes a failed C(read) check of the backup it was reading;
+        the others are still read. The workers end with the module, also when it is
+        interrupted or killed.
       - Unset, one per CPU the module may use (its CPU affinity, and the cgroup's C(cpu.max)
         quota when there is one), never more than the backups checked.
       - From 1 to 64. The results are the same whatever the number - each backup's checks and
@@ -504,7 +507,7 @@ from ansible_collections.stronghold.ops.plugins.module_utils._backup_files impor
     backup_files,
     find_pg_restore,
     list_backups,
-    map_ordered,
+    map_in_processes,
     verify_header,
     verify_stream,
 )
@@ -706,10 +709,9 @@ class Verifier:
         selected = select(survey.backups, p["which"], p["count"])
         workers = choose_workers(p["workers"], len(selected), *usable_cpus())
         # Read in parallel, judged in order: the same checks and findings as one after another.
-        for item, (read, error) in zip(selected, map_ordered(self.read, selected, workers)):
+        for item, (read, error) in zip(selected, map_in_processes(self.read, selected, workers)):
             if error is not None:
-                detail = "%s: %s" % (type(error).__name__, error)
-                read = None, 0.0, read_error(detail, self.settings.level)
+                read = None, 0.0, read_error(error, self.settings.level)
             open_error, seconds, verified = read
             previous = history(item, survey.current, p["shrink_window"])
             entry, entry_checks = check_backup(item, p, self.settings, previous, open_error, seconds, verified)

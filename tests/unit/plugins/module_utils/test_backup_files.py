@@ -657,8 +657,7 @@ def test_map_ordered_keeps_the_order_and_reports_each_error(workers):
 
     results = map_ordered(work, list(range(7)), workers)
     assert [r for r, _ in results] == [0, 10, 20, None, 40, 50, 60]
-    errors = [e for _, e in results]
-    assert isinstance(errors[3], ValueError) and errors[:3] + errors[4:] == [None] * 6
+    assert [e for _, e in results] == [None] * 3 + ["ValueError: item 3"] + [None] * 3
     assert len(names) == min(workers, 7)
     assert not [t for t in threading.enumerate() if t.name.startswith("backup-reader-")]
 
@@ -696,3 +695,100 @@ def test_a_failing_read_stops_the_hashing_thread(tmp_path, monkeypatch):
         if thread.name == "sha256":
             thread.join(5)
     assert sum(1 for t in threading.enumerate() if t.name == "sha256") == before
+
+
+# --- map_in_processes: the files read by forked workers -----------------------------------------
+
+
+def no_children_left():
+    try:
+        return os.waitpid(-1, os.WNOHANG) is None
+    except ChildProcessError:
+        return True
+
+
+def slow_square(item):
+    import time
+
+    time.sleep(0.02 * (5 - item % 5))
+    if item == 3:
+        raise ValueError("item 3")
+    return {"item": item, "square": item * item, "pid": os.getpid()}
+
+
+@pytest.mark.parametrize("workers", [1, 2, 3, 12])
+def test_map_in_processes_keeps_the_order_and_reports_each_error(workers):
+    from ansible_collections.stronghold.ops.plugins.module_utils._backup_files import map_in_processes
+
+    results = map_in_processes(slow_square, list(range(9)), workers)
+    assert [r and r["square"] for r, _ in results] == [0, 1, 4, None, 16, 25, 36, 49, 64]
+    assert [e for _, e in results] == [None] * 3 + ["ValueError: item 3"] + [None] * 5
+    pids = {r["pid"] for r, _ in results if r}
+    if workers == 1:
+        assert pids == {os.getpid()}
+    else:
+        # The worker that raised on item 3 may have read nothing else.
+        assert os.getpid() not in pids and min(workers, 9) - 1 <= len(pids) <= min(workers, 9)
+    assert no_children_left()
+
+
+def test_a_worker_that_dies_fails_its_item_only():
+    import signal
+
+    from ansible_collections.stronghold.ops.plugins.module_utils._backup_files import map_in_processes
+
+    def work(item):
+        if item == 2:
+            os.kill(os.getpid(), signal.SIGKILL)
+        return item
+
+    results = map_in_processes(work, list(range(6)), 2)
+    assert [r for r, _ in results] == [0, 1, None, 3, 4, 5]
+    assert results[2][1] == "the worker process ended before it was done"
+    assert no_children_left()
+
+
+def test_when_every_worker_dies_the_rest_is_read_here():
+    import signal
+
+    from ansible_collections.stronghold.ops.plugins.module_utils._backup_files import map_in_processes
+
+    parent = os.getpid()
+
+    def work(item):
+        if os.getpid() != parent:
+            os.kill(os.getpid(), signal.SIGKILL)
+        return item
+
+    results = map_in_processes(work, list(range(5)), 2)
+    assert [r for r, _ in results] == [None, None, 2, 3, 4]
+    assert no_children_left()
+
+
+def test_the_workers_die_with_a_killed_parent(tmp_path):
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    script = (
+        "import os, sys, time\n"
+        "sys.path[:0] = %r\n"
+        "from ansible_collections.stronghold.ops.plugins.module_utils._backup_files import map_in_processes\n"
+        "def work(item):\n"
+        "    open(os.path.join(%r, 'worker-%%d' %% os.getpid()), 'w').close()\n"
+        "    time.sleep(60)\n"
+        "map_in_processes(work, [1, 2, 3], 2)\n"
+    ) % (sys.path, str(tmp_path))
+    parent = subprocess.Popen([sys.executable, "-c", script])
+    deadline = time.monotonic() + 30
+    while len(list(tmp_path.glob("worker-*"))) < 2 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    pids = [int(p.name.split("-")[1]) for p in tmp_path.glob("worker-*")]
+    assert len(pids) == 2
+    parent.send_signal(signal.SIGKILL)
+    parent.wait(10)
+    deadline = time.monotonic() + 10
+    while any(os.path.exists("/proc/%d" % pid) for pid in pids) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not [pid for pid in pids if os.path.exists("/proc/%d" % pid)]
