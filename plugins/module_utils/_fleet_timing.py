@@ -35,7 +35,9 @@ STRAGGLER_MARGIN_S = 5.0
 STRAGGLER_MIN_HOSTS = 3
 # The most checks kept per host (the slowest): the summary that set_stats publishes stays small.
 MAX_CHECKS = 50
-TIMING_HINT = "per-host timing not available: enable the stronghold.ops.timing callback (callbacks_enabled in ansible.cfg)"
+TIMING_HINT = (
+    "per-host timing not available: enable the stronghold.ops.timing callback (callbacks_enabled in ansible.cfg)"
+)
 # Host names that are safe as they are in a --limit pattern (no pattern syntax: , : ! & * ? [ ] ~ or spaces).
 _PLAIN_HOST = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.\-]*$")
 

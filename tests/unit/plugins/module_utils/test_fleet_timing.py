@@ -265,7 +265,9 @@ def test_run_report_carries_timing_stragglers_rerun_and_threshold():
     markdown = render_markdown(report)
     assert "Rerun the failed hosts (db,1): `ansible-playbook <playbook> --limit '~^db\\x2c1$'`" in markdown
     assert "## Time per host" in markdown and "| db2 | 40.0 | much slower than the median |" in markdown
-    assert "Slowest host db2: 40.0 s, slowest check postgres_health (30.0 s); median 11.5 s over 4 timed hosts" in markdown
+    assert (
+        "Slowest host db2: 40.0 s, slowest check postgres_health (30.0 s); median 11.5 s over 4 timed hosts" in markdown
+    )
     page = render_page(report, [])
     assert '<code id="rerun">ansible-playbook &lt;playbook&gt; --limit &#x27;~^db\\x2c1$&#x27;</code>' in page
     assert '<tr class="straggler"><th scope="row" title="db2">db2' in page
