@@ -3,6 +3,10 @@
 
 from __future__ import annotations
 
+import time
+
+from ansible.plugins.callback import CallbackBase
+
 DOCUMENTATION = r"""
 ---
 name: timing
@@ -29,10 +33,6 @@ description:
 requirements:
   - enable in configuration (C(callbacks_enabled))
 """
-
-import time
-
-from ansible.plugins.callback import CallbackBase
 
 TIMING_VAR = "stronghold_timing"
 PLAY_CHECK = "(play)"
