@@ -459,6 +459,13 @@ workers:
   returned: always
   type: int
   sample: 2
+workers_peak_rss_kib:
+  description:
+    - Peak resident memory of the largest worker process (O(workers)), in KiB, pages shared with
+      the module included; null when the backups were read in the module itself.
+  returned: always
+  type: int
+  sample: 20100
 peak_rss_kib:
   description: Peak resident memory of the module process (Python and Ansible included), in KiB.
   returned: always
@@ -728,7 +735,10 @@ class Verifier:
             checks.extend(dict(c, target=checked[-1]["name"]) for c in restore_checks)
         result = Outcome(checks, survey, checked, p["level"], self.target, restore).result()
         result.update(
-            workers=workers, changed=self.changed, peak_rss_kib=resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+            workers=workers,
+            changed=self.changed,
+            peak_rss_kib=resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,
+            workers_peak_rss_kib=resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss if workers > 1 else None,
         )
         return result
 

@@ -379,7 +379,15 @@ def week_with_one_corrupt(directory):
 
 def comparable(result):
     """The result without what depends on the timing: durations, throughput, memory, workers."""
-    drop = ("duration", "throughput_mbps", "peak_rss_kib", "workers", "age_seconds", "newest_age_seconds")
+    drop = (
+        "duration",
+        "throughput_mbps",
+        "peak_rss_kib",
+        "workers",
+        "workers_peak_rss_kib",
+        "age_seconds",
+        "newest_age_seconds",
+    )
 
     def clean(value):
         if isinstance(value, dict):
@@ -398,6 +406,7 @@ def test_parallel_reading_gives_the_serial_result(run_module, tmp_path, which):
     serial = run_module(backup_verify.main, dict(args, workers=1)).result
     parallel = run_module(backup_verify.main, dict(args, workers=4)).result
     assert serial["workers"] == 1 and parallel["workers"] == 4
+    assert serial["workers_peak_rss_kib"] is None and parallel["workers_peak_rss_kib"] > 0
     assert comparable(parallel) == comparable(serial)
     assert [f["summary"] for f in parallel["findings"]] == [f["summary"] for f in serial["findings"]]
     failed = [b["name"] for b in parallel["backups"] if not b["ok"]]
