@@ -254,6 +254,12 @@ def run_side(side, n, root, inv, ping, env, forwarder):
         findings[report["host"]] = sorted(
             {(x["check"], str(x.get("target")), x["severity"]) for x in report["findings"]}
         )
+    fleet_hosts = None
+    try:
+        with open(os.path.join(work, "report", "_fleet", "daily", "latest.json")) as f:
+            fleet_hosts = len(json.load(f)["hosts"])
+    except OSError:
+        pass
     target = [b - a for a, b in zip(targets0, targets1)]
     result = {
         "side": side,
@@ -269,6 +275,7 @@ def run_side(side, n, root, inv, ping, env, forwarder):
         "alerts": alerts,
         "rows": rows,
         "findings": findings,
+        "fleet_hosts": fleet_hosts,
     }
     shutil.rmtree(work, ignore_errors=True)
     return result
@@ -472,7 +479,7 @@ def report(results, n, args, load0, load1):
     )
     ref = d1[0]["findings"].get("fleet1")
     same = all(strip(f) == strip(ref) for r in d1 + dn for f in r["findings"].values())
-    hosts_seen = [len(r["findings"]) for r in dn]
+    hosts_seen = ["%d (run report of all hosts: %s)" % (len(r["findings"]), r["fleet_hosts"]) for r in dn]
     print(
         "findings (check, target, severity; the machine's load checks %s apart) of every host in every daily "
         "run identical to 1-host run 1: %s (%d findings; hosts reported per %d-host run %s)"
