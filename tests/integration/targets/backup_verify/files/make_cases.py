@@ -170,6 +170,18 @@ def main():
     # Every backup named in the future.
     for ahead in (1, 2):
         write(os.path.join(series, "all_future", name_at(NOW + datetime.timedelta(days=ahead))), valid)
+    # Six different dumps (a comment line of their own after the marker) read at the same time
+    # (workers); the third newest has a flipped byte in its deflate data (its sidecar is the
+    # original's), the fifth lost its last third.
+    for index, when in enumerate(days[:6]):
+        data = gz(unrestricted + b"-- copy %d\n" % index)
+        digest = hashlib.sha256(data).hexdigest()
+        if index == 2:
+            middle = len(data) // 2
+            data = data[:middle] + bytes([data[middle] ^ 0x55]) + data[middle + 1 :]
+        elif index == 4:
+            data = data[: len(data) * 2 // 3]
+        write(os.path.join(series, "parallel", name_at(when)), data, checksum=digest)
     # Things with a backup's name that are no readable file.
     odd = os.path.join(series, "odd")
     write(os.path.join(odd, name_at(days[2])), valid)
@@ -195,6 +207,7 @@ def main():
             "flip_at": flip_at,
             "newest_real": name_at(days[0] - datetime.timedelta(days=3)),
             "tomorrow": name_at(NOW + datetime.timedelta(days=1)),
+            "parallel_corrupt": [name_at(days[2]), name_at(days[4])],
         },
         sys.stdout,
         indent=1,
