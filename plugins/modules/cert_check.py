@@ -149,8 +149,8 @@ options:
       - V(full) gives RV(results[].chain) (every certificate's facts and verdict) for every target.
       - V(problems) gives it only for targets that are not V(ok); an ok target keeps every other
         key (its dates, RV(results[].not_after), RV(results[].days_remaining), fingerprint, trust
-        and hostname verdicts) and has an empty RV(results[].chain). For hundreds of endpoints:
-        the result is then about a quarter of the size, and Ansible reads and stores it faster.
+        and hostname verdicts) and has an empty RV(results[].chain). For hundreds of endpoints,
+        the result is then less than half the size, and Ansible reads and stores it faster.
       - The findings and the summary are the same either way.
     type: str
     choices: [full, problems]
