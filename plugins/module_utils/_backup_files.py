@@ -561,7 +561,7 @@ def map_in_processes(func: Callable[[Any], Any], items: list[Any], workers: int 
             pass
 
     try:
-        for _ in range(min(workers, len(items))):
+        for _number in range(min(workers, len(items))):
             tasks_read, tasks_write = os.pipe()
             answers_read, answers_write = os.pipe()
             pid = os.fork()
