@@ -34,6 +34,21 @@ the same code and verifies nothing gives the interpreter's floor. The module pro
 (peak_rss_kib, from getrusage in the module; it also holds Ansible's module runtime, AnsiballZ
 and the argument parsing) is reported from the playbook runs.
 
+Scenario last_n (issue 15, "many backups"): 7 backups (--copies) of the same 1.15 GiB of SQL
+each (the "1 GiB" is the dump's size; each .sql.gz is 552 MiB), made from the cached dump by
+appending to a copy of it a second gzip member with its own comment line after the completion
+marker: 7 complete dumps with different bytes, SHA-256 sums and sidecars, and their own pages
+in the page cache (about 3.8 GiB; the disk is checked first, fincore says how much of them is
+cached). `which: last_n count: 7` with `workers: <cores>` against `workers: 1`, both through
+ansible-playbook, alternating, each checked to give the same checks and findings; the Ansible
+floor, the shell way in a loop over the 7 files (--shell-runs, slow), and the same reading in a
+child Python without Ansible by threads (map_ordered) and by forked processes
+(map_in_processes, what the module uses), to show why processes. Memory: the module's peak and
+its largest worker's (workers_peak_rss_kib). The copies are removed at the end (--keep-copies
+keeps them for the next run); the cached dump stays.
+
+    .venv/bin/python bench/backup_verify.py --scenarios last_n [--runs 3] [--shell-runs 1]
+
 Nothing here asserts a time: the bench reports, in Markdown, and exits 0 when it could measure.
 
     .venv/bin/python bench/backup_verify.py [--runs 3] [--min-sql-gib 1.05] [--rebuild]
@@ -514,22 +529,24 @@ def last_n_scenario(args, meta):
                 reads[side].append(sum(c["duration"] for c in shown["checks"] if c["name"] == "gzip"))
                 seen[side] = (shown["workers"], comparable(shown))
             times["floor"].append(ansible.run(floor)[0])
-            for kind in ("threads", "processes") if run % 2 == 0 else ("processes", "threads"):
+            for kind in (("threads", "processes") if run % 2 == 0 else ("processes", "threads")) * (
+                run < args.pool_runs
+            ):
                 wall, own, child = pool_child(kind, workers, paths)
                 times[kind].append(wall)
                 rss[kind].append(own)
                 if kind == "processes":
                     rss["process_worker"].append(child)
             log(
-                "run %d: serial %.2f s, workers=%d %.2f s, floor %.2f s; in-process threads %.2f s, processes %.2f s"
+                "run %d: serial %.2f s, workers=%d %.2f s, floor %.2f s; in-process threads %s s, processes %s s"
                 % (
                     run + 1,
                     times["serial"][-1],
                     workers,
                     times["parallel"][-1],
                     times["floor"][-1],
-                    times["threads"][-1],
-                    times["processes"][-1],
+                    times["threads"][-1:],
+                    times["processes"][-1:],
                 )
             )
         if seen["serial"][1] != seen["parallel"][1]:
@@ -623,6 +640,7 @@ def main():
     parser.add_argument("--copies", type=int, default=7, help="backups of the last_n scenario")
     parser.add_argument("--workers", type=int, default=0, help="workers of the last_n scenario (0: the cores)")
     parser.add_argument("--shell-runs", type=int, default=1, help="runs of the shell loop of last_n (slow)")
+    parser.add_argument("--pool-runs", type=int, default=1, help="runs of the in-process threads/processes comparison")
     parser.add_argument("--keep-copies", action="store_true", help="keep the last_n copies for the next run")
     args = parser.parse_args()
     signal.signal(signal.SIGTERM, terminate)
