@@ -1,12 +1,6 @@
 # Copyright: (c) 2026, Financial Stronghold operations team
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 
-from __future__ import annotations
-
-import time
-
-from ansible.plugins.callback import CallbackBase
-
 DOCUMENTATION = r"""
 ---
 name: timing
@@ -33,6 +27,11 @@ description:
 requirements:
   - enable in configuration (C(callbacks_enabled))
 """
+
+# Ansible plugins import after their DOCUMENTATION (validate-modules' import-before-documentation).
+import time  # noqa: E402
+
+from ansible.plugins.callback import CallbackBase  # noqa: E402
 
 TIMING_VAR = "stronghold_timing"
 PLAY_CHECK = "(play)"

@@ -36,8 +36,8 @@ options:
         (V(ok), or V(down) for a host that failed or was unreachable), C(reason) (why it is
         down), C(findings) (its findings), C(reports) (paths of its per-host reports by kind,
         C(markdown) and C(json)) and, optionally, C(timing) (what the P(stronghold.ops.timing#callback)
-        callback measured: C(wall_s), the sum of the host's own task durations in seconds, C(checks),
-        the same per check, and C(tasks), how many).
+        callback measured, C(wall_s) the sum of the host's own task durations in seconds, C(checks)
+        the same per check, and C(tasks) how many).
       - The report gives each timed host's wall time, the slowest host with its slowest check, and an
         V(info) C(report.stragglers) finding for each host much slower than the median (more than
         twice the median and more than 5 s over it, among at least 3 timed hosts). Without any
@@ -102,7 +102,7 @@ options:
     description:
       - The most hosts, in percent of the hosts of the run, that may fail (down, failed or unreachable,
         or with a C(run.task) finding, a task that failed and was rescued) before the run itself is
-        critical: beyond it the run's row has a critical C(report.fleet)
+        critical. Beyond it the run's row has a critical C(report.fleet)
         finding naming them, with the C(--limit) that reruns them (as Ansible's C(max_fail_percentage),
         crossed when failed / hosts > O(max_fail_percentage) / 100; V(100) never is).
       - Each host down is a critical C(run.host) finding whatever this says; RV(summary.rerun) names
@@ -217,10 +217,10 @@ summary:
       sample: [db2]
     rerun:
       description:
-        - The failed hosts (C(hosts), in play order: down, or with a C(run.task) finding) and the
-          C(--limit) argument that reruns exactly
-          them (C(limit), quoted for a POSIX shell; a host name with pattern characters becomes an
-          anchored C(~) regular expression). Empty when no host is down.
+        - The failed hosts (C(hosts), in play order; down, or with a C(run.task) finding) and the
+          C(--limit) argument that reruns exactly them (C(limit), quoted for a POSIX shell; a host
+          name with pattern characters becomes an anchored C(~) regular expression).
+        - Empty when no host failed.
       type: dict
       sample: {hosts: [db2, web7], limit: "--limit db2,web7"}
     max_fail_percentage:
