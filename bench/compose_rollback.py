@@ -63,7 +63,7 @@ same clock):
     and Docker's healthy, and (module) from healthy to the return. Then, in every run, with
     release 2 running again: the Ansible floor (`ansible.builtin.ping` through the same kind of
     playbook), the rollback in check mode (Ansible, the module's imports and its read-only
-    planning: compose version, config, ps, inspect), and each read-only command the module ran
+    planning: compose version, config, the container list, inspects), and each read-only command the module ran
     during the measured rollback, replayed and timed on its own (the `up` is not replayed; the
     container ids of the replayed inspects are gone by then, which costs about the same).
 
@@ -709,7 +709,7 @@ def report(rows, floors, plans, replays, args, plan_commands):
     print("| --- | --- | --- |")
     print("| ansible-playbook floor (ping, register, debug) | %.2f | %.2f |" % (floor, min(floors)))
     print(
-        "| start_first in check mode (floor + compose version, config, ps, inspect, history; no change) | %.2f | %.2f |"
+        "| start_first in check mode (floor + compose version, config, container list, inspects, history; no change) | %.2f | %.2f |"
         % (plan, min(plans))
     )
     print(
