@@ -24,8 +24,9 @@ Verdict = tuple[bool, dict[str, Any], Optional[str]]
 # A short poll: the gate returns soon after Docker reports healthy (bench/compose_rollback.py).
 POLL = 0.25
 # While the containers wait only for Docker's next health check, the gate sleeps until that
-# check's result is due (_compose_status.health_due) plus MARGIN, never longer than MAX_SLEEP:
-# a container that stops between checks is still seen within that time.
+# check can start (_compose_status.health_due) plus MARGIN, never longer than MAX_SLEEP (a
+# container that stops between checks is still seen within that time), and polls every POLL
+# while the check runs.
 MARGIN = 0.05
 MAX_SLEEP = 1.0
 
