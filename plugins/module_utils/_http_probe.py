@@ -20,8 +20,6 @@ from typing import Any, Callable, Iterable, Optional, Pattern
 from urllib.error import HTTPError, URLError
 from urllib.parse import urlsplit
 
-from ansible.module_utils.urls import open_url
-
 # A health endpoint's body is small; read at most this much so a misrouted URL that streams
 # a large file cannot exhaust memory.
 MAX_BODY = 64 * 1024
@@ -85,6 +83,11 @@ def probe(
         "error": None,
         "error_kind": None,
     }
+    # Imported here, not at the top: ansible.module_utils.urls pulls in the TLS and x509 stack
+    # (about 30-50 ms), which the modules that import this file only for its pure helpers
+    # (compose_rollback's read-only plan) never need.
+    from ansible.module_utils.urls import open_url
+
     start = time.monotonic()
     try:
         response = open_url(
