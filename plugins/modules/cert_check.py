@@ -569,7 +569,7 @@ timings:
     - C(startup_ms) from the start of the module's process to its first line (the interpreter,
       unpacking the module; null where the process start time cannot be read), C(imports_ms) its
       imports (Ansible's and cryptography), C(setup_ms) reading the arguments, the options and the
-      trust store, C(checks_ms) the checks (as RV(summary.duration_ms)), C(output_ms) building
+      trust store, C(checks_ms) the checks (as C(duration_ms) in RV(summary)), C(output_ms) building
       the findings and the summary; C(processes) and C(threads) (per process) used for the endpoints.
   returned: always
   type: dict
