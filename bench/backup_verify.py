@@ -537,17 +537,12 @@ def last_n_scenario(args, meta):
                 rss[kind].append(own)
                 if kind == "processes":
                     rss["process_worker"].append(child)
+            pools = ""
+            if run < args.pool_runs:
+                pools = "; in-process threads %.2f s, processes %.2f s" % (times["threads"][-1], times["processes"][-1])
             log(
-                "run %d: serial %.2f s, workers=%d %.2f s, floor %.2f s; in-process threads %s s, processes %s s"
-                % (
-                    run + 1,
-                    times["serial"][-1],
-                    workers,
-                    times["parallel"][-1],
-                    times["floor"][-1],
-                    times["threads"][-1:],
-                    times["processes"][-1:],
-                )
+                "run %d: serial %.2f s, workers=%d %.2f s, floor %.2f s%s"
+                % (run + 1, times["serial"][-1], workers, times["parallel"][-1], times["floor"][-1], pools)
             )
         if seen["serial"][1] != seen["parallel"][1]:
             raise SystemExit("workers=%d and workers=1 gave different results" % workers)
