@@ -6,7 +6,7 @@ DOCUMENTATION = r"""
 name: timing
 type: aggregate
 short_description: Each host's own time per check, for the run report of stronghold.ops.report
-version_added: 0.4.0
+version_added: 0.2.0
 author: Financial Stronghold operations team (@nullroute-commits)
 description:
   - Measures, for every host, how long each of its tasks took (from the moment the task is handed

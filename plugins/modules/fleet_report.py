@@ -8,7 +8,7 @@ DOCUMENTATION = r"""
 ---
 module: fleet_report
 short_description: Write one run report for all hosts of a play (JSON, Markdown and an HTML page)
-version_added: 0.2.0
+version_added: 0.1.0
 author: Financial Stronghold operations team (@nullroute-commits)
 description:
   - Turns the findings of every host of a run into one report an on-call person can look at,

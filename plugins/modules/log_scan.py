@@ -8,7 +8,7 @@ DOCUMENTATION = r"""
 ---
 module: log_scan
 short_description: Count log records matching named patterns in a time window, with rates and access-log metrics
-version_added: 0.2.0
+version_added: 0.1.0
 author: Financial Stronghold operations team (@nullroute-commits)
 description:
   - The runbook's C(grep ERROR | tail) with a sense of time. For each log file in O(paths) and

@@ -8,7 +8,7 @@ DOCUMENTATION = r"""
 ---
 module: pg_health
 short_description: Check a PostgreSQL server's health (connections, sessions, wraparound, top statements) as findings
-version_added: 0.2.0
+version_added: 0.1.0
 author: Financial Stronghold operations team (@nullroute-commits)
 description:
   - The runbook's C(SELECT version();) and what ops look at every day, as findings of the

@@ -8,7 +8,7 @@ DOCUMENTATION = r"""
 ---
 module: resource_check
 short_description: Disk, inodes, memory, CPU, load, pressure and per-container use, as findings with trends
-version_added: 0.2.0
+version_added: 0.1.0
 author: Financial Stronghold operations team (@nullroute-commits)
 description:
   - The runbook's C(df -h), C(free -h) and C(docker stats) judged against its thresholds, for the
