@@ -174,6 +174,9 @@ def publish_slice_entries(entries: Any, max_findings: Any = DEFAULT_MAX_FINDINGS
         out: dict[str, Any] = {"host": host, "status": status, "findings": compact, "reports": entry["reports"]}
         if status == "down":
             out["reason"] = entry["reason"]
+        if "timing" in entry:
+            # The host's own time per check (stronghold.ops.timing), for the combined run report.
+            out["timing"] = entry["timing"]
         published.append(out)
         ranked += [(severity_rank(f["severity"]), -index, position) for position, f in enumerate(compact)]
     cut = dict.fromkeys(SEVERITIES, 0)
@@ -281,6 +284,8 @@ def slice_host_entries(summaries: Any) -> list[dict[str, Any]]:
             }
             if entry["reason"]:
                 combined["reason"] = entry["reason"]
+            if "timing" in entry:
+                combined["timing"] = entry["timing"]
             entries.append(combined)
     return entries
 

@@ -93,3 +93,21 @@ def test_the_run_report_of_the_published_hosts_says_what_the_combined_summaries_
     for key in ("worst_severity", "threshold_reached", "total", "counts", "checks", "down_hosts", "problems_total"):
         assert written[key] == combined[key], key
     assert sorted(written["hosts"]) == sorted(combined["hosts"]) == ["app1", "app2", "app3"]
+
+
+def test_each_host_s_timing_goes_through_its_slice_to_the_combined_entries():
+    timed = dict(_entry("app1", [DISK]), timing={"wall_s": 12.5, "checks": {"health": 2.0, "logs": 9.5}, "tasks": 40})
+    untimed = _entry("app2", [BACKUP])
+    summaries = [
+        dict(_summary([timed]), slice=publish_slice_entries([timed])),
+        dict(_summary([untimed]), slice=publish_slice_entries([untimed])),
+    ]
+    combined = {entry["host"]: entry for entry in slice_host_entries(summaries)}
+    assert combined["app1"]["timing"] == {"wall_s": 12.5, "checks": {"logs": 9.5, "health": 2.0}, "tasks": 40}
+    assert "timing" not in combined["app2"]
+    # The combined run report then has the time of the host that had one.
+    written = build_fleet_report(read_hosts(list(combined.values())), [], "daily", "critical", {}, None, NOW)
+    timing = written["summary"]["timing"]
+    assert timing["hosts"] == {"app1": 12.5}
+    assert timing["untimed"] == ["app2"]
+    assert timing["slowest"] == {"host": "app1", "wall_s": 12.5, "check": {"check": "logs", "seconds": 9.5}}
