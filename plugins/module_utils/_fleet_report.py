@@ -429,7 +429,8 @@ def timing_line(timing: dict[str, Any]) -> str:
     line = "Slowest host %s: %.1f s" % (slowest["host"], slowest["wall_s"])
     if slowest["check"]:
         line += ", slowest check %s (%.1f s)" % (slowest["check"]["check"], slowest["check"]["seconds"])
-    line += "; median %.1f s over %d timed hosts" % (timing["median_s"], len(timing["hosts"]))
+    timed = len(timing["hosts"])
+    line += "; median %.1f s over %d timed host%s" % (timing["median_s"], timed, "" if timed == 1 else "s")
     if timing["stragglers"]:
         line += "; much slower than the median: %s" % ", ".join(
             "%s (%.1f s)" % (s["host"], s["wall_s"]) for s in timing["stragglers"]

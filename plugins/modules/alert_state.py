@@ -79,6 +79,12 @@ options:
       reports:
         description: The host's reports by kind (C(markdown), C(json)) and path.
         type: dict
+      timing:
+        description:
+          - The host's own time per check (C(wall_s), C(checks), C(tasks)) as the P(stronghold.ops.timing#callback)
+            callback measured it; validated with the rest of the entry, not used by the alert.
+        type: dict
+        version_added: 0.2.0
   severity:
     description: The least severity that alerts.
     type: str
@@ -578,6 +584,7 @@ ARGUMENT_SPEC = {
             "reason": {"type": "str"},
             "findings": {"type": "list", "elements": "dict"},
             "reports": {"type": "dict"},
+            "timing": {"type": "dict"},
         },
     },
     "severity": {"type": "str", "choices": ["info", "warning", "critical"], "default": "warning"},

@@ -319,3 +319,21 @@ def test_a_rescued_failed_task_counts_as_failed_for_the_rerun_and_the_threshold(
     assert "Rerun the failed hosts (web2, down1): `ansible-playbook <playbook> --limit web2,down1`" in render_markdown(
         report
     )
+
+
+def test_the_timing_line_of_one_timed_host_says_host_not_hosts():
+    from ansible_collections.stronghold.ops.plugins.module_utils._fleet_report import timing_line
+
+    one = {
+        "available": True,
+        "hosts": {"lab": 9.0},
+        "untimed": [],
+        "median_s": 9.0,
+        "slowest": {"host": "lab", "wall_s": 9.0, "check": {"check": "resources", "seconds": 2.8}},
+        "stragglers": [],
+        "judged": False,
+    }
+    assert timing_line(one).startswith(
+        "Slowest host lab: 9.0 s, slowest check resources (2.8 s); median 9.0 s over 1 timed host"
+    )
+    assert "1 timed hosts" not in timing_line(one)
