@@ -15,6 +15,9 @@ from ansible_collections.stronghold.ops.plugins.module_utils._cert_check import 
     trim_details,
 )
 from ansible_collections.stronghold.ops.plugins.module_utils._findings import FindingError
+from ansible_collections.stronghold.ops.tests.unit.plugins.module_utils.test_cert_decisions import (
+    params as decision_params,
+)
 
 
 @pytest.mark.parametrize(
@@ -62,28 +65,8 @@ def test_trim_details_empties_only_the_chain_of_ok_targets():
 
 
 def params(**own):
-    base = {
-        "endpoints": [],
-        "files": ["/etc/ssl/a.pem"],
-        "warning_days": 25.0,
-        "critical_days": 7.0,
-        "min_remaining_fraction": None,
-        "critical_remaining_fraction": None,
-        "verify_chain": True,
-        "verify_hostname": True,
-        "verify_files": False,
-        "ca_path": None,
-        "max_validity_days": None,
-        "min_tls_version": None,
-        "concurrency": 16,
-        "processes": None,
-        "timeout": 10,
-        "total_timeout": 300,
-        "unreachable_severity": "critical",
-        "fail_on": "critical",
-    }
-    base.update(own)
-    return base
+    """cert_check's options as test_cert_decisions builds them, with the processes option."""
+    return decision_params(**dict({"processes": None}, **own))
 
 
 @pytest.mark.parametrize("processes", [0, -1, MAX_PROCESSES + 1, 10**9])

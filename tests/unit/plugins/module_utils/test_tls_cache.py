@@ -6,7 +6,6 @@ names is not a hostname mismatch."""
 from __future__ import annotations
 
 import copy
-import datetime
 
 import pytest
 from cryptography import x509
@@ -23,10 +22,7 @@ from ansible_collections.stronghold.ops.plugins.module_utils._tls import (
     make_store,
     verify_chain,
 )
-
-NOW = datetime.datetime(2026, 11, 27, 12, 0, tzinfo=datetime.timezone.utc)
-DAY = datetime.timedelta(days=1)
-OPTIONS = {"warning_days": 25, "critical_days": 7}
+from ansible_collections.stronghold.ops.tests.unit.plugins.module_utils.test_tls import DAY, NOW, OPTIONS
 
 
 def _name(common_name):
