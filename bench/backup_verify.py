@@ -546,7 +546,7 @@ def last_n_scenario(args, meta):
             )
         if seen["serial"][1] != seen["parallel"][1]:
             raise SystemExit("workers=%d and workers=1 gave different results" % workers)
-        shell = [shell_loop(paths) for _ in range(args.shell_runs)]
+        shell = [shell_loop(paths) for dummy in range(args.shell_runs)]
         log("shell loop: %s" % ", ".join("%.1f s" % w for w in shell))
         cache_after = page_cache_share(paths)
     finally:
@@ -601,7 +601,10 @@ def last_n_scenario(args, meta):
             "?" if cache_after is None else "%.0f%%" % (100 * cache_after),
         )
     )
-    mib = lambda kib: kib / 1024.0  # noqa: E731
+
+    def mib(kib):
+        return kib / 1024.0
+
     print("| memory (max RSS) | MiB |")
     print("|---|---|")
     print("| module process, workers=1 | %.1f |" % mib(max(rss["serial"])))

@@ -167,7 +167,7 @@ down() {
 
 status() {
   local l; l=$(ns_list)
-  echo "namespaces: $(echo $l | wc -w) ${l//$'\n'/ }"
+  echo "namespaces: $(echo "$l" | wc -w) ${l//$'\n'/ }"
   echo "veths: $(ip -o link show | awk -F': ' '{print $2}' | cut -d@ -f1 | grep -cE '^shf[0-9]+r$' || true)"
   echo "sshd in namespaces: $(for ns in $l; do ip netns pids "$ns"; done | wc -l) processes"
   if [[ -f $FLEET_DIR/forward.pid ]] && kill -0 "$(cat "$FLEET_DIR/forward.pid")" 2>/dev/null; then

@@ -48,6 +48,7 @@ for r in $(seq "$RUNS"); do run floor 0 - - "$r"; done
 for what in $WHATS; do
   for cfg in $CONFIGS; do
     cfg=${cfg/,/ }
+    # shellcheck disable=SC2086 # split "what pipelining" into the two positional parameters
     set -- $cfg
     for hosts in 1 20; do
       [[ $2 == warm ]] && run "$what" "$hosts" "$1" warm 0 >/dev/null   # prime the masters

@@ -656,8 +656,8 @@ def test_map_ordered_keeps_the_order_and_reports_each_error(workers):
         return item * 10
 
     results = map_ordered(work, list(range(7)), workers)
-    assert [r for r, _ in results] == [0, 10, 20, None, 40, 50, 60]
-    assert [e for _, e in results] == [None] * 3 + ["ValueError: item 3"] + [None] * 3
+    assert [r for r, dummy in results] == [0, 10, 20, None, 40, 50, 60]
+    assert [e for dummy, e in results] == [None] * 3 + ["ValueError: item 3"] + [None] * 3
     assert len(names) == min(workers, 7)
     assert not [t for t in threading.enumerate() if t.name.startswith("backup-reader-")]
 
@@ -669,7 +669,7 @@ def test_map_ordered_runs_the_items_at_the_same_time():
 
     barrier = threading.Barrier(3, timeout=10)
     # Each item waits for the two others: only three threads at once get past the barrier.
-    assert [r for r, _ in map_ordered(lambda item: barrier.wait() >= 0, [1, 2, 3], 3)] == [True] * 3
+    assert [r for r, dummy in map_ordered(lambda item: barrier.wait() >= 0, [1, 2, 3], 3)] == [True] * 3
 
 
 def test_map_ordered_of_nothing():
@@ -721,9 +721,9 @@ def test_map_in_processes_keeps_the_order_and_reports_each_error(workers):
     from ansible_collections.stronghold.ops.plugins.module_utils._backup_files import map_in_processes
 
     results = map_in_processes(slow_square, list(range(9)), workers)
-    assert [r and r["square"] for r, _ in results] == [0, 1, 4, None, 16, 25, 36, 49, 64]
-    assert [e for _, e in results] == [None] * 3 + ["ValueError: item 3"] + [None] * 5
-    pids = {r["pid"] for r, _ in results if r}
+    assert [r and r["square"] for r, dummy in results] == [0, 1, 4, None, 16, 25, 36, 49, 64]
+    assert [e for dummy, e in results] == [None] * 3 + ["ValueError: item 3"] + [None] * 5
+    pids = {r["pid"] for r, dummy in results if r}
     if workers == 1:
         assert pids == {os.getpid()}
     else:
@@ -743,7 +743,7 @@ def test_a_worker_that_dies_fails_its_item_only():
         return item
 
     results = map_in_processes(work, list(range(6)), 2)
-    assert [r for r, _ in results] == [0, 1, None, 3, 4, 5]
+    assert [r for r, dummy in results] == [0, 1, None, 3, 4, 5]
     assert results[2][1] == "the worker process ended before it was done"
     assert no_children_left()
 
@@ -761,7 +761,7 @@ def test_when_every_worker_dies_the_rest_is_read_here():
         return item
 
     results = map_in_processes(work, list(range(5)), 2)
-    assert [r for r, _ in results] == [None, None, 2, 3, 4]
+    assert [r for r, dummy in results] == [None, None, 2, 3, 4]
     assert no_children_left()
 
 
